@@ -1,0 +1,63 @@
+// SecretBytes: key material (PSK, SKEYSEED, SK_*, KEYMAT, DH secrets).
+//
+// - wiped (OPENSSL_cleanse) on destruction, on assignment and on resize;
+// - move-only: a copy has to be asked for with Clone(), so copies are visible in review;
+// - no operator<<, no fmt formatter, no implicit conversion to ByteView: the only way to the
+//   bytes is the explicit Reveal(), which is what a grep for leaks looks for.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "crypto/bytes.h"
+
+namespace minivpn {
+
+void SecureWipe(void* data, std::size_t size);
+
+class SecretBytes {
+ public:
+  SecretBytes() = default;
+  explicit SecretBytes(std::size_t size) : bytes_(size) {}
+  explicit SecretBytes(ByteView data) : bytes_(data.begin(), data.end()) {}
+  static SecretBytes FromString(std::string_view s) { return SecretBytes(AsBytes(s)); }
+  ~SecretBytes() { Wipe(); }
+
+  SecretBytes(SecretBytes&& other) noexcept : bytes_(std::move(other.bytes_)) { other.bytes_.clear(); }
+  SecretBytes& operator=(SecretBytes&& other) noexcept {
+    if (this != &other) {
+      Wipe();
+      bytes_ = std::move(other.bytes_);
+      other.bytes_.clear();
+    }
+    return *this;
+  }
+  SecretBytes(const SecretBytes&) = delete;
+  SecretBytes& operator=(const SecretBytes&) = delete;
+
+  SecretBytes Clone() const { return SecretBytes(Reveal()); }
+
+  std::size_t size() const { return bytes_.size(); }
+  bool empty() const { return bytes_.empty(); }
+
+  // The explicit door to the bytes. Never pass the result to a logger.
+  ByteView Reveal() const { return bytes_; }
+  std::span<std::uint8_t> MutableReveal() { return bytes_; }
+
+  // Split off [offset, offset+len) as its own secret (used to cut prf+ output into keys).
+  SecretBytes Slice(std::size_t offset, std::size_t len) const {
+    return SecretBytes(Reveal().subspan(offset, len));
+  }
+  void Append(ByteView data);
+
+  // Constant-time comparison.
+  bool Equals(ByteView other) const;
+
+ private:
+  void Wipe();
+  Bytes bytes_;
+};
+
+}  // namespace minivpn

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package minivpn's build, tests, fuzzers and lab need.
+# Idempotent: packages already present are not touched; apt runs only when something is missing.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config ninja-build
+  libssl-dev libmnl-dev libboost-dev libboost-system-dev libfmt-dev
+  libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev
+  # fuzzing (libFuzzer, sanitizers)
+  clang libclang-rt-14-dev
+  # the user-mode-Linux lab
+  user-mode-linux kmod iproute2 iputils-ping procps psmisc
+  charon-systemd strongswan-swanctl libcharon-extra-plugins
+  tcpdump tshark nftables bird2 traceroute
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # tshark asks whether non-root users may capture; answer no without a prompt.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# charon-systemd's package starts a system charon on hosts with systemd; the lab runs its own.
+if command -v systemctl >/dev/null && systemctl is-active --quiet strongswan 2>/dev/null; then
+  systemctl stop strongswan || true
+fi
+echo "setup: all packages present"

@@ -1,0 +1,168 @@
+// The kernel side of IPsec as the IKE engine sees it: parameter structs and one interface,
+// modelled on strongSwan's kernel_ipsec_t. Implementations: NetlinkKernel (netlink_kernel.h,
+// libmnl, the real Linux xfrm) and FakeKernel (fake_kernel.h, in memory, for engine tests).
+//
+// The values a route-based child needs to match charon byte for byte are documented in
+// ../shared/docs/kernel-reference.md; the defaults below follow it.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <optional>
+#include <string>
+#include <system_error>
+
+#include "crypto/algorithms.h"
+#include "crypto/secret.h"
+
+namespace minivpn::xfrm {
+
+// An IPv4 or IPv6 address in network byte order.
+struct IpAddress {
+  std::uint8_t family = 0;  // AF_INET or AF_INET6; 0 = unset
+  std::array<std::uint8_t, 16> bytes{};
+
+  static IpAddress V4(std::uint32_t host_order);
+  static std::optional<IpAddress> Parse(std::string_view text);
+  std::string ToString() const;
+  bool is_v4() const;
+  bool operator==(const IpAddress&) const = default;
+  auto operator<=>(const IpAddress&) const = default;
+};
+
+struct Subnet {
+  IpAddress address;
+  std::uint8_t prefix = 0;
+  static std::optional<Subnet> Parse(std::string_view text);  // "10.0.0.0/24", "0.0.0.0/0"
+  std::string ToString() const;
+  bool operator==(const Subnet&) const = default;
+  auto operator<=>(const Subnet&) const = default;
+};
+
+struct Mark {
+  std::uint32_t value = 0;
+  std::uint32_t mask = 0xffffffff;
+  bool is_set() const { return (value | mask) != 0 && !(value == 0 && mask == 0xffffffff); }
+  bool operator==(const Mark&) const = default;
+  auto operator<=>(const Mark&) const = default;
+};
+
+// Identifies one SA in the kernel (XFRM usersa_id + mark).
+struct SaId {
+  IpAddress src;
+  IpAddress dst;
+  std::uint32_t spi = 0;    // host byte order; the netlink layer converts
+  std::uint8_t proto = 50;  // IPPROTO_ESP
+  Mark mark;               // empty for the inbound SA by default (kernel-reference.md)
+  bool operator==(const SaId&) const = default;
+};
+
+// ESP algorithms in IKE terms; the netlink layer maps them to kernel names
+// (rfc4106(gcm(aes)), rfc7539esp(chacha20,poly1305), cbc(aes) + hmac(sha256) ...).
+struct EspAlgorithms {
+  crypto::EncrId encr = crypto::EncrId::kAesGcm16;
+  std::uint16_t encr_key_bits = 256;
+  crypto::IntegId integ = crypto::IntegId::kNone;
+  bool esn = false;
+};
+
+struct Lifetime {
+  std::uint64_t soft_add_seconds = 0;  // 0 = infinite
+  std::uint64_t hard_add_seconds = 0;
+  std::uint64_t soft_bytes = 0;        // 0 = infinite (XFRM_INF)
+  std::uint64_t hard_bytes = 0;
+  std::uint64_t soft_packets = 0;
+  std::uint64_t hard_packets = 0;
+};
+
+struct UdpEncap {
+  std::uint16_t sport = 4500;
+  std::uint16_t dport = 4500;
+};
+
+struct SaSpec {
+  SaId id;
+  std::uint32_t reqid = 0;
+  bool inbound = false;            // inbound: UPDSA of an ALLOCSPI'd SPI; outbound: NEWSA
+  EspAlgorithms algorithms;
+  SecretBytes encr_key;            // includes the 4-octet salt for AEAD
+  SecretBytes integ_key;
+  std::uint32_t replay_window = 32;  // charon: 32 in, 0 out
+  Lifetime lifetime;
+  std::optional<UdpEncap> encap;
+  Subnet selector_src;             // zeroed in tunnel mode as charon does (default)
+  Subnet selector_dst;
+};
+
+enum class PolicyDir : std::uint8_t { kIn = 0, kOut = 1, kFwd = 2 };
+
+struct PolicyId {
+  Subnet src;
+  Subnet dst;
+  PolicyDir dir = PolicyDir::kOut;
+  Mark mark;
+  bool operator==(const PolicyId&) const = default;
+  auto operator<=>(const PolicyId&) const = default;
+};
+
+struct PolicySpec {
+  PolicyId id;
+  std::uint32_t priority = 0;   // see PolicyPriority()
+  std::uint32_t reqid = 0;
+  IpAddress tmpl_src;           // tunnel endpoints of the template
+  IpAddress tmpl_dst;
+  std::uint32_t tmpl_spi = 0;   // set only in the OUT template (charon)
+};
+
+// charon's formula (kernel-reference.md): 2*200000 - 512*(src+dst prefix) - 256*(proto set)
+// - 4*(port mask bits) - 2*(interface set) - 1*(not a trap policy). 0/0<->0/0 -> 399999.
+std::uint32_t PolicyPriority(const Subnet& src, const Subnet& dst, bool trap = false);
+
+struct SaCounters {
+  std::uint64_t bytes = 0;
+  std::uint64_t packets = 0;
+  std::optional<std::chrono::seconds> last_use;  // seconds since the epoch, if ever used
+};
+
+// Kernel events delivered to the engine (from the xfrm multicast groups).
+struct ExpireEvent {
+  SaId sa;
+  std::uint32_t reqid = 0;
+  bool hard = false;
+};
+struct AcquireEvent {
+  std::uint32_t reqid = 0;      // of the trap policy that matched
+  Subnet src, dst;              // the packet's selector
+  Mark mark;
+};
+struct MappingEvent {           // NAT mapping change (XFRM_MSG_MAPPING)
+  SaId sa;
+  IpAddress new_src;
+  std::uint16_t new_sport = 0;
+};
+
+// Every method either succeeds completely or leaves the kernel as it was, and returns a
+// std::error_code whose message says what went wrong in words (errno + meaning).
+class KernelIpsec {
+ public:
+  virtual ~KernelIpsec() = default;
+
+  // XFRM_MSG_ALLOCSPI in [0xc0000000, 0xcfffffff] for an inbound SA (a larval state).
+  virtual std::expected<std::uint32_t, std::error_code> AllocSpi(const IpAddress& src,
+                                                                 const IpAddress& dst,
+                                                                 std::uint32_t reqid) = 0;
+  virtual std::error_code AddSa(const SaSpec& spec) = 0;
+  virtual std::error_code DelSa(const SaId& id) = 0;
+  virtual std::expected<SaCounters, std::error_code> QuerySa(const SaId& id) = 0;
+  // Policies are reference counted per PolicyId (charon shares them between CHILD_SAs with the
+  // same selector and mark): AddPolicy on an existing id bumps the count and updates it
+  // (UPDPOLICY); DelPolicy deletes when the count drops to 0.
+  virtual std::error_code AddPolicy(const PolicySpec& spec) = 0;
+  virtual std::error_code UpdatePolicy(const PolicySpec& spec) = 0;  // e.g. OUT SPI switch
+  virtual std::error_code DelPolicy(const PolicyId& id) = 0;
+};
+
+}  // namespace minivpn::xfrm
