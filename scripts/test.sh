@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every minivpn test and ends with ctest's summary:
+#   unit tests built with ASan+UBSan, each libFuzzer target for 60 s (clang build), and the
+#   user-mode-Linux lab (interop/) against real strongSwan charon, using the release binaries.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+bash scripts/setup.sh
+
+# The binaries the lab runs: an optimised build without sanitizers (ASan's shadow memory does
+# not fit the user-mode-Linux guest).
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMINIVPN_TESTS=OFF >/dev/null
+ninja -C build/release
+
+# libFuzzer targets need clang.
+CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DMINIVPN_FUZZ=ON >/dev/null
+ninja -C build/fuzz
+
+# Unit tests under sanitizers; the fuzz and lab runs are registered in the same ctest run.
+cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMINIVPN_SANITIZE=ON \
+  -DMINIVPN_FUZZ_BIN_DIR="$root/build/fuzz/tests/fuzz" \
+  -DMINIVPN_LAB_BIN_DIR="$root/build/release" >/dev/null
+ninja -C build/asan
+
+cd build/asan
+ctest --output-on-failure -j2 "$@"
