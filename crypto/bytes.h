@@ -15,7 +15,7 @@ using ByteView = std::span<const std::uint8_t>;
 // Lower-case hex, no separators ("0a1b..."). For public values only: SecretBytes has no
 // conversion to ByteView that would let it reach this by accident (see secret.h).
 std::string ToHex(ByteView data);
-// Accepts upper/lower case and ignores spaces and ':'; returns empty on malformed input.
+// Accepts upper/lower case and ignores whitespace and ':'; returns empty on malformed input.
 Bytes FromHex(std::string_view hex);
 
 inline ByteView AsBytes(std::string_view s) {

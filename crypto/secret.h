@@ -1,6 +1,8 @@
 // SecretBytes: key material (PSK, SKEYSEED, SK_*, KEYMAT, DH secrets).
 //
-// - wiped (OPENSSL_cleanse) on destruction, on assignment and on resize;
+// - wiped (OPENSSL_cleanse) on destruction, on assignment and on resize: the storage comes from
+//   WipingAllocator, which wipes every buffer before it is released, so a reallocation inside
+//   Append() leaves no copy behind either;
 // - move-only: a copy has to be asked for with Clone(), so copies are visible in review;
 // - no operator<<, no fmt formatter, no implicit conversion to ByteView: the only way to the
 //   bytes is the explicit Reveal(), which is what a grep for leaks looks for.
@@ -8,14 +10,33 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "crypto/bytes.h"
 
 namespace minivpn {
 
 void SecureWipe(void* data, std::size_t size);
+
+// std::allocator that wipes a buffer before releasing it.
+template <typename T>
+struct WipingAllocator {
+  using value_type = T;
+  WipingAllocator() = default;
+  template <typename U>
+  WipingAllocator(const WipingAllocator<U>&) noexcept {}  // NOLINT: allocator rebind
+  T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
+  void deallocate(T* p, std::size_t n) noexcept {
+    SecureWipe(p, n * sizeof(T));
+    std::allocator<T>().deallocate(p, n);
+  }
+  template <typename U>
+  bool operator==(const WipingAllocator<U>&) const noexcept { return true; }
+};
 
 class SecretBytes {
  public:
@@ -25,7 +46,9 @@ class SecretBytes {
   static SecretBytes FromString(std::string_view s) { return SecretBytes(AsBytes(s)); }
   ~SecretBytes() { Wipe(); }
 
-  SecretBytes(SecretBytes&& other) noexcept : bytes_(std::move(other.bytes_)) { other.bytes_.clear(); }
+  SecretBytes(SecretBytes&& other) noexcept : bytes_(std::move(other.bytes_)) {
+    other.bytes_.clear();
+  }
   SecretBytes& operator=(SecretBytes&& other) noexcept {
     if (this != &other) {
       Wipe();
@@ -57,7 +80,7 @@ class SecretBytes {
 
  private:
   void Wipe();
-  Bytes bytes_;
+  std::vector<std::uint8_t, WipingAllocator<std::uint8_t>> bytes_;
 };
 
 }  // namespace minivpn

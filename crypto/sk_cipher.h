@@ -8,6 +8,8 @@
 //                   header (and the SKF fragment fields); padding to 1 octet is allowed but we
 //                   use none beyond the pad length octet (0).
 // `aad` passed to Seal/Open is always "every octet of the message before the IV".
+// An SkCipher keys its OpenSSL contexts once and reuses them, so one instance (one direction of
+// one IKE SA) must be used by one thread at a time, Open() included.
 #pragma once
 
 #include <cstddef>

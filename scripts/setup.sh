@@ -5,14 +5,14 @@ set -euo pipefail
 
 packages=(
   # build
-  build-essential cmake pkg-config ninja-build
+  build-essential cmake pkg-config ninja-build python3
   libssl-dev libmnl-dev libboost-dev libboost-system-dev libfmt-dev
   libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev
   # fuzzing (libFuzzer, sanitizers)
-  clang libclang-rt-14-dev
+  clang-16 libclang-rt-16-dev
   # the user-mode-Linux lab
   user-mode-linux kmod iproute2 iputils-ping procps psmisc
-  charon-systemd strongswan-swanctl libcharon-extra-plugins
+  charon-systemd strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
   tcpdump tshark nftables bird2 traceroute
 )
 

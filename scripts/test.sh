@@ -14,7 +14,7 @@ cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMINIVPN
 ninja -C build/release
 
 # libFuzzer targets need clang.
-CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DMINIVPN_FUZZ=ON >/dev/null
+CC=clang-16 CXX=clang++-16 cmake -S . -B build/fuzz -G Ninja -DMINIVPN_FUZZ=ON >/dev/null
 ninja -C build/fuzz
 
 # Unit tests under sanitizers; the fuzz and lab runs are registered in the same ctest run.

@@ -1,0 +1,158 @@
+#include "cli/daemon/control_server.h"
+
+#include <fmt/core.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <cerrno>
+#include <cstring>
+#include <istream>
+
+namespace minivpn::daemon {
+
+namespace asio = boost::asio;
+using stream = asio::local::stream_protocol;
+
+class ControlServer::Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(stream::socket socket, const Handler& handler)
+      : socket_(std::move(socket)), handler_(handler), buffer_(kMaxControlLine + 1) {}
+
+  void Start() {
+    if (!PeerIsRoot()) {
+      Reply(ControlReply::Fail("permission denied: the control socket is for root only"), true);
+      return;
+    }
+    ReadLine();
+  }
+
+ private:
+  bool PeerIsRoot() {
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+      return false;
+    }
+    return cred.uid == 0;
+  }
+
+  void ReadLine() {
+    asio::async_read_until(socket_, buffer_, '\n',
+                           [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                             if (ec) return;  // peer closed or line too long: drop the session
+                             std::istream in(&self->buffer_);
+                             std::string line;
+                             std::getline(in, line);
+                             auto request = ParseControlRequest(line);
+                             self->Reply(request ? self->handler_(*request)
+                                                 : ControlReply::Fail(request.error()),
+                                         false);
+                           });
+  }
+
+  void Reply(const ControlReply& reply, bool close_after) {
+    auto text = std::make_shared<std::string>(FormatControlReply(reply));
+    asio::async_write(socket_, asio::buffer(*text),
+                      [self = shared_from_this(), text, close_after](boost::system::error_code ec,
+                                                                     std::size_t) {
+                        if (ec || close_after) return;
+                        self->ReadLine();
+                      });
+  }
+
+  stream::socket socket_;
+  Handler handler_;
+  asio::streambuf buffer_;
+};
+
+ControlServer::ControlServer(asio::io_context& io, std::string path, Handler handler)
+    : io_(io), path_(std::move(path)), handler_(std::move(handler)), acceptor_(io) {}
+
+ControlServer::~ControlServer() { Stop(); }
+
+std::error_code ControlServer::Start() {
+  boost::system::error_code ec;
+  ::unlink(path_.c_str());  // a socket file left by a daemon that died
+  // Create the socket file with mode 0600 from the start: no window where others can connect.
+  mode_t old_mask = ::umask(0177);
+  acceptor_.open(stream(), ec);
+  if (!ec) acceptor_.bind(stream::endpoint(path_), ec);
+  ::umask(old_mask);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return std::error_code(ec.value(), std::generic_category());
+  Accept();
+  return {};
+}
+
+void ControlServer::Stop() {
+  if (acceptor_.is_open()) {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    ::unlink(path_.c_str());
+  }
+}
+
+void ControlServer::Accept() {
+  acceptor_.async_accept([this](boost::system::error_code ec, stream::socket socket) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) std::make_shared<Session>(std::move(socket), handler_)->Start();
+    Accept();
+  });
+}
+
+std::expected<ControlReply, std::string> SendControlRequest(const std::string& path,
+                                                            const ControlRequest& request) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::unexpected(fmt::format("socket: {}", std::strerror(errno)));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    ::close(fd);
+    return std::unexpected(fmt::format("control socket path too long: {}", path));
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    int err = errno;
+    ::close(fd);
+    switch (err) {
+      case ENOENT:
+      case ECONNREFUSED:
+        return std::unexpected(
+            fmt::format("minivpnd is not running: no control socket listening at {}", path));
+      case EACCES:
+      case EPERM:
+        return std::unexpected(
+            fmt::format("permission denied on {}: minivpnctl must run as root", path));
+      default:
+        return std::unexpected(fmt::format("cannot connect to {}: {}", path, std::strerror(err)));
+    }
+  }
+  std::string out = FormatControlRequest(request);
+  for (std::size_t sent = 0; sent < out.size();) {
+    ssize_t n = ::send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) {
+      ::close(fd);
+      return std::unexpected(fmt::format("sending to minivpnd failed: {}", std::strerror(errno)));
+    }
+    sent += static_cast<std::size_t>(n);
+  }
+  std::string in;
+  char chunk[4096];
+  while (in.find('\n') == std::string::npos) {
+    ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) {
+      ::close(fd);
+      return std::unexpected("minivpnd closed the control connection without a reply");
+    }
+    in.append(chunk, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return ParseControlReply(std::string_view(in).substr(0, in.find('\n')));
+}
+
+}  // namespace minivpn::daemon

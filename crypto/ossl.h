@@ -1,0 +1,36 @@
+// Internal to crypto/: owning handles for OpenSSL objects. The only header that includes
+// OpenSSL; never include it from outside crypto/*.cc.
+#pragma once
+
+#include <openssl/bn.h>
+#include <openssl/dh.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+
+#include <memory>
+
+namespace minivpn::crypto::ossl {
+
+template <typename T, void (*Free)(T*)>
+struct Deleter {
+  void operator()(T* p) const { Free(p); }
+};
+template <typename T, void (*Free)(T*)>
+using Handle = std::unique_ptr<T, Deleter<T, Free>>;
+
+using MacPtr = Handle<EVP_MAC, EVP_MAC_free>;
+using MacCtxPtr = Handle<EVP_MAC_CTX, EVP_MAC_CTX_free>;
+using CipherPtr = Handle<EVP_CIPHER, EVP_CIPHER_free>;
+using CipherCtxPtr = Handle<EVP_CIPHER_CTX, EVP_CIPHER_CTX_free>;
+using MdPtr = Handle<EVP_MD, EVP_MD_free>;
+using PkeyPtr = Handle<EVP_PKEY, EVP_PKEY_free>;
+using PkeyCtxPtr = Handle<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
+using BnPtr = Handle<BIGNUM, BN_clear_free>;
+using BnCtxPtr = Handle<BN_CTX, BN_CTX_free>;
+using ParamBldPtr = Handle<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>;
+using ParamsPtr = Handle<OSSL_PARAM, OSSL_PARAM_free>;
+using EcGroupPtr = Handle<EC_GROUP, EC_GROUP_free>;
+using EcPointPtr = Handle<EC_POINT, EC_POINT_clear_free>;
+
+}  // namespace minivpn::crypto::ossl
