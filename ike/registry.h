@@ -1,6 +1,7 @@
 // IANA IKEv2 registries (https://www.iana.org/assignments/ikev2-parameters) as enums, each with
 // a Name() for logs and traces. Values the codec does not know still round-trip: enums are
-// opened with static_cast and Name() prints "UNKNOWN(n)".
+// opened with static_cast, Name() returns "UNKNOWN" and the fmt formatters (format.h) print
+// "UNKNOWN(n)".
 #pragma once
 
 #include <cstdint>

@@ -71,7 +71,7 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
 };
 
 ControlServer::ControlServer(asio::io_context& io, std::string path, Handler handler)
-    : io_(io), path_(std::move(path)), handler_(std::move(handler)), acceptor_(io) {}
+    : path_(std::move(path)), handler_(std::move(handler)), acceptor_(io) {}
 
 ControlServer::~ControlServer() { Stop(); }
 

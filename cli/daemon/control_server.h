@@ -31,7 +31,6 @@ class ControlServer {
   class Session;
   void Accept();
 
-  boost::asio::io_context& io_;
   std::string path_;
   Handler handler_;
   boost::asio::local::stream_protocol::acceptor acceptor_;

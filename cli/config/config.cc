@@ -1,0 +1,228 @@
+#include "cli/config/config.h"
+
+#include <fmt/core.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "cli/config/loaders.h"
+#include "cli/config/settings.h"
+
+namespace minivpn::config {
+namespace {
+
+constexpr std::size_t kIfNameMax = 15;  // IFNAMSIZ - 1
+
+Identity AddressIdentity(const Address& a) {
+  return Identity{a.is_v4() ? IdType::kIpv4Addr : IdType::kIpv6Addr,
+                  std::string(reinterpret_cast<const char*>(a.bytes.data()), a.is_v4() ? 4 : 16)};
+}
+
+const Address* SingleAddress(const std::vector<Host>& hosts) {
+  if (hosts.size() == 1 && hosts[0].kind == Host::Kind::kAddress) return &hosts[0].subnet.address;
+  return nullptr;
+}
+
+void ValidateVti(ConnectionConfig& conn, ChildConfig& child, Diagnostics& d) {
+  VtiConfig& vti = *child.vti;
+  if (vti.name.size() > kIfNameMax || vti.name.find_first_of("/ \t:") != std::string::npos ||
+      vti.name == "." || vti.name == "..") {
+    d.Error(child.where, fmt::format("child '{}': invalid VTI name '{}' (at most {} characters, "
+                                     "no '/', ':' or spaces)",
+                                     child.name, vti.name, kIfNameMax));
+  }
+  if (!child.mark_in.is_set() && !child.mark_out.is_set()) {
+    if (vti.key == 0) {
+      d.Error(child.where, fmt::format("child '{}': the VTI needs a key; set mark_in = mark_out "
+                                       "(ipsec.conf: mark=) or the vti key",
+                                       child.name));
+      return;
+    }
+    child.mark_in = child.mark_out = Mark{vti.key, 0xffffffff};
+    return;
+  }
+  if (child.mark_in != child.mark_out || child.mark_in.mask != 0xffffffff ||
+      child.mark_in.value == 0) {
+    d.Error(child.where, fmt::format("child '{}': a VTI uses its key for both directions, so "
+                                     "mark_in and mark_out must be the same non-zero value with "
+                                     "mask 0xffffffff",
+                                     child.name));
+    return;
+  }
+  if (vti.key != 0 && vti.key != child.mark_in.value) {
+    d.Error(child.where, fmt::format("child '{}': vti key {} differs from the mark {}; the VTI "
+                                     "key is the mark",
+                                     child.name, vti.key, child.mark_in.value));
+    return;
+  }
+  vti.key = child.mark_in.value;
+  (void)conn;
+}
+
+void ValidateTimes(const std::string& what, const Location& where, Seconds rekey, Seconds life,
+                   Seconds rand, Diagnostics& d) {
+  if (life.count() > 0 && rekey.count() > 0 && life <= rekey) {
+    d.Error(where, fmt::format("{}: life_time ({}s) must be greater than rekey_time ({}s)", what,
+                               life.count(), rekey.count()));
+  }
+  if (rekey.count() > 0 && rand >= rekey) {
+    d.Error(where, fmt::format("{}: rand_time ({}s) must be smaller than rekey_time ({}s)", what,
+                               rand.count(), rekey.count()));
+  }
+}
+
+}  // namespace
+
+void Validate(Config& config, Diagnostics& d) {
+  std::set<std::string> names;
+  std::map<std::string, std::pair<std::uint32_t, std::string>> vti_keys;  // name -> key, child
+  std::map<std::uint32_t, std::string> marks;                             // out mark -> child
+  for (auto& conn : config.connections) {
+    if (!names.insert(conn.name).second) {
+      d.Error(conn.where, fmt::format("connection '{}' is defined more than once", conn.name));
+    }
+    // charon: the local identity defaults to the local IKE address.
+    if (conn.local_id.type == IdType::kAny) {
+      if (const Address* a = SingleAddress(conn.local_addrs)) conn.local_id = AddressIdentity(*a);
+    }
+    const Address* local = SingleAddress(conn.local_addrs);
+    const Address* remote = SingleAddress(conn.remote_addrs);
+    if (local != nullptr && remote != nullptr && local->family != remote->family) {
+      d.Error(conn.where, fmt::format("connection '{}': local address {} and remote address {} "
+                                      "are of different families",
+                                      conn.name, local->ToString(), remote->ToString()));
+    }
+    ValidateTimes(fmt::format("connection '{}'", conn.name), conn.where, conn.rekey_time,
+                  Seconds(0), conn.rand_time, d);
+    for (auto& child : conn.children) {
+      ValidateTimes(fmt::format("child '{}'", child.name), child.where, child.rekey_time,
+                    child.life_time, child.rand_time, d);
+      bool initiates = child.start_action == StartAction::kStart ||
+                       child.start_action == StartAction::kTrapAndStart ||
+                       child.start_action == StartAction::kTrap;
+      bool concrete_remote =
+          std::any_of(conn.remote_addrs.begin(), conn.remote_addrs.end(), [](const Host& h) {
+            return h.kind == Host::Kind::kAddress || h.kind == Host::Kind::kHostname;
+          });
+      if (initiates && !concrete_remote) {
+        d.Error(child.where, fmt::format("child '{}' is started or trapped but connection '{}' "
+                                         "has no remote address to initiate to",
+                                         child.name, conn.name));
+      }
+      if (child.vti) {
+        ValidateVti(conn, child, d);
+        auto [it, inserted] =
+            vti_keys.emplace(child.vti->name, std::make_pair(child.vti->key, child.name));
+        if (!inserted && it->second.first != child.vti->key) {
+          d.Error(child.where, fmt::format("VTI '{}' is used by children '{}' and '{}' with "
+                                           "different keys",
+                                           child.vti->name, it->second.second, child.name));
+        }
+      }
+      if (child.mark_out.is_set()) {
+        auto [it, inserted] = marks.emplace(child.mark_out.value, child.name);
+        if (!inserted) {
+          d.Warning(child.where, fmt::format("children '{}' and '{}' use the same mark {}; their "
+                                             "policies and VTI overlap",
+                                             it->second, child.name, child.mark_out.value));
+        }
+      }
+    }
+    // A PSK for (local id, remote id) (remote id %any: the remote address, as charon looks up
+    // the peer's ID at run time, which for site-to-site is usually its address).
+    Identity remote_lookup = conn.remote_id;
+    if (remote_lookup.type == IdType::kAny && remote != nullptr) {
+      remote_lookup = AddressIdentity(*remote);
+    }
+    const SharedSecret* s = FindSharedSecret(config.secrets, conn.local_id, remote_lookup);
+    if (s == nullptr && remote_lookup != conn.remote_id) {
+      s = FindSharedSecret(config.secrets, conn.local_id, conn.remote_id);
+    }
+    if (s == nullptr && conn.remote_id.type == IdType::kAny && !config.secrets.empty()) {
+      // charon picks the PSK by the identity the peer sends; that may match at run time.
+      d.Warning(conn.where, fmt::format("no pre-shared key matches connection '{}' (local id "
+                                        "'{}', remote id %any); the peer's identity must match "
+                                        "one at run time",
+                                        conn.name, conn.local_id.ToString()));
+    } else if (s == nullptr) {
+      d.Error(conn.where,
+              fmt::format("no pre-shared key for connection '{}' (local id '{}', "
+                          "remote id '{}')",
+                          conn.name, conn.local_id.ToString(), conn.remote_id.ToString()));
+    } else {
+      conn.psk = s->secret.Clone();
+    }
+  }
+}
+
+bool LoadResult::ok() const {
+  return std::none_of(diagnostics.begin(), diagnostics.end(),
+                      [](const Diagnostic& x) { return x.severity == Severity::kError; });
+}
+
+bool IsLocalAddress(const Address& address) {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return false;
+  bool found = false;
+  for (ifaddrs* i = list; i != nullptr && !found; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != address.family) continue;
+    if (address.family == AF_INET) {
+      sockaddr_in sin{};
+      std::memcpy(&sin, i->ifa_addr, sizeof(sin));
+      found = std::memcmp(&sin.sin_addr, address.bytes.data(), 4) == 0;
+    } else {
+      sockaddr_in6 sin6{};
+      std::memcpy(&sin6, i->ifa_addr, sizeof(sin6));
+      found = std::memcmp(&sin6.sin6_addr, address.bytes.data(), 16) == 0;
+    }
+  }
+  freeifaddrs(list);
+  return found;
+}
+
+LoadResult LoadConfig(const ConfigPaths& paths, const LoadOptions& options) {
+  LoadResult result;
+  Diagnostics d;
+  if (paths.swanctl_conf.empty() && paths.ipsec_conf.empty()) {
+    d.Error(Location{}, "no configuration file given (swanctl.conf or ipsec.conf)");
+  }
+  if (!paths.strongswan_conf.empty()) {
+    SettingsDocument doc = ParseSettingsFile(paths.strongswan_conf, d);
+    LoadStrongswanConf(doc, result.config.global, d);
+  }
+  if (!paths.swanctl_conf.empty()) {
+    SettingsDocument doc = ParseSettingsFile(paths.swanctl_conf, d);
+    std::size_t first_secret = result.config.secrets.size();
+    LoadSwanctl(doc, result.config, d);
+    std::set<std::string> secret_files;
+    for (std::size_t i = first_secret; i < result.config.secrets.size(); ++i) {
+      secret_files.insert(result.config.secrets[i].where.file);
+    }
+    for (const auto& f : secret_files) CheckSecretFilePermissions(f, d);
+  }
+  if (!paths.ipsec_conf.empty()) {
+    auto is_local = options.is_local_address ? options.is_local_address : IsLocalAddress;
+    LoadIpsecConf(paths.ipsec_conf, result.config, d, is_local);
+    if (!paths.ipsec_secrets.empty()) LoadIpsecSecrets(paths.ipsec_secrets, result.config, d);
+  } else if (!paths.ipsec_secrets.empty()) {
+    LoadIpsecSecrets(paths.ipsec_secrets, result.config, d);
+  }
+  Validate(result.config, d);
+  if (result.config.connections.empty() && !d.HasErrors()) {
+    d.Warning(Location{paths.swanctl_conf.empty() ? paths.ipsec_conf : paths.swanctl_conf, 0, 0},
+              "no connections are defined (or none has auto=add|route|start)");
+  }
+  result.diagnostics = d.Take();
+  return result;
+}
+
+std::vector<Diagnostic> CheckConfig(const ConfigPaths& paths, const LoadOptions& options) {
+  return LoadConfig(paths, options).diagnostics;
+}
+
+}  // namespace minivpn::config

@@ -1,0 +1,230 @@
+// The validated, in-memory configuration of minivpnd, produced from swanctl.conf or from the
+// legacy ipsec.conf + ipsec.secrets (+ strongswan.conf for global settings) by config.h.
+//
+// Shape (plain structs, std types and enums only; every default already applied):
+//
+//   Config
+//   +- GlobalSettings global          strongswan.conf charon{} keys we honour
+//   +- vector<ConnectionConfig>       one per swanctl connection / loaded ipsec.conf conn
+//   |   +- addresses, ports, IKE proposals, identities, PSK (resolved), timers
+//   |   +- vector<ChildConfig>        one per swanctl child; exactly one for an ipsec.conf conn
+//   |       +- traffic selectors, marks, ESP proposals, actions, lifetimes
+//   |       +- optional<VtiConfig>    minivpn addition: the route-based VTI to create
+//   +- vector<SharedSecret>           every IKE PSK with its owner identities
+//
+// Mapping onto the engine (ike/engine_config.h): IkeProposal/EspProposal/EncrSpec have the same
+// fields as ike::IkeProposal/EspProposal/EncrSpec; IdType values are RFC 7296 3.5 ID types
+// (kAny = 0 is "%any": match any peer identity / use the IKE address locally); Mark is
+// {value, mask} with mask 0 = no mark; Action kNone/kTrap/kStart are charon's none (= clear),
+// trap (= hold, route) and start (= restart). Times are seconds, 0 = disabled.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/config/diagnostic.h"
+#include "crypto/algorithms.h"
+#include "crypto/secret.h"
+
+namespace minivpn::config {
+
+using Seconds = std::chrono::seconds;
+
+// An IPv4 or IPv6 address in network byte order (same layout as xfrm::IpAddress).
+struct Address {
+  std::uint8_t family = 0;  // AF_INET or AF_INET6
+  std::array<std::uint8_t, 16> bytes{};
+  bool is_v4() const;
+  std::string ToString() const;
+  bool operator==(const Address&) const = default;
+};
+
+struct Subnet {
+  Address address{};
+  std::uint8_t prefix = 0;
+  std::string ToString() const;  // "10.0.0.0/24"
+  bool operator==(const Subnet&) const = default;
+};
+
+// One entry of local_addrs/remote_addrs (or left=/right=).
+struct Host {
+  enum class Kind : std::uint8_t { kAny, kAddress, kSubnet, kHostname };
+  Kind kind = Kind::kAny;
+  std::uint8_t any_family = 0;  // kAny: 0 = %any, AF_INET = %any4, AF_INET6 = %any6
+  Subnet subnet{};              // kAddress: prefix = 32/128; kSubnet: responder match range
+  std::string hostname{};       // kHostname: resolved by the daemon
+  bool operator==(const Host&) const = default;
+};
+
+// RFC 7296 3.5 ID types, plus kAny for "%any".
+enum class IdType : std::uint8_t {
+  kAny = 0,
+  kIpv4Addr = 1,
+  kFqdn = 2,
+  kRfc822Addr = 3,
+  kIpv6Addr = 5,
+  kKeyId = 11,
+};
+
+struct Identity {
+  IdType type = IdType::kAny;
+  std::string data{};            // text for FQDN/RFC822, raw octets for IP addresses and KEY_ID
+  std::string ToString() const;  // as charon prints it: "routerA", "192.0.2.1", "@#0a0b"
+  bool operator==(const Identity&) const = default;
+};
+
+// XFRM mark; mask 0 = not set. "12" means {12, 0xffffffff} (charon's default mask).
+struct Mark {
+  std::uint32_t value = 0;
+  std::uint32_t mask = 0;
+  bool is_set() const { return mask != 0; }
+  bool operator==(const Mark&) const = default;
+};
+
+struct EncrSpec {
+  crypto::EncrId id = crypto::EncrId::kAesGcm16;
+  std::uint16_t key_bits = 256;
+  bool operator==(const EncrSpec&) const = default;
+};
+
+enum class Esn : std::uint16_t { kNoEsn = 0, kEsn = 1 };  // Transform Type 5 ids
+
+struct IkeProposal {
+  std::vector<EncrSpec> encr{};
+  std::vector<crypto::IntegId> integ{};  // empty for AEAD proposals
+  std::vector<crypto::PrfId> prf{};
+  std::vector<crypto::DhGroup> dh{};
+  bool operator==(const IkeProposal&) const = default;
+};
+
+struct EspProposal {
+  std::vector<EncrSpec> encr{};
+  std::vector<crypto::IntegId> integ{};  // empty for AEAD proposals
+  std::vector<crypto::DhGroup> dh{};     // PFS groups for CREATE_CHILD_SA
+  std::vector<Esn> esn = {Esn::kNoEsn};
+  bool operator==(const EspProposal&) const = default;
+};
+
+enum class StartAction : std::uint8_t { kNone, kTrap, kStart, kTrapAndStart };
+enum class Action : std::uint8_t { kNone, kTrap, kStart };  // dpd_action, close_action
+enum class Fragmentation : std::uint8_t { kYes, kAccept, kForce, kNo };
+
+// minivpn addition: the VTI of a route-based child. minivpnd creates it as
+// `ip tunnel add <name> local <local> remote <remote> mode vti key <key>` (ikey = okey = key,
+// which is also the child's mark), sets its MTU, brings it up, sets
+// net.ipv4.conf.<name>.disable_policy=1 and adds `routes` through it.
+struct VtiConfig {
+  std::string name{};
+  std::optional<Address> local{};   // unset: the IKE SA's local address
+  std::optional<Address> remote{};  // unset: the IKE SA's remote address
+  std::uint32_t key = 0;            // = mark_in.value = mark_out.value
+  std::uint32_t mtu = 0;            // 0: kernel default
+  std::vector<Subnet> routes{};
+  bool disable_policy = true;
+  bool operator==(const VtiConfig&) const = default;
+};
+
+struct ChildConfig {
+  std::string name{};
+  Location where{};
+  std::vector<Subnet> local_ts{};   // empty = dynamic (the local IKE address)
+  std::vector<Subnet> remote_ts{};  // empty = dynamic (the remote IKE address)
+  Mark mark_in{};
+  Mark mark_out{};
+  bool mark_in_sa = false;  // charon: inbound mark on the policy only unless set
+  std::vector<EspProposal> esp_proposals{};
+  StartAction start_action = StartAction::kNone;
+  Action dpd_action = Action::kNone;
+  Action close_action = Action::kNone;
+  Seconds rekey_time{3600};
+  Seconds life_time{3960};
+  Seconds rand_time{360};
+  Seconds inactivity{0};
+  std::uint32_t reqid = 0;  // 0 = allocated
+  std::uint32_t replay_window = 32;
+  bool policies = true;
+  std::string updown{};  // accepted and ignored (warning)
+  std::optional<VtiConfig> vti{};
+  bool operator==(const ChildConfig&) const = default;
+};
+
+struct ConnectionConfig {
+  std::string name{};
+  Location where{};
+  int version = 2;                   // 0 (any, we speak IKEv2) or 2
+  std::vector<Host> local_addrs{};   // empty = %any
+  std::vector<Host> remote_addrs{};  // empty = %any (responder only)
+  std::uint16_t local_port = 500;
+  std::uint16_t remote_port = 500;
+  std::vector<IkeProposal> proposals{};
+  Identity local_id{};
+  Identity remote_id{};
+  SecretBytes psk{};  // resolved from the secrets for (local_id, remote_id)
+  Seconds dpd_delay{0};
+  Seconds dpd_timeout{0};
+  Seconds rekey_time{4 * 3600};
+  Seconds over_time{1440};
+  Seconds rand_time{1440};
+  Seconds reauth_time{0};         // accepted; minivpn rekeys instead of reauthenticating
+  std::uint32_t keyingtries = 1;  // 0 = forever
+  bool mobike = true;
+  bool encap = false;
+  Fragmentation fragmentation = Fragmentation::kYes;
+  std::vector<ChildConfig> children{};
+
+  ConnectionConfig() = default;
+  ConnectionConfig(ConnectionConfig&&) = default;
+  ConnectionConfig& operator=(ConnectionConfig&&) = default;
+  ConnectionConfig Clone() const;
+  bool operator==(const ConnectionConfig& other) const;  // PSKs compared in constant time
+};
+
+// An IKE pre-shared key with the identities it belongs to (empty = default secret).
+struct SharedSecret {
+  std::string name{};  // "ike-x" (swanctl) or "ipsec.secrets:3"
+  Location where{};
+  std::vector<Identity> owners{};
+  SecretBytes secret{};
+
+  SharedSecret() = default;
+  SharedSecret(SharedSecret&&) = default;
+  SharedSecret& operator=(SharedSecret&&) = default;
+  SharedSecret Clone() const;
+};
+
+// strongswan.conf charon { } (and charon-systemd { }) keys minivpn honours; charon defaults.
+struct GlobalSettings {
+  bool install_routes = true;
+  std::uint32_t retransmit_tries = 5;
+  double retransmit_timeout = 4.0;  // seconds
+  double retransmit_base = 1.8;
+  std::uint32_t cookie_threshold = 30;
+  std::uint32_t cookie_threshold_ip = 3;
+  std::uint32_t block_threshold = 5;
+  Seconds half_open_timeout{30};
+  std::uint32_t fragment_size = 1280;
+  std::uint16_t port = 500;
+  std::uint16_t port_nat_t = 4500;
+  bool make_before_break = false;
+  bool operator==(const GlobalSettings&) const = default;
+};
+
+struct Config {
+  GlobalSettings global{};
+  std::vector<ConnectionConfig> connections{};
+  std::vector<SharedSecret> secrets{};
+
+  const ConnectionConfig* Find(std::string_view name) const;
+};
+
+// Best PSK for a (local, remote) identity pair, charon's rules: an owner equal to an identity
+// scores best, "%any" owners and owner-less (default) secrets match anything with a lower
+// score; secrets matching neither identity are skipped. nullptr if none matches.
+const SharedSecret* FindSharedSecret(const std::vector<SharedSecret>& secrets,
+                                     const Identity& local, const Identity& remote);
+
+}  // namespace minivpn::config

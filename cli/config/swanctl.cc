@@ -1,0 +1,494 @@
+// swanctl.conf (swanctl.conf(5) of strongSwan 5.9.8) into the model. Defaults are charon's,
+// as documented in swanctl.conf(5):
+//   connections.<conn>.rekey_time [4h]; over_time [10% of rekey_time/reauth_time];
+//   rand_time [over_time]; dpd_delay [0s]; dpd_timeout [0s] (no effect with IKEv2);
+//   mobike [yes]; fragmentation [yes]; version [0]; keyingtries [1];
+//   children.<child>.rekey_time [1h]; life_time [rekey_time + 10%];
+//   rand_time [life_time - rekey_time]; mode [tunnel]; start_action [none];
+//   dpd_action [clear]; close_action [none]; mark_in/mark_out [0/0x00000000], default mask
+//   0xffffffff when only a value is given; local_ts/remote_ts [dynamic].
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <optional>
+#include <string_view>
+
+#include "cli/config/loaders.h"
+#include "cli/config/proposal.h"
+#include "cli/config/values.h"
+
+namespace minivpn::config {
+namespace {
+
+bool Contains(std::initializer_list<std::string_view> list, std::string_view key) {
+  return std::find(list.begin(), list.end(), key) != list.end();
+}
+
+// Reports a key this section does not know, telling apart charon keys minivpn ignores (warning),
+// charon keys it cannot honour (error) and keys nobody knows (error).
+void ReportKey(Diagnostics& d, const SettingsValue& v, std::string_view where,
+               std::initializer_list<std::string_view> ignored,
+               std::initializer_list<std::string_view> unsupported) {
+  if (Contains(ignored, v.key)) {
+    d.Warning(v.where, fmt::format("'{}' is accepted and ignored by minivpn", v.key));
+  } else if (Contains(unsupported, v.key)) {
+    d.Error(v.where, fmt::format("'{}' is not supported by minivpn", v.key));
+  } else {
+    d.Error(v.where, fmt::format("unknown key '{}' in {}", v.key, where));
+  }
+}
+
+template <typename T>
+bool Take(std::expected<T, std::string> r, T& out, const SettingsValue& v, Diagnostics& d) {
+  if (!r) {
+    d.Error(v.value_where, fmt::format("'{}': {}", v.key, r.error()));
+    return false;
+  }
+  out = std::move(*r);
+  return true;
+}
+
+bool TakeTime(const SettingsValue& v, Seconds& out, Diagnostics& d) {
+  return Take(ParseDuration(v.value, false), out, v, d);
+}
+
+bool TakeTime(const SettingsValue& v, std::optional<Seconds>& out, Diagnostics& d) {
+  Seconds s{0};
+  if (!TakeTime(v, s, d)) return false;
+  out = s;
+  return true;
+}
+
+std::vector<Host> TakeHosts(const SettingsValue& v, Diagnostics& d) {
+  std::vector<Host> out;
+  for (auto item : SplitList(v.value)) {
+    Host h;
+    if (Take(ParseHost(item), h, v, d)) {
+      if (h.kind != Host::Kind::kAny || h.any_family != 0) out.push_back(h);
+    }
+  }
+  return out;
+}
+
+std::vector<Subnet> TakeSelectors(const SettingsValue& v, Diagnostics& d) {
+  std::vector<Subnet> out;
+  for (auto item : SplitList(v.value)) {
+    if (item == "dynamic" || item == "%dynamic") {
+      if (SplitList(v.value).size() > 1) {
+        d.Error(v.value_where, fmt::format("'{}': mixing 'dynamic' with subnets is not "
+                                           "supported",
+                                           v.key));
+      }
+      return {};
+    }
+    if (item.find('[') != std::string_view::npos) {
+      d.Error(v.value_where,
+              fmt::format("'{}': protocol/port selectors ('{}') are not supported", v.key, item));
+      continue;
+    }
+    Subnet s;
+    if (item.find('-') != std::string_view::npos) {
+      d.Error(v.value_where,
+              fmt::format("'{}': address ranges ('{}') are not supported", v.key, item));
+      continue;
+    }
+    if (Take(ParseSubnet(item), s, v, d)) out.push_back(s);
+  }
+  return out;
+}
+
+template <typename E>
+bool TakeEnum(const SettingsValue& v, E& out, Diagnostics& d,
+              const std::vector<std::pair<std::string_view, E>>& map, std::string_view expected) {
+  for (const auto& [name, value] : map) {
+    if (v.value == name) {
+      out = value;
+      return true;
+    }
+  }
+  d.Error(v.value_where,
+          fmt::format("invalid value '{}' for '{}' (expected {})", v.value, v.key, expected));
+  return false;
+}
+
+// vici's action names: start/restart, trap/route, none/clear.
+std::vector<std::pair<std::string_view, Action>> Actions() {
+  return {{"none", Action::kNone},    {"clear", Action::kNone}, {"trap", Action::kTrap},
+          {"route", Action::kTrap},   {"hold", Action::kTrap},  {"start", Action::kStart},
+          {"restart", Action::kStart}};
+}
+
+void LoadVti(const SettingsSection& s, ChildConfig& child, Diagnostics& d) {
+  VtiConfig vti;
+  for (const auto& v : s.values) {
+    if (v.value.empty()) continue;
+    if (v.key == "name") {
+      vti.name = v.value;
+    } else if (v.key == "local" || v.key == "remote") {
+      auto a = ParseAddress(v.value);
+      if (!a) {
+        d.Error(v.value_where, fmt::format("'{}': invalid address '{}'", v.key, v.value));
+      } else {
+        (v.key == "local" ? vti.local : vti.remote) = *a;
+      }
+    } else if (v.key == "key") {
+      std::uint64_t key = 0;
+      if (Take(ParseUint(v.value, 0xffffffff), key, v, d))
+        vti.key = static_cast<std::uint32_t>(key);
+    } else if (v.key == "mtu") {
+      std::uint64_t mtu = 0;
+      if (Take(ParseUint(v.value, 65535), mtu, v, d)) {
+        if (mtu < 68) {
+          d.Error(v.value_where, fmt::format("'mtu': {} is below the IPv4 minimum of 68", mtu));
+        }
+        vti.mtu = static_cast<std::uint32_t>(mtu);
+      }
+    } else if (v.key == "routes") {
+      vti.routes = TakeSelectors(v, d);
+    } else if (v.key == "disable_policy") {
+      Take(ParseBool(v.value), vti.disable_policy, v, d);
+    } else {
+      ReportKey(d, v, fmt::format("vti section of child '{}'", child.name), {}, {});
+    }
+  }
+  for (const auto& sub : s.sections) {
+    d.Error(sub.where, fmt::format("unknown section '{}' in the vti section of child '{}'",
+                                   sub.name, child.name));
+  }
+  if (vti.name.empty()) {
+    d.Error(s.where, fmt::format("vti section of child '{}' needs a 'name'", child.name));
+  }
+  child.vti = std::move(vti);
+}
+
+void LoadChild(const SettingsSection& s, ConnectionConfig& conn, Diagnostics& d) {
+  ChildConfig child;
+  child.name = s.name;
+  child.where = s.where;
+  std::optional<Seconds> rekey, life, rand;
+  bool have_esp = false;
+  for (const auto& v : s.values) {
+    const std::string& k = v.key;
+    if (v.value.empty()) continue;  // an empty assignment restores the default
+    if (k == "local_ts") {
+      child.local_ts = TakeSelectors(v, d);
+    } else if (k == "remote_ts") {
+      child.remote_ts = TakeSelectors(v, d);
+    } else if (k == "mark_in") {
+      Take(ParseMark(v.value), child.mark_in, v, d);
+    } else if (k == "mark_out") {
+      Take(ParseMark(v.value), child.mark_out, v, d);
+    } else if (k == "mark_in_sa") {
+      Take(ParseBool(v.value), child.mark_in_sa, v, d);
+    } else if (k == "esp_proposals") {
+      ProposalList<EspProposal> list;
+      if (Take(ParseEspProposals(v.value), list, v, d)) {
+        child.esp_proposals = std::move(list.proposals);
+        have_esp = true;
+      }
+    } else if (k == "start_action") {
+      TakeEnum(v, child.start_action, d,
+               {{"none", StartAction::kNone},
+                {"trap", StartAction::kTrap},
+                {"route", StartAction::kTrap},
+                {"start", StartAction::kStart},
+                {"trap|start", StartAction::kTrapAndStart},
+                {"start|trap", StartAction::kTrapAndStart}},
+               "none, trap, start or trap|start");
+    } else if (k == "dpd_action") {
+      TakeEnum(v, child.dpd_action, d, Actions(), "clear, trap or restart");
+    } else if (k == "close_action") {
+      TakeEnum(v, child.close_action, d, Actions(), "none, trap or start");
+    } else if (k == "rekey_time") {
+      TakeTime(v, rekey, d);
+    } else if (k == "life_time") {
+      TakeTime(v, life, d);
+    } else if (k == "rand_time") {
+      TakeTime(v, rand, d);
+    } else if (k == "inactivity") {
+      TakeTime(v, child.inactivity, d);
+    } else if (k == "mode") {
+      if (v.value != "tunnel") {
+        d.Error(v.value_where, fmt::format("mode '{}' is not supported (minivpn builds tunnel "
+                                           "mode CHILD_SAs only)",
+                                           v.value));
+      }
+    } else if (k == "updown") {
+      child.updown = v.value;
+      d.Warning(v.where, fmt::format("'updown' is accepted and ignored: minivpn does not run "
+                                     "updown scripts (child '{}')",
+                                     child.name));
+    } else if (k == "reqid") {
+      std::uint64_t reqid = 0;
+      if (Take(ParseUint(v.value, 0xffffffff), reqid, v, d)) {
+        child.reqid = static_cast<std::uint32_t>(reqid);
+      }
+    } else if (k == "replay_window") {
+      std::uint64_t w = 0;
+      if (Take(ParseUint(v.value, 0xffffffff), w, v, d))
+        child.replay_window = static_cast<std::uint32_t>(w);
+    } else if (k == "policies") {
+      Take(ParseBool(v.value), child.policies, v, d);
+    } else if (Contains({"ipcomp", "sha256_96", "hw_offload"}, k)) {
+      bool on = false;
+      if (Take(ParseBool(v.value), on, v, d) && on) {
+        d.Error(v.where, fmt::format("'{} = yes' is not supported by minivpn", k));
+      }
+    } else if (Contains({"rekey_bytes", "life_bytes", "rand_bytes", "rekey_packets", "life_packets",
+                         "rand_packets"},
+                        k)) {
+      std::uint64_t n = 0;
+      if (Take(ParseUint(v.value, UINT64_MAX), n, v, d) && n != 0) {
+        d.Error(v.where, fmt::format("'{}' is not supported by minivpn (time-based lifetimes "
+                                     "only)",
+                                     k));
+      }
+    } else {
+      ReportKey(d, v, fmt::format("child '{}'", child.name),
+                {"hostaccess", "copy_df", "copy_ecn", "copy_dscp", "policies_fwd_out", "priority"},
+                {"ah_proposals", "interface", "set_mark_in", "set_mark_out", "if_id_in",
+                 "if_id_out", "label", "label_mode", "per_cpu_sas"});
+    }
+  }
+  for (const auto& sub : s.sections) {
+    if (sub.name == "vti") {
+      LoadVti(sub, child, d);
+    } else {
+      d.Error(sub.where, fmt::format("unknown section '{}' in child '{}'", sub.name, child.name));
+    }
+  }
+  // swanctl.conf(5): rekey_time [1h], life_time [rekey_time + 10%],
+  // rand_time [life_time - rekey_time].
+  child.rekey_time = rekey.value_or(Seconds(3600));
+  child.life_time = life.value_or(child.rekey_time * 110 / 100);
+  child.rand_time = rand.value_or(
+      child.life_time > child.rekey_time ? child.life_time - child.rekey_time : Seconds(0));
+  if (!have_esp) child.esp_proposals = DefaultEspProposals();
+  conn.children.push_back(std::move(child));
+}
+
+void LoadAuth(const SettingsSection& s, bool local, ConnectionConfig& conn, Diagnostics& d) {
+  bool have_auth = false;
+  for (const auto& v : s.values) {
+    if (v.value.empty()) continue;
+    if (v.key == "auth") {
+      have_auth = true;
+      if (v.value != "psk") {
+        d.Error(v.value_where, fmt::format("auth = {} is not supported (minivpn authenticates "
+                                           "with pre-shared keys only: auth = psk)",
+                                           v.value));
+      }
+    } else if (v.key == "id") {
+      Take(ParseIdentity(v.value), local ? conn.local_id : conn.remote_id, v, d);
+    } else {
+      ReportKey(d, v, fmt::format("the {} section of connection '{}'", s.name, conn.name),
+                {"round"},
+                {"certs", "pubkeys", "cacerts", "ca_id", "groups", "cert_policy", "eap_id",
+                 "aaa_id", "xauth_id", "revocation", "cert"});
+    }
+  }
+  for (const auto& sub : s.sections) {
+    d.Error(sub.where,
+            fmt::format("'{}' sections are not supported in '{}' (PSK only)", sub.name, s.name));
+  }
+  if (!have_auth) {
+    d.Error(s.where, fmt::format("the {} section of connection '{}' needs 'auth = psk' (charon's "
+                                 "default is pubkey)",
+                                 s.name, conn.name));
+  }
+}
+
+void LoadConnection(const SettingsSection& s, Config& config, Diagnostics& d) {
+  ConnectionConfig conn;
+  conn.name = s.name;
+  conn.where = s.where;
+  std::optional<Seconds> rekey, over, rand;
+  bool have_proposals = false;
+  for (const auto& v : s.values) {
+    const std::string& k = v.key;
+    if (v.value.empty()) continue;
+    if (k == "version") {
+      std::uint64_t version = 0;
+      if (Take(ParseUint(v.value, 2), version, v, d)) {
+        if (version == 1) {
+          d.Error(v.value_where, "IKEv1 (version = 1) is not supported; use version = 2");
+        }
+        conn.version = static_cast<int>(version);
+      }
+    } else if (k == "local_addrs") {
+      conn.local_addrs = TakeHosts(v, d);
+    } else if (k == "remote_addrs") {
+      conn.remote_addrs = TakeHosts(v, d);
+    } else if (k == "local_port" || k == "remote_port") {
+      std::uint64_t port = 0;
+      if (Take(ParseUint(v.value, 65535), port, v, d)) {
+        (k == "local_port" ? conn.local_port : conn.remote_port) = static_cast<std::uint16_t>(port);
+      }
+    } else if (k == "proposals") {
+      ProposalList<IkeProposal> list;
+      if (Take(ParseIkeProposals(v.value), list, v, d)) {
+        conn.proposals = std::move(list.proposals);
+        have_proposals = true;
+      }
+    } else if (k == "dpd_delay") {
+      TakeTime(v, conn.dpd_delay, d);
+    } else if (k == "dpd_timeout") {
+      TakeTime(v, conn.dpd_timeout, d);
+    } else if (k == "rekey_time") {
+      TakeTime(v, rekey, d);
+    } else if (k == "over_time") {
+      TakeTime(v, over, d);
+    } else if (k == "rand_time") {
+      TakeTime(v, rand, d);
+    } else if (k == "reauth_time") {
+      if (TakeTime(v, conn.reauth_time, d) && conn.reauth_time.count() > 0) {
+        d.Warning(v.where,
+                  "reauth_time is accepted but minivpn does not reauthenticate; it "
+                  "rekeys the IKE SA at rekey_time instead");
+      }
+    } else if (k == "mobike") {
+      Take(ParseBool(v.value), conn.mobike, v, d);
+    } else if (k == "encap") {
+      Take(ParseBool(v.value), conn.encap, v, d);
+    } else if (k == "fragmentation") {
+      TakeEnum(v, conn.fragmentation, d,
+               {{"yes", Fragmentation::kYes},
+                {"accept", Fragmentation::kAccept},
+                {"force", Fragmentation::kForce},
+                {"no", Fragmentation::kNo}},
+               "yes, accept, force or no");
+    } else if (k == "keyingtries") {
+      std::uint64_t tries = 0;
+      if (Take(ParseUint(v.value, 0xffffffff), tries, v, d)) {
+        conn.keyingtries = static_cast<std::uint32_t>(tries);
+      }
+    } else {
+      ReportKey(d, v, fmt::format("connection '{}'", conn.name),
+                {"send_certreq", "send_cert", "unique", "childless", "dscp"},
+                {"vips", "aggressive", "pull", "pools", "ppk_id", "ppk_required", "if_id_in",
+                 "if_id_out", "mediation", "mediated_by", "mediation_peer"});
+    }
+  }
+  int local_rounds = 0;
+  int remote_rounds = 0;
+  for (const auto& sub : s.sections) {
+    bool is_local = sub.name.starts_with("local");
+    bool is_remote = sub.name.starts_with("remote");
+    if (is_local || is_remote) {
+      int& rounds = is_local ? local_rounds : remote_rounds;
+      if (++rounds > 1) {
+        d.Error(sub.where, fmt::format("connection '{}' has more than one {} authentication "
+                                       "round; minivpn supports exactly one",
+                                       conn.name, is_local ? "local" : "remote"));
+        continue;
+      }
+      LoadAuth(sub, is_local, conn, d);
+    } else if (sub.name == "children") {
+      for (const auto& child : sub.sections) LoadChild(child, conn, d);
+      for (const auto& v : sub.values) {
+        d.Error(v.where,
+                fmt::format("unexpected key '{}' in children (expected child sections)", v.key));
+      }
+    } else {
+      d.Error(sub.where,
+              fmt::format("unknown section '{}' in connection '{}'", sub.name, conn.name));
+    }
+  }
+  if (local_rounds == 0) {
+    d.Error(s.where,
+            fmt::format("connection '{}' has no 'local' section (auth = psk, id)", conn.name));
+  }
+  if (remote_rounds == 0) {
+    d.Error(s.where,
+            fmt::format("connection '{}' has no 'remote' section (auth = psk, id)", conn.name));
+  }
+  if (conn.children.empty()) {
+    d.Error(s.where, fmt::format("connection '{}' has no children", conn.name));
+  }
+  // swanctl.conf(5): rekey_time [4h] (0 if only reauth_time is set), over_time [10% of the
+  // longer of rekey_time and reauth_time], rand_time [over_time].
+  conn.rekey_time = rekey.value_or(conn.reauth_time.count() > 0 ? Seconds(0) : Seconds(4 * 3600));
+  conn.over_time = over.value_or(std::max(conn.rekey_time, conn.reauth_time) / 10);
+  conn.rand_time = rand.value_or(conn.over_time);
+  if (!have_proposals) conn.proposals = DefaultIkeProposals();
+  config.connections.push_back(std::move(conn));
+}
+
+void LoadSecret(const SettingsSection& s, Config& config, Diagnostics& d) {
+  SharedSecret secret;
+  secret.name = s.name;
+  secret.where = s.where;
+  bool have_secret = false;
+  for (const auto& v : s.values) {
+    if (v.key == "secret") {
+      auto decoded = DecodeSecret(v.value);
+      if (!decoded) {
+        d.Error(v.value_where, fmt::format("'secret' of '{}': {}", s.name, decoded.error()));
+      } else {
+        secret.secret = std::move(*decoded);
+        have_secret = true;
+      }
+    } else if (v.key.starts_with("id")) {
+      Identity id;
+      if (Take(ParseIdentity(v.value), id, v, d)) secret.owners.push_back(id);
+    } else {
+      ReportKey(d, v, fmt::format("secret '{}'", s.name), {}, {});
+    }
+  }
+  for (const auto& sub : s.sections) {
+    d.Error(sub.where, fmt::format("unknown section '{}' in secret '{}'", sub.name, s.name));
+  }
+  if (!have_secret) {
+    d.Error(s.where, fmt::format("secret '{}' has no 'secret' value", s.name));
+    return;
+  }
+  config.secrets.push_back(std::move(secret));
+}
+
+}  // namespace
+
+void LoadSwanctl(const SettingsDocument& doc, Config& config, Diagnostics& d) {
+  for (const auto& v : doc.root.values) {
+    d.Error(v.where, fmt::format("unknown top-level key '{}' (expected connections {{ }} or "
+                                 "secrets {{ }})",
+                                 v.key));
+  }
+  for (const auto& top : doc.root.sections) {
+    if (top.name == "connections") {
+      for (const auto& v : top.values) {
+        d.Error(v.where, fmt::format("unexpected key '{}' in connections (expected connection "
+                                     "sections)",
+                                     v.key));
+      }
+      for (const auto& conn : top.sections) LoadConnection(conn, config, d);
+    } else if (top.name == "secrets") {
+      for (const auto& v : top.values) {
+        d.Error(v.where,
+                fmt::format("unexpected key '{}' in secrets (expected ike sections)", v.key));
+      }
+      for (const auto& s : top.sections) {
+        if (s.name.starts_with("ike")) {
+          LoadSecret(s, config, d);
+        } else if (s.name.starts_with("eap") || s.name.starts_with("xauth") ||
+                   s.name.starts_with("ntlm") || s.name.starts_with("private") ||
+                   s.name.starts_with("rsa") || s.name.starts_with("ecdsa") ||
+                   s.name.starts_with("pkcs") || s.name.starts_with("token") ||
+                   s.name.starts_with("ppk")) {
+          d.Warning(s.where, fmt::format("secret '{}' is ignored: minivpn uses IKE pre-shared "
+                                         "keys (ike sections) only",
+                                         s.name));
+        } else {
+          d.Error(s.where, fmt::format("unknown secret type '{}' (expected ike<suffix>)", s.name));
+        }
+      }
+    } else if (top.name == "pools" || top.name == "authorities") {
+      d.Warning(top.where, fmt::format("'{}' is accepted and ignored by minivpn", top.name));
+    } else {
+      d.Error(top.where, fmt::format("unknown top-level section '{}' (expected connections or "
+                                     "secrets)",
+                                     top.name));
+    }
+  }
+}
+
+}  // namespace minivpn::config

@@ -1,0 +1,547 @@
+// Legacy ipsec.conf + ipsec.secrets + strongswan.conf: the seed's files unchanged, their
+// variants, every parameter, charon's starter defaults, and every error class.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+#include "cli/config/config.h"
+#include "cli/config/proposal.h"
+#include "cli/config/values.h"
+#include "tests/cli/config_test_util.h"
+
+namespace minivpn::config {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Dump;
+using testing::TempDir;
+
+// Router A of the seed lab owns 192.0.2.1; router B owns 198.51.100.1.
+bool RouterA(const Address& a) { return a.ToString() == "192.0.2.1"; }
+bool RouterB(const Address& a) { return a.ToString() == "198.51.100.1"; }
+bool Nobody(const Address&) { return false; }
+
+const char kSeedConf[] =
+    "config setup\n"
+    "conn %default\n"
+    "    keyexchange=ikev2\n"
+    "conn A-B\n"
+    "    left=192.0.2.1\n"
+    "    right=198.51.100.1\n"
+    "    leftid=routerA\n"
+    "    rightid=routerB\n"
+    "    leftsubnet=0.0.0.0/0\n"
+    "    rightsubnet=0.0.0.0/0\n"
+    "    mark=12\n"
+    "    ike=aes256gcm16-prfsha256-x25519!\n"
+    "    esp=aes256gcm16!\n"
+    "    auto=start\n";
+
+LoadResult LoadLegacy(TempDir& dir, const std::string& conf, const std::string& secrets,
+                      bool (*is_local)(const Address&) = RouterA,
+                      const std::string& strongswan = "") {
+  ConfigPaths paths;
+  paths.ipsec_conf = dir.Write("ipsec.conf", conf, 0644);
+  paths.ipsec_secrets = dir.Write("ipsec.secrets", secrets, 0600);
+  if (!strongswan.empty()) paths.strongswan_conf = dir.Write("strongswan.conf", strongswan, 0644);
+  return LoadConfig(paths, LoadOptions{is_local});
+}
+
+LoadResult LoadConn(TempDir& dir, const std::string& params) {
+  return LoadLegacy(dir, std::string(kSeedConf) + params,
+                    "routerA routerB : PSK \"supersecret\"\n: PSK \"dflt\"\n");
+}
+
+TEST(Legacy, SeedFilesLoadUnchanged) {
+  TempDir dir;
+  ConfigPaths paths;
+  paths.ipsec_conf = dir.CopyData("seed/ipsec.conf", "ipsec.conf");
+  paths.ipsec_secrets = dir.CopyData("seed/ipsec.secrets", "ipsec.secrets");
+  paths.strongswan_conf = dir.CopyData("seed/strongswan.conf", "strongswan.conf");
+  auto r = LoadConfig(paths, LoadOptions{RouterA});
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_TRUE(r.diagnostics.empty()) << Dump(r.diagnostics);
+  EXPECT_FALSE(r.config.global.install_routes);
+  ASSERT_EQ(r.config.connections.size(), 1u);
+  const auto& c = r.config.connections[0];
+  EXPECT_EQ(c.name, "A-B");
+  EXPECT_EQ(c.local_addrs.at(0).subnet.address.ToString(), "192.0.2.1");
+  EXPECT_EQ(c.remote_addrs.at(0).subnet.address.ToString(), "198.51.100.1");
+  EXPECT_EQ(c.local_id, (Identity{IdType::kFqdn, "routerA"}));
+  EXPECT_EQ(c.remote_id, (Identity{IdType::kFqdn, "routerB"}));
+  EXPECT_TRUE(c.psk.Equals(AsBytes("supersecret")));
+  ASSERT_EQ(c.proposals.size(), 1u);  // '!': no defaults appended
+  EXPECT_EQ(ToString(c.proposals[0]), "aes256gcm16-prfsha256-x25519");
+  // ikelifetime 3h - margintime 9m; over = margin; rand = margin * 100%.
+  EXPECT_EQ(c.rekey_time, 10260s);
+  EXPECT_EQ(c.over_time, 540s);
+  EXPECT_EQ(c.rand_time, 540s);
+  EXPECT_EQ(c.dpd_delay, 0s);  // dpdaction=none (default) disables DPD
+  EXPECT_EQ(c.dpd_timeout, 150s);
+  EXPECT_EQ(c.keyingtries, 3u);
+  ASSERT_EQ(c.children.size(), 1u);
+  const auto& ch = c.children[0];
+  EXPECT_EQ(ch.name, "A-B");
+  EXPECT_EQ(ch.local_ts.at(0).ToString(), "0.0.0.0/0");
+  EXPECT_EQ(ch.remote_ts.at(0).ToString(), "0.0.0.0/0");
+  EXPECT_EQ(ch.mark_in, (Mark{12, 0xffffffff}));
+  EXPECT_EQ(ch.mark_out, (Mark{12, 0xffffffff}));
+  ASSERT_EQ(ch.esp_proposals.size(), 1u);
+  EXPECT_EQ(ToString(ch.esp_proposals[0]), "aes256gcm16");
+  EXPECT_EQ(ch.start_action, StartAction::kStart);
+  EXPECT_EQ(ch.life_time, 3600s);   // lifetime 1h
+  EXPECT_EQ(ch.rekey_time, 3060s);  // - margintime 9m
+  EXPECT_EQ(ch.rand_time, 540s);
+}
+
+TEST(Legacy, HubWithTwoSpokesSample) {
+  TempDir dir;
+  ConfigPaths paths;
+  paths.ipsec_conf = dir.CopyData("legacy/ipsec.conf", "ipsec.conf");
+  paths.ipsec_secrets = dir.CopyData("legacy/ipsec.secrets", "ipsec.secrets");
+  auto r = LoadConfig(paths,
+                      LoadOptions{[](const Address& a) { return a.ToString() == "203.0.113.10"; }});
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_TRUE(r.diagnostics.empty()) << Dump(r.diagnostics);
+  ASSERT_EQ(r.config.connections.size(), 2u);  // spoke-common is only also'd
+  const auto* s1 = r.config.Find("spoke1");
+  const auto* s2 = r.config.Find("spoke2");
+  ASSERT_TRUE(s1 != nullptr && s2 != nullptr);
+  EXPECT_EQ(s1->local_id, (Identity{IdType::kFqdn, "hub.example.net"}));
+  EXPECT_EQ(s1->remote_id, (Identity{IdType::kFqdn, "spoke1.example.net"}));
+  EXPECT_TRUE(s1->psk.Equals(AsBytes("spoke1 secret")));
+  EXPECT_TRUE(s2->psk.Equals(AsBytes("spoke2 secret")));
+  ASSERT_EQ(s1->proposals.size(), 2u);
+  EXPECT_EQ(ToString(s1->proposals[0]), "aes256gcm16-prfsha384-ecp384");
+  EXPECT_EQ(ToString(s1->proposals[1]), "aes256-sha384-prfsha384-ecp384");
+  EXPECT_EQ(s1->rekey_time, 8h - 5min);
+  EXPECT_EQ(s1->rand_time, 150s);
+  EXPECT_EQ(s1->dpd_delay, 30s);
+  EXPECT_FALSE(s1->mobike);
+  EXPECT_TRUE(s2->remote_addrs.empty());  // right=%any: responder only
+  const auto& c1 = s1->children.at(0);
+  EXPECT_EQ(c1.start_action, StartAction::kStart);
+  EXPECT_EQ(c1.dpd_action, Action::kStart);
+  EXPECT_EQ(c1.close_action, Action::kStart);
+  EXPECT_EQ(ToString(c1.esp_proposals.at(0)), "aes256gcm16-ecp384");
+  EXPECT_EQ(c1.vti->name, "vti21");
+  EXPECT_EQ(c1.vti->key, 21u);
+  EXPECT_EQ(c1.vti->mtu, 1400u);
+  const auto& c2 = s2->children.at(0);
+  EXPECT_EQ(c2.start_action, StartAction::kNone);
+  EXPECT_EQ(c2.vti->name, "vti22");
+  EXPECT_EQ(c2.vti->key, 22u);
+  EXPECT_EQ(c2.vti->routes.size(), 2u);
+}
+
+TEST(Legacy, Utf8BomIsSkipped) {
+  TempDir dir;
+  auto r = LoadLegacy(dir, std::string("\xef\xbb\xbf") + kSeedConf,
+                      "\xef\xbb\xbfrouterA routerB : PSK \"supersecret\"\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_TRUE(r.config.connections.at(0).psk.Equals(AsBytes("supersecret")));
+}
+
+TEST(Legacy, SeedOnRouterBSwapsSides) {
+  TempDir dir;
+  auto r = LoadLegacy(dir, kSeedConf, "routerA routerB : PSK \"supersecret\"\n", RouterB);
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  const auto& c = r.config.connections.at(0);
+  EXPECT_EQ(c.local_addrs.at(0).subnet.address.ToString(), "198.51.100.1");
+  EXPECT_EQ(c.local_id.data, "routerB");
+  EXPECT_EQ(c.remote_id.data, "routerA");
+  EXPECT_TRUE(c.psk.Equals(AsBytes("supersecret")));
+  // Neither side local: left is local (charon's starter).
+  TempDir dir2;
+  auto n = LoadLegacy(dir2, kSeedConf, "routerA routerB : PSK \"supersecret\"\n", Nobody);
+  EXPECT_EQ(n.config.connections.at(0).local_id.data, "routerA");
+}
+
+TEST(Legacy, SeedVariants) {
+  TempDir dir;
+  std::string conf = kSeedConf;
+  conf.replace(conf.find("x25519!"), 7, "x25519");
+  conf.replace(conf.find("aes256gcm16!\n"), 13, "aes256gcm16\n");
+  conf += "    dpdaction=restart\n    dpddelay=10s\n";
+  auto r = LoadLegacy(dir, conf, "routerA routerB : PSK \"supersecret\"\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  const auto& c = r.config.connections.at(0);
+  // Without '!', charon appends its default proposals after the configured one.
+  EXPECT_EQ(c.proposals.size(), 1 + DefaultIkeProposals().size());
+  EXPECT_EQ(ToString(c.proposals[0]), "aes256gcm16-prfsha256-x25519");
+  EXPECT_EQ(c.children.at(0).esp_proposals.size(), 1 + DefaultEspProposals().size());
+  EXPECT_EQ(c.dpd_delay, 10s);
+  EXPECT_EQ(c.dpd_timeout, 150s);
+  EXPECT_EQ(c.children.at(0).dpd_action, Action::kStart);
+}
+
+TEST(Legacy, EveryParameter) {
+  TempDir dir;
+  auto r = LoadConn(dir,
+                    "conn full\n"
+                    "\tleft=192.0.2.1\n\tright=198.51.100.1\n"
+                    "\tleftid=@a.example\n\trightid=b@example.org\n"
+                    "\tleftsubnet=10.1.0.0/16,10.11.0.0/16\n\trightsubnet=10.2.0.0/16\n"
+                    "\tmark_in=5\n\tmark_out=6/0xff\n"
+                    "\tike=aes128-sha256-modp2048!\n\tesp=aes128-sha256-esn!\n"
+                    "\tauto=route\n\tdpdaction=hold\n\tdpddelay=1m\n\tdpdtimeout=2m\n"
+                    "\tcloseaction=restart\n"
+                    "\tikelifetime=2h\n\tkeylife=30m\n\trekeymargin=3m\n\trekeyfuzz=50%\n"
+                    "\ttype=tunnel\n\tauthby=secret\n\tleftauth=psk\n\trightauth=secret\n"
+                    "\tmobike=no\n\tfragmentation=no\n\treauth=no\n\tkeyingtries=%forever\n"
+                    "\tleftikeport=4500\n\treqid=9\n\treplay_window=128\n\tinactivity=10m\n"
+                    "\tinstallpolicy=yes\n\tforceencaps=yes\n\tcompress=no\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  const auto* c = r.config.Find("full");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->local_id, (Identity{IdType::kFqdn, "a.example"}));
+  EXPECT_EQ(c->remote_id, (Identity{IdType::kRfc822Addr, "b@example.org"}));
+  EXPECT_EQ(c->proposals.size(), 1u);
+  EXPECT_EQ(c->rekey_time, 7020s);  // 2h - 3m
+  EXPECT_EQ(c->over_time, 180s);
+  EXPECT_EQ(c->rand_time, 90s);  // 3m * 50%
+  EXPECT_EQ(c->dpd_delay, 60s);
+  EXPECT_EQ(c->dpd_timeout, 120s);
+  EXPECT_FALSE(c->mobike);
+  EXPECT_TRUE(c->encap);
+  EXPECT_EQ(c->fragmentation, Fragmentation::kNo);
+  EXPECT_EQ(c->keyingtries, 0u);
+  EXPECT_EQ(c->local_port, 4500);
+  const auto& ch = c->children.at(0);
+  ASSERT_EQ(ch.local_ts.size(), 2u);
+  EXPECT_EQ(ch.local_ts[1].ToString(), "10.11.0.0/16");
+  EXPECT_EQ(ch.mark_in, (Mark{5, 0xffffffff}));
+  EXPECT_EQ(ch.mark_out, (Mark{6, 0xff}));
+  EXPECT_EQ(ch.esp_proposals.at(0).esn, (std::vector<Esn>{Esn::kEsn}));
+  EXPECT_EQ(ch.start_action, StartAction::kTrap);
+  EXPECT_EQ(ch.dpd_action, Action::kTrap);
+  EXPECT_EQ(ch.close_action, Action::kStart);
+  EXPECT_EQ(ch.life_time, 1800s);
+  EXPECT_EQ(ch.rekey_time, 1620s);
+  EXPECT_EQ(ch.rand_time, 90s);
+  EXPECT_EQ(ch.reqid, 9u);
+  EXPECT_EQ(ch.replay_window, 128u);
+  EXPECT_EQ(ch.inactivity, 600s);
+  // No secret names these ids: the default secret; A-B keeps its exact match.
+  EXPECT_TRUE(c->psk.Equals(AsBytes("dflt")));
+  EXPECT_TRUE(r.config.Find("A-B")->psk.Equals(AsBytes("supersecret")));
+}
+
+TEST(Legacy, AlsoAndDefaultsPrecedence) {
+  TempDir dir;
+  auto r = LoadLegacy(dir,
+                      "conn %default\n  ikelifetime=1h\n  mark=3\n"
+                      "conn common\n  right=198.51.100.1\n  rightid=routerB\n  lifetime=20m\n"
+                      "  ikelifetime=2h\n"
+                      "conn site\n  also=common\n  left=192.0.2.1\n  leftid=routerA\n"
+                      "  lifetime=40m\n  auto=add\n",
+                      "routerA routerB : PSK \"x\"\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  ASSERT_EQ(r.config.connections.size(), 1u);  // "common" has auto=ignore and is also'd
+  const auto& c = r.config.connections[0];
+  EXPECT_EQ(c.name, "site");
+  EXPECT_EQ(c.remote_id.data, "routerB");      // from also=
+  EXPECT_EQ(c.children[0].life_time, 2400s);   // own value beats also=
+  EXPECT_EQ(c.rekey_time, 7200s - 540s);       // also= beats %default
+  EXPECT_EQ(c.children[0].mark_in.value, 3u);  // %default
+  EXPECT_EQ(c.children[0].start_action, StartAction::kNone);
+}
+
+TEST(Legacy, IncludeRelativeToTheFile) {
+  TempDir dir;
+  dir.Write("ipsec.d/site.conf",
+            "conn inc\n  left=192.0.2.1\n  right=198.51.100.1\n"
+            "  rightid=routerB\n  auto=add\n",
+            0644);
+  auto r = LoadLegacy(dir, "config setup\ninclude ipsec.d/*.conf\ninclude none.d/*.conf\n",
+                      "routerB : PSK \"x\"\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  ASSERT_EQ(r.config.connections.size(), 1u);
+  EXPECT_EQ(r.config.connections[0].name, "inc");
+  EXPECT_EQ(r.config.connections[0].where.file, dir.path() + "/ipsec.d/site.conf");
+  EXPECT_TRUE(r.config.connections[0].psk.Equals(AsBytes("x")));
+}
+
+TEST(Legacy, AutoIgnoreIsNotLoadedWithANote) {
+  TempDir dir;
+  auto r = LoadLegacy(dir, "conn idle\n  left=192.0.2.1\n  right=198.51.100.1\n", ": PSK \"x\"\n");
+  EXPECT_TRUE(r.config.connections.empty());
+  EXPECT_DIAG(r.diagnostics, Severity::kNote, "conn 'idle' is not loaded: auto=ignore", 1, 1);
+}
+
+TEST(Legacy, DefaultIdsAreTheAddressesAndDefaultSecretMatches) {
+  TempDir dir;
+  auto r = LoadLegacy(dir, "conn a\n  left=192.0.2.1\n  right=198.51.100.1\n  auto=add\n",
+                      "# default secret\n: PSK \"fallback\"\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  const auto& c = r.config.connections.at(0);
+  EXPECT_EQ(c.local_id.ToString(), "192.0.2.1");
+  EXPECT_EQ(c.remote_id.ToString(), "198.51.100.1");
+  EXPECT_TRUE(c.psk.Equals(AsBytes("fallback")));
+  EXPECT_TRUE(c.children.at(0).local_ts.empty());  // leftsubnet unset: left/32 (dynamic)
+}
+
+TEST(Legacy, SecretsFormats) {
+  TempDir dir;
+  dir.Write("secrets.d/more.secrets", "other : PSK 0sc2Vjb25k\n");
+  auto r = LoadLegacy(dir,
+                      "conn a\n  left=192.0.2.1\n  right=198.51.100.1\n  leftid=me\n"
+                      "  rightid=2001:db8::2\n  auto=add\n",
+                      "me 2001:db8::2 : PSK 0x6865780a\n"
+                      "@multi\n   line : PSK 'single quoted # not a comment'\n"
+                      "include secrets.d/*.secrets\n"
+                      "%any : PSK \"any\"\n"
+                      "host : RSA key.pem\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_DIAG(r.diagnostics, Severity::kWarning, "RSA secret ignored", 6);
+  const auto& s = r.config.secrets;
+  ASSERT_EQ(s.size(), 4u);
+  EXPECT_TRUE(s[0].secret.Equals(AsBytes("hex\n")));
+  EXPECT_EQ(s[0].owners.at(1).type, IdType::kIpv6Addr);
+  EXPECT_EQ(s[1].owners.size(), 2u);
+  EXPECT_TRUE(s[1].secret.Equals(AsBytes("single quoted # not a comment")));
+  EXPECT_TRUE(s[2].secret.Equals(AsBytes("second")));
+  EXPECT_EQ(s[2].where.file, dir.path() + "/secrets.d/more.secrets");
+  EXPECT_EQ(s[3].owners.at(0).type, IdType::kAny);
+  EXPECT_TRUE(r.config.connections.at(0).psk.Equals(AsBytes("hex\n")));
+}
+
+TEST(Legacy, SecretsErrors) {
+  TempDir dir;
+  auto r = LoadLegacy(dir, kSeedConf,
+                      "routerA routerB PSK \"a\"\n"     // 1: no ':'
+                      "routerA :\n"                     // 2: no type
+                      "routerA : FOO \"x\"\n"           // 3: unknown type
+                      "routerA : PSK\n"                 // 4: no secret
+                      "routerA : PSK unquoted\n"        // 5: unquoted
+                      "routerA : PSK \"open\n"          // 6: unterminated
+                      "routerA : PSK \"a\" extra\n"     // 7: trailing text
+                      "C=CH,CN=x : PSK \"a\"\n"         // 8: DN id
+                      "include nothing-here.secrets\n"  // 9: missing include
+                      "routerA routerB : PSK \"\"\n");  // 10: empty
+  const auto& l = r.diagnostics;
+  EXPECT_DIAG(l, Severity::kError, "expected ':' between the identities", 1);
+  EXPECT_DIAG(l, Severity::kError, "expected a secret type (PSK) after ':'", 2);
+  EXPECT_DIAG(l, Severity::kError, "unknown secret type 'FOO'", 3, 11);
+  EXPECT_DIAG(l, Severity::kError, "expected the secret after 'PSK'", 4);
+  EXPECT_DIAG(l, Severity::kError, "expected a \"quoted\" secret", 5, 15);
+  EXPECT_DIAG(l, Severity::kError, "unterminated quoted string", 6, 15);
+  EXPECT_DIAG(l, Severity::kError, "unexpected text after the secret", 7, 19);
+  EXPECT_DIAG(l, Severity::kError, "distinguished-name identity", 8);
+  EXPECT_DIAG(l, Severity::kError, "cannot read included file 'nothing-here.secrets'", 9);
+  EXPECT_DIAG(l, Severity::kError, "empty secret", 10);
+  EXPECT_DIAG(l, Severity::kError, "no pre-shared key for connection 'A-B'");
+  for (const auto& d : l) EXPECT_EQ(ToString(d).find("unquoted"), std::string::npos);
+}
+
+TEST(Legacy, WorldReadableSecretsWarn) {
+  TempDir dir;
+  ConfigPaths paths;
+  paths.ipsec_conf = dir.Write("ipsec.conf", kSeedConf, 0644);
+  paths.ipsec_secrets = dir.Write("ipsec.secrets", "routerA routerB : PSK \"s\"\n", 0604);
+  auto r = LoadConfig(paths, LoadOptions{RouterA});
+  EXPECT_TRUE(r.ok());
+  EXPECT_DIAG(r.diagnostics, Severity::kWarning, "readable by others (mode 0604)");
+}
+
+TEST(Legacy, SyntaxErrors) {
+  TempDir dir;
+  auto r = LoadLegacy(dir,
+                      "  left=1.2.3.4\n"  // 1: outside a section
+                      "conn a\n"
+                      "  left 192.0.2.1\n"    // 3: missing '='
+                      "right=198.51.100.1\n"  // 4: not indented
+                      "conn 1bad\n"           // 5: invalid name
+                      "conn b\n"
+                      "  auto=add\n"
+                      "  auto=start\n"           // 8: duplicate
+                      "  esp=\"aes128-sha256\n"  // 9: unterminated quote
+                      "config other\n"           // 10: unknown config section
+                      "config setup\n"
+                      "  charondebug=\"ike 2\"\n"
+                      "  frobnicate=yes\n"      // 13: unknown setup key
+                      "conn b\n"                // 14: defined twice
+                      "include missing.conf\n"  // 15
+                      "conn c\n"
+                      "  =orphan\n",  // 17
+                      ": PSK \"x\"\n");
+  const auto& l = r.diagnostics;
+  EXPECT_DIAG(l, Severity::kError, "parameter outside of a section", 1, 3);
+  EXPECT_DIAG(l, Severity::kError, "expected '=' after 'left'", 3, 3);
+  EXPECT_DIAG(l, Severity::kError, "parameters must be indented", 4, 1);
+  EXPECT_DIAG(l, Severity::kError, "invalid conn name '1bad'", 5);
+  EXPECT_DIAG(l, Severity::kError, "duplicate parameter 'auto' in conn 'b' (first set at line 7)",
+              8, 3);
+  EXPECT_DIAG(l, Severity::kError, "unterminated quoted value of 'esp'", 9, 7);
+  EXPECT_DIAG(l, Severity::kError, "unknown config section 'other'", 10);
+  EXPECT_DIAG(l, Severity::kError, "unknown parameter 'frobnicate' in config setup", 13);
+  EXPECT_DIAG(l, Severity::kError, "conn 'b' is defined twice", 14);
+  EXPECT_DIAG(l, Severity::kError, "cannot read included file 'missing.conf'", 15);
+  EXPECT_DIAG(l, Severity::kError, "expected a parameter name before '='", 17, 3);
+}
+
+TEST(Legacy, ParameterErrors) {
+  TempDir dir;
+  auto r = LoadConn(dir,
+                    "conn x\n"  // 15
+                    "  left=192.0.2.1\n  right=198.51.100.1\n"
+                    "  keyexchange=ikev1\n"       // 18
+                    "  authby=pubkey\n"           // 19
+                    "  leftauth=eap\n"            // 20
+                    "  type=transport\n"          // 21
+                    "  auto=sometimes\n"          // 22
+                    "  dpdaction=panic\n"         // 23
+                    "  ikelifetime=forever\n"     // 24
+                    "  rekeyfuzz=lots\n"          // 25
+                    "  mark=%unique\n"            // 26
+                    "  ike=aes128-sha256\n"       // 27
+                    "  leftcert=a.pem\n"          // 28
+                    "  pfs=yes\n"                 // 29
+                    "  flavour=vanilla\n"         // 30
+                    "  leftcolour=red\n"          // 31
+                    "  also=ghost\n"              // 32
+                    "  leftupdown=/bin/true\n");  // 33
+  const auto& l = r.diagnostics;
+  EXPECT_DIAG(l, Severity::kError, "keyexchange=ikev1 is not supported", 18, 15);
+  EXPECT_DIAG(l, Severity::kError, "authby=pubkey is not supported", 19);
+  EXPECT_DIAG(l, Severity::kError, "leftauth=eap is not supported", 20);
+  EXPECT_DIAG(l, Severity::kError, "type=transport is not supported", 21);
+  EXPECT_DIAG(l, Severity::kError, "invalid value 'sometimes' for 'auto'", 22);
+  EXPECT_DIAG(l, Severity::kError, "invalid value 'panic' for 'dpdaction'", 23);
+  EXPECT_DIAG(l, Severity::kError, "'ikelifetime': invalid time 'forever'", 24);
+  EXPECT_DIAG(l, Severity::kError, "invalid percentage 'lots'", 25);
+  EXPECT_DIAG(l, Severity::kError, "mark '%unique' is not supported", 26);
+  EXPECT_DIAG(l, Severity::kError, "has no key exchange group", 27);
+  EXPECT_DIAG(l, Severity::kError, "'leftcert' is not supported", 28);
+  EXPECT_DIAG(l, Severity::kError, "'pfs' is not supported", 29);
+  EXPECT_DIAG(l, Severity::kError, "unknown parameter 'flavour' in conn 'x'", 30);
+  EXPECT_DIAG(l, Severity::kError, "unknown parameter 'leftcolour' in conn 'x'", 31);
+  EXPECT_DIAG(l, Severity::kError, "also=ghost names a conn that does not exist", 32);
+  EXPECT_DIAG(l, Severity::kWarning, "'leftupdown' is accepted and ignored", 33);
+}
+
+TEST(Legacy, AlsoLoopAndDefaultConflicts) {
+  TempDir dir;
+  auto r = LoadLegacy(dir,
+                      "conn %default\n  mark=1\n  also=x\n"
+                      "conn %default\n  mark=2\n"
+                      "conn p\n  also=q\n  auto=add\n  left=192.0.2.1\n  right=198.51.100.1\n"
+                      "conn q\n  also=p\n",
+                      ": PSK \"x\"\n");
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "also= is not allowed in conn %default", 3);
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "'mark' is set in more than one conn %default", 5);
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "also=p creates a loop", 12);
+}
+
+TEST(Legacy, LifetimeMarginErrors) {
+  TempDir dir;
+  auto r = LoadConn(dir,
+                    "conn short\n  left=192.0.2.1\n  right=198.51.100.1\n  auto=add\n"
+                    "  lifetime=5m\n  margintime=10m\n");
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "margintime (600s) must be less than lifetime");
+  TempDir dir2;
+  auto no = LoadConn(dir2,
+                     "conn norekey\n  left=192.0.2.1\n  right=198.51.100.1\n  auto=add\n"
+                     "  rekey=no\n");
+  ASSERT_TRUE(no.ok()) << Dump(no.diagnostics);
+  const auto* c = no.config.Find("norekey");
+  EXPECT_EQ(c->rekey_time, 0s);
+  EXPECT_EQ(c->children[0].rekey_time, 0s);
+  EXPECT_EQ(c->children[0].life_time, 3600s);
+}
+
+TEST(Legacy, VtiParameters) {
+  TempDir dir;
+  auto r = LoadLegacy(dir,
+                      std::string(kSeedConf) +
+                          "    leftvti=vti-a\n    rightvti=vti-b\n    vti_mtu=1400\n"
+                          "    vti_routes=10.2.0.0/16,10.3.0.0/16\n",
+                      "routerA routerB : PSK \"s\"\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  const auto& vti = r.config.connections.at(0).children.at(0).vti;
+  ASSERT_TRUE(vti.has_value());
+  EXPECT_EQ(vti->name, "vti-a");  // left is local on router A
+  EXPECT_EQ(vti->key, 12u);       // = mark
+  EXPECT_EQ(vti->mtu, 1400u);
+  EXPECT_EQ(vti->routes.size(), 2u);
+  TempDir dir2;
+  auto b = LoadLegacy(dir2, std::string(kSeedConf) + "    vti=vti12\n    rightvti=vti-b\n",
+                      "routerA routerB : PSK \"s\"\n", RouterB);
+  EXPECT_EQ(b.config.connections.at(0).children.at(0).vti->name, "vti-b");
+  TempDir dir3;
+  auto a = LoadLegacy(dir3, std::string(kSeedConf) + "    vti=vti12\n    rightvti=vti-b\n",
+                      "routerA routerB : PSK \"s\"\n", RouterA);
+  EXPECT_EQ(a.config.connections.at(0).children.at(0).vti->name, "vti12");
+}
+
+TEST(Legacy, StrongswanConfHonouredKeysAndIgnoredRest) {
+  TempDir dir;
+  auto r = LoadLegacy(dir, kSeedConf, "routerA routerB : PSK \"s\"\n", RouterA,
+                      "charon {\n  install_routes = no\n  retransmit_tries = 3\n"
+                      "  retransmit_timeout = 2.5\n  retransmit_base = 1.5\n"
+                      "  cookie_threshold = 10\n  cookie_threshold_ip = 2\n"
+                      "  block_threshold = 4\n  half_open_timeout = 20s\n"
+                      "  fragment_size = 1400\n  port = 5000\n  port_nat_t = 5001\n"
+                      "  make_before_break = yes\n  some_future_option = 42\n"
+                      "  plugins { kernel-netlink { fwmark = !0x42 } }\n}\n"
+                      "charon-systemd { retransmit_tries = 7 }\n"
+                      "libstrongswan { whatever = 1 }\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_TRUE(r.diagnostics.empty()) << Dump(r.diagnostics);
+  const auto& g = r.config.global;
+  EXPECT_FALSE(g.install_routes);
+  EXPECT_EQ(g.retransmit_tries, 7u);  // charon-systemd overrides charon
+  EXPECT_DOUBLE_EQ(g.retransmit_timeout, 2.5);
+  EXPECT_DOUBLE_EQ(g.retransmit_base, 1.5);
+  EXPECT_EQ(g.cookie_threshold, 10u);
+  EXPECT_EQ(g.cookie_threshold_ip, 2u);
+  EXPECT_EQ(g.block_threshold, 4u);
+  EXPECT_EQ(g.half_open_timeout, 20s);
+  EXPECT_EQ(g.fragment_size, 1400u);
+  EXPECT_EQ(g.port, 5000);
+  EXPECT_EQ(g.port_nat_t, 5001);
+  EXPECT_TRUE(g.make_before_break);
+}
+
+// Every prefix of the seed's ipsec.conf and ipsec.secrets loads without crashing; a prefix
+// that cuts the PSK entry short never yields a connection with a wrong key.
+TEST(Legacy, EveryPrefixOfTheSeedFilesIsHandled) {
+  const std::string secrets = "routerA routerB : PSK \"supersecret\"\n";
+  for (std::size_t n = 0; n <= sizeof(kSeedConf) - 1; n += 7) {
+    TempDir dir;
+    auto r = LoadLegacy(dir, std::string(kSeedConf, n), secrets);
+    for (const auto& c : r.config.connections) {
+      EXPECT_TRUE(c.psk.empty() || c.psk.Equals(AsBytes("supersecret")));
+    }
+  }
+  for (std::size_t n = 0; n <= secrets.size(); ++n) {
+    TempDir dir;
+    auto r = LoadLegacy(dir, kSeedConf, secrets.substr(0, n));
+    const auto* c = r.config.Find("A-B");
+    ASSERT_NE(c, nullptr);
+    if (r.ok()) {
+      EXPECT_TRUE(c->psk.Equals(AsBytes("supersecret"))) << n;
+    } else {
+      EXPECT_TRUE(c->psk.empty()) << n;
+    }
+  }
+}
+
+TEST(Legacy, StrongswanConfErrorsAndDefaults) {
+  TempDir dir;
+  auto r = LoadLegacy(dir, kSeedConf, "routerA routerB : PSK \"s\"\n", RouterA,
+                      "charon {\n  install_routes = yes\n  retransmit_tries = many\n"
+                      "  retransmit_base = -1\n  port = 99999\n  oops\n}\n");
+  EXPECT_DIAG(r.diagnostics, Severity::kWarning, "install_routes = yes is ignored", 2);
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "'retransmit_tries': invalid number 'many'", 3);
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "'retransmit_base': invalid number '-1'", 4);
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "invalid number '99999'", 5);
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "expected '=' or '{' after 'oops'", 6, 3);
+  GlobalSettings defaults;
+  EXPECT_TRUE(defaults.install_routes);
+  EXPECT_EQ(defaults.retransmit_tries, 5u);
+  EXPECT_DOUBLE_EQ(defaults.retransmit_timeout, 4.0);
+  EXPECT_DOUBLE_EQ(defaults.retransmit_base, 1.8);
+}
+
+}  // namespace
+}  // namespace minivpn::config

@@ -1,0 +1,369 @@
+// swanctl.conf into the model: every accepted key, charon's defaults, minivpn's vti section,
+// secrets, and every error class (unknown, unsupported, invalid values, missing parts).
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include "cli/config/config.h"
+#include "cli/config/proposal.h"
+#include "tests/cli/config_test_util.h"
+
+namespace minivpn::config {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Dump;
+using testing::TempDir;
+
+LoadResult LoadSwanctlText(TempDir& dir, const std::string& text, mode_t mode = 0600) {
+  return LoadConfig(ConfigPaths{.swanctl_conf = dir.Write("swanctl.conf", text, mode)});
+}
+
+// A minimal valid connection with `extra_conn` and `extra_child` spliced in.
+std::string Conn(const std::string& extra_conn = "", const std::string& extra_child = "") {
+  return "connections {\n"
+         "  gw {\n"
+         "    local_addrs = 192.0.2.1\n"
+         "    remote_addrs = 198.51.100.1\n" +
+         extra_conn +
+         "    local { auth = psk\n id = routerA }\n"
+         "    remote { auth = psk\n id = routerB }\n"
+         "    children {\n"
+         "      net {\n"
+         "        local_ts = 0.0.0.0/0\n"
+         "        remote_ts = 0.0.0.0/0\n" +
+         extra_child +
+         "      }\n"
+         "    }\n"
+         "  }\n"
+         "}\n"
+         "secrets { ike-1 { id-a = routerA\n id-b = routerB\n secret = \"s3cret\" } }\n";
+}
+
+TEST(Swanctl, SampleFileLoadsWithEveryValue) {
+  TempDir dir;
+  std::string path = dir.CopyData("swanctl/swanctl.conf", "swanctl.conf");
+  auto r = LoadConfig(ConfigPaths{.swanctl_conf = path});
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_TRUE(r.diagnostics.empty()) << Dump(r.diagnostics);
+  ASSERT_EQ(r.config.connections.size(), 1u);
+  const auto& c = r.config.connections[0];
+  EXPECT_EQ(c.name, "A-B");
+  EXPECT_EQ(c.version, 2);
+  ASSERT_EQ(c.local_addrs.size(), 1u);
+  EXPECT_EQ(c.local_addrs[0].subnet.address.ToString(), "192.0.2.1");
+  EXPECT_EQ(c.remote_addrs[0].subnet.address.ToString(), "198.51.100.1");
+  EXPECT_EQ(c.local_id, (Identity{IdType::kFqdn, "routerA"}));
+  EXPECT_EQ(c.remote_id, (Identity{IdType::kFqdn, "routerB"}));
+  EXPECT_TRUE(c.psk.Equals(AsBytes("supersecret")));
+  ASSERT_EQ(c.proposals.size(), 1u);
+  EXPECT_EQ(ToString(c.proposals[0]), "aes256gcm16-prfsha256-x25519");
+  EXPECT_EQ(c.dpd_delay, 10s);
+  EXPECT_EQ(c.rekey_time, 4h);
+  EXPECT_EQ(c.over_time, 1440s);
+  EXPECT_EQ(c.rand_time, 1440s);
+  ASSERT_EQ(c.children.size(), 1u);
+  const auto& ch = c.children[0];
+  EXPECT_EQ(ch.local_ts.at(0).ToString(), "0.0.0.0/0");
+  EXPECT_EQ(ch.remote_ts.at(0).ToString(), "0.0.0.0/0");
+  EXPECT_EQ(ch.mark_in, (Mark{12, 0xffffffff}));
+  EXPECT_EQ(ch.mark_out, (Mark{12, 0xffffffff}));
+  EXPECT_EQ(ToString(ch.esp_proposals.at(0)), "aes256gcm16");
+  EXPECT_EQ(ch.start_action, StartAction::kStart);
+  EXPECT_EQ(ch.dpd_action, Action::kStart);
+  EXPECT_EQ(ch.rekey_time, 1h);
+  EXPECT_EQ(ch.life_time, 3960s);
+  EXPECT_EQ(ch.rand_time, 360s);
+  ASSERT_TRUE(ch.vti.has_value());
+  EXPECT_EQ(ch.vti->name, "vti12");
+  EXPECT_EQ(ch.vti->key, 12u);
+  EXPECT_EQ(ch.vti->mtu, 1400u);
+  EXPECT_TRUE(ch.vti->disable_policy);
+  EXPECT_EQ(ch.vti->routes.at(0).ToString(), "10.2.0.0/16");
+  ASSERT_EQ(r.config.secrets.size(), 1u);
+  EXPECT_EQ(r.config.secrets[0].owners.size(), 2u);
+}
+
+TEST(Swanctl, CharonDefaults) {
+  TempDir dir;
+  auto r = LoadSwanctlText(dir, Conn());
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  const auto& c = r.config.connections.at(0);
+  EXPECT_EQ(c.version, 2);
+  EXPECT_EQ(c.local_port, 500);
+  EXPECT_EQ(c.dpd_delay, 0s);
+  EXPECT_EQ(c.dpd_timeout, 0s);
+  EXPECT_EQ(c.rekey_time, 14400s);  // 4h
+  EXPECT_EQ(c.over_time, 1440s);    // 10% of rekey_time
+  EXPECT_EQ(c.rand_time, 1440s);    // = over_time
+  EXPECT_TRUE(c.mobike);
+  EXPECT_EQ(c.fragmentation, Fragmentation::kYes);
+  EXPECT_EQ(c.keyingtries, 1u);
+  EXPECT_EQ(c.proposals, DefaultIkeProposals());
+  const auto& ch = c.children.at(0);
+  EXPECT_EQ(ch.rekey_time, 3600s);  // 1h
+  EXPECT_EQ(ch.life_time, 3960s);   // + 10%
+  EXPECT_EQ(ch.rand_time, 360s);    // life - rekey
+  EXPECT_EQ(ch.start_action, StartAction::kNone);
+  EXPECT_EQ(ch.dpd_action, Action::kNone);
+  EXPECT_EQ(ch.close_action, Action::kNone);
+  EXPECT_FALSE(ch.mark_in.is_set());
+  EXPECT_FALSE(ch.mark_in_sa);
+  EXPECT_EQ(ch.esp_proposals, DefaultEspProposals());
+  EXPECT_FALSE(ch.vti.has_value());
+}
+
+TEST(Swanctl, EveryConnectionKey) {
+  TempDir dir;
+  auto r =
+      LoadSwanctlText(dir, Conn("    version = 0\n"
+                                "    local_port = 4501\n    remote_port = 4502\n"
+                                "    proposals = aes128-sha256-modp2048, aes256-sha384-ecp384\n"
+                                "    dpd_delay = 30s\n    dpd_timeout = 2m\n"
+                                "    rekey_time = 2h\n    over_time = 5m\n"
+                                "    rand_time = 1m\n    mobike = no\n"
+                                "    fragmentation = accept\n    keyingtries = 0\n"
+                                "    encap = yes\n"));
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  const auto& c = r.config.connections.at(0);
+  EXPECT_EQ(c.version, 0);
+  EXPECT_EQ(c.local_port, 4501);
+  EXPECT_EQ(c.remote_port, 4502);
+  ASSERT_EQ(c.proposals.size(), 2u);
+  EXPECT_EQ(ToString(c.proposals[1]), "aes256-sha384-prfsha384-ecp384");
+  EXPECT_EQ(c.dpd_delay, 30s);
+  EXPECT_EQ(c.dpd_timeout, 120s);
+  EXPECT_EQ(c.rekey_time, 7200s);
+  EXPECT_EQ(c.over_time, 300s);
+  EXPECT_EQ(c.rand_time, 60s);
+  EXPECT_FALSE(c.mobike);
+  EXPECT_TRUE(c.encap);
+  EXPECT_EQ(c.fragmentation, Fragmentation::kAccept);
+  EXPECT_EQ(c.keyingtries, 0u);
+}
+
+TEST(Swanctl, ReauthTimeAcceptedWithWarningAndDisablesDefaultRekey) {
+  TempDir dir;
+  auto r = LoadSwanctlText(dir, Conn("    reauth_time = 10h\n"));
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_DIAG(r.diagnostics, Severity::kWarning, "does not reauthenticate");
+  const auto& c = r.config.connections.at(0);
+  EXPECT_EQ(c.reauth_time, 36000s);
+  EXPECT_EQ(c.rekey_time, 0s);    // swanctl.conf(5): rekey_time defaults to 0 then
+  EXPECT_EQ(c.over_time, 3600s);  // 10% of the longer one
+}
+
+TEST(Swanctl, EveryChildKey) {
+  TempDir dir;
+  auto r =
+      LoadSwanctlText(dir, Conn("",
+                                "        mark_in = 0x10/0xf0\n        mark_out = 7\n"
+                                "        mark_in_sa = yes\n"
+                                "        esp_proposals = aes128-sha256-esn,aes256gcm16-ecp384\n"
+                                "        start_action = trap|start\n"
+                                "        dpd_action = trap\n        close_action = start\n"
+                                "        rekey_time = 30m\n        life_time = 40m\n"
+                                "        rand_time = 2m\n        inactivity = 5m\n"
+                                "        mode = tunnel\n        reqid = 5\n"
+                                "        replay_window = 64\n        policies = no\n"
+                                "        ipcomp = no\n        rekey_bytes = 0\n"));
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  const auto& ch = r.config.connections.at(0).children.at(0);
+  EXPECT_EQ(ch.mark_in, (Mark{0x10, 0xf0}));
+  EXPECT_EQ(ch.mark_out, (Mark{7, 0xffffffff}));
+  EXPECT_TRUE(ch.mark_in_sa);
+  ASSERT_EQ(ch.esp_proposals.size(), 2u);
+  EXPECT_EQ(ch.esp_proposals[0].esn, (std::vector<Esn>{Esn::kEsn}));
+  EXPECT_EQ(ch.start_action, StartAction::kTrapAndStart);
+  EXPECT_EQ(ch.dpd_action, Action::kTrap);
+  EXPECT_EQ(ch.close_action, Action::kStart);
+  EXPECT_EQ(ch.rekey_time, 1800s);
+  EXPECT_EQ(ch.life_time, 2400s);
+  EXPECT_EQ(ch.rand_time, 120s);
+  EXPECT_EQ(ch.inactivity, 300s);
+  EXPECT_EQ(ch.reqid, 5u);
+  EXPECT_EQ(ch.replay_window, 64u);
+  EXPECT_FALSE(ch.policies);
+}
+
+TEST(Swanctl, ActionLegacyNames) {
+  TempDir dir;
+  auto r = LoadSwanctlText(dir, Conn("",
+                                     "        dpd_action = clear\n        close_action = hold\n"
+                                     "        start_action = route\n"));
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  const auto& ch = r.config.connections.at(0).children.at(0);
+  EXPECT_EQ(ch.dpd_action, Action::kNone);
+  EXPECT_EQ(ch.close_action, Action::kTrap);
+  EXPECT_EQ(ch.start_action, StartAction::kTrap);
+}
+
+TEST(Swanctl, UpdownAcceptedAndReportedIgnored) {
+  TempDir dir;
+  auto r = LoadSwanctlText(dir, Conn("", "        updown = /usr/lib/ipsec/_updown iptables\n"));
+  EXPECT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_DIAG(r.diagnostics, Severity::kWarning, "'updown' is accepted and ignored");
+  EXPECT_EQ(r.config.connections.at(0).children.at(0).updown, "/usr/lib/ipsec/_updown iptables");
+}
+
+TEST(Swanctl, VtiDefaultsAndKeyFromVtiSection) {
+  TempDir dir;
+  auto r = LoadSwanctlText(dir, Conn("",
+                                     "        vti { name = vti7\n key = 7\n"
+                                     " local = 192.0.2.1\n remote = 198.51.100.1\n"
+                                     " disable_policy = no }\n"));
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  const auto& ch = r.config.connections.at(0).children.at(0);
+  EXPECT_EQ(ch.mark_in, (Mark{7, 0xffffffff}));  // the key becomes the mark
+  EXPECT_EQ(ch.mark_out, (Mark{7, 0xffffffff}));
+  EXPECT_EQ(ch.vti->local->ToString(), "192.0.2.1");
+  EXPECT_EQ(ch.vti->remote->ToString(), "198.51.100.1");
+  EXPECT_FALSE(ch.vti->disable_policy);
+  EXPECT_EQ(ch.vti->mtu, 0u);
+}
+
+TEST(Swanctl, SecretEncodingsAndDefaultLocalId) {
+  TempDir dir;
+  std::string text =
+      "connections { gw { local_addrs = 192.0.2.1\n remote_addrs = 198.51.100.1\n"
+      " local { auth = psk }\n remote { auth = psk\n id = peer.example }\n"
+      " children { c { } } } }\n"
+      "secrets { ike-hex { id = 192.0.2.1\n secret = 0x7375706572 }\n"
+      " ike-b64 { id = other\n secret = 0sc3VwZXI= } }\n";
+  auto r = LoadSwanctlText(dir, text);
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  const auto& c = r.config.connections.at(0);
+  EXPECT_EQ(c.local_id.type, IdType::kIpv4Addr);  // defaults to the local address
+  EXPECT_TRUE(c.psk.Equals(AsBytes("super")));
+  EXPECT_TRUE(r.config.secrets.at(1).secret.Equals(AsBytes("super")));
+  EXPECT_TRUE(c.children.at(0).local_ts.empty());  // dynamic
+}
+
+TEST(Swanctl, UnknownAndUnsupportedKeysAreReported) {
+  TempDir dir;
+  auto r = LoadSwanctlText(dir, Conn("    colour = blue\n    aggressive = yes\n    unique = keep\n",
+                                     "        colour = red\n        interface = eth0\n"
+                                     "        hostaccess = yes\n"));
+  EXPECT_FALSE(r.ok());
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "unknown key 'colour' in connection 'gw'", 5, 5);
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "'aggressive' is not supported", 6);
+  EXPECT_DIAG(r.diagnostics, Severity::kWarning, "'unique' is accepted and ignored", 7);
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "unknown key 'colour' in child 'net'", 16);
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "'interface' is not supported", 17);
+  EXPECT_DIAG(r.diagnostics, Severity::kWarning, "'hostaccess' is accepted and ignored", 18);
+}
+
+TEST(Swanctl, InvalidValuesPointAtTheValue) {
+  TempDir dir;
+  auto r = LoadSwanctlText(dir, Conn("    dpd_delay = soon\n    mobike = perhaps\n"
+                                     "    proposals = aes128-md5-modp2048\n"
+                                     "    fragmentation = sometimes\n    version = 1\n"
+                                     "    remote_port = 70000\n",
+                                     "        mark_in = twelve\n        mode = transport\n"
+                                     "        start_action = go\n        local_ts = 10.0.0.0/40\n"
+                                     "        remote_ts = 10.0.0.0/8[tcp/80]\n"
+                                     "        esp_proposals = aes128\n        ipcomp = yes\n"
+                                     "        life_bytes = 1000\n        rekey_time = 1.5h\n"));
+  const auto& l = r.diagnostics;
+  EXPECT_DIAG(l, Severity::kError, "'dpd_delay': invalid time 'soon'", 5, 17);
+  EXPECT_DIAG(l, Severity::kError, "invalid boolean 'perhaps'", 6);
+  EXPECT_DIAG(l, Severity::kError, "'md5' in proposal 'aes128-md5-modp2048' is not supported", 7);
+  EXPECT_DIAG(l, Severity::kError, "expected yes, accept, force or no", 8);
+  EXPECT_DIAG(l, Severity::kError, "IKEv1 (version = 1) is not supported", 9);
+  EXPECT_DIAG(l, Severity::kError, "invalid number '70000'", 10);
+  EXPECT_DIAG(l, Severity::kError, "invalid mark 'twelve'", 19);
+  EXPECT_DIAG(l, Severity::kError, "mode 'transport' is not supported", 20);
+  EXPECT_DIAG(l, Severity::kError, "expected none, trap, start or trap|start", 21);
+  EXPECT_DIAG(l, Severity::kError, "invalid prefix length in '10.0.0.0/40'", 22);
+  EXPECT_DIAG(l, Severity::kError, "protocol/port selectors", 23);
+  EXPECT_DIAG(l, Severity::kError, "ESP proposal 'aes128' has no integrity algorithm", 24);
+  EXPECT_DIAG(l, Severity::kError, "'ipcomp = yes' is not supported", 25);
+  EXPECT_DIAG(l, Severity::kError, "'life_bytes' is not supported", 26);
+  EXPECT_DIAG(l, Severity::kError, "invalid time '1.5h'", 27);
+}
+
+TEST(Swanctl, AuthMustBePskAndPresent) {
+  TempDir dir;
+  auto r = LoadSwanctlText(
+      dir,
+      "connections { gw { remote_addrs = 198.51.100.1\n"
+      " local { auth = pubkey\n certs = a.pem }\n remote { id = b }\n remote-2 { auth = psk }\n"
+      " children { c { } } } }\n"
+      "secrets { ike { secret = x } }\n");
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "auth = pubkey is not supported", 2);
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "'certs' is not supported", 3);
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "needs 'auth = psk'", 4);
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "more than one remote authentication round", 5);
+}
+
+TEST(Swanctl, MissingPartsOfAConnection) {
+  TempDir dir;
+  auto r = LoadSwanctlText(dir, "connections { bare { } }\nsecrets { ike { secret = x } }\n");
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "has no 'local' section", 1);
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "has no 'remote' section", 1);
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "has no children", 1);
+}
+
+TEST(Swanctl, StructureErrors) {
+  TempDir dir;
+  auto r =
+      LoadSwanctlText(dir,
+                      "stray = 1\nbogus { }\npools { }\nconnections { x = 1\n gw { weird { } } }\n"
+                      "secrets { y = 2\n eap-u { secret = a }\n ike-nosecret { id = a }\n"
+                      " ike-bad { secret = 0xZZ\n foo = 1 }\n rubbish { } }\n");
+  const auto& l = r.diagnostics;
+  EXPECT_DIAG(l, Severity::kError, "unknown top-level key 'stray'", 1);
+  EXPECT_DIAG(l, Severity::kError, "unknown top-level section 'bogus'", 2);
+  EXPECT_DIAG(l, Severity::kWarning, "'pools' is accepted and ignored", 3);
+  EXPECT_DIAG(l, Severity::kError, "unexpected key 'x' in connections", 4);
+  EXPECT_DIAG(l, Severity::kError, "unknown section 'weird' in connection 'gw'", 5);
+  EXPECT_DIAG(l, Severity::kError, "unexpected key 'y' in secrets", 6);
+  EXPECT_DIAG(l, Severity::kWarning, "secret 'eap-u' is ignored", 7);
+  EXPECT_DIAG(l, Severity::kError, "secret 'ike-nosecret' has no 'secret' value", 8);
+  EXPECT_DIAG(l, Severity::kError, "invalid hex secret", 9);
+  EXPECT_DIAG(l, Severity::kError, "unknown key 'foo' in secret 'ike-bad'", 10);
+  EXPECT_DIAG(l, Severity::kError, "unknown secret type 'rubbish'", 11);
+}
+
+TEST(Swanctl, VtiSectionErrors) {
+  TempDir dir;
+  auto r = LoadSwanctlText(dir, Conn("",
+                                     "        vti { mtu = 20\n local = nowhere\n colour = 1\n"
+                                     " key = 0x1ffffffff\n sub { } }\n"));
+  const auto& l = r.diagnostics;
+  EXPECT_DIAG(l, Severity::kError, "below the IPv4 minimum", 13);
+  EXPECT_DIAG(l, Severity::kError, "'local': invalid address 'nowhere'", 14);
+  EXPECT_DIAG(l, Severity::kError, "unknown key 'colour' in vti section", 15);
+  EXPECT_DIAG(l, Severity::kError, "'key': invalid number", 16);
+  EXPECT_DIAG(l, Severity::kError, "unknown section 'sub' in the vti section", 17);
+  EXPECT_DIAG(l, Severity::kError, "needs a 'name'", 13);
+}
+
+TEST(Swanctl, WorldReadableSecretsWarn) {
+  TempDir dir;
+  auto r = LoadSwanctlText(dir, Conn(), 0644);
+  EXPECT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_DIAG(r.diagnostics, Severity::kWarning, "readable by others (mode 0644)");
+  TempDir dir2;
+  auto group = LoadSwanctlText(dir2, Conn(), 0640);
+  EXPECT_DIAG(group.diagnostics, Severity::kWarning, "readable by its group");
+  TempDir dir3;
+  auto fine = LoadSwanctlText(dir3, Conn(), 0600);
+  EXPECT_TRUE(fine.diagnostics.empty()) << Dump(fine.diagnostics);
+}
+
+TEST(Swanctl, DiagnosticsNeverContainTheSecret) {
+  TempDir dir;
+  auto r = LoadSwanctlText(dir,
+                           Conn("    colour = x\n") +
+                               "secrets { ike-2 { secret = 0xZZs3cret\n"
+                               " bad = \"s3cret\" } }\n",
+                           0644);
+  EXPECT_FALSE(r.ok());
+  for (const auto& d : r.diagnostics) {
+    EXPECT_EQ(ToString(d).find("s3cret"), std::string::npos) << ToString(d);
+  }
+}
+
+}  // namespace
+}  // namespace minivpn::config

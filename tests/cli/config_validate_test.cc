@@ -1,0 +1,248 @@
+// Cross-checks done after loading (the same for both formats): PSK per connection, VTI key vs
+// marks, lifetimes, initiation needs a remote address, address families, duplicate names; and
+// the PSK matching rules, CheckConfig and the model's value semantics.
+#include <gtest/gtest.h>
+
+#include "cli/config/config.h"
+#include "cli/config/values.h"
+#include "tests/cli/config_test_util.h"
+
+namespace minivpn::config {
+namespace {
+
+using testing::Dump;
+using testing::TempDir;
+
+std::string Swanctl(const std::string& conn_extra, const std::string& child_extra,
+                    const std::string& secrets = "secrets { ike { id = routerB\n secret = s } }\n",
+                    const std::string& more_children = "") {
+  return "connections {\n gw {\n  local_addrs = 192.0.2.1\n  remote_addrs = 198.51.100.1\n" +
+         conn_extra +
+         "  local { auth = psk\n id = routerA }\n  remote { auth = psk\n id = routerB }\n"
+         "  children {\n   c1 {\n" +
+         child_extra + "   }\n" + more_children + "  }\n }\n}\n" + secrets;
+}
+
+LoadResult Load(TempDir& dir, const std::string& text) {
+  return LoadConfig(ConfigPaths{.swanctl_conf = dir.Write("swanctl.conf", text)});
+}
+
+TEST(Validate, MissingPsk) {
+  TempDir dir;
+  auto r = Load(dir, Swanctl("", "", "secrets { ike { id = someone-else\n secret = s } }\n"));
+  EXPECT_FALSE(r.ok());
+  EXPECT_DIAG(r.diagnostics, Severity::kError,
+              "no pre-shared key for connection 'gw' (local id 'routerA', remote id 'routerB')", 2);
+}
+
+TEST(Validate, PskByRemoteAddressWhenRemoteIdIsAny) {
+  TempDir dir;
+  auto r = LoadConfig(
+      ConfigPaths{.swanctl_conf = dir.Write(
+                      "swanctl.conf",
+                      "connections { gw { local_addrs = 192.0.2.1\n remote_addrs = 198.51.100.1\n"
+                      " local { auth = psk }\n remote { auth = psk }\n children { c { } } } }\n"
+                      "secrets { ike-x { id = 198.51.100.1\n secret = byaddr } }\n")});
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_TRUE(r.config.connections[0].psk.Equals(AsBytes("byaddr")));
+  EXPECT_EQ(r.config.connections[0].remote_id.type, IdType::kAny);
+}
+
+TEST(Validate, RemoteAnyWithoutMatchingPskOnlyWarns) {
+  TempDir dir;
+  auto r = LoadConfig(
+      ConfigPaths{.swanctl_conf = dir.Write(
+                      "swanctl.conf",
+                      "connections { gw { local_addrs = 192.0.2.1\n local { auth = psk }\n remote "
+                      "{ auth = psk }\n"
+                      " children { c { } } } }\n"
+                      "secrets { ike-x { id = 192.0.2.1\n id-2 = peer.example\n secret = a }\n"
+                      " ike-y { id = other.example\n secret = b } }\n")});
+  EXPECT_TRUE(r.ok()) << Dump(r.diagnostics);
+  // The local address matches ike-x: resolved at load time.
+  EXPECT_TRUE(r.config.connections[0].psk.Equals(AsBytes("a")));
+  TempDir dir2;
+  auto w = LoadConfig(ConfigPaths{
+      .swanctl_conf = dir2.Write(
+          "swanctl.conf",
+          "connections { gw { local { auth = psk\n id = me.example }\n remote { auth = psk }\n"
+          " children { c { } } } }\nsecrets { ike-y { id = other.example\n secret = b } }\n")});
+  EXPECT_TRUE(w.ok()) << Dump(w.diagnostics);
+  EXPECT_DIAG(w.diagnostics, Severity::kWarning, "the peer's identity must match one at run time");
+  EXPECT_TRUE(w.config.connections[0].psk.empty());
+}
+
+TEST(Validate, VtiNeedsAKey) {
+  TempDir dir;
+  auto r = Load(dir, Swanctl("", "    vti { name = vti0 }\n"));
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "the VTI needs a key", 10);
+}
+
+TEST(Validate, VtiMarksMustAgree) {
+  TempDir dir;
+  auto r = Load(dir, Swanctl("", "    mark_in = 12\n    mark_out = 13\n    vti { name = vti0 }\n"));
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "mark_in and mark_out must be the same", 10);
+  TempDir dir2;
+  auto masked = Load(dir2, Swanctl("",
+                                   "    mark_in = 12/0xff\n    mark_out = 12/0xff\n"
+                                   "    vti { name = vti0 }\n"));
+  EXPECT_DIAG(masked.diagnostics, Severity::kError, "with mask 0xffffffff");
+  TempDir dir3;
+  auto differs = Load(dir3, Swanctl("",
+                                    "    mark_in = 12\n    mark_out = 12\n"
+                                    "    vti { name = vti0\n key = 13 }\n"));
+  EXPECT_DIAG(differs.diagnostics, Severity::kError, "vti key 13 differs from the mark 12");
+}
+
+TEST(Validate, VtiNameMustFitIfnamsiz) {
+  TempDir dir;
+  auto r = Load(dir, Swanctl("",
+                             "    mark_in = 1\n    mark_out = 1\n"
+                             "    vti { name = a-very-long-vti-name }\n"));
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "invalid VTI name 'a-very-long-vti-name'");
+}
+
+TEST(Validate, SharedVtiWithDifferentKeysAndSharedMarks) {
+  TempDir dir;
+  auto r = Load(dir, Swanctl("", "    vti { name = vti0\n key = 1 }\n",
+                             "secrets { ike { id = routerB\n secret = s } }\n",
+                             "   c2 {\n    vti { name = vti0\n key = 2 }\n   }\n"
+                             "   c3 {\n    mark_in = 1\n    mark_out = 1\n   }\n"));
+  EXPECT_DIAG(r.diagnostics, Severity::kError,
+              "VTI 'vti0' is used by children 'c1' and 'c2' with different keys");
+  EXPECT_DIAG(r.diagnostics, Severity::kWarning, "children 'c1' and 'c3' use the same mark 1");
+}
+
+TEST(Validate, Lifetimes) {
+  TempDir dir;
+  auto r = Load(dir, Swanctl("  rekey_time = 1h\n  rand_time = 2h\n",
+                             "    rekey_time = 1h\n    life_time = 30m\n"));
+  EXPECT_DIAG(r.diagnostics, Severity::kError,
+              "connection 'gw': rand_time (7200s) must be smaller than rekey_time (3600s)");
+  EXPECT_DIAG(r.diagnostics, Severity::kError,
+              "child 'c1': life_time (1800s) must be greater than rekey_time (3600s)");
+  TempDir dir2;
+  auto zero = Load(dir2, Swanctl("  rekey_time = 0\n", "    rekey_time = 0\n"));
+  EXPECT_TRUE(zero.ok()) << Dump(zero.diagnostics);  // 0 disables rekeying
+  EXPECT_EQ(zero.config.connections[0].children[0].life_time.count(), 0);
+}
+
+TEST(Validate, StartNeedsARemoteAddress) {
+  TempDir dir;
+  auto r = LoadConfig(ConfigPaths{
+      .swanctl_conf = dir.Write(
+          "swanctl.conf",
+          "connections { gw { local { auth = psk }\n remote { auth = psk }\n"
+          " children { c { start_action = start } } } }\nsecrets { ike { secret = s } }\n")});
+  EXPECT_DIAG(r.diagnostics, Severity::kError,
+              "child 'c' is started or trapped but connection 'gw' has no remote address", 3);
+  TempDir dir2;
+  auto responder = LoadConfig(ConfigPaths{
+      .swanctl_conf = dir2.Write("swanctl.conf",
+                                 "connections { gw { local { auth = psk }\n remote { auth = psk }\n"
+                                 " children { c { } } } }\nsecrets { ike { secret = s } }\n")});
+  EXPECT_TRUE(responder.ok()) << Dump(responder.diagnostics);
+}
+
+TEST(Validate, AddressFamiliesMustMatch) {
+  TempDir dir;
+  auto r = Load(dir, Swanctl("  remote_addrs = 2001:db8::1\n", ""));
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "are of different families");
+}
+
+TEST(Validate, DuplicateNamesAcrossFormatsAndNoFiles) {
+  TempDir dir;
+  ConfigPaths paths;
+  paths.swanctl_conf = dir.Write("swanctl.conf", Swanctl("", ""));
+  paths.ipsec_conf = dir.Write("ipsec.conf",
+                               "conn gw\n  left=192.0.2.1\n  right=198.51.100.1\n"
+                               "  rightid=routerB\n  auto=add\n");
+  auto r = LoadConfig(paths, LoadOptions{[](const Address&) { return false; }});
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "connection 'gw' is defined more than once");
+  auto none = LoadConfig(ConfigPaths{});
+  EXPECT_FALSE(none.ok());
+  EXPECT_DIAG(none.diagnostics, Severity::kError, "no configuration file given");
+  auto missing = LoadConfig(ConfigPaths{.swanctl_conf = dir.path() + "/absent.conf"});
+  EXPECT_DIAG(missing.diagnostics, Severity::kError, "cannot read");
+}
+
+TEST(Validate, EmptyConfigurationWarns) {
+  TempDir dir;
+  auto r = LoadConfig(ConfigPaths{.swanctl_conf = dir.Write("swanctl.conf", "# all commented\n")});
+  EXPECT_TRUE(r.ok());
+  EXPECT_DIAG(r.diagnostics, Severity::kWarning, "no connections are defined");
+}
+
+TEST(Validate, CheckConfigListsEverythingLoadConfigDoes) {
+  TempDir dir;
+  ConfigPaths paths{.swanctl_conf = dir.Write("swanctl.conf", "connections { a { x = 1 } }\n")};
+  auto list = CheckConfig(paths);
+  EXPECT_EQ(list, LoadConfig(paths).diagnostics);
+  EXPECT_GE(testing::Count(list, Severity::kError), 4u) << Dump(list);
+  EXPECT_EQ(ToString(list.at(0)),
+            dir.path() + "/swanctl.conf:1:19: error: unknown key 'x' in connection 'a'");
+}
+
+TEST(Validate, SeedDataChecksClean) {
+  TempDir dir;
+  ConfigPaths paths;
+  paths.ipsec_conf = dir.CopyData("seed/ipsec.conf", "ipsec.conf");
+  paths.ipsec_secrets = dir.CopyData("seed/ipsec.secrets", "ipsec.secrets");
+  paths.strongswan_conf = dir.CopyData("seed/strongswan.conf", "strongswan.conf");
+  EXPECT_TRUE(CheckConfig(paths, LoadOptions{[](const Address&) { return false; }}).empty());
+}
+
+TEST(SharedSecretMatch, CharonRanking) {
+  auto id = [](const char* s) { return ParseIdentity(s).value(); };
+  auto secret = [&](std::vector<Identity> owners, const char* value) {
+    SharedSecret s;
+    s.owners = std::move(owners);
+    s.secret = SecretBytes::FromString(value);
+    return s;
+  };
+  std::vector<SharedSecret> secrets;
+  secrets.push_back(secret({}, "default"));
+  secrets.push_back(secret({id("%any")}, "any"));
+  secrets.push_back(secret({id("routerA")}, "local-only"));
+  secrets.push_back(secret({id("routerA"), id("routerB")}, "both"));
+  secrets.push_back(secret({id("elsewhere")}, "other"));
+  auto find = [&](const char* local, const char* remote) {
+    const SharedSecret* s = FindSharedSecret(secrets, id(local), id(remote));
+    return s == nullptr ? std::string("none")
+                        : std::string(s->secret.Reveal().begin(), s->secret.Reveal().end());
+  };
+  EXPECT_EQ(find("routerA", "routerB"), "both");
+  EXPECT_EQ(find("routerA", "routerC"), "local-only");
+  EXPECT_EQ(find("routerX", "routerY"), "default");
+  std::vector<SharedSecret> only_other;
+  only_other.push_back(secret({id("elsewhere")}, "other"));
+  EXPECT_EQ(FindSharedSecret(only_other, id("a"), id("b")), nullptr);
+}
+
+TEST(Model, CloneAndEqualityCoverThePsk) {
+  ConnectionConfig a;
+  a.name = "x";
+  a.psk = SecretBytes::FromString("one");
+  a.children.push_back(ChildConfig{.name = "c"});
+  ConnectionConfig b = a.Clone();
+  EXPECT_TRUE(a == b);
+  b.psk = SecretBytes::FromString("two");
+  EXPECT_FALSE(a == b);
+  ConnectionConfig c = a.Clone();
+  c.children[0].mark_in = Mark{1, 0xffffffff};
+  EXPECT_FALSE(a == c);
+  SharedSecret s;
+  s.secret = SecretBytes::FromString("k");
+  EXPECT_TRUE(s.Clone().secret.Equals(AsBytes("k")));
+}
+
+TEST(Diagnostic, Formatting) {
+  EXPECT_EQ(ToString(Diagnostic{Severity::kWarning, {"f.conf", 3, 7}, "m"}),
+            "f.conf:3:7: warning: m");
+  EXPECT_EQ(ToString(Diagnostic{Severity::kNote, {"f.conf", 3, 0}, "m"}), "f.conf:3: note: m");
+  EXPECT_EQ(ToString(Diagnostic{Severity::kError, {"f.conf", 0, 0}, "m"}), "f.conf: error: m");
+  EXPECT_EQ(ToString(Diagnostic{Severity::kError, {}, "m"}), "error: m");
+}
+
+}  // namespace
+}  // namespace minivpn::config
