@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <variant>
 
 #include "crypto/algorithms.h"
 #include "crypto/secret.h"
@@ -67,6 +68,7 @@ struct EspAlgorithms {
   std::uint16_t encr_key_bits = 256;
   crypto::IntegId integ = crypto::IntegId::kNone;
   bool esn = false;
+  bool operator==(const EspAlgorithms&) const = default;
 };
 
 struct Lifetime {
@@ -76,11 +78,13 @@ struct Lifetime {
   std::uint64_t hard_bytes = 0;
   std::uint64_t soft_packets = 0;
   std::uint64_t hard_packets = 0;
+  bool operator==(const Lifetime&) const = default;
 };
 
 struct UdpEncap {
   std::uint16_t sport = 4500;
   std::uint16_t dport = 4500;
+  bool operator==(const UdpEncap&) const = default;
 };
 
 struct SaSpec {
@@ -115,6 +119,7 @@ struct PolicySpec {
   IpAddress tmpl_src;           // tunnel endpoints of the template
   IpAddress tmpl_dst;
   std::uint32_t tmpl_spi = 0;   // set only in the OUT template (charon)
+  bool operator==(const PolicySpec&) const = default;
 };
 
 // charon's formula (kernel-reference.md): 2*200000 - 512*(src+dst prefix) - 256*(proto set)
@@ -125,6 +130,7 @@ struct SaCounters {
   std::uint64_t bytes = 0;
   std::uint64_t packets = 0;
   std::optional<std::chrono::seconds> last_use;  // seconds since the epoch, if ever used
+  bool operator==(const SaCounters&) const = default;
 };
 
 // Kernel events delivered to the engine (from the xfrm multicast groups).
@@ -132,17 +138,22 @@ struct ExpireEvent {
   SaId sa;
   std::uint32_t reqid = 0;
   bool hard = false;
+  bool operator==(const ExpireEvent&) const = default;
 };
 struct AcquireEvent {
   std::uint32_t reqid = 0;      // of the trap policy that matched
   Subnet src, dst;              // the packet's selector
   Mark mark;
+  bool operator==(const AcquireEvent&) const = default;
 };
 struct MappingEvent {           // NAT mapping change (XFRM_MSG_MAPPING)
   SaId sa;
   IpAddress new_src;
   std::uint16_t new_sport = 0;
+  bool operator==(const MappingEvent&) const = default;
 };
+// What the xfrm event listener (netlink_kernel.h) hands to the engine.
+using KernelEvent = std::variant<ExpireEvent, AcquireEvent, MappingEvent>;
 
 // Every method either succeeds completely or leaves the kernel as it was, and returns a
 // std::error_code whose message says what went wrong in words (errno + meaning).

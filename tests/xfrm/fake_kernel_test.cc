@@ -1,0 +1,180 @@
+#include "xfrm/fake_kernel.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+namespace minivpn::xfrm {
+namespace {
+
+IpAddress Ip(std::string_view text) { return *IpAddress::Parse(text); }
+
+SaSpec OutboundSa(std::uint32_t spi, Mark mark = {12, 0xffffffff}) {
+  SaSpec spec;
+  spec.id = {Ip("192.0.2.1"), Ip("192.0.2.2"), spi, 50, mark};
+  spec.reqid = 1;
+  spec.encr_key = SecretBytes(36);
+  spec.replay_window = 0;
+  return spec;
+}
+
+PolicySpec OutPolicy(std::uint32_t spi) {
+  PolicySpec p;
+  p.id = {*Subnet::Parse("0.0.0.0/0"), *Subnet::Parse("0.0.0.0/0"), PolicyDir::kOut,
+          Mark{12, 0xffffffff}};
+  p.priority = 399999;
+  p.reqid = 1;
+  p.tmpl_src = Ip("192.0.2.1");
+  p.tmpl_dst = Ip("192.0.2.2");
+  p.tmpl_spi = spi;
+  return p;
+}
+
+TEST(FakeKernel, AllocSpiIsDeterministicInCharonRange) {
+  FakeKernel a;
+  FakeKernel b;
+  for (int i = 0; i < 3; ++i) {
+    const auto spi_a = a.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1);
+    const auto spi_b = b.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1);
+    ASSERT_TRUE(spi_a.has_value());
+    ASSERT_TRUE(spi_b.has_value());
+    EXPECT_EQ(*spi_a, *spi_b);
+    EXPECT_GE(*spi_a, 0xc0000000u);
+    EXPECT_LE(*spi_a, 0xcfffffffu);
+    EXPECT_TRUE(a.IsLarval(Ip("192.0.2.1"), *spi_a));
+  }
+  EXPECT_EQ(a.larval_count(), 3u);
+  EXPECT_EQ(a.log()[1].sa.spi, 0xc0000002u);  // the log records the SPI handed out
+}
+
+TEST(FakeKernel, InboundNeedsAllocatedSpi) {
+  FakeKernel k;
+  SaSpec in = OutboundSa(0xc0000001, Mark{0, 0});
+  in.inbound = true;
+  std::swap(in.id.src, in.id.dst);
+  const auto ec = k.AddSa(in);
+  EXPECT_EQ(ec, std::errc::no_such_process);
+  EXPECT_TRUE(k.empty());
+
+  const auto spi = k.AllocSpi(in.id.src, in.id.dst, 1);
+  ASSERT_TRUE(spi.has_value());
+  in.id.spi = *spi;
+  EXPECT_FALSE(k.AddSa(in));
+  EXPECT_FALSE(k.IsLarval(in.id.dst, *spi));
+  EXPECT_TRUE(k.HasSa(in.id));
+  EXPECT_EQ(k.log().back().result, std::error_code());
+  EXPECT_EQ(k.log()[0].result, std::errc::no_such_process);
+}
+
+TEST(FakeKernel, AddSaTwiceIsEexistAndKeepsKeys) {
+  FakeKernel k;
+  SaSpec out = OutboundSa(0xc1000000);
+  out.encr_key =
+      SecretBytes(FromHex("000102030405060708090a0b0c0d0e0f1011121314151617"
+                          "18191a1b1c1d1e1f20212223"));
+  ASSERT_FALSE(k.AddSa(out));
+  EXPECT_EQ(k.AddSa(OutboundSa(0xc1000000)), std::errc::file_exists);
+  const SaSpec* stored = k.FindSa(out.id);
+  ASSERT_NE(stored, nullptr);
+  EXPECT_TRUE(stored->encr_key.Equals(out.encr_key.Reveal()));
+  EXPECT_EQ(k.log()[0].encr_key_size, 36u);
+  // Same SPI and destination with another mark is a different SA.
+  EXPECT_FALSE(k.AddSa(OutboundSa(0xc1000000, Mark{13, 0xffffffff})));
+  EXPECT_EQ(k.sa_count(), 2u);
+}
+
+TEST(FakeKernel, DelAndQuerySaMatchMark) {
+  FakeKernel k;
+  ASSERT_FALSE(k.AddSa(OutboundSa(0xc1000000)));
+  SaId wrong_mark = OutboundSa(0xc1000000).id;
+  wrong_mark.mark = Mark{13, 0xffffffff};
+  EXPECT_EQ(k.DelSa(wrong_mark), std::errc::no_such_process);
+  EXPECT_EQ(k.QuerySa(wrong_mark).error(), std::errc::no_such_process);
+
+  const SaId id = OutboundSa(0xc1000000).id;
+  k.SetCounters(id, {1234, 10, std::chrono::seconds(1700000000)});
+  const auto counters = k.QuerySa(id);
+  ASSERT_TRUE(counters.has_value());
+  EXPECT_EQ(counters->bytes, 1234u);
+  EXPECT_EQ(counters->packets, 10u);
+  EXPECT_FALSE(k.DelSa(id));
+  EXPECT_TRUE(k.empty());
+}
+
+TEST(FakeKernel, PoliciesAreReferenceCounted) {
+  FakeKernel k;
+  const PolicySpec first = OutPolicy(0xc1000001);
+  const PolicySpec second = OutPolicy(0xc1000002);
+  ASSERT_FALSE(k.AddPolicy(first));
+  ASSERT_FALSE(k.AddPolicy(second));
+  EXPECT_EQ(k.PolicyRefCount(first.id), 2u);
+  EXPECT_EQ(k.policy_count(), 1u);
+  EXPECT_EQ(k.FindPolicy(first.id)->tmpl_spi, 0xc1000002u);
+  ASSERT_FALSE(k.DelPolicy(first.id));
+  EXPECT_EQ(k.PolicyRefCount(first.id), 1u);
+  // The kernel holds the earlier reference's template again.
+  EXPECT_EQ(k.FindPolicy(first.id)->tmpl_spi, 0xc1000001u);
+  ASSERT_FALSE(k.DelPolicy(first.id));
+  EXPECT_EQ(k.PolicyRefCount(first.id), 0u);
+  EXPECT_EQ(k.DelPolicy(first.id), std::errc::no_such_file_or_directory);
+  EXPECT_TRUE(k.empty());
+}
+
+TEST(FakeKernel, UpdatePolicySwitchesSpiAndNeedsPolicy) {
+  FakeKernel k;
+  EXPECT_EQ(k.UpdatePolicy(OutPolicy(1)), std::errc::no_such_file_or_directory);
+  ASSERT_FALSE(k.AddPolicy(OutPolicy(0xc1000001)));
+  ASSERT_FALSE(k.UpdatePolicy(OutPolicy(0xc2000002)));
+  EXPECT_EQ(k.FindPolicy(OutPolicy(0).id)->tmpl_spi, 0xc2000002u);
+  EXPECT_EQ(k.PolicyRefCount(OutPolicy(0).id), 1u);
+}
+
+TEST(FakeKernel, FailNthFailsExactlyThatCallAndChangesNothing) {
+  FakeKernel k;
+  k.FailNth(2, std::errc::no_buffer_space);
+  EXPECT_FALSE(k.AddSa(OutboundSa(0xc1000000)));
+  const auto ec = k.AddPolicy(OutPolicy(0xc1000000));
+  EXPECT_EQ(ec, std::errc::no_buffer_space);
+  EXPECT_EQ(k.policy_count(), 0u);
+  EXPECT_NE(ec.message().find("NEWPOLICY"), std::string::npos);
+  EXPECT_FALSE(k.AddPolicy(OutPolicy(0xc1000000)));  // the failure fires once
+  EXPECT_EQ(k.call_count(), 3u);
+  EXPECT_EQ(k.log()[1].result, std::errc::no_buffer_space);
+
+  k.FailNth(1, std::errc::no_buffer_space);
+  EXPECT_FALSE(k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1).has_value());
+  EXPECT_EQ(k.larval_count(), 0u);
+  k.FailNth(1, std::errc::no_buffer_space);
+  k.FailNth(0, std::errc::no_buffer_space);  // disarmed
+  EXPECT_TRUE(k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1).has_value());
+}
+
+TEST(FakeKernel, LogRecordsOperationsInOrderWithoutKeys) {
+  FakeKernel k;
+  ASSERT_FALSE(k.AddSa(OutboundSa(0xc1000000)));
+  ASSERT_FALSE(k.AddPolicy(OutPolicy(0xc1000000)));
+  ASSERT_FALSE(k.DelPolicy(OutPolicy(0).id));
+  ASSERT_EQ(k.log().size(), 3u);
+  EXPECT_EQ(k.log()[0].kind, FakeOpKind::kAddSa);
+  EXPECT_EQ(k.log()[0].sa, OutboundSa(0xc1000000).id);
+  EXPECT_EQ(k.log()[1].kind, FakeOpKind::kAddPolicy);
+  EXPECT_EQ(k.log()[1].policy, OutPolicy(0xc1000000));
+  EXPECT_EQ(k.log()[2].kind, FakeOpKind::kDelPolicy);
+  EXPECT_EQ(k.log()[2].policy.id, OutPolicy(0).id);
+  EXPECT_EQ(k.log()[0].ToString(),
+            "AddSa 192.0.2.1->192.0.2.2 spi 0xc1000000 mark 0x0000000c/0xffffffff out reqid 1 "
+            "encr 20/256 integ 0 replay 0");
+  k.ClearLog();
+  EXPECT_TRUE(k.log().empty());
+}
+
+TEST(FakeKernel, DelSaReleasesLarvalSpi) {
+  FakeKernel k;
+  const auto spi = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1);
+  ASSERT_TRUE(spi.has_value());
+  EXPECT_FALSE(k.DelSa({Ip("192.0.2.2"), Ip("192.0.2.1"), *spi, 50, Mark{0, 0}}));
+  EXPECT_TRUE(k.empty());
+}
+
+}  // namespace
+}  // namespace minivpn::xfrm

@@ -1,0 +1,202 @@
+#include "vti/vti.h"
+
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/if.h>
+#include <linux/if_link.h>
+#include <linux/if_tunnel.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace minivpn::vti {
+namespace {
+
+using xfrm::KernelError;
+using xfrm::KernelOp;
+using xfrm::NlMessage;
+
+std::uint32_t Htonl(std::uint32_t v) { return __builtin_bswap32(v); }
+
+class VtiCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "vti"; }
+  std::string message(int) const override {
+    return "the VTI key does not match the SA mark (the mark must be <key>/0xffffffff)";
+  }
+};
+
+nlmsghdr* PutLinkHeader(NlMessage& msg, std::uint16_t type, std::uint16_t flags,
+                        std::uint32_t ifindex) {
+  nlmsghdr* nlh = mnl_nlmsg_put_header(msg.header());
+  nlh->nlmsg_type = type;
+  nlh->nlmsg_flags = flags;
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  ifi->ifi_index = static_cast<int>(ifindex);
+  return nlh;
+}
+
+}  // namespace
+
+bool IsValidInterfaceName(std::string_view name) {
+  if (name.empty() || name.size() >= IFNAMSIZ || name == "." || name == "..") return false;
+  for (const char c : name) {
+    if (c == '/' || c == ':' || c == '\0' || c <= ' ' || c == 0x7f) return false;
+  }
+  return true;
+}
+
+std::error_code CheckKeyMatchesMark(std::uint32_t key, const xfrm::Mark& mark) {
+  static const VtiCategory kCategory;
+  if (mark.value == key && mark.mask == 0xffffffff) return {};
+  return {EINVAL, kCategory};
+}
+
+NlMessage BuildCreateVti(const VtiConfig& config, std::optional<std::uint32_t> link_index) {
+  NlMessage msg;
+  nlmsghdr* nlh =
+      PutLinkHeader(msg, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 0);
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, config.name.c_str());
+  if (config.mtu) mnl_attr_put_u32(nlh, IFLA_MTU, *config.mtu);
+  nlattr* linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+  const bool v6 = config.local.family == AF_INET6;
+  mnl_attr_put_strz(nlh, IFLA_INFO_KIND, v6 ? "vti6" : "vti");
+  nlattr* data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+  if (link_index) mnl_attr_put_u32(nlh, IFLA_VTI_LINK, *link_index);
+  mnl_attr_put_u32(nlh, IFLA_VTI_IKEY, Htonl(config.key));  // __be32, as iproute2 sends
+  mnl_attr_put_u32(nlh, IFLA_VTI_OKEY, Htonl(config.key));
+  const std::size_t addr_len = v6 ? 16 : 4;
+  mnl_attr_put(nlh, IFLA_VTI_LOCAL, addr_len, config.local.bytes.data());
+  mnl_attr_put(nlh, IFLA_VTI_REMOTE, addr_len, config.remote.bytes.data());
+  mnl_attr_nest_end(nlh, data);
+  mnl_attr_nest_end(nlh, linkinfo);
+  return msg;
+}
+
+NlMessage BuildSetUp(std::uint32_t ifindex, bool up) {
+  NlMessage msg;
+  nlmsghdr* nlh = PutLinkHeader(msg, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, ifindex);
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
+  ifi->ifi_flags = up ? IFF_UP : 0;
+  ifi->ifi_change = IFF_UP;
+  return msg;
+}
+
+NlMessage BuildSetMtu(std::uint32_t ifindex, std::uint32_t mtu) {
+  NlMessage msg;
+  nlmsghdr* nlh = PutLinkHeader(msg, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, ifindex);
+  mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+  return msg;
+}
+
+NlMessage BuildDeleteLink(std::uint32_t ifindex) {
+  NlMessage msg;
+  PutLinkHeader(msg, RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, ifindex);
+  return msg;
+}
+
+std::string DisablePolicyPath(std::string_view name, bool ipv6) {
+  return std::string(ipv6 ? "/proc/sys/net/ipv6/conf/" : "/proc/sys/net/ipv4/conf/") +
+         std::string(name) + "/disable_policy";
+}
+
+std::expected<std::unique_ptr<VtiManager>, std::error_code> VtiManager::Open() {
+  auto socket = xfrm::NetlinkSocket::Open(NETLINK_ROUTE, 0, KernelOp::kOpen);
+  if (!socket) return std::unexpected(socket.error());
+  return std::unique_ptr<VtiManager>(new VtiManager(std::move(*socket)));
+}
+
+std::expected<std::uint32_t, std::error_code> VtiManager::IndexOf(std::string_view name,
+                                                                  KernelOp op) {
+  if (!IsValidInterfaceName(name)) return std::unexpected(KernelError(EINVAL, op));
+  // RTM_GETLINK by name: answers for the network namespace of the socket.
+  NlMessage msg;
+  nlmsghdr* nlh = PutLinkHeader(msg, RTM_GETLINK, NLM_F_REQUEST, 0);
+  const std::string copy(name);
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, copy.c_str());
+  std::uint32_t index = 0;
+  const auto ec = socket_.Request(msg, op, [&index](const nlmsghdr* reply) {
+    if (reply->nlmsg_type == RTM_NEWLINK && mnl_nlmsg_get_payload_len(reply) >= sizeof(ifinfomsg)) {
+      index = static_cast<std::uint32_t>(
+          static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(reply))->ifi_index);
+    }
+    return std::error_code();
+  });
+  if (ec) return std::unexpected(ec == std::errc::no_such_device ? KernelError(ENODEV, op) : ec);
+  if (index == 0) return std::unexpected(KernelError(ENODEV, op));
+  return index;
+}
+
+std::error_code VtiManager::Create(const VtiConfig& config) {
+  if (!IsValidInterfaceName(config.name) || config.local.family == 0 ||
+      config.local.family != config.remote.family) {
+    return KernelError(EINVAL, KernelOp::kVtiCreate);
+  }
+  std::optional<std::uint32_t> link_index;
+  if (config.link) {
+    const auto index = IndexOf(*config.link, KernelOp::kVtiCreate);
+    if (!index) return index.error();
+    link_index = *index;
+  }
+  NlMessage create = BuildCreateVti(config, link_index);
+  if (auto ec = InjectedFailure(KernelOp::kVtiCreate)) return ec;
+  if (auto ec = socket_.Request(create, KernelOp::kVtiCreate)) return ec;
+
+  std::error_code ec = InjectedFailure(KernelOp::kVtiChange);
+  if (!ec) ec = SetDisablePolicy(config.name, config.local.family == AF_INET6);
+  if (!ec) ec = InjectedFailure(KernelOp::kVtiChange);
+  if (!ec) ec = SetUp(config.name, true);
+  if (ec) Delete(config.name);  // no half state
+  return ec;
+}
+
+void VtiManager::FailNth(std::size_t n, std::errc errc) {
+  fail_at_ = n == 0 ? 0 : steps_ + n;
+  fail_errc_ = errc;
+}
+
+std::error_code VtiManager::InjectedFailure(KernelOp op) {
+  ++steps_;
+  if (fail_at_ == 0 || steps_ != fail_at_) return {};
+  fail_at_ = 0;
+  return KernelError(static_cast<int>(fail_errc_), op);
+}
+
+std::error_code VtiManager::Delete(std::string_view name) {
+  const auto index = IndexOf(name, KernelOp::kVtiChange);
+  if (!index) return index.error();
+  NlMessage msg = BuildDeleteLink(*index);
+  return socket_.Request(msg, KernelOp::kVtiChange);
+}
+
+std::error_code VtiManager::SetUp(std::string_view name, bool up) {
+  const auto index = IndexOf(name, KernelOp::kVtiChange);
+  if (!index) return index.error();
+  NlMessage msg = BuildSetUp(*index, up);
+  return socket_.Request(msg, KernelOp::kVtiChange);
+}
+
+std::error_code VtiManager::SetMtu(std::string_view name, std::uint32_t mtu) {
+  const auto index = IndexOf(name, KernelOp::kVtiChange);
+  if (!index) return index.error();
+  NlMessage msg = BuildSetMtu(*index, mtu);
+  return socket_.Request(msg, KernelOp::kVtiChange);
+}
+
+std::error_code VtiManager::SetDisablePolicy(std::string_view name, bool ipv6) {
+  if (!IsValidInterfaceName(name)) return KernelError(EINVAL, KernelOp::kVtiChange);
+  const std::string path = DisablePolicyPath(name, ipv6);
+  const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return KernelError(errno, KernelOp::kVtiChange);
+  const ssize_t n = write(fd, "1\n", 2);
+  const int err = errno;
+  close(fd);
+  if (n != 2) return KernelError(n < 0 ? err : EIO, KernelOp::kVtiChange);
+  return {};
+}
+
+}  // namespace minivpn::vti

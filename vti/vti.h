@@ -1,0 +1,81 @@
+// VTI links over rtnetlink (RTM_NEWLINK/RTM_DELLINK), the system side of a route-based tunnel
+// (lab-notes.md): `ip tunnel add vti0 local L remote R mode vti key K`, link up,
+// net.ipv4.conf.vti0.disable_policy = 1. The key is the SA/policy mark (one value, defined
+// once: the daemon passes the same number to both). Routes are never touched here.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "xfrm/kernel_ipsec.h"
+#include "xfrm/netlink_messages.h"
+#include "xfrm/netlink_socket.h"
+
+namespace minivpn::vti {
+
+struct VtiConfig {
+  std::string name;       // interface name, e.g. "vti0"
+  xfrm::IpAddress local;  // outer addresses (the IKE endpoints)
+  xfrm::IpAddress remote;
+  std::uint32_t key = 0;             // ikey = okey = the SA/policy mark value
+  std::optional<std::string> link;   // underlying device (IFLA_VTI_LINK), optional
+  std::optional<std::uint32_t> mtu;  // IFLA_MTU; the kernel's default when unset
+  bool operator==(const VtiConfig&) const = default;
+};
+
+// A usable interface name: 1..15 characters, none of '/', ':', whitespace, not "." or "..".
+// (The name also goes into a /proc/sys path.)
+bool IsValidInterfaceName(std::string_view name);
+
+// "the VTI key does not match the SA mark" unless the mark is key/0xffffffff: the kernel marks
+// packets entering the VTI with okey and matches the policies' mark against it.
+std::error_code CheckKeyMatchesMark(std::uint32_t key, const xfrm::Mark& mark);
+
+// RTM_NEWLINK NLM_F_CREATE|NLM_F_EXCL, IFLA_IFNAME, IFLA_MTU, IFLA_LINKINFO { IFLA_INFO_KIND
+// "vti" ("vti6" for IPv6), IFLA_INFO_DATA { IFLA_VTI_LINK, IFLA_VTI_IKEY, IFLA_VTI_OKEY (both
+// big-endian), IFLA_VTI_LOCAL, IFLA_VTI_REMOTE } }.
+xfrm::NlMessage BuildCreateVti(const VtiConfig& config, std::optional<std::uint32_t> link_index);
+// RTM_NEWLINK on an ifindex with ifi_change = IFF_UP.
+xfrm::NlMessage BuildSetUp(std::uint32_t ifindex, bool up);
+// RTM_NEWLINK on an ifindex with IFLA_MTU.
+xfrm::NlMessage BuildSetMtu(std::uint32_t ifindex, std::uint32_t mtu);
+// RTM_DELLINK on an ifindex.
+xfrm::NlMessage BuildDeleteLink(std::uint32_t ifindex);
+
+// The /proc/sys path of net.ipv{4,6}.conf.<name>.disable_policy.
+std::string DisablePolicyPath(std::string_view name, bool ipv6);
+
+class VtiManager {
+ public:
+  static std::expected<std::unique_ptr<VtiManager>, std::error_code> Open();
+
+  // Creates the VTI, sets disable_policy = 1 and brings it up. All or nothing: if a later
+  // step fails, the link is deleted again.
+  std::error_code Create(const VtiConfig& config);
+  std::error_code Delete(std::string_view name);
+  std::error_code SetUp(std::string_view name, bool up);
+  std::error_code SetMtu(std::string_view name, std::uint32_t mtu);
+  std::error_code SetDisablePolicy(std::string_view name, bool ipv6);
+
+  // Test hook (fault injection in the lab): step n (1 = the next) of Create fails with `errc`
+  // before it is done. Create's steps: 1 RTM_NEWLINK, 2 disable_policy, 3 link up.
+  void FailNth(std::size_t n, std::errc errc);
+
+ private:
+  explicit VtiManager(xfrm::NetlinkSocket socket) : socket_(std::move(socket)) {}
+  std::expected<std::uint32_t, std::error_code> IndexOf(std::string_view name, xfrm::KernelOp op);
+
+  std::error_code InjectedFailure(xfrm::KernelOp op);
+
+  xfrm::NetlinkSocket socket_;
+  std::size_t steps_ = 0;
+  std::size_t fail_at_ = 0;
+  std::errc fail_errc_ = std::errc::io_error;
+};
+
+}  // namespace minivpn::vti

@@ -1,0 +1,32 @@
+// The steps of a CHILD_SA's kernel life that a rekey needs one at a time (make-before-break,
+// kernel-reference.md), on top of the all-or-nothing InstallChildSa/RemoveChildSa of
+// child_install.h. A CHILD rekey as charon does it:
+//   1. InstallInboundSa(new)  right after the CREATE_CHILD_SA exchange, both roles: the peer may
+//                             send on the new SA as soon as it has the response.
+//   2. InstallOutboundSa(new) + SwitchOutbound(new): the OUT policy's template moves to the new
+//                             outbound SPI — the initiator right after the exchange, the
+//                             responder when the DELETE of the old SA arrives.
+//   3. RemoveSas(old). Policies stay (shared by reqid, selectors and marks).
+#pragma once
+
+#include <system_error>
+
+#include "xfrm/child_install.h"
+
+namespace minivpn::xfrm {
+
+using ChildSaParams = ChildSaKernel;
+
+// Each of these either succeeds or leaves the kernel as it was.
+std::error_code InstallInboundSa(KernelIpsec& kernel, const ChildSaKernel& child);
+std::error_code InstallOutboundSa(KernelIpsec& kernel, const ChildSaKernel& child);
+// IN, FWD, OUT (reference counted by the kernel layer; the OUT template gets child.spi_out).
+std::error_code InstallPolicies(KernelIpsec& kernel, const ChildSaKernel& child);
+// UPDPOLICY of the OUT policy with child.spi_out in its template.
+std::error_code SwitchOutbound(KernelIpsec& kernel, const ChildSaKernel& child);
+// Drop one reference of each policy (OUT, FWD, IN); carries on past failures, first error wins.
+std::error_code RemovePolicies(KernelIpsec& kernel, const ChildSaKernel& child);
+// Delete the outbound then the inbound SA; carries on past failures, first error wins.
+std::error_code RemoveSas(KernelIpsec& kernel, const ChildSaKernel& child);
+
+}  // namespace minivpn::xfrm

@@ -1,0 +1,184 @@
+#include "xfrm/netlink_kernel.h"
+
+#include <libmnl/libmnl.h>
+#include <linux/udp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace minivpn::xfrm {
+
+std::expected<std::unique_ptr<NetlinkKernel>, std::error_code> NetlinkKernel::Open() {
+  auto socket = NetlinkSocket::Open(NETLINK_XFRM, 0, KernelOp::kOpen);
+  if (!socket) return std::unexpected(socket.error());
+  return std::unique_ptr<NetlinkKernel>(new NetlinkKernel(std::move(*socket)));
+}
+
+void NetlinkKernel::SetSpiRange(std::uint32_t min, std::uint32_t max) {
+  spi_min_ = min;
+  spi_max_ = max;
+}
+
+void NetlinkKernel::FailNth(std::size_t n, std::errc errc) {
+  fail_at_ = n == 0 ? 0 : requests_ + n;
+  fail_errc_ = errc;
+}
+
+std::size_t NetlinkKernel::PolicyRefCount(const PolicyId& id) const {
+  const auto it = policies_.find(id);
+  return it == policies_.end() ? 0 : it->second.size();
+}
+
+std::error_code NetlinkKernel::Send(NlMessage& msg, KernelOp op,
+                                    const NetlinkSocket::ReplyFn& on_reply) {
+  ++requests_;
+  std::error_code ec;
+  if (fail_at_ != 0 && requests_ == fail_at_) {
+    fail_at_ = 0;
+    ec = KernelError(static_cast<int>(fail_errc_), op);
+  } else {
+    ec = socket_.Request(msg, op, on_reply);
+  }
+  msg.Wipe();  // key bytes leave user space memory as soon as the kernel has them
+  return ec;
+}
+
+std::expected<std::uint32_t, std::error_code> NetlinkKernel::AllocSpi(const IpAddress& src,
+                                                                      const IpAddress& dst,
+                                                                      std::uint32_t reqid) {
+  NlMessage msg = BuildAllocSpi(src, dst, reqid, spi_min_, spi_max_);
+  std::uint32_t spi = 0;
+  const auto ec = Send(msg, KernelOp::kAllocSpi, [&spi](const nlmsghdr* nlh) {
+    const auto parsed = ParseAllocSpiReply(nlh);
+    if (!parsed) return parsed.error();
+    spi = *parsed;
+    return std::error_code();
+  });
+  if (ec) return std::unexpected(ec);
+  return spi;
+}
+
+std::error_code NetlinkKernel::AddSa(const SaSpec& spec) {
+  auto msg = BuildAddSa(spec);
+  if (!msg) return msg.error();
+  return Send(*msg, AddSaOp(spec.algorithms.encr));
+}
+
+std::error_code NetlinkKernel::DelSa(const SaId& id) {
+  NlMessage msg = BuildDelSa(id);
+  return Send(msg, KernelOp::kDelSa);
+}
+
+std::expected<SaCounters, std::error_code> NetlinkKernel::QuerySa(const SaId& id) {
+  NlMessage msg = BuildGetSa(id);
+  SaCounters counters;
+  const auto ec = Send(msg, KernelOp::kQuerySa, [&counters](const nlmsghdr* nlh) {
+    const auto parsed = ParseSaCounters(nlh);
+    if (!parsed) return parsed.error();
+    counters = *parsed;
+    return std::error_code();
+  });
+  if (ec) return std::unexpected(ec);
+  return counters;
+}
+
+std::error_code NetlinkKernel::AddPolicy(const PolicySpec& spec) {
+  auto it = policies_.find(spec.id);
+  const bool shared = it != policies_.end();
+  NlMessage msg = BuildAddPolicy(spec, shared);
+  if (auto ec = Send(msg, shared ? KernelOp::kUpdatePolicy : KernelOp::kAddPolicy)) return ec;
+  policies_[spec.id].push_back(spec);
+  return {};
+}
+
+std::error_code NetlinkKernel::UpdatePolicy(const PolicySpec& spec) {
+  auto it = policies_.find(spec.id);
+  if (it == policies_.end()) return KernelError(ENOENT, KernelOp::kUpdatePolicy);
+  NlMessage msg = BuildAddPolicy(spec, true);
+  if (auto ec = Send(msg, KernelOp::kUpdatePolicy)) return ec;
+  it->second.back() = spec;
+  return {};
+}
+
+std::error_code NetlinkKernel::DelPolicy(const PolicyId& id) {
+  auto it = policies_.find(id);
+  if (it == policies_.end()) {
+    // Not ours: still ask the kernel, so a stale policy can be removed by id.
+    NlMessage msg = BuildDelPolicy(id);
+    return Send(msg, KernelOp::kDelPolicy);
+  }
+  auto& refs = it->second;
+  if (refs.size() > 1) {
+    const PolicySpec& previous = refs[refs.size() - 2];
+    if (!(previous == refs.back())) {
+      NlMessage msg = BuildAddPolicy(previous, true);
+      if (auto ec = Send(msg, KernelOp::kUpdatePolicy)) return ec;
+    }
+    refs.pop_back();
+    return {};
+  }
+  NlMessage msg = BuildDelPolicy(id);
+  if (auto ec = Send(msg, KernelOp::kDelPolicy)) return ec;
+  policies_.erase(it);
+  return {};
+}
+
+std::error_code SetSocketBypass(int fd, int family) {
+  const int level = family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP;
+  const int option = family == AF_INET6 ? IPV6_XFRM_POLICY : IP_XFRM_POLICY;
+  for (const PolicyDir dir : {PolicyDir::kIn, PolicyDir::kOut}) {
+    const xfrm_userpolicy_info policy = BuildBypassPolicy(dir, family);
+    if (setsockopt(fd, level, option, &policy, sizeof(policy)) < 0) {
+      return KernelError(errno, KernelOp::kSocketPolicy);
+    }
+  }
+  return {};
+}
+
+std::error_code EnableUdpEncap(int fd) {
+  const int type = UDP_ENCAP_ESPINUDP;
+  if (setsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &type, sizeof(type)) < 0) {
+    return KernelError(errno, KernelOp::kSocketPolicy);
+  }
+  return {};
+}
+
+std::expected<XfrmEventListener, std::error_code> XfrmEventListener::Open() {
+  const std::uint32_t groups = (1u << (XFRMNLGRP_ACQUIRE - 1)) | (1u << (XFRMNLGRP_EXPIRE - 1)) |
+                               (1u << (XFRMNLGRP_MAPPING - 1));
+  auto socket = NetlinkSocket::Open(NETLINK_XFRM, groups, KernelOp::kListen);
+  if (!socket) return std::unexpected(socket.error());
+  return XfrmEventListener(std::move(*socket));
+}
+
+std::expected<std::vector<KernelEvent>, std::error_code> XfrmEventListener::ReadEvents() {
+  std::vector<KernelEvent> events;
+  for (;;) {
+    const auto datagram = socket_.Receive();
+    if (!datagram) {
+      if (datagram.error() == std::errc::resource_unavailable_try_again) return events;
+      return std::unexpected(datagram.error());
+    }
+    for (auto& event : ParseXfrmEvents(*datagram)) events.push_back(std::move(event));
+  }
+}
+
+std::vector<KernelEvent> ParseXfrmEvents(ByteView datagram) {
+  std::vector<KernelEvent> events;
+  std::size_t offset = 0;
+  while (datagram.size() - offset >= sizeof(nlmsghdr)) {
+    nlmsghdr header;
+    std::memcpy(&header, datagram.data() + offset, sizeof(header));
+    if (header.nlmsg_len < sizeof(nlmsghdr) || header.nlmsg_len > datagram.size() - offset) break;
+    if (auto event = ParseXfrmEvent(datagram.subspan(offset, header.nlmsg_len))) {
+      events.push_back(std::move(*event));
+    }
+    offset += MNL_ALIGN(header.nlmsg_len);
+    if (offset > datagram.size()) break;
+  }
+  return events;
+}
+
+}  // namespace minivpn::xfrm

@@ -1,0 +1,130 @@
+#include "xfrm/netlink_socket.h"
+
+#include <libmnl/libmnl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "crypto/secret.h"
+
+namespace minivpn::xfrm {
+namespace {
+
+// MNL_SOCKET_BUFFER_SIZE is 8 KiB at most; dumps of one SA are far smaller.
+constexpr std::size_t kRxSize = 32768;
+
+// Reads the 32-bit error at the start of an NLMSG_ERROR or NLMSG_DONE payload (0 if short).
+int PayloadError(const nlmsghdr* nlh) {
+  if (mnl_nlmsg_get_payload_len(nlh) < sizeof(int)) return 0;
+  int error = 0;
+  std::memcpy(&error, mnl_nlmsg_get_payload(nlh), sizeof(error));
+  return error;
+}
+
+}  // namespace
+
+NetlinkSocket::NetlinkSocket(mnl_socket* nl, KernelOp op)
+    : nl_(nl), portid_(mnl_socket_get_portid(nl)), op_(op), rx_(new std::uint8_t[kRxSize]()) {
+  // Sequence numbers start from the clock as in iproute2, so replies to an earlier socket
+  // with the same port id cannot match.
+  seq_ = static_cast<std::uint32_t>(std::time(nullptr));
+}
+
+NetlinkSocket::NetlinkSocket(NetlinkSocket&& other) noexcept
+    : nl_(other.nl_),
+      portid_(other.portid_),
+      seq_(other.seq_),
+      op_(other.op_),
+      rx_(std::move(other.rx_)) {
+  other.nl_ = nullptr;
+}
+
+NetlinkSocket& NetlinkSocket::operator=(NetlinkSocket&& other) noexcept {
+  if (this != &other) {
+    if (nl_ != nullptr) mnl_socket_close(nl_);
+    nl_ = other.nl_;
+    portid_ = other.portid_;
+    seq_ = other.seq_;
+    op_ = other.op_;
+    rx_ = std::move(other.rx_);
+    other.nl_ = nullptr;
+  }
+  return *this;
+}
+
+NetlinkSocket::~NetlinkSocket() {
+  if (nl_ != nullptr) mnl_socket_close(nl_);
+  if (rx_) SecureWipe(rx_.get(), kRxSize);
+}
+
+std::expected<NetlinkSocket, std::error_code> NetlinkSocket::Open(int bus, std::uint32_t groups,
+                                                                  KernelOp op) {
+  const int flags = SOCK_CLOEXEC | (groups != 0 ? SOCK_NONBLOCK : 0);
+  mnl_socket* nl = mnl_socket_open2(bus, flags);
+  if (nl == nullptr) return std::unexpected(KernelError(errno, op));
+  if (mnl_socket_bind(nl, groups, MNL_SOCKET_AUTOPID) < 0) {
+    const int err = errno;
+    mnl_socket_close(nl);
+    return std::unexpected(KernelError(err, op));
+  }
+  if (groups != 0) {
+    // Event bursts (10k SAs expiring) must not overflow the socket: ask for 4 MiB.
+    const int size = 4 << 20;
+    setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+  }
+  return NetlinkSocket(nl, op);
+}
+
+int NetlinkSocket::fd() const { return nl_ == nullptr ? -1 : mnl_socket_get_fd(nl_); }
+
+std::error_code NetlinkSocket::Request(NlMessage& msg, KernelOp op, const ReplyFn& on_reply) {
+  nlmsghdr* nlh = msg.header();
+  nlh->nlmsg_seq = ++seq_;
+  const std::uint32_t seq = nlh->nlmsg_seq;
+  if (mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) return KernelError(errno, op);
+
+  // A dump ends with NLMSG_DONE, an acked request with the ACK; anything else with its reply.
+  const bool stop_after_first = (nlh->nlmsg_flags & (NLM_F_ACK | NLM_F_DUMP)) == 0;
+  std::error_code result;       // the kernel's error
+  std::error_code reply_error;  // the first error on_reply reported (the reply is still drained)
+  bool done = false;
+  while (!done) {
+    const ssize_t n = mnl_socket_recvfrom(nl_, rx_.get(), kRxSize);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      result = KernelError(errno, op);
+      break;
+    }
+    int len = static_cast<int>(n);
+    for (auto* reply = reinterpret_cast<const nlmsghdr*>(rx_.get());
+         !done && mnl_nlmsg_ok(reply, len); reply = mnl_nlmsg_next(reply, &len)) {
+      // Messages of an earlier request (e.g. one that failed mid-way) are skipped.
+      if (reply->nlmsg_seq != seq || reply->nlmsg_pid != portid_) continue;
+      if (reply->nlmsg_type == NLMSG_ERROR || reply->nlmsg_type == NLMSG_DONE) {
+        const int error = PayloadError(reply);  // NLMSG_ERROR: 0 = ACK; DONE: 0 or -errno
+        if (error < 0) result = KernelError(-error, op);
+        done = true;
+      } else if (reply->nlmsg_type >= NLMSG_MIN_TYPE) {
+        if (on_reply) {
+          const std::error_code ec = on_reply(reply);
+          if (ec && !reply_error) reply_error = ec;
+        }
+        done = stop_after_first;
+      }
+    }
+    SecureWipe(rx_.get(), static_cast<std::size_t>(n));
+  }
+  return result ? result : reply_error;
+}
+
+std::expected<std::span<const std::uint8_t>, std::error_code> NetlinkSocket::Receive() {
+  for (;;) {
+    const ssize_t n = mnl_socket_recvfrom(nl_, rx_.get(), kRxSize);
+    if (n >= 0) return std::span<const std::uint8_t>(rx_.get(), static_cast<std::size_t>(n));
+    if (errno != EINTR) return std::unexpected(KernelError(errno, op_));
+  }
+}
+
+}  // namespace minivpn::xfrm
