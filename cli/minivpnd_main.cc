@@ -1,17 +1,114 @@
-// minivpnd: the IKEv2 daemon. Wires config, engine, kernel and sockets together.
+// minivpnd: the IKEv2 daemon. Parses the command line and runs cli/daemon/daemon.h.
+#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
-#include <cstring>
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <string>
 
+#include "cli/daemon/daemon.h"
+#include "cli/daemon/peer_mapping.h"
 #include "cli/version.h"
 
-int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--version") == 0) {
-      fmt::print("minivpnd {}\n", MINIVPN_VERSION);
-      return 0;
+namespace {
+
+using minivpn::daemon::ConfigPaths;
+
+// charon's file locations, so a host that ran charon needs no options at all.
+void ApplyDefaultPaths(ConfigPaths& paths) {
+  namespace fs = std::filesystem;
+  if (paths.swanctl_conf.empty() && paths.ipsec_conf.empty()) {
+    if (fs::exists("/etc/swanctl/swanctl.conf")) {
+      paths.swanctl_conf = "/etc/swanctl/swanctl.conf";
+    } else {
+      paths.ipsec_conf = "/etc/ipsec.conf";
     }
   }
-  fmt::print(stderr, "usage: minivpnd --version\n");
-  return 2;
+  if (!paths.ipsec_conf.empty() && paths.ipsec_secrets.empty()) {
+    paths.ipsec_secrets = (fs::path(paths.ipsec_conf).parent_path() / "ipsec.secrets").string();
+  }
+  if (paths.strongswan_conf.empty() && fs::exists("/etc/strongswan.conf")) {
+    paths.strongswan_conf = "/etc/strongswan.conf";
+  }
+}
+
+int RunCheckConfig(const ConfigPaths& paths) {
+  auto loaded = minivpn::config::LoadConfig(paths);
+  const auto& config = loaded.config;
+  std::size_t errors = 0;
+  for (const auto& d : loaded.diagnostics) {
+    fmt::print(stderr, "{}\n", minivpn::config::ToString(d));
+    if (d.severity == minivpn::config::Severity::kError) ++errors;
+  }
+  if (errors == 0) {
+    for (const auto& conn : config.connections) {
+      if (auto peer = minivpn::daemon::ToPeerConfig(conn); !peer) {
+        fmt::print(stderr, "{}: error: {}\n", conn.where.file, peer.error());
+        ++errors;
+      }
+    }
+  }
+  if (errors > 0) {
+    fmt::print(stderr, "{} error{}\n", errors, errors == 1 ? "" : "s");
+    return 1;
+  }
+  fmt::print("configuration OK: {} connection{}\n", config.connections.size(),
+             config.connections.size() == 1 ? "" : "s");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"minivpnd: IKEv2 daemon for route-based (VTI) IPsec tunnels"};
+  app.set_version_flag("--version", fmt::format("minivpnd {}", MINIVPN_VERSION));
+  minivpn::daemon::DaemonOptions options;
+  bool check = false;
+  std::vector<std::string> levels;
+  app.add_option("-c,--config", options.config.swanctl_conf, "swanctl.conf to load");
+  app.add_option("--ipsec-conf", options.config.ipsec_conf, "legacy ipsec.conf to load");
+  app.add_option("--ipsec-secrets", options.config.ipsec_secrets,
+                 "ipsec.secrets (default: next to ipsec.conf)");
+  app.add_option("--strongswan-conf", options.config.strongswan_conf,
+                 "strongswan.conf for global settings (default /etc/strongswan.conf)");
+  app.add_option("-s,--control", options.control_path, "control socket")->capture_default_str();
+  app.add_option("--journal", options.journal_path,
+                 "record of installed kernel state, for cleanup after a crash")
+      ->capture_default_str();
+  app.add_option("-d,--debug", levels, "log levels, e.g. ike=2 knl=3 or all=2")->delimiter(',');
+  app.add_flag("--check-config", check, "load the configuration, list every error, exit");
+  app.add_flag("--fake-kernel", options.fake_kernel,
+               "benchmarks only: keep CHILD_SAs in memory instead of the kernel");
+  CLI11_PARSE(app, argc, argv);
+
+  ApplyDefaultPaths(options.config);
+  if (check) return RunCheckConfig(options.config);
+
+  minivpn::daemon::Logger log;
+  for (const auto& spec : levels) {
+    auto eq = spec.find('=');
+    int level = eq == std::string::npos ? -1 : std::atoi(spec.c_str() + eq + 1);
+    std::string name = spec.substr(0, eq);
+    auto subsystem = minivpn::daemon::ParseSubsystem(name);
+    if (level < 0 || level > 3 || (!subsystem && name != "all")) {
+      fmt::print(stderr, "minivpnd: bad --debug '{}': expected <ike|cfg|knl|net|enc|all>=<0-3>\n",
+                 spec);
+      return 2;
+    }
+    if (subsystem) {
+      log.SetLevel(*subsystem, level);
+    } else {
+      log.SetAllLevels(level);
+    }
+  }
+
+  boost::asio::io_context io;
+  minivpn::daemon::Daemon daemon(io, std::move(options), log);
+  if (auto started = daemon.Start(); !started) {
+    log.Error(minivpn::daemon::Subsystem::kCfg, "minivpnd cannot start: {}", started.error());
+    return 1;
+  }
+  log.Info(minivpn::daemon::Subsystem::kIke, 0, "minivpnd {} running", MINIVPN_VERSION);
+  io.run();
+  return daemon.exit_status();
 }

@@ -1,0 +1,364 @@
+#include "cli/daemon/daemon.h"
+
+#include <fmt/core.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "cli/daemon/peer_mapping.h"
+#include "xfrm/fake_kernel.h"
+
+namespace minivpn::daemon {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+Daemon::Daemon(asio::io_context& io, DaemonOptions options, Logger& log)
+    : io_(io),
+      options_(std::move(options)),
+      log_(log),
+      sockets_(io, [this](UdpDatagram d) { OnDatagram(std::move(d)); }),
+      timer_(io),
+      shutdown_timer_(io),
+      signals_(io, SIGTERM, SIGINT, SIGHUP) {}
+
+Daemon::~Daemon() = default;
+
+std::expected<void, std::string> Daemon::Start() {
+  started_ = Now();
+  auto loaded = config::LoadConfig(options_.config);
+  LogDiagnostics(loaded.diagnostics);
+  if (!loaded.ok()) return std::unexpected("configuration has errors (see above)");
+  config::Config config = std::move(loaded.config);
+
+  if (auto opened = OpenKernel(); !opened) return opened;
+  engine_ = std::make_unique<ike::Engine>(ToEngineConfig(config.global), random_, *kernel_);
+
+  std::string error;
+  auto setup = [fake = options_.fake_kernel](int fd, int family, bool natt) -> std::error_code {
+    if (fake) return {};  // no kernel IPsec: nothing to bypass or decapsulate
+    if (auto ec = xfrm::SetSocketBypass(fd, family)) return ec;
+    return natt ? xfrm::EnableUdpEncap(fd) : std::error_code{};
+  };
+  if (sockets_.Open(config.global.port, config.global.port_nat_t, setup, &error)) {
+    return std::unexpected(error);
+  }
+  log_.Info(Subsystem::kNet, 1, "listening on UDP {} and {}", config.global.port,
+            config.global.port_nat_t);
+
+  control_ = std::make_unique<ControlServer>(
+      io_, options_.control_path, [this](const ControlRequest& r) { return HandleControl(r); });
+  if (auto ec = control_->Start()) {
+    return std::unexpected(
+        fmt::format("control socket {}: {}", options_.control_path, ec.message()));
+  }
+
+  ArmSignals();
+
+  if (auto applied = ApplyConfig(std::move(config), true); !applied) return applied;
+  Pump();
+  return {};
+}
+
+void Daemon::LogDiagnostics(const std::vector<config::Diagnostic>& diagnostics) {
+  for (const auto& d : diagnostics) {
+    if (d.severity == config::Severity::kError) {
+      log_.Error(Subsystem::kCfg, "{}", config::ToString(d));
+    } else {
+      log_.Warn(Subsystem::kCfg, "{}", config::ToString(d));
+    }
+  }
+}
+
+void Daemon::ArmSignals() {
+  signals_.async_wait([this](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    if (signal == SIGHUP) {
+      Reload();
+      ArmSignals();
+    } else {
+      BeginShutdown();  // a second SIGTERM during the grace period changes nothing
+    }
+  });
+}
+
+std::expected<void, std::string> Daemon::OpenKernel() {
+  if (options_.fake_kernel) {
+    // Benchmarks only: SAs are kept in memory, nothing reaches the kernel.
+    kernel_ = std::make_unique<xfrm::FakeKernel>();
+    log_.Warn(Subsystem::kKnl, "--fake-kernel: CHILD_SAs are NOT installed in the kernel");
+    return {};
+  }
+  auto netlink = xfrm::NetlinkKernel::Open();
+  if (!netlink) return std::unexpected("xfrm netlink: " + netlink.error().message());
+  netlink_ = std::move(*netlink);
+  auto vti = vti::VtiManager::Open();
+  if (!vti) return std::unexpected("rtnetlink: " + vti.error().message());
+  vti_ = std::move(*vti);
+
+  std::error_code ignored;
+  std::filesystem::create_directories(std::filesystem::path(options_.journal_path).parent_path(),
+                                      ignored);
+  auto journal = KernelJournal::Open(options_.journal_path);
+  if (!journal) return std::unexpected(journal.error());
+  journal_.emplace(std::move(*journal));
+  CleanLeftovers();
+  kernel_ = std::make_unique<JournalingKernel>(*netlink_, *journal_);
+
+  auto listener = xfrm::XfrmEventListener::Open();
+  if (!listener) return std::unexpected("xfrm events: " + listener.error().message());
+  events_.emplace(std::move(*listener));
+  events_stream_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(events_->fd()));
+  ArmKernelEvents();
+  return {};
+}
+
+void Daemon::CleanLeftovers() {
+  auto leftovers = journal_->ReadLeftovers();
+  if (!leftovers) {
+    log_.Warn(Subsystem::kKnl, "{}", leftovers.error());
+    return;
+  }
+  std::size_t removed = 0;
+  for (const auto& policy : leftovers->policies) {
+    if (!netlink_->DelPolicy(policy)) ++removed;
+  }
+  for (const auto& sa : leftovers->sas) {
+    if (!netlink_->DelSa(sa)) ++removed;
+  }
+  for (const auto& name : leftovers->vtis) {
+    if (!vti_->Delete(name)) ++removed;
+  }
+  std::size_t total = leftovers->policies.size() + leftovers->sas.size() + leftovers->vtis.size();
+  if (total > 0) {
+    log_.Info(Subsystem::kKnl, 0,
+              "removed {} kernel objects left by an earlier minivpnd ({} recorded, the rest "
+              "were already gone)",
+              removed, total);
+  }
+  journal_->Truncate();
+}
+
+std::expected<void, std::string> Daemon::ApplyConfig(config::Config next, bool initial) {
+  // Map every connection first, so a bad one changes nothing.
+  std::vector<std::pair<const config::ConnectionConfig*, ike::PeerConfig>> mapped;
+  for (const auto& conn : next.connections) {
+    auto peer = ToPeerConfig(conn);
+    if (!peer) return std::unexpected(peer.error());
+    mapped.emplace_back(&conn, std::move(*peer));
+  }
+  const auto now = Now();
+  // Removed or changed connections go first (their DELETEs are sent now).
+  if (!initial) {
+    for (const auto& old : config_.connections) {
+      const auto* same = next.Find(old.name);
+      if (same != nullptr && *same == old) continue;
+      log_.Info(Subsystem::kCfg, 1, "connection '{}' {}", old.name,
+                same ? "changed: restarting it" : "removed");
+      engine_->RemovePeer(old.name, now);
+      DeleteVtis(old);
+    }
+  }
+  for (auto& [conn, peer] : mapped) {
+    const auto* old = initial ? nullptr : config_.Find(conn->name);
+    if (old != nullptr && *old == *conn) continue;  // unchanged: not touched at all
+    CreateVtis(*conn, peer.local_address, peer.remote_address);
+    auto added = engine_->AddPeer(std::move(peer), now);
+    if (!added) {
+      log_.Error(Subsystem::kCfg, "connection '{}': {}", conn->name, added.error());
+    } else {
+      log_.Info(Subsystem::kCfg, 1, "loaded connection '{}'", conn->name);
+    }
+  }
+  config_ = std::move(next);
+  return {};
+}
+
+void Daemon::CreateVtis(const config::ConnectionConfig& conn, const xfrm::IpAddress& local,
+                        const xfrm::IpAddress& remote) {
+  for (const auto& child : conn.children) {
+    if (!child.vti || !vti_) continue;
+    vti::VtiConfig vti;
+    vti.name = child.vti->name;
+    vti.local = child.vti->local ? xfrm::IpAddress{child.vti->local->family, child.vti->local->bytes}
+                                 : local;
+    vti.remote = child.vti->remote
+                     ? xfrm::IpAddress{child.vti->remote->family, child.vti->remote->bytes}
+                     : remote;
+    vti.key = child.vti->key;
+    if (child.vti->mtu != 0) vti.mtu = child.vti->mtu;
+    if (auto ec = vti_->Create(vti)) {
+      log_.Error(Subsystem::kKnl, "creating VTI {} for '{}': {}", vti.name, conn.name,
+                 ec.message());
+      continue;
+    }
+    journal_->VtiAdded(vti.name);
+    our_vtis_.push_back(vti.name);
+    log_.Info(Subsystem::kKnl, 1, "created VTI {} (key {}, {} -> {}), disable_policy=1", vti.name,
+              vti.key, vti.local.ToString(), vti.remote.ToString());
+  }
+}
+
+void Daemon::DeleteVtis(const config::ConnectionConfig& conn) {
+  for (const auto& child : conn.children) {
+    if (!child.vti) continue;
+    auto it = std::find(our_vtis_.begin(), our_vtis_.end(), child.vti->name);
+    if (it == our_vtis_.end()) continue;  // not created by us: never deleted by us
+    if (auto ec = vti_->Delete(child.vti->name)) {
+      log_.Error(Subsystem::kKnl, "deleting VTI {}: {}", child.vti->name, ec.message());
+    }
+    journal_->VtiRemoved(child.vti->name);
+    our_vtis_.erase(it);
+  }
+}
+
+void Daemon::OnDatagram(UdpDatagram datagram) {
+  if (!engine_) return;
+  if (log_.Enabled(Subsystem::kNet, 3)) {
+    log_.Info(Subsystem::kNet, 3, "received {} bytes from {}[{}] to {}[{}]",
+              datagram.payload.size(), datagram.remote.address.ToString(), datagram.remote.port,
+              datagram.local.address.ToString(), datagram.local.port);
+  }
+  ike::Datagram in{{datagram.local.address, datagram.local.port},
+                   {datagram.remote.address, datagram.remote.port},
+                   std::move(datagram.payload)};
+  engine_->HandleDatagram(in, Now());
+  Pump();
+}
+
+void Daemon::ArmKernelEvents() {
+  events_stream_->async_wait(asio::posix::descriptor_base::wait_read,
+                             [this](boost::system::error_code ec) {
+                               if (ec) return;
+                               auto events = events_->ReadEvents();
+                               if (!events) {
+                                 log_.Warn(Subsystem::kKnl, "reading xfrm events: {}",
+                                           events.error().message());
+                               } else if (engine_) {
+                                 for (const auto& event : *events) {
+                                   if (const auto* e = std::get_if<xfrm::ExpireEvent>(&event)) {
+                                     engine_->HandleKernelEvent(*e, Now());
+                                   } else if (const auto* a =
+                                                  std::get_if<xfrm::AcquireEvent>(&event)) {
+                                     engine_->HandleKernelEvent(*a, Now());
+                                   }
+                                 }
+                                 Pump();
+                               }
+                               ArmKernelEvents();
+                             });
+}
+
+void Daemon::ArmTimer() {
+  auto deadline = engine_ ? engine_->NextDeadline() : std::nullopt;
+  if (!deadline) {
+    timer_.cancel();
+    return;
+  }
+  timer_.expires_at(*deadline);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;  // re-armed or cancelled
+    engine_->HandleTimers(Now());
+    Pump();
+  });
+}
+
+void Daemon::Pump() {
+  for (const auto& d : engine_->TakeDatagrams()) {
+    UdpDatagram out{{d.local.address, d.local.port}, {d.remote.address, d.remote.port}, d.data};
+    if (auto ec = sockets_.Send(out)) {
+      log_.Warn(Subsystem::kNet, "sending {} bytes to {}[{}] failed: {}", d.data.size(),
+                d.remote.address.ToString(), d.remote.port, ec.message());
+    }
+  }
+  for (const auto& event : engine_->TakeEvents()) LogEvent(event);
+  if (shutting_down_ && engine_->ike_sa_count() == 0) {
+    FinishShutdown();
+    return;
+  }
+  ArmTimer();
+}
+
+void Daemon::LogEvent(const ike::Event& event) {
+  std::string where = event.peer.empty() ? std::string() : fmt::format("{}[{}] ", event.peer, event.ike_serial);
+  switch (event.kind) {
+    case ike::EventKind::kExchangeSent:
+    case ike::EventKind::kExchangeReceived: {
+      bool sent = event.kind == ike::EventKind::kExchangeSent;
+      auto first_space = event.text.find(' ');
+      ++exchanges_[event.text.substr(0, first_space)];
+      log_.Info(Subsystem::kEnc, 1, "{}{} {}", where, sent ? "generating" : "parsed", event.text);
+      break;
+    }
+    case ike::EventKind::kRetransmit:
+      ++retransmits_;
+      log_.Info(Subsystem::kIke, 1, "{}retransmit {}", where, event.text);
+      break;
+    case ike::EventKind::kFailure:
+      if (event.notify) ++failures_[std::string(ike::Name(*event.notify))];
+      else ++failures_["other"];
+      log_.Warn(Subsystem::kIke, "{}{}{}", where, event.text,
+                event.notify ? fmt::format(" ({})", ike::Name(*event.notify)) : std::string());
+      break;
+    case ike::EventKind::kDropped:
+      log_.Info(Subsystem::kIke, 2, "{}dropped: {}", where, event.text);
+      break;
+    default:
+      log_.Info(Subsystem::kIke, 0, "{}{}{}", where, event.text,
+                event.child.empty() ? std::string() : fmt::format(" (child {})", event.child));
+      break;
+  }
+}
+
+void Daemon::Reload() {
+  log_.Info(Subsystem::kCfg, 0, "reloading configuration");
+  auto loaded = config::LoadConfig(options_.config);
+  LogDiagnostics(loaded.diagnostics);
+  if (!loaded.ok()) {
+    log_.Error(Subsystem::kCfg, "reload refused: the new configuration has errors; keeping the "
+                                "running one");
+    return;
+  }
+  if (auto applied = ApplyConfig(std::move(loaded.config), false); !applied) {
+    log_.Error(Subsystem::kCfg, "reload refused: {}", applied.error());
+  }
+  Pump();
+}
+
+void Daemon::BeginShutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  log_.Info(Subsystem::kIke, 0, "shutting down: deleting all SAs");
+  for (const auto& conn : config_.connections) engine_->RemovePeer(conn.name, Now());
+  shutdown_timer_.expires_after(options_.shutdown_grace);
+  shutdown_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) FinishShutdown();
+  });
+  Pump();
+}
+
+void Daemon::FinishShutdown() {
+  if (!engine_) return;
+  // Peers that did not answer our DELETE in time: their kernel state goes anyway.
+  // engine_->Abandon(Now());  // TODO(lead): add to the engine
+  engine_->TakeEvents();
+  engine_.reset();
+  for (auto it = our_vtis_.rbegin(); vti_ && it != our_vtis_.rend(); ++it) {
+    if (auto ec = vti_->Delete(*it)) {
+      log_.Error(Subsystem::kKnl, "deleting VTI {}: {}", *it, ec.message());
+    } else {
+      journal_->VtiRemoved(*it);
+    }
+  }
+  our_vtis_.clear();
+  timer_.cancel();
+  shutdown_timer_.cancel();
+  signals_.cancel();
+  if (control_) control_->Stop();
+  events_stream_.reset();
+  log_.Info(Subsystem::kIke, 0, "minivpnd stopped");
+  io_.stop();
+}
+
+}  // namespace minivpn::daemon

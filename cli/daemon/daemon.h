@@ -1,0 +1,110 @@
+// minivpnd's core: the Boost.Asio event loop around the sans-I/O engine.
+//
+//   UDP 500/4500 (IkeSockets) ----> Engine::HandleDatagram ----> datagrams ----> IkeSockets
+//   xfrm multicast (expire/acquire) -> Engine::HandleKernelEvent   kernel ops -> JournalingKernel
+//   steady_timer at NextDeadline --> Engine::HandleTimers                       -> NetlinkKernel
+//   control socket (minivpnctl) ---> commands / queries            events ----> Logger, Stats
+//   signals: SIGTERM (DELETE everything, clean the kernel, exit 0), SIGHUP (reload)
+//
+// Everything runs on one thread; the engine is never touched from anywhere else.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/config/config.h"
+#include "cli/daemon/control_server.h"
+#include "cli/daemon/ike_socket.h"
+#include "cli/daemon/kernel_journal.h"
+#include "cli/daemon/log.h"
+#include "crypto/random.h"
+#include "ike/engine.h"
+#include "vti/vti.h"
+#include "xfrm/netlink_kernel.h"
+
+namespace minivpn::daemon {
+
+using config::ConfigPaths;
+
+struct DaemonOptions {
+  ConfigPaths config;
+  std::string control_path{kDefaultControlPath};
+  std::string journal_path = "/run/minivpn/kernel.journal";
+  std::chrono::milliseconds shutdown_grace{3000};  // wait this long for DELETE responses
+  bool fake_kernel = false;  // benchmarks: keep CHILD_SAs in memory (xfrm/fake_kernel.h)
+};
+
+class Daemon {
+ public:
+  Daemon(boost::asio::io_context& io, DaemonOptions options, Logger& log);
+  ~Daemon();
+
+  // Loads the config, removes what a dead predecessor left in the kernel, opens the kernel,
+  // the sockets and the control socket, and starts the connections. On failure: a sentence.
+  std::expected<void, std::string> Start();
+  // The exit status once io.run() returns.
+  int exit_status() const { return exit_status_; }
+
+ private:
+  ike::TimePoint Now() const { return ike::Clock::now(); }
+  void LogDiagnostics(const std::vector<config::Diagnostic>& diagnostics);
+  std::expected<void, std::string> OpenKernel();
+  void CleanLeftovers();
+  std::expected<void, std::string> ApplyConfig(config::Config next, bool initial);
+  void CreateVtis(const config::ConnectionConfig& conn, const xfrm::IpAddress& local,
+                  const xfrm::IpAddress& remote);
+  void DeleteVtis(const config::ConnectionConfig& conn);
+
+  void OnDatagram(UdpDatagram datagram);
+  void ArmKernelEvents();
+  void ArmTimer();
+  void Pump();
+  void LogEvent(const ike::Event& event);
+
+  void ArmSignals();
+  void Reload();
+  void BeginShutdown();
+  void FinishShutdown();
+
+  ControlReply HandleControl(const ControlRequest& request);
+  ControlReply ListSas(const ControlRequest& request);
+  ControlReply ListConns() const;
+  ControlReply Stats() const;
+
+  boost::asio::io_context& io_;
+  DaemonOptions options_;
+  Logger& log_;
+  crypto::SystemRandom random_;
+  config::Config config_;
+  std::unique_ptr<xfrm::NetlinkKernel> netlink_;
+  std::unique_ptr<vti::VtiManager> vti_;
+  std::optional<KernelJournal> journal_;
+  std::unique_ptr<xfrm::KernelIpsec> kernel_;  // JournalingKernel over netlink_, or a FakeKernel
+  std::unique_ptr<ike::Engine> engine_;
+  std::optional<xfrm::XfrmEventListener> events_;
+  std::unique_ptr<boost::asio::posix::stream_descriptor> events_stream_;
+  IkeSockets sockets_;
+  std::unique_ptr<ControlServer> control_;
+  boost::asio::steady_timer timer_;
+  boost::asio::steady_timer shutdown_timer_;
+  boost::asio::signal_set signals_;
+  std::vector<std::string> our_vtis_;
+  bool shutting_down_ = false;
+  int exit_status_ = 0;
+  ike::TimePoint started_;
+
+  // stats for `minivpnctl stats`
+  std::map<std::string, std::uint64_t> exchanges_;
+  std::map<std::string, std::uint64_t> failures_;
+  std::uint64_t retransmits_ = 0;
+};
+
+}  // namespace minivpn::daemon

@@ -1,0 +1,184 @@
+#include "cli/daemon/peer_mapping.h"
+
+#include <fmt/core.h>
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+namespace minivpn::daemon {
+
+namespace {
+
+xfrm::IpAddress ToIp(const config::Address& a) {
+  xfrm::IpAddress ip;
+  ip.family = a.family;
+  ip.bytes = a.bytes;
+  return ip;
+}
+
+xfrm::Subnet ToSubnet(const config::Subnet& s) { return {ToIp(s.address), s.prefix}; }
+
+xfrm::Mark ToMark(const config::Mark& m) { return m.is_set() ? xfrm::Mark{m.value, m.mask} : xfrm::Mark{0, 0}; }
+
+std::vector<ike::EncrSpec> ToEncr(const std::vector<config::EncrSpec>& in) {
+  std::vector<ike::EncrSpec> out;
+  for (const auto& e : in) out.push_back({e.id, e.key_bits});
+  return out;
+}
+
+// The first concrete address of local_addrs/remote_addrs; hostnames are resolved here, once,
+// when the config is loaded (as charon does for remote_addrs at initiation time).
+std::expected<xfrm::IpAddress, std::string> FirstAddress(const std::vector<config::Host>& hosts) {
+  for (const auto& host : hosts) {
+    if (host.kind == config::Host::Kind::kAddress) return ToIp(host.subnet.address);
+    if (host.kind == config::Host::Kind::kHostname) {
+      addrinfo hints{};
+      hints.ai_socktype = SOCK_DGRAM;
+      addrinfo* result = nullptr;
+      if (int rc = ::getaddrinfo(host.hostname.c_str(), nullptr, &hints, &result); rc != 0) {
+        return std::unexpected(fmt::format("cannot resolve '{}': {}", host.hostname, gai_strerror(rc)));
+      }
+      xfrm::IpAddress ip;
+      ip.family = static_cast<std::uint8_t>(result->ai_family);
+      if (result->ai_family == AF_INET) {
+        std::memcpy(ip.bytes.data(), &reinterpret_cast<sockaddr_in*>(result->ai_addr)->sin_addr, 4);
+      } else {
+        std::memcpy(ip.bytes.data(), &reinterpret_cast<sockaddr_in6*>(result->ai_addr)->sin6_addr,
+                    16);
+      }
+      ::freeaddrinfo(result);
+      return ip;
+    }
+  }
+  return xfrm::IpAddress{};  // %any
+}
+
+ike::Identity ToIdentity(const config::Identity& id, const xfrm::IpAddress& fallback) {
+  if (id.type == config::IdType::kAny) {
+    // charon's default identity is the IKE address; for the remote side "%any" = accept any.
+    if (fallback.family == 0) return ike::Identity{ike::IdType::kFqdn, ""};
+    bool v4 = fallback.is_v4();
+    return ike::Identity{v4 ? ike::IdType::kIpv4Addr : ike::IdType::kIpv6Addr,
+                         std::string(fallback.bytes.begin(), fallback.bytes.begin() + (v4 ? 4 : 16))};
+  }
+  return ike::Identity{static_cast<ike::IdType>(id.type), id.data};
+}
+
+ike::DpdAction ToDpdAction(config::Action a) {
+  switch (a) {
+    case config::Action::kTrap: return ike::DpdAction::kTrap;
+    case config::Action::kStart: return ike::DpdAction::kRestart;
+    case config::Action::kNone: break;
+  }
+  return ike::DpdAction::kClear;
+}
+
+ike::CloseAction ToCloseAction(config::Action a) {
+  switch (a) {
+    case config::Action::kTrap: return ike::CloseAction::kTrap;
+    case config::Action::kStart: return ike::CloseAction::kRestart;
+    case config::Action::kNone: break;
+  }
+  return ike::CloseAction::kNone;
+}
+
+ike::StartAction ToStartAction(config::StartAction a) {
+  switch (a) {
+    case config::StartAction::kTrap: return ike::StartAction::kTrap;
+    case config::StartAction::kStart:
+    case config::StartAction::kTrapAndStart: return ike::StartAction::kStart;
+    case config::StartAction::kNone: break;
+  }
+  return ike::StartAction::kNone;
+}
+
+// One traffic selector per side; dynamic (empty) = the IKE address as a host route.
+std::expected<xfrm::Subnet, std::string> OneSelector(const std::vector<config::Subnet>& ts,
+                                                     const xfrm::IpAddress& dynamic,
+                                                     const char* what) {
+  if (ts.size() > 1) {
+    return std::unexpected(fmt::format("{} lists {} subnets; minivpn negotiates one per child",
+                                       what, ts.size()));
+  }
+  if (ts.empty()) {
+    if (dynamic.family == 0) return std::unexpected(fmt::format("{} is dynamic but the address is %any", what));
+    return xfrm::Subnet{dynamic, static_cast<std::uint8_t>(dynamic.is_v4() ? 32 : 128)};
+  }
+  return ToSubnet(ts.front());
+}
+
+}  // namespace
+
+std::expected<ike::PeerConfig, std::string> ToPeerConfig(const config::ConnectionConfig& conn) {
+  ike::PeerConfig peer;
+  peer.name = conn.name;
+  auto local = FirstAddress(conn.local_addrs);
+  if (!local) return std::unexpected(fmt::format("connection '{}': local_addrs: {}", conn.name, local.error()));
+  auto remote = FirstAddress(conn.remote_addrs);
+  if (!remote) return std::unexpected(fmt::format("connection '{}': remote_addrs: {}", conn.name, remote.error()));
+  peer.local_address = *local;
+  peer.remote_address = *remote;
+  peer.remote_port = conn.remote_port;
+  for (const auto& p : conn.proposals) {
+    peer.proposals.push_back(ike::IkeProposal{ToEncr(p.encr), p.integ, p.prf, p.dh});
+  }
+  peer.local_id = ToIdentity(conn.local_id, peer.local_address);
+  peer.remote_id = ToIdentity(conn.remote_id, xfrm::IpAddress{});
+  if (conn.remote_id.type == config::IdType::kAny) peer.remote_id.data.clear();
+  peer.psk = conn.psk.Clone();
+  peer.dpd_delay = conn.dpd_delay;
+  peer.dpd_timeout = conn.dpd_timeout;
+  peer.rekey_time = conn.rekey_time;
+  peer.over_time = conn.over_time;
+  peer.rand_time = conn.rand_time;
+  peer.fragmentation = conn.fragmentation != config::Fragmentation::kNo;
+  for (const auto& c : conn.children) {
+    ike::ChildConfig child;
+    child.name = c.name;
+    auto local_ts = OneSelector(c.local_ts, peer.local_address, "local_ts");
+    auto remote_ts = OneSelector(c.remote_ts, peer.remote_address, "remote_ts");
+    if (!local_ts) return std::unexpected(fmt::format("child '{}': {}", c.name, local_ts.error()));
+    if (!remote_ts) return std::unexpected(fmt::format("child '{}': {}", c.name, remote_ts.error()));
+    child.local_ts = *local_ts;
+    child.remote_ts = *remote_ts;
+    child.mark_in = ToMark(c.mark_in);
+    child.mark_out = ToMark(c.mark_out);
+    for (const auto& p : c.esp_proposals) {
+      std::vector<ike::EsnId> esn;
+      for (auto e : p.esn) esn.push_back(static_cast<ike::EsnId>(e));
+      child.proposals.push_back(ike::EspProposal{ToEncr(p.encr), p.integ, p.dh, esn});
+    }
+    child.start_action = ToStartAction(c.start_action);
+    child.dpd_action = ToDpdAction(c.dpd_action);
+    child.close_action = ToCloseAction(c.close_action);
+    child.rekey_time = c.rekey_time;
+    child.life_time = c.life_time;
+    child.rand_time = c.rand_time;
+    if (child.start_action != ike::StartAction::kNone && peer.remote_address.family == 0) {
+      return std::unexpected(fmt::format(
+          "connection '{}': child '{}' has start_action {} but remote_addrs has no address to "
+          "initiate to",
+          conn.name, c.name, child.start_action == ike::StartAction::kTrap ? "trap" : "start"));
+    }
+    peer.children.push_back(std::move(child));
+  }
+  return peer;
+}
+
+ike::EngineConfig ToEngineConfig(const config::GlobalSettings& global) {
+  ike::EngineConfig engine;
+  engine.retransmit_timeout = ike::Millis(static_cast<long>(global.retransmit_timeout * 1000));
+  engine.retransmit_base = global.retransmit_base;
+  engine.retransmit_tries = global.retransmit_tries;
+  engine.cookie_threshold = global.cookie_threshold;
+  engine.cookie_threshold_ip = global.cookie_threshold_ip;
+  engine.block_threshold_ip = global.block_threshold;
+  engine.half_open_timeout = global.half_open_timeout;
+  engine.fragment_size = global.fragment_size;
+  engine.ike_port = global.port;
+  engine.nat_t_port = global.port_nat_t;
+  return engine;
+}
+
+}  // namespace minivpn::daemon

@@ -1,0 +1,132 @@
+// Configuration of the IKE engine: global limits (EngineConfig) and one PeerConfig per
+// connection, with structured proposals (the strongSwan proposal-string parser in cli/config/
+// produces these). Defaults follow charon 5.9.8 (strongswan.conf / swanctl.conf defaults).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "crypto/algorithms.h"
+#include "crypto/secret.h"
+#include "ike/registry.h"
+#include "xfrm/kernel_ipsec.h"
+
+namespace minivpn::ike {
+
+using Seconds = std::chrono::seconds;
+using Millis = std::chrono::milliseconds;
+
+// One encryption transform: id + key length in bits (128/192/256 for AES, 256 for ChaCha20).
+struct EncrSpec {
+  crypto::EncrId id = crypto::EncrId::kAesGcm16;
+  std::uint16_t key_bits = 256;
+  bool operator==(const EncrSpec&) const = default;
+};
+
+// One IKE proposal (RFC 7296 3.3): every listed transform is offered, in order of preference.
+// "aes256gcm16-prfsha256-x25519" = {encr {{kAesGcm16, 256}}, integ {}, prf {kHmacSha2_256},
+// dh {kCurve25519}}.
+struct IkeProposal {
+  std::vector<EncrSpec> encr{};
+  std::vector<crypto::IntegId> integ{};  // empty for AEAD-only proposals
+  std::vector<crypto::PrfId> prf{};
+  std::vector<crypto::DhGroup> dh{};
+  bool operator==(const IkeProposal&) const = default;
+};
+
+// One ESP proposal. dh non-empty = PFS groups for CREATE_CHILD_SA (not used in IKE_AUTH).
+// esn lists the ESN transforms offered ({kNoEsn} = "noesn", {kEsn} = "esn").
+struct EspProposal {
+  std::vector<EncrSpec> encr{};
+  std::vector<crypto::IntegId> integ{};
+  std::vector<crypto::DhGroup> dh{};
+  std::vector<EsnId> esn = {EsnId::kNoEsn};
+  bool operator==(const EspProposal&) const = default;
+};
+
+// An IKE identity (RFC 7296 3.5). An empty `data` on the remote side means "%any" (accept
+// any identity of that peer; IDr is then not sent).
+struct Identity {
+  IdType type = IdType::kFqdn;
+  std::string data{};  // text for FQDN/RFC822/KEY_ID; 4 or 16 raw octets for IP addresses
+  bool operator==(const Identity&) const = default;
+};
+
+enum class StartAction : std::uint8_t { kNone, kTrap, kStart };
+enum class DpdAction : std::uint8_t { kClear, kRestart, kTrap };
+enum class CloseAction : std::uint8_t { kNone, kClear, kRestart, kTrap };
+
+struct ChildConfig {
+  std::string name{};
+  xfrm::Subnet local_ts{};  // route-based tunnels: 0.0.0.0/0 both
+  xfrm::Subnet remote_ts{};
+  xfrm::Mark mark_in{0, 0};
+  xfrm::Mark mark_out{0, 0};
+  std::vector<EspProposal> proposals{};
+  StartAction start_action = StartAction::kNone;
+  DpdAction dpd_action = DpdAction::kClear;
+  CloseAction close_action = CloseAction::kNone;
+  Seconds rekey_time{3600};  // soft lifetime = rekey_time - random(0..rand_time)
+  Seconds life_time{3960};   // hard lifetime
+  Seconds rand_time{360};
+};
+
+struct PeerConfig {
+  std::string name{};
+  xfrm::IpAddress local_address{};
+  xfrm::IpAddress remote_address{};
+  std::uint16_t remote_port = 500;
+  std::vector<IkeProposal> proposals{};
+  Identity local_id{};
+  Identity remote_id{};  // empty data = any
+  SecretBytes psk{};
+  Seconds dpd_delay{0};          // 0 = no liveness checks
+  Seconds dpd_timeout{0};        // 0 = give up with the retransmission schedule (IKEv2 default)
+  Seconds rekey_time{4 * 3600};  // IKE rekey; 0 = never
+  Seconds over_time{0};          // 0 = 10% of rekey_time (charon)
+  Seconds rand_time{0};          // 0 = over_time (charon)
+  bool fragmentation = true;     // announce and use RFC 7383 fragmentation
+  bool send_initial_contact = true;
+  std::vector<ChildConfig> children{};
+
+  PeerConfig() = default;
+  PeerConfig(PeerConfig&&) = default;
+  PeerConfig& operator=(PeerConfig&&) = default;
+  PeerConfig Clone() const;  // SecretBytes is move-only
+};
+
+// Global limits of one engine. Everything that is a timer or a limit lives here.
+struct EngineConfig {
+  // RFC 7296 2.1 retransmission (charon: 4 s x 1.8, 5 retransmits = give up after 165 s).
+  Millis retransmit_timeout{4000};
+  double retransmit_base = 1.8;
+  std::uint32_t retransmit_tries = 5;
+  // Half-open SAs and COOKIEs (RFC 7296 2.6; charon: 30 / 3 per IP, block at 5 per IP).
+  std::size_t cookie_threshold = 30;
+  std::size_t cookie_threshold_ip = 3;
+  std::size_t block_threshold_ip = 5;
+  Seconds half_open_timeout{30};
+  // RFC 7383: fragment protected messages above this IP datagram size (charon fragment_size).
+  std::size_t fragment_size = 1280;
+  std::uint16_t nat_t_port = 4500;
+  std::uint16_t ike_port = 500;
+  // Bounded retries of IKE_SA_INIT after INVALID_KE_PAYLOAD / COOKIE.
+  std::uint32_t max_init_retries = 3;
+  // Delay before retrying a CHILD/IKE rekey that got TEMPORARY_FAILURE (RFC 7296 2.25).
+  Seconds retry_delay{10};
+  // Rate limit for unprotected INVALID_IKE_SPI replies (per second, all peers).
+  std::uint32_t invalid_spi_per_second = 10;
+  // Nonce length we send (RFC 7296 2.10: at least half the PRF key size, 16..256).
+  std::size_t nonce_size = 32;
+  // How long the old IKE SA waits for the DELETE of the peer that rekeyed it, on top of the
+  // peer's whole retransmission schedule (it may still be retransmitting its rekey request).
+  Seconds delete_timeout{30};
+
+  // The time a request is retransmitted before the initiator gives up (165 s by default).
+  Millis RetransmitHorizon() const;
+};
+
+}  // namespace minivpn::ike
