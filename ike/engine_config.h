@@ -90,6 +90,8 @@ struct PeerConfig {
   Seconds rand_time{0};          // 0 = over_time (charon)
   bool fragmentation = true;     // announce and use RFC 7383 fragmentation
   bool send_initial_contact = true;
+  // Attempts to establish before giving up (charon's keyingtries); 0 = keep trying forever.
+  std::uint32_t keyingtries = 1;
   std::vector<ChildConfig> children{};
 
   PeerConfig() = default;

@@ -136,9 +136,20 @@ void Engine::GiveUp(IkeSa& sa, TimePoint now) {
         restart.push_back(c.name);
     }
   }
+  // An establishment that timed out is tried again while keyingtries allows (0 = forever).
+  std::uint32_t next_try = 1;
+  if (peer && sa.initiator && !sa.auth_child.empty() &&
+      (sa.state == IkeState::kConnecting || sa.state == IkeState::kAuthenticating) &&
+      (peer->keyingtries == 0 || sa.keying_try < peer->keyingtries)) {
+    restart.push_back(sa.auth_child);
+    next_try = sa.keying_try + 1;
+  }
   std::string peer_name = sa.peer;
   DestroySa(sa, now, "peer not responding");
-  ApplyAction(peer_name, restart, now);
+  for (const auto& child : restart) {
+    auto serial = Initiate(peer_name, child, now);
+    if (IkeSa* next = serial ? FindSa(*serial) : nullptr) next->keying_try = next_try;
+  }
 }
 
 }  // namespace minivpn::ike

@@ -128,6 +128,7 @@ struct IkeSa {
   bool nat_local = false;    // we are behind a NAT
   bool nat_remote = false;   // the peer is behind a NAT
   std::string auth_child{};  // initiator: the CHILD_SA to create with IKE_AUTH
+  std::uint32_t keying_try = 1;  // initiator: which attempt of PeerConfig::keyingtries this is
   PendingChild auth_pending{};
 
   // Keys (2.14).

@@ -63,9 +63,11 @@ std::string RenderSas(const json& result) {
       out += fmt::format("  {}: #{}, reqid {}, {}, TUNNEL, ESP:{}\n", Str(child, "name"),
                          Num(child, "uniqueid"), Num(child, "reqid"), Str(child, "state"),
                          Algorithms(child));
-      out += fmt::format("    installed {}s ago, rekeying in {}s, expires in {}s\n",
-                         Num(child, "install_time"), Num(child, "rekey_time"),
-                         Num(child, "life_time"));
+      out += fmt::format("    installed {}s ago, rekeying in {}s", Num(child, "install_time"),
+                         Num(child, "rekey_time"));
+      out += child.contains("life_time")
+                 ? fmt::format(", expires in {}s\n", Num(child, "life_time"))
+                 : std::string("\n");
       out += fmt::format("    in  {}, {:>10} bytes, {:>7} packets, {}\n", Str(child, "spi_in"),
                          Num(child, "bytes_in"), Num(child, "packets_in"), Ago(child, "use_in"));
       out += fmt::format("    out {}, {:>10} bytes, {:>7} packets, {}\n", Str(child, "spi_out"),

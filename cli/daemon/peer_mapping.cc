@@ -133,6 +133,7 @@ std::expected<ike::PeerConfig, std::string> ToPeerConfig(const config::Connectio
   peer.over_time = conn.over_time;
   peer.rand_time = conn.rand_time;
   peer.fragmentation = conn.fragmentation != config::Fragmentation::kNo;
+  peer.keyingtries = conn.keyingtries;
   for (const auto& c : conn.children) {
     ike::ChildConfig child;
     child.name = c.name;

@@ -147,6 +147,7 @@ EOF
     cat "$LAB_RUN/$x/secrets"
     echo "}"
   } >"$out/swanctl.conf"
+  chmod 600 "$out/swanctl.conf"  # it holds the PSK (minivpnd warns about readable secrets)
 }
 
 # ---- starting and stopping daemons ---------------------------------------------------------------
@@ -192,9 +193,14 @@ launch_daemon() {
     minivpnd)
       [[ -x ${MINIVPND:-} ]] || lab_fail "ROLE_${x^^}=minivpnd but no minivpnd binary (MINIVPND='${MINIVPND:-}')"
       [[ -x ${MINIVPNCTL:-} ]] || lab_fail "ROLE_${x^^}=minivpnd but no minivpnctl binary (MINIVPNCTL='${MINIVPNCTL:-}')"
-      ip netns exec "$x" "$MINIVPND" --config "$LAB_OUT/$x/swanctl.conf" \
+      # A scenario that put the legacy ipsec.conf + ipsec.secrets into the router's folder runs
+      # minivpnd on those (the seed's files); otherwise on the generated swanctl.conf.
+      local conf=(--config "$LAB_OUT/$x/swanctl.conf")
+      [[ -f $LAB_OUT/$x/ipsec.conf ]] &&
+        conf=(--ipsec-conf "$LAB_OUT/$x/ipsec.conf" --ipsec-secrets "$LAB_OUT/$x/ipsec.secrets")
+      ip netns exec "$x" "$MINIVPND" "${conf[@]}" \
         --strongswan-conf "$LAB_OUT/$x/strongswan.conf" --control "$LAB_RUN/$x/control" \
-        >"$LAB_OUT/$x/minivpnd.stdout" 2>&1 &
+        --journal "$LAB_RUN/$x/kernel.journal" >"$LAB_OUT/$x/minivpnd.stdout" 2>&1 &
       ;;
     *) lab_fail "unknown role '$role' for router $x" ;;
   esac
