@@ -99,6 +99,24 @@ NlMessage BuildDeleteLink(std::uint32_t ifindex) {
   return msg;
 }
 
+NlMessage BuildRoute(bool add, const xfrm::Subnet& destination, std::uint32_t ifindex) {
+  NlMessage msg;
+  nlmsghdr* nlh = mnl_nlmsg_put_header(msg.header());
+  nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+  const bool v6 = destination.address.family == AF_INET6;
+  rtm->rtm_family = v6 ? AF_INET6 : AF_INET;
+  rtm->rtm_dst_len = destination.prefix;
+  rtm->rtm_table = RT_TABLE_MAIN;
+  rtm->rtm_protocol = RTPROT_STATIC;
+  rtm->rtm_scope = RT_SCOPE_LINK;
+  rtm->rtm_type = RTN_UNICAST;
+  mnl_attr_put(nlh, RTA_DST, v6 ? 16 : 4, destination.address.bytes.data());
+  mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
+  return msg;
+}
+
 std::string DisablePolicyPath(std::string_view name, bool ipv6) {
   return std::string(ipv6 ? "/proc/sys/net/ipv6/conf/" : "/proc/sys/net/ipv4/conf/") +
          std::string(name) + "/disable_policy";
@@ -184,6 +202,20 @@ std::error_code VtiManager::SetMtu(std::string_view name, std::uint32_t mtu) {
   const auto index = IndexOf(name, KernelOp::kVtiChange);
   if (!index) return index.error();
   NlMessage msg = BuildSetMtu(*index, mtu);
+  return socket_.Request(msg, KernelOp::kVtiChange);
+}
+
+std::error_code VtiManager::AddRoute(std::string_view name, const xfrm::Subnet& destination) {
+  const auto index = IndexOf(name, KernelOp::kVtiChange);
+  if (!index) return index.error();
+  NlMessage msg = BuildRoute(true, destination, *index);
+  return socket_.Request(msg, KernelOp::kVtiChange);
+}
+
+std::error_code VtiManager::DelRoute(std::string_view name, const xfrm::Subnet& destination) {
+  const auto index = IndexOf(name, KernelOp::kVtiChange);
+  if (!index) return index.error();
+  NlMessage msg = BuildRoute(false, destination, *index);
   return socket_.Request(msg, KernelOp::kVtiChange);
 }
 

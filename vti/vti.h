@@ -47,6 +47,10 @@ xfrm::NlMessage BuildSetMtu(std::uint32_t ifindex, std::uint32_t mtu);
 // RTM_DELLINK on an ifindex.
 xfrm::NlMessage BuildDeleteLink(std::uint32_t ifindex);
 
+// RTM_NEWROUTE (NLM_F_CREATE|NLM_F_EXCL) / RTM_DELROUTE of `destination` through the interface,
+// main table, scope link, protocol static: `ip route add <destination> dev <name>`.
+xfrm::NlMessage BuildRoute(bool add, const xfrm::Subnet& destination, std::uint32_t ifindex);
+
 // The /proc/sys path of net.ipv{4,6}.conf.<name>.disable_policy.
 std::string DisablePolicyPath(std::string_view name, bool ipv6);
 
@@ -61,6 +65,9 @@ class VtiManager {
   std::error_code SetUp(std::string_view name, bool up);
   std::error_code SetMtu(std::string_view name, std::uint32_t mtu);
   std::error_code SetDisablePolicy(std::string_view name, bool ipv6);
+  // Routes through the VTI: only those the configuration names (minivpn never adds others).
+  std::error_code AddRoute(std::string_view name, const xfrm::Subnet& destination);
+  std::error_code DelRoute(std::string_view name, const xfrm::Subnet& destination);
 
   // Test hook (fault injection in the lab): step n (1 = the next) of Create fails with `errc`
   // before it is done. Create's steps: 1 RTM_NEWLINK, 2 disable_policy, 3 link up.

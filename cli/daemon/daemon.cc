@@ -197,6 +197,16 @@ void Daemon::CreateVtis(const config::ConnectionConfig& conn, const xfrm::IpAddr
     our_vtis_.push_back(vti.name);
     log_.Info(Subsystem::kKnl, 1, "created VTI {} (key {}, {} -> {}), disable_policy=1", vti.name,
               vti.key, vti.local.ToString(), vti.remote.ToString());
+    // Only the routes the configuration names; they go away with the VTI.
+    for (const auto& route : child.vti->routes) {
+      xfrm::Subnet destination{{route.address.family, route.address.bytes}, route.prefix};
+      if (auto ec = vti_->AddRoute(vti.name, destination)) {
+        log_.Error(Subsystem::kKnl, "route {} via {}: {}", destination.ToString(), vti.name,
+                   ec.message());
+      } else {
+        log_.Info(Subsystem::kKnl, 1, "route {} via {}", destination.ToString(), vti.name);
+      }
+    }
   }
 }
 

@@ -11,6 +11,7 @@
 
 #include <cstring>
 #include <map>
+#include <vector>
 
 #include "tests/xfrm/netns.h"
 
@@ -135,6 +136,33 @@ TEST(BuildLinkChanges, UpMtuDelete) {
   EXPECT_EQ(del.header()->nlmsg_type, RTM_DELLINK);
   EXPECT_EQ(del.header()->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK);
   EXPECT_EQ(Ifi(del).ifi_index, 7);
+}
+
+TEST(BuildRoute, ConfiguredRouteThroughTheVti) {
+  const auto net = *xfrm::Subnet::Parse("10.2.0.0/24");
+  const xfrm::NlMessage add = BuildRoute(true, net, 9);
+  EXPECT_EQ(add.header()->nlmsg_type, RTM_NEWROUTE);
+  EXPECT_EQ(add.header()->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
+  const auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(add.header()));
+  EXPECT_EQ(rtm->rtm_family, AF_INET);
+  EXPECT_EQ(rtm->rtm_dst_len, 24);
+  EXPECT_EQ(rtm->rtm_table, RT_TABLE_MAIN);
+  EXPECT_EQ(rtm->rtm_protocol, RTPROT_STATIC);
+  EXPECT_EQ(rtm->rtm_scope, RT_SCOPE_LINK);
+  EXPECT_EQ(rtm->rtm_type, RTN_UNICAST);
+  auto attrs = Attrs(
+      static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(add.header(), sizeof(rtmsg))),
+      mnl_nlmsg_get_payload_tail(add.header()));
+  ASSERT_TRUE(attrs.count(RTA_DST));
+  ASSERT_EQ(mnl_attr_get_payload_len(attrs[RTA_DST]), 4u);
+  const auto* dst = static_cast<const std::uint8_t*>(mnl_attr_get_payload(attrs[RTA_DST]));
+  EXPECT_EQ(std::vector<std::uint8_t>(dst, dst + 4), (std::vector<std::uint8_t>{10, 2, 0, 0}));
+  ASSERT_TRUE(attrs.count(RTA_OIF));
+  EXPECT_EQ(mnl_attr_get_u32(attrs[RTA_OIF]), 9u);
+
+  const xfrm::NlMessage del = BuildRoute(false, net, 9);
+  EXPECT_EQ(del.header()->nlmsg_type, RTM_DELROUTE);
+  EXPECT_EQ(del.header()->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK);
 }
 
 TEST(Vti, InterfaceNames) {
