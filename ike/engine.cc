@@ -60,6 +60,8 @@ std::string_view Name(EventKind kind) {
       return "child-down";
     case EventKind::kChildRekeyed:
       return "child-rekeyed";
+    case EventKind::kTrapInstalled:
+      return "trap-installed";
     case EventKind::kFailure:
       return "failure";
     case EventKind::kDropped:
@@ -139,6 +141,7 @@ std::expected<void, std::string> Engine::AddPeer(PeerConfig peer, TimePoint now)
   std::string name = peer.name;
   peers_.push_back(std::move(peer));
   peer_index_[name] = peers_.size() - 1;
+  InstallTraps(peers_.back(), now);
   for (const auto& c : start) (void)Initiate(name, c, now);
   return {};
 }
@@ -156,6 +159,7 @@ void Engine::RemovePeer(std::string_view name, TimePoint now) {
     }
     DestroySa(*sa, now, "peer config removed");
   }
+  RemoveTraps(name);
   std::erase_if(peers_, [&](const PeerConfig& p) { return p.name == name; });
   peer_index_.clear();
   for (std::size_t i = 0; i < peers_.size(); ++i) peer_index_[peers_[i].name] = i;

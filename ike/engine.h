@@ -13,6 +13,7 @@
 // child_kernel.cc (reqids, lifetimes, kernel install/remove).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <expected>
 #include <map>
@@ -185,6 +186,11 @@ class Engine {
   // it) and from the SA, emitting kChildDown.
   void RemoveChild(IkeSa& sa, std::uint64_t child_id, TimePoint now, std::string_view reason);
   void SwitchToSuccessor(IkeSa& sa, ChildSa& old_child, TimePoint now);
+  // start_action = trap: IN/FWD/OUT policies with trap priority and no SPI, so the first packet
+  // that matches makes the kernel send an ACQUIRE for the child's reqid. They stay while the peer
+  // config exists; a CHILD_SA's own policies take their place while it is installed.
+  void InstallTraps(const PeerConfig& peer, TimePoint now);
+  void RemoveTraps(std::string_view peer);
 
   EngineConfig config_;
   crypto::Random& random_;
@@ -207,6 +213,12 @@ class Engine {
   std::uint32_t invalid_spi_sent_ = 0;
   // SAs destroyed during the current top-level call; freed when it returns (Scope), so that
   // references held further up the call stack stay valid.
+  struct Trap {
+    std::string peer;
+    std::uint32_t reqid;
+    std::array<xfrm::PolicySpec, 3> policies;
+  };
+  std::vector<Trap> traps_;
   std::vector<std::unique_ptr<IkeSa>> graveyard_;
   int depth_ = 0;
   // Deadline index: each SA's next timer, refreshed at the end of every top-level call for the

@@ -45,6 +45,7 @@ enum class EventKind : std::uint8_t {
   kChildUp,
   kChildDown,
   kChildRekeyed,
+  kTrapInstalled,     // start_action = trap: the child's trap policies are in the kernel
   kFailure,  // notify = the error notify sent/received, text = what happened
   kDropped,  // an input that was ignored, text = why
 };
