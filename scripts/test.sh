@@ -24,4 +24,9 @@ cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMINIVPN_SANITIZE=ON
 ninja -C build/asan
 
 cd build/asan
-ctest --output-on-failure -j2 "$@"
+# Unit tests and fuzzers in parallel (their output only when they fail), then the two labs one
+# after the other with their output shown: every lab check and scenario prints PASS or FAIL.
+status=0
+ctest --output-on-failure -j2 -LE lab "$@" || status=$?
+ctest --verbose -L lab "$@" || status=$?
+exit $status
