@@ -24,7 +24,8 @@ struct IkeKeys {
 // 2.14: SKEYSEED = prf(Ni | Nr, g^ir)
 SecretBytes ComputeSkeyseed(const Prf& prf, ByteView nonce_i, ByteView nonce_r,
                             const SecretBytes& g_ir);
-// 2.18: SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr), with the new SA's PRF.
+// 2.18: SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr), with the OLD IKE SA's PRF (the
+// rekey exchange belongs to the old SA); prf+ for the new SK_* then uses the new SA's PRF.
 SecretBytes ComputeRekeySkeyseed(const Prf& prf, const SecretBytes& old_sk_d,
                                  const SecretBytes& g_ir, ByteView nonce_i, ByteView nonce_r);
 // 2.14: {SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr}

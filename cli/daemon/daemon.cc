@@ -350,8 +350,8 @@ void Daemon::BeginShutdown() {
 
 void Daemon::FinishShutdown() {
   if (!engine_) return;
-  // Peers that did not answer our DELETE in time: their kernel state goes anyway.
-  // engine_->Abandon(Now());  // TODO(lead): add to the engine
+  // Engine::RemovePeer (BeginShutdown) already took every CHILD_SA out of the kernel after
+  // sending its DELETE; what is left here is the VTIs we created.
   engine_->TakeEvents();
   engine_.reset();
   for (auto it = our_vtis_.rbegin(); vti_ && it != our_vtis_.rend(); ++it) {
