@@ -197,36 +197,42 @@ void Engine::RemoveChild(IkeSa& sa, std::uint64_t child_id, TimePoint now,
 }
 
 void Engine::InstallTraps(const PeerConfig& peer, TimePoint now) {
-  for (const auto& c : peer.children) {
-    if (c.start_action != StartAction::kTrap) continue;
-    xfrm::ChildSaKernel k;
-    k.local = peer.local_address;
-    k.remote = peer.remote_address;
-    k.local_ts = c.local_ts;
-    k.remote_ts = c.remote_ts;
-    k.mark_in = c.mark_in;
-    k.mark_out = c.mark_out;
-    k.reqid = AcquireReqid(c, c.local_ts, c.remote_ts);
-    auto policies = xfrm::ChildPolicies(k);  // spi_out = 0: no SPI in the OUT template
-    std::size_t done = 0;
-    std::error_code ec;
-    for (auto& p : policies) {
-      p.priority = xfrm::PolicyPriority(p.id.src, p.id.dst, /*trap=*/true);
-      if ((ec = kernel_.AddPolicy(p))) break;
-      ++done;
-    }
-    if (ec) {
-      while (done-- > 0) (void)kernel_.DelPolicy(policies[done].id);
-      ReleaseReqid(k.reqid);
-      Emit(EventKind::kFailure, nullptr, now,
-           peer.name + ": installing the trap policies of " + c.name + " failed: " + ec.message());
-      continue;
-    }
-    traps_.push_back(Trap{peer.name, k.reqid, policies});
-    Emit(EventKind::kTrapInstalled, nullptr, now,
-         peer.name + ": trap policies for " + c.name + " installed (reqid " +
-             std::to_string(k.reqid) + "), the first packet starts the negotiation");
+  for (const auto& c : peer.children)
+    if (c.start_action == StartAction::kTrap) InstallTrap(peer, c, now);
+}
+
+void Engine::InstallTrap(const PeerConfig& peer, const ChildConfig& c, TimePoint now) {
+  bool present = std::any_of(traps_.begin(), traps_.end(), [&](const Trap& t) {
+    return t.peer == peer.name && t.child == c.name;
+  });
+  if (present) return;
+  xfrm::ChildSaKernel k;
+  k.local = peer.local_address;
+  k.remote = peer.remote_address;
+  k.local_ts = c.local_ts;
+  k.remote_ts = c.remote_ts;
+  k.mark_in = c.mark_in;
+  k.mark_out = c.mark_out;
+  k.reqid = AcquireReqid(c, c.local_ts, c.remote_ts);
+  auto policies = xfrm::ChildPolicies(k);  // spi_out = 0: no SPI in the OUT template
+  std::size_t done = 0;
+  std::error_code ec;
+  for (auto& p : policies) {
+    p.priority = xfrm::PolicyPriority(p.id.src, p.id.dst, /*trap=*/true);
+    if ((ec = kernel_.AddPolicy(p))) break;
+    ++done;
   }
+  if (ec) {
+    while (done-- > 0) (void)kernel_.DelPolicy(policies[done].id);
+    ReleaseReqid(k.reqid);
+    Emit(EventKind::kFailure, nullptr, now,
+         peer.name + ": installing the trap policies of " + c.name + " failed: " + ec.message());
+    return;
+  }
+  traps_.push_back(Trap{peer.name, c.name, k.reqid, policies});
+  Emit(EventKind::kTrapInstalled, nullptr, now,
+       peer.name + ": trap policies for " + c.name + " installed (reqid " +
+           std::to_string(k.reqid) + "), the first packet starts the negotiation");
 }
 
 void Engine::RemoveTraps(std::string_view peer) {

@@ -189,7 +189,10 @@ class Engine {
   // start_action = trap: IN/FWD/OUT policies with trap priority and no SPI, so the first packet
   // that matches makes the kernel send an ACQUIRE for the child's reqid. They stay while the peer
   // config exists; a CHILD_SA's own policies take their place while it is installed.
+  // dpd_action = trap and close_action = trap install the same for one child (InstallTrap, a no-op
+  // when that child's trap is already there).
   void InstallTraps(const PeerConfig& peer, TimePoint now);
+  void InstallTrap(const PeerConfig& peer, const ChildConfig& child, TimePoint now);
   void RemoveTraps(std::string_view peer);
 
   EngineConfig config_;
@@ -215,6 +218,7 @@ class Engine {
   // references held further up the call stack stay valid.
   struct Trap {
     std::string peer;
+    std::string child;
     std::uint32_t reqid;
     std::array<xfrm::PolicySpec, 3> policies;
   };

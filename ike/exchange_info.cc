@@ -52,10 +52,12 @@ void Engine::ProcessInfoRequest(IkeSa& sa, const Header& header, const std::vect
   std::vector<Payload> reply;
   bool delete_ike = false;
   std::vector<std::string> restart;
+  std::vector<const ChildConfig*> trap;
   const PeerConfig* peer = FindPeer(sa.peer);
   auto close_action = [&](const std::string& child) {
     const ChildConfig* cfg = peer ? FindChildConfig(*peer, child) : nullptr;
     if (cfg && cfg->close_action == CloseAction::kRestart) restart.push_back(child);
+    if (cfg && cfg->close_action == CloseAction::kTrap) trap.push_back(cfg);
   };
   DeletePayload answer{.protocol = ProtocolId::kEsp, .spi_size = 4, .spis = {}};
   for (const auto& p : inner) {
@@ -99,9 +101,11 @@ void Engine::ProcessInfoRequest(IkeSa& sa, const Header& header, const std::vect
     for (const auto& c : sa.children) close_action(c.name);
     std::string peer_name = sa.peer;
     DestroySa(sa, now, sa.state == IkeState::kRekeyed ? "rekeyed" : "deleted by the peer");
+    for (const ChildConfig* cfg : trap) InstallTrap(*peer, *cfg, now);
     ApplyAction(peer_name, restart, now);
     return;
   }
+  for (const ChildConfig* cfg : trap) InstallTrap(*peer, *cfg, now);
   if (!restart.empty()) {
     for (const auto& name : restart)
       sa.tasks.push_back(Task{.kind = Task::Kind::kCreateChild, .child_name = name});
@@ -126,6 +130,7 @@ void Engine::GiveUp(IkeSa& sa, TimePoint now) {
        "giving up after " + std::to_string(o.retransmits) + " retransmits of " + o.summary,
        sa.init_hint);
   std::vector<std::string> restart;
+  std::vector<const ChildConfig*> trap;
   const PeerConfig* peer = FindPeer(sa.peer);
   if (peer && sa.state != IkeState::kConnecting && sa.state != IkeState::kAuthenticating &&
       !o.delete_ike) {
@@ -134,6 +139,7 @@ void Engine::GiveUp(IkeSa& sa, TimePoint now) {
       if (cfg && cfg->dpd_action == DpdAction::kRestart &&
           std::find(restart.begin(), restart.end(), c.name) == restart.end())
         restart.push_back(c.name);
+      if (cfg && cfg->dpd_action == DpdAction::kTrap) trap.push_back(cfg);
     }
   }
   // An establishment that timed out is tried again while keyingtries allows (0 = forever).
@@ -146,6 +152,9 @@ void Engine::GiveUp(IkeSa& sa, TimePoint now) {
   }
   std::string peer_name = sa.peer;
   DestroySa(sa, now, "peer not responding");
+  // dpd_action = trap: the next packet for the tunnel starts a new negotiation (RFC 7296 2.4
+  // leaves the action to policy; charon installs the child's trap policies).
+  for (const ChildConfig* cfg : trap) InstallTrap(*peer, *cfg, now);
   for (const auto& child : restart) {
     auto serial = Initiate(peer_name, child, now);
     if (IkeSa* next = serial ? FindSa(*serial) : nullptr) next->keying_try = next_try;

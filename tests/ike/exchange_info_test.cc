@@ -256,6 +256,66 @@ TEST_F(InfoTest, CloseActionRestartRecreatesChildDeletedByPeer) {
   EXPECT_EQ(kernel_a_.sa_count(), 2u);
 }
 
+// dpd_action = trap: the dead SA goes, and the child's trap policies (trap priority, no SPI) wait
+// for the next packet; its ACQUIRE brings the tunnel back once the peer answers again.
+TEST_F(InfoTest, DpdTrapInstallsTrapPoliciesAndAcquireReconnects) {
+  PeerConfig pa = PeerA();
+  pa.dpd_delay = seconds(30);
+  pa.children[0].dpd_action = DpdAction::kTrap;
+  AddPeers(std::move(pa), PeerB());
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(seconds(1));
+  ASSERT_EQ(EstablishedCount(a_), 1u);
+  a_.TakeEvents();
+  net_.drop_if = [](const Datagram&) { return true; };
+  net_.RunFor(seconds(300));
+  EXPECT_EQ(a_.ike_sa_count(), 0u) << "no restart: a trap waits for traffic";
+  EXPECT_EQ(kernel_a_.sa_count(), 0u);
+  EXPECT_EQ(kernel_a_.policy_count(), 3u);
+  const xfrm::PolicySpec* trap = kernel_a_.FindPolicy(xfrm::PolicyId{
+      Net("0.0.0.0/0"), Net("0.0.0.0/0"), xfrm::PolicyDir::kOut, xfrm::Mark{12, 0xffffffff}});
+  ASSERT_NE(trap, nullptr);
+  EXPECT_EQ(trap->priority, 400000u);
+  EXPECT_EQ(trap->tmpl_spi, 0u);
+  EXPECT_EQ(OfKind(a_.TakeEvents(), EventKind::kTrapInstalled).size(), 1u);
+
+  net_.drop_if = nullptr;
+  xfrm::AcquireEvent acquire;
+  acquire.reqid = trap->reqid;
+  a_.HandleKernelEvent(acquire, net_.now());
+  net_.RunFor(seconds(5));
+  EXPECT_EQ(EstablishedCount(a_), 1u);
+  EXPECT_EQ(Children(a_).size(), 1u);
+  a_.RemovePeer("to-b", net_.now());
+  EXPECT_TRUE(kernel_a_.empty()) << "removing the peer removes its trap";
+}
+
+// close_action = trap: the peer deletes the CHILD_SA (or the whole IKE SA); the child's trap
+// takes its place.
+class CloseTrapTest : public InfoTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(CloseTrapTest, InstallsTrapWhenPeerDeletes) {
+  bool whole_ike = GetParam();
+  PeerConfig pa = PeerA();
+  pa.children[0].close_action = CloseAction::kTrap;
+  AddPeers(std::move(pa), PeerB());
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(seconds(1));
+  ASSERT_EQ(Children(a_).size(), 1u);
+  a_.TakeEvents();
+  ASSERT_TRUE(b_.Terminate("to-a", whole_ike ? "" : "net", net_.now()).has_value());
+  net_.RunFor(seconds(1));
+  EXPECT_EQ(Children(a_).size(), 0u);
+  EXPECT_EQ(a_.ike_sa_count(), whole_ike ? 0u : 1u);
+  EXPECT_EQ(kernel_a_.sa_count(), 0u);
+  EXPECT_EQ(kernel_a_.policy_count(), 3u);
+  EXPECT_EQ(OfKind(a_.TakeEvents(), EventKind::kTrapInstalled).size(), 1u);
+  a_.RemovePeer("to-b", net_.now());
+  EXPECT_TRUE(kernel_a_.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(ChildOrIke, CloseTrapTest, ::testing::Bool());
+
 TEST_F(InfoTest, HalfOpenSaTimesOut) {
   AddPeers();
   ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
