@@ -11,11 +11,12 @@
 #   inet               the "internet" router that joins the transport links
 #   vti-b (on a)       the VTI on router a that leads to router b; its key (= xfrm mark) is pair-wide
 #
-# The helpers live in four files, all sourced here:
+# The helpers live in five files, all sourced here:
 #   lab.sh       logging, verdicts (expect, must), polling, cleanup
 #   topology.sh  addressing plan, namespaces, veths, VTIs, netem, drop rules
 #   daemons.sh   swanctl.conf/strongswan.conf, starting and driving charon or minivpnd, SA state
 #   observe.sh   ping, tcpdump captures, xfrm dumps and kernel-state checks
+#   bgp.sh       BIRD 2 over the VTIs: configs, sessions, routes, traceroute
 # (bash process substitution `<(...)` does not work inside the UML: use `$(...)`.)
 #
 # Environment from interop/run (through the env file): LAB_OUT (results folder of this scenario,
@@ -124,6 +125,7 @@ lab_cleanup() {
   local x
   for x in a b c; do
     [[ -e /run/netns/$x ]] || continue
+    lab_bird_stop "$x"
     {
       echo "# ip -s -d xfrm state"
       ip -n "$x" -s -d xfrm state
@@ -141,3 +143,5 @@ source "$LAB_DIR/lib/topology.sh" || return 1
 source "$LAB_DIR/lib/daemons.sh" || return 1
 # shellcheck source=observe.sh
 source "$LAB_DIR/lib/observe.sh" || return 1
+# shellcheck source=bgp.sh
+source "$LAB_DIR/lib/bgp.sh" || return 1

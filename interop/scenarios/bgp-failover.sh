@@ -1,0 +1,133 @@
+# about: BGP over three VTI tunnels: the A-B path is cut, BGP moves Net A <-> Net B onto A-C-B, DPD clears, it comes back
+#
+#                    host-c 10.3.0.10 (Net C)        AS 65003, minivpnd (ROLE_C)
+#                              |
+#                          [router c] vti-a 169.254.13.2   vti-b 169.254.23.2
+#                     key 13 //  | 203.0.113.1               \\ key 23
+#                 eBGP a-c  //   |                            \\  eBGP b-c
+#   AS 65001              //     |                             \\             AS 65002
+#   minivpnd (ROLE_A) [router a] ====[ inet: drops a<->b when cut ]==== [router b] charon (ROLE_B)
+#   vti-b 169.254.12.1, vti-c 169.254.13.1      key 12, eBGP a-b      vti-a 169.254.12.2
+#   eth0 192.0.2.1                                                    vti-c 169.254.23.1
+#      |                                                              eth0 198.51.100.1 |
+#   host-a 10.1.0.10 (Net A)                                       (Net B) host-b 10.2.0.10
+#
+# Each router runs BIRD 2 (interop/lib/bgp.sh): one eBGP session per VTI, to the far end's inner
+# address, announcing its own local network; BIRD writes the learned routes into the kernel. No
+# static route points into a tunnel: what enters which VTI is BGP's decision alone.
+#
+#  1. All three tunnels up, BGP established on all six sessions; Net A -> Net B goes a -> b
+#     directly (traceroute: 10.1.0.1, 169.254.12.2, host-b).
+#  2. Continuous ping Net A -> Net B every 0.1 s; inet starts dropping everything between a's and
+#     b's transport addresses (IKE and ESP). The a-b BGP session times out (hold 3 s), the routes
+#     through vti-b are withdrawn and a's kernel routes Net B into vti-c: traceroute shows c.
+#     The lost pings x 0.1 s = the measured outage.
+#  3. a's DPD (2 s, 3 retransmits) declares b dead and removes the A-B SAs; dpd_action = restart
+#     with keyingtries = 0 keeps trying.
+#  4. The path heals: a's next attempt gets through, the tunnel is back by itself, BGP re-forms
+#     over it and Net A -> Net B returns to the direct path. Time until the tunnel is back and
+#     until the traffic is back on A-B are printed.
+#
+# BGP=off is the negative control (the row in scenarios.list must fail): BIRD is not started and
+# static routes into the direct tunnels stand in for what BGP would have announced, so steps 1
+# passes and the failover of step 2 fails.
+# Parameters: ROLE_A, ROLE_B, ROLE_C (charon | minivpnd), BGP (on | off).
+
+BGP=${BGP:-on}
+PING_INTERVAL=0.1
+# secs T0 T1: the time between two ${EPOCHREALTIME/./} stamps (microseconds), as "12.3".
+secs() { echo "$((($2 - $1) / 1000000)).$((($2 - $1) / 100000 % 10))"; }
+
+lab_topology_triangle
+for pair in "a b" "a c" "b c"; do
+  # shellcheck disable=SC2086 # two router names
+  lab_tunnel $pair noroute
+done
+# a watches b (the link that will fail) and keeps reconnecting; b forgets a dead a by itself.
+lab_conn a b dpd=2s dpd_action=restart keyingtries=0
+lab_conn b a dpd=2s dpd_action=clear
+lab_conn a c dpd=2s dpd_action=restart keyingtries=0
+lab_conn c a
+lab_conn b c
+lab_conn c b
+lab_start a b c
+expect "initiate a -> b" lab_initiate a to-b
+expect "initiate a -> c" lab_initiate a to-c
+expect "initiate b -> c" lab_initiate b to-c
+for pair in "a to-b" "a to-c" "b to-a" "b to-c" "c to-a" "c to-b"; do
+  # shellcheck disable=SC2086 # "$pair" is two words: router and connection
+  expect "tunnel $pair up" lab_wait_sa $pair
+done
+
+if [[ $BGP == on ]]; then
+  lab_bird_config a b c
+  lab_bird_config b a c
+  lab_bird_config c a b
+  lab_bird_start a b c
+  for pair in "a b" "a c" "b a" "b c" "c a" "c b"; do
+    # shellcheck disable=SC2086
+    expect "BGP session ${pair/ / -> } established over its VTI" lab_wait_bgp $pair 30
+  done
+else
+  step "BGP=off: no BIRD; static routes into the direct tunnels instead"
+  for x in a b c; do
+    for y in a b c; do
+      [[ $x == "$y" ]] || must ip -n "$x" route add "${LAB_NET[$y]}" dev "vti-$y"
+    done
+  done
+fi
+
+# 1. The direct path.
+expect "a routes Net B into vti-b" lab_wait_route a "${LAB_HOST[b]}" vti-b 20
+expect "b routes Net A into vti-a" lab_wait_route b "${LAB_HOST[a]}" vti-a 20
+expect "ping Net A -> Net B" lab_ping host-a "${LAB_HOST[b]}" 3
+expect "traceroute Net A -> Net B: the A-B tunnel, no C" \
+  path_is host-a "${LAB_HOST[b]}" direct-before "${LAB_LAN_GW[a]}" "$(tunnel_addr b a)" "${LAB_HOST[b]}"
+
+# 2. Cut the A-B transport path under a continuous ping.
+lab_ping_start host-a "${LAB_HOST[b]}" failover "$PING_INTERVAL"
+sleep 1
+lab_cut a b
+t_cut=${EPOCHREALTIME/./}
+expect "failover: a routes Net B into vti-c (BGP withdrew the A-B routes)" \
+  lab_wait_route a "${LAB_HOST[b]}" vti-c 20
+t_route=${EPOCHREALTIME/./}
+expect "failover: b routes Net A into vti-c" lab_wait_route b "${LAB_HOST[a]}" vti-c 10
+expect "failover: traceroute Net A -> Net B goes through C" \
+  path_is host-a "${LAB_HOST[b]}" via-c "${LAB_LAN_GW[a]}" "$(tunnel_addr c a)" \
+  "$(tunnel_addr b c)" "${LAB_HOST[b]}"
+sleep 2
+lab_ping_stop failover
+failover_sent=$LAB_PING_SENT failover_lost=$LAB_PING_LOST
+expect "failover: traffic flows again through C" lab_ping host-a "${LAB_HOST[b]}" 5
+step "measured: outage $(awk -v n="$failover_lost" -v i="$PING_INTERVAL" 'BEGIN { printf "%.1f", n * i }') s" \
+  "($failover_lost of $failover_sent pings every ${PING_INTERVAL}s lost);" \
+  "a's route to Net B moved to vti-c $(secs "$t_cut" "$t_route") s after the cut"
+expect "the cut dropped a's IKE/ESP towards b in inet" lab_dropped inet eth-a
+
+# 3. DPD on a clears the dead SA (a keeps trying: dpd_action = restart, keyingtries = 0).
+expect "a's DPD clears the dead A-B SA within 20 s of the cut" lab_wait_no_sa a to-b 20
+note "A-B SA cleared on a $(secs "$t_cut" "${EPOCHREALTIME/./}") s after the cut"
+expect "Net A -> Net C unaffected" lab_ping host-a "${LAB_HOST[c]}" 2
+
+# 4. The path returns: the tunnel comes back by itself, then BGP moves the traffic back.
+lab_ping_start host-a "${LAB_HOST[b]}" recovery "$PING_INTERVAL"
+lab_heal a b
+t_heal=${EPOCHREALTIME/./}
+expect "recovery: the A-B tunnel is back by itself within 40 s" lab_wait_sa a to-b 40
+t_sa=${EPOCHREALTIME/./}
+expect "recovery: b has the new A-B SA" lab_wait_sa b to-a 5
+expect "recovery: BGP a -> b established again" lab_wait_bgp a b 30
+expect "recovery: a routes Net B into vti-b again" lab_wait_route a "${LAB_HOST[b]}" vti-b 20
+t_back=${EPOCHREALTIME/./}
+expect "recovery: b routes Net A into vti-a again" lab_wait_route b "${LAB_HOST[a]}" vti-a 10
+sleep 1
+lab_ping_stop recovery
+recovery_sent=$LAB_PING_SENT recovery_lost=$LAB_PING_LOST
+expect "recovery: traceroute Net A -> Net B is the A-B tunnel again" \
+  path_is host-a "${LAB_HOST[b]}" direct-after "${LAB_LAN_GW[a]}" "$(tunnel_addr b a)" "${LAB_HOST[b]}"
+expect "recovery: ping Net A -> Net B" lab_ping host-a "${LAB_HOST[b]}" 3
+step "measured: tunnel A-B back $(secs "$t_heal" "$t_sa") s after the path returned," \
+  "traffic back on A-B after $(secs "$t_heal" "$t_back") s;" \
+  "$recovery_lost of $recovery_sent pings lost while moving back"
+for x in a b c; do lab_xfrm_dump "$x" final-tunnels; done
