@@ -33,4 +33,11 @@ using ParamsPtr = Handle<OSSL_PARAM, OSSL_PARAM_free>;
 using EcGroupPtr = Handle<EC_GROUP, EC_GROUP_free>;
 using EcPointPtr = Handle<EC_POINT, EC_POINT_clear_free>;
 
+// Algorithms fetched once per process (OpenSSL 3's implicit fetch takes a lock and compares
+// names on every call; an IKE SA would pay it for each of its ciphers and MACs). The objects live
+// until exit; the caller never frees them. nullptr if the provider lacks the algorithm.
+const EVP_MAC* Hmac();
+const EVP_CIPHER* Cipher(const char* name);  // one of the names sk_cipher.cc uses
+const EVP_MD* Digest(const char* name);      // "SHA1", "SHA2-256", "SHA2-384", "SHA2-512"
+
 }  // namespace minivpn::crypto::ossl

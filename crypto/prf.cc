@@ -10,10 +10,10 @@
 
 namespace minivpn::crypto {
 
-// An EVP_MAC_CTX for HMAC with the digest already set and no key. Compute() duplicates it,
-// which saves the algorithm fetch and digest lookup on every call.
+// An EVP_MAC_CTX for HMAC with the digest already set and no key, one per PRF for the whole
+// process (shared by every Prf of that id, only ever duplicated): Compute() duplicates it, which
+// saves the algorithm fetch and digest lookup on every call and the context on every IKE SA.
 struct Prf::State {
-  ossl::MacPtr mac;
   ossl::MacCtxPtr keyless;
 };
 
@@ -32,10 +32,10 @@ const char* DigestName(PrfId id) {
 constexpr std::size_t kMaxPrfOutput = 64;
 
 Bytes Digest(const char* name, ByteView data) {
-  ossl::MdPtr md(EVP_MD_fetch(nullptr, name, nullptr));
-  Bytes out(md ? static_cast<std::size_t>(EVP_MD_get_size(md.get())) : 0);
+  const EVP_MD* md = ossl::Digest(name);
+  Bytes out(md ? static_cast<std::size_t>(EVP_MD_get_size(md)) : 0);
   unsigned int len = 0;
-  if (!md || EVP_Digest(data.data(), data.size(), out.data(), &len, md.get(), nullptr) != 1) {
+  if (!md || EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1) {
     std::abort();  // a digest the provider must always have
   }
   return out;
@@ -46,18 +46,30 @@ Bytes Digest(const char* name, ByteView data) {
 std::expected<Prf, std::string> Prf::Create(PrfId id) {
   const char* digest = DigestName(id);
   if (digest == nullptr) return std::unexpected("unsupported PRF transform");
-  auto state = std::make_shared<State>();
-  state->mac.reset(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-  if (!state->mac) return std::unexpected("OpenSSL has no HMAC");
-  state->keyless.reset(EVP_MAC_CTX_new(state->mac.get()));
-  if (!state->keyless) return std::unexpected("EVP_MAC_CTX_new failed");
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest), 0),
-      OSSL_PARAM_construct_end()};
-  if (EVP_MAC_CTX_set_params(state->keyless.get(), params) != 1) {
-    return std::unexpected("HMAC digest not available");
-  }
-  return Prf(id, std::move(state));
+  auto MakeState = [](const char* name) -> std::expected<std::shared_ptr<const State>, std::string> {
+    if (!ossl::Hmac()) return std::unexpected("OpenSSL has no HMAC");
+    auto state = std::make_shared<State>();
+    state->keyless.reset(EVP_MAC_CTX_new(const_cast<EVP_MAC*>(ossl::Hmac())));
+    if (!state->keyless) return std::unexpected("EVP_MAC_CTX_new failed");
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(name), 0),
+        OSSL_PARAM_construct_end()};
+    if (EVP_MAC_CTX_set_params(state->keyless.get(), params) != 1) {
+      return std::unexpected("HMAC digest not available");
+    }
+    return state;
+  };
+  // One state per PRF id for the process (thread-safe static initialisation).
+  static const auto sha1 = MakeState("SHA1");
+  static const auto sha256 = MakeState("SHA2-256");
+  static const auto sha384 = MakeState("SHA2-384");
+  static const auto sha512 = MakeState("SHA2-512");
+  const auto& state = id == PrfId::kHmacSha1       ? sha1
+                      : id == PrfId::kHmacSha2_256 ? sha256
+                      : id == PrfId::kHmacSha2_384 ? sha384
+                                                   : sha512;
+  if (!state) return std::unexpected(state.error());
+  return Prf(id, *state);
 }
 
 SecretBytes Prf::Compute(ByteView key, ByteView data) const {

@@ -48,21 +48,43 @@ int AsInt(std::size_t n) { return static_cast<int>(n); }
 
 }  // namespace
 
-// Everything is set up once in Create(): the cipher contexts are keyed once (one for each
-// direction of the cipher, since CBC decryption uses another key schedule) and the HMAC
-// context is keyed once; Seal/Open only re-initialise them with a new IV, so the per-message
-// cost is the output buffer and no algorithm fetch or key schedule.
+// Set up once in Create(): the algorithms come from the process-wide cache (ossl::Cipher/Hmac),
+// the HMAC context is keyed once, and each cipher context is keyed on its first use, then only
+// re-initialised with a new IV per message. An IKE SA uses each SkCipher in one direction only
+// (SK_ei seals on the initiator and opens on the responder), so only that direction's context is
+// ever built: about 1.2 kB of OpenSSL state saved per SkCipher. There is one context per
+// direction because CBC decryption uses another key schedule.
 struct SkCipher::Impl {
   SkSuite suite;
   bool aead = false;
   std::size_t icv_size = 0;
   std::array<std::uint8_t, kAeadSaltSize> salt{};
-  ossl::CipherPtr cipher;
+  const EVP_CIPHER* cipher = nullptr;
+  SecretBytes key;  // the cipher key (without the AEAD salt), for the lazily keyed contexts
   ossl::CipherCtxPtr enc;
-  ossl::CipherCtxPtr dec;
-  ossl::MacPtr mac;
+  mutable ossl::CipherCtxPtr dec;  // Open() is const; the context is built on its first call
   ossl::MacCtxPtr hmac;  // keyed with SK_a; re-initialised with a NULL key per message
+
   std::uint64_t next_iv = 0;
+
+  // A context keyed for one direction. Fails only on allocation failure.
+  ossl::CipherCtxPtr Keyed(bool encrypt) const {
+    ossl::CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+    if (!ctx || EVP_CipherInit_ex2(ctx.get(), cipher, key.Reveal().data(), nullptr, encrypt ? 1 : 0,
+                                   nullptr) != 1)
+      std::abort();
+    // RFC 7296 3.14 padding is done here, not by OpenSSL.
+    if (!aead) EVP_CIPHER_CTX_set_padding(ctx.get(), 0);
+    return ctx;
+  }
+  EVP_CIPHER_CTX* Enc() {
+    if (!enc) enc = Keyed(true);
+    return enc.get();
+  }
+  EVP_CIPHER_CTX* Dec() const {
+    if (!dec) dec = Keyed(false);
+    return dec.get();
+  }
 
   ~Impl() { SecureWipe(salt.data(), salt.size()); }
 
@@ -123,9 +145,8 @@ std::expected<SkCipher, std::string> SkCipher::Create(const SkSuite& suite, Secr
       return std::unexpected("integrity key has the wrong size");
     }
     impl->icv_size = IntegIcvSize(suite.integ);
-    impl->mac.reset(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-    if (!impl->mac) return std::unexpected("OpenSSL has no HMAC");
-    impl->hmac.reset(EVP_MAC_CTX_new(impl->mac.get()));
+    if (!ossl::Hmac()) return std::unexpected("OpenSSL has no HMAC");
+    impl->hmac.reset(EVP_MAC_CTX_new(const_cast<EVP_MAC*>(ossl::Hmac())));
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest), 0),
         OSSL_PARAM_construct_end()};
@@ -134,19 +155,9 @@ std::expected<SkCipher, std::string> SkCipher::Create(const SkSuite& suite, Secr
       return std::unexpected("HMAC setup failed");
     }
   }
-  impl->cipher.reset(EVP_CIPHER_fetch(nullptr, name, nullptr));
-  impl->enc.reset(EVP_CIPHER_CTX_new());
-  impl->dec.reset(EVP_CIPHER_CTX_new());
-  if (!impl->cipher || !impl->enc || !impl->dec ||
-      EVP_EncryptInit_ex2(impl->enc.get(), impl->cipher.get(), key.data(), nullptr, nullptr) != 1 ||
-      EVP_DecryptInit_ex2(impl->dec.get(), impl->cipher.get(), key.data(), nullptr, nullptr) != 1) {
-    return std::unexpected("cipher setup failed");
-  }
-  if (!impl->aead) {
-    // RFC 7296 3.14 padding is done here, not by OpenSSL.
-    EVP_CIPHER_CTX_set_padding(impl->enc.get(), 0);
-    EVP_CIPHER_CTX_set_padding(impl->dec.get(), 0);
-  }
+  impl->cipher = ossl::Cipher(name);
+  if (!impl->cipher) return std::unexpected("cipher setup failed");
+  impl->key = SecretBytes(key);
   return SkCipher(std::move(impl));
 }
 
@@ -190,18 +201,18 @@ Bytes SkCipher::Seal(ByteView aad, ByteView plaintext, Random& random) {
     }
     const auto nonce = s.Nonce(iv);
     std::array<std::uint8_t, 16> tag{};
-    ok = EVP_EncryptInit_ex2(s.enc.get(), nullptr, nullptr, nonce.data(), nullptr) == 1 &&
-         EVP_EncryptUpdate(s.enc.get(), nullptr, &len, aad.data(), AsInt(aad.size())) == 1 &&
-         EVP_EncryptUpdate(s.enc.get(), ct, &len, ct, AsInt(encrypted_len)) == 1 &&
-         EVP_EncryptFinal_ex(s.enc.get(), ct + len, &len) == 1 &&
-         EVP_CIPHER_CTX_ctrl(s.enc.get(), EVP_CTRL_AEAD_GET_TAG, AsInt(tag.size()), tag.data()) ==
+    ok = EVP_EncryptInit_ex2(s.Enc(), nullptr, nullptr, nonce.data(), nullptr) == 1 &&
+         EVP_EncryptUpdate(s.Enc(), nullptr, &len, aad.data(), AsInt(aad.size())) == 1 &&
+         EVP_EncryptUpdate(s.Enc(), ct, &len, ct, AsInt(encrypted_len)) == 1 &&
+         EVP_EncryptFinal_ex(s.Enc(), ct + len, &len) == 1 &&
+         EVP_CIPHER_CTX_ctrl(s.Enc(), EVP_CTRL_AEAD_GET_TAG, AsInt(tag.size()), tag.data()) ==
              1;
     // GCM with a shorter ICV uses the leading octets of the full tag (RFC 5282 / SP 800-38D).
     std::copy_n(tag.begin(), s.icv_size, icv);
   } else {
     random.Fill({iv, iv_len});
-    ok = EVP_EncryptInit_ex2(s.enc.get(), nullptr, nullptr, iv, nullptr) == 1 &&
-         EVP_EncryptUpdate(s.enc.get(), ct, &len, ct, AsInt(encrypted_len)) == 1 &&
+    ok = EVP_EncryptInit_ex2(s.Enc(), nullptr, nullptr, iv, nullptr) == 1 &&
+         EVP_EncryptUpdate(s.Enc(), ct, &len, ct, AsInt(encrypted_len)) == 1 &&
          static_cast<std::size_t>(len) == encrypted_len &&
          s.Mac(aad, {iv, iv_len + encrypted_len}, icv);
   }
@@ -224,12 +235,12 @@ std::expected<Bytes, std::string> SkCipher::Open(ByteView aad, ByteView body) co
     std::array<std::uint8_t, 16> tag{};
     std::copy_n(icv, s.icv_size, tag.begin());
     const bool ok =
-        EVP_DecryptInit_ex2(s.dec.get(), nullptr, nullptr, nonce.data(), nullptr) == 1 &&
-        EVP_DecryptUpdate(s.dec.get(), nullptr, &len, aad.data(), AsInt(aad.size())) == 1 &&
-        EVP_DecryptUpdate(s.dec.get(), plain.data(), &len, ct, AsInt(encrypted_len)) == 1 &&
-        EVP_CIPHER_CTX_ctrl(s.dec.get(), EVP_CTRL_AEAD_SET_TAG, AsInt(s.icv_size), tag.data()) ==
+        EVP_DecryptInit_ex2(s.Dec(), nullptr, nullptr, nonce.data(), nullptr) == 1 &&
+        EVP_DecryptUpdate(s.Dec(), nullptr, &len, aad.data(), AsInt(aad.size())) == 1 &&
+        EVP_DecryptUpdate(s.Dec(), plain.data(), &len, ct, AsInt(encrypted_len)) == 1 &&
+        EVP_CIPHER_CTX_ctrl(s.Dec(), EVP_CTRL_AEAD_SET_TAG, AsInt(s.icv_size), tag.data()) ==
             1 &&
-        EVP_DecryptFinal_ex(s.dec.get(), plain.data() + len, &len) == 1;
+        EVP_DecryptFinal_ex(s.Dec(), plain.data() + len, &len) == 1;
     if (!ok) {
       SecureWipe(plain.data(), plain.size());
       return std::unexpected("ICV mismatch");
@@ -242,8 +253,8 @@ std::expected<Bytes, std::string> SkCipher::Open(ByteView aad, ByteView body) co
     if (CRYPTO_memcmp(expected.data(), icv, s.icv_size) != 0) {
       return std::unexpected("ICV mismatch");
     }
-    if (EVP_DecryptInit_ex2(s.dec.get(), nullptr, nullptr, iv, nullptr) != 1 ||
-        EVP_DecryptUpdate(s.dec.get(), plain.data(), &len, ct, AsInt(encrypted_len)) != 1 ||
+    if (EVP_DecryptInit_ex2(s.Dec(), nullptr, nullptr, iv, nullptr) != 1 ||
+        EVP_DecryptUpdate(s.Dec(), plain.data(), &len, ct, AsInt(encrypted_len)) != 1 ||
         static_cast<std::size_t>(len) != encrypted_len) {
       std::abort();
     }

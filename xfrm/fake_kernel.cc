@@ -93,13 +93,14 @@ std::string FakeOp::ToString() const {
 }
 
 void FakeKernel::FailNth(std::size_t n, std::errc errc) {
-  fail_at_ = n == 0 ? 0 : log_.size() + n;
+  fail_at_ = n == 0 ? 0 : calls_ + n;
   fail_errc_ = errc;
 }
 
 std::error_code FakeKernel::Record(FakeOp op, KernelOp category) {
-  log_.push_back(std::move(op));
-  if (fail_at_ != 0 && log_.size() == fail_at_) {
+  ++calls_;
+  if (record_calls_) log_.push_back(std::move(op));
+  if (fail_at_ != 0 && calls_ == fail_at_) {
     fail_at_ = 0;
     const auto ec = KernelError(static_cast<int>(fail_errc_), category);
     SetResult(ec);
@@ -121,13 +122,14 @@ std::expected<std::uint32_t, std::error_code> FakeKernel::AllocSpi(const IpAddre
   for (std::uint32_t tries = 0; tries <= kSpiMax - kSpiMin; ++tries) {
     const std::uint32_t spi = next_spi_;
     next_spi_ = next_spi_ == kSpiMax ? kSpiMin : next_spi_ + 1;
-    bool in_use = larval_.contains({dst, spi});
-    for (const auto& [key, entry] : sas_) {
-      if (std::get<0>(key) == dst && std::get<1>(key) == spi) in_use = true;
-    }
+    // sas_ is ordered by (dst, spi, ...): the first key at or after (dst, spi) tells.
+    auto next = sas_.lower_bound(SaKey{dst, spi, 0, Mark{}});
+    bool in_use = larval_.contains({dst, spi}) ||
+                  (next != sas_.end() && std::get<0>(next->first) == dst &&
+                   std::get<1>(next->first) == spi);
     if (in_use) continue;
     larval_[{dst, spi}] = reqid;
-    log_.back().sa.spi = spi;
+    if (record_calls_) log_.back().sa.spi = spi;
     return spi;
   }
   const auto ec = KernelError(ENOENT, KernelOp::kAllocSpi);

@@ -55,6 +55,9 @@ struct FakeOp {
 class FakeKernel final : public KernelIpsec {
  public:
   FakeKernel() = default;
+  // record_calls = false keeps no call log (log() stays empty; call_count and FailNth still
+  // work): for `minivpnd --fake-kernel` in benchmarks, where the log would grow with every call.
+  explicit FakeKernel(bool record_calls) : record_calls_(record_calls) {}
 
   std::expected<std::uint32_t, std::error_code> AllocSpi(const IpAddress& src, const IpAddress& dst,
                                                          std::uint32_t reqid) override;
@@ -69,7 +72,7 @@ class FakeKernel final : public KernelIpsec {
   // failure is armed at a time; n = 0 disarms.
   void FailNth(std::size_t n, std::errc errc);
   // Calls made so far (all kinds, failed ones included).
-  std::size_t call_count() const { return log_.size(); }
+  std::size_t call_count() const { return calls_; }
 
   const std::vector<FakeOp>& log() const { return log_; }
   void ClearLog() { log_.clear(); }
@@ -105,12 +108,16 @@ class FakeKernel final : public KernelIpsec {
 
   // Appends `op` to the log; returns the armed failure if this call is the one to fail.
   std::error_code Record(FakeOp op, KernelOp category);
-  void SetResult(std::error_code ec) { log_.back().result = ec; }
+  void SetResult(std::error_code ec) {
+    if (record_calls_) log_.back().result = ec;
+  }
 
   std::map<SaKey, SaEntry> sas_;
   std::map<std::pair<IpAddress, std::uint32_t>, std::uint32_t> larval_;  // (dst, spi) -> reqid
   std::map<PolicyId, std::vector<PolicySpec>> policies_;  // one entry per reference, latest last
   std::vector<FakeOp> log_;
+  bool record_calls_ = true;
+  std::size_t calls_ = 0;
   std::uint32_t next_spi_ = 0xc0000001;
   std::size_t fail_at_ = 0;  // absolute call number (1-based) that fails; 0 = none
   std::errc fail_errc_ = std::errc::io_error;

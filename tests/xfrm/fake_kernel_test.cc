@@ -168,6 +168,31 @@ TEST(FakeKernel, LogRecordsOperationsInOrderWithoutKeys) {
   EXPECT_TRUE(k.log().empty());
 }
 
+TEST(FakeKernel, WithoutCallLogStateAndFailuresStillWork) {
+  FakeKernel k(/*record_calls=*/false);
+  ASSERT_FALSE(k.AddSa(OutboundSa(0xc0000001)));
+  k.FailNth(2, std::errc::no_buffer_space);
+  EXPECT_FALSE(k.AddPolicy(OutPolicy(0xc0000001)));
+  EXPECT_EQ(k.AddPolicy(OutPolicy(0xc0000002)), std::errc::no_buffer_space);
+  EXPECT_EQ(k.call_count(), 3u);
+  EXPECT_TRUE(k.log().empty());
+  EXPECT_EQ(k.sa_count(), 1u);
+  EXPECT_EQ(k.policy_count(), 1u);
+}
+
+// AllocSpi never hands out an SPI that an installed SA of that destination holds.
+TEST(FakeKernel, AllocSpiSkipsInstalledSpis) {
+  FakeKernel k;
+  const SaSpec installed = OutboundSa(0xc0000001);
+  ASSERT_FALSE(k.AddSa(installed));
+  const auto spi = k.AllocSpi(Ip("192.0.2.1"), installed.id.dst, 1);
+  ASSERT_TRUE(spi.has_value());
+  EXPECT_NE(*spi, 0xc0000001u);
+  const auto other = k.AllocSpi(Ip("192.0.2.1"), Ip("192.0.2.9"), 1);
+  ASSERT_TRUE(other.has_value());
+  EXPECT_EQ(*other, 0xc0000003u) << "the counter moves on; another destination is not affected";
+}
+
 TEST(FakeKernel, DelSaReleasesLarvalSpi) {
   FakeKernel k;
   const auto spi = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1);
