@@ -54,6 +54,15 @@ int main(int argc, char** argv) {
     cmd->add_option("name", name, "connection name")->required();
     cmd->add_option("--child", child, "a child of the connection");
   }
+  auto* explain = app.add_subcommand(
+      "explain", "key-derivation walk-through of a connection's IKE SA (RFC 7296 2.13-2.18)");
+  std::uint64_t explain_id = 0;
+  bool show_secrets = false;
+  explain->add_option("name", name, "connection name (its newest established IKE SA)");
+  explain->add_option("--id", explain_id, "an IKE SA uniqueid (list-sas) instead of a name");
+  explain->add_flag("--show-secrets", show_secrets,
+                    "print g^ir, SKEYSEED, SK_* and KEYMAT values (needs minivpnd --retain-keys); "
+                    "never paste the output anywhere");
   auto* reload = app.add_subcommand("reload", "re-read the configuration");
   auto* stats = app.add_subcommand("stats", "exchanges, retransmits and failures by notify");
   auto* loglevel = app.add_subcommand("log-level", "change a subsystem's log level");
@@ -74,6 +83,13 @@ int main(int argc, char** argv) {
     request.command = *initiate ? "initiate" : *terminate ? "terminate" : "rekey";
     request.args = {{"name", name}};
     if (!child.empty()) request.args["child"] = child;
+  } else if (*explain) {
+    request.command = "explain";
+    request.args = json::object();
+    if (!name.empty()) request.args["name"] = name;
+    if (explain_id != 0) request.args["id"] = explain_id;
+    if (show_secrets) request.args["show_secrets"] = true;
+    render = minivpn::ctl::RenderExplain;
   } else if (*reload) {
     request.command = "reload";
   } else if (*stats) {

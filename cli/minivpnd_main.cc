@@ -79,7 +79,22 @@ int main(int argc, char** argv) {
   app.add_flag("--check-config", check, "load the configuration, list every error, exit");
   app.add_flag("--fake-kernel", options.fake_kernel,
                "benchmarks only: keep CHILD_SAs in memory instead of the kernel");
+  std::string trace;
+  auto* trace_opt =
+      app.add_option("--trace", trace,
+                     "log every IKE message sent and received, decoded (summary: one line; "
+                     "verbose: the payload tree with decrypted SK contents); never shows keys")
+          ->expected(0, 1)
+          ->default_str("summary")
+          ->check(CLI::IsMember({"summary", "verbose"}));
+  app.add_flag("--retain-keys", options.retain_keys,
+               "keep key material in memory so that 'minivpnctl explain --show-secrets' can "
+               "show it (off: explain shows lengths only)");
   CLI11_PARSE(app, argc, argv);
+  if (*trace_opt) {
+    options.trace = trace == "verbose" ? minivpn::ike::TraceForm::kVerbose
+                                       : minivpn::ike::TraceForm::kSummary;
+  }
 
   ApplyDefaultPaths(options.config);
   if (check) return RunCheckConfig(options.config);

@@ -9,6 +9,9 @@
 namespace minivpn::ike {
 
 PeerConfig PeerConfig::Clone() const {
+  // Every member is copied by hand (psk is move-only): a new member must be added here. The size
+  // check makes the build fail until it is (x86-64, libstdc++).
+  static_assert(sizeof(PeerConfig) == 280, "PeerConfig changed: copy the new member in Clone()");
   PeerConfig c;
   c.name = name;
   c.local_address = local_address;
@@ -25,7 +28,10 @@ PeerConfig PeerConfig::Clone() const {
   c.rand_time = rand_time;
   c.fragmentation = fragmentation;
   c.send_initial_contact = send_initial_contact;
+  c.keyingtries = keyingtries;
   c.children = children;
+  c.export_ike_keys = export_ike_keys;
+  c.export_esp_keys = export_esp_keys;
   return c;
 }
 

@@ -10,7 +10,8 @@
 // retransmission, response cache), exchange_init.cc (IKE_SA_INIT, cookies, INVALID_KE, NAT-D),
 // exchange_auth.cc (IKE_AUTH), exchange_child.cc (CREATE_CHILD_SA for CHILD_SAs and their
 // rekeys), exchange_ike_rekey.cc (IKE rekey), exchange_info.cc (DELETE, liveness),
-// child_kernel.cc (reqids, lifetimes, kernel install/remove).
+// child_kernel.cc (reqids, lifetimes, kernel install/remove), engine_observe.cc (trace and key
+// sinks, explain).
 #pragma once
 
 #include <array>
@@ -30,6 +31,7 @@
 #include "ike/engine_config.h"
 #include "ike/engine_types.h"
 #include "ike/ike_sa.h"
+#include "ike/keymat_explain.h"
 #include "xfrm/kernel_ipsec.h"
 
 namespace minivpn::ike {
@@ -75,6 +77,20 @@ class Engine {
   std::size_t ike_sa_count() const { return sas_.size(); }
   std::size_t half_open_count() const;
   const EngineConfig& config() const { return config_; }
+
+  // Observability (issue 9, engine_observe.cc). The sinks are called synchronously from inside
+  // the engine's calls; unset (the default) the engine does no extra work.
+  // Every IKE message sent or received, with its decrypted inner payloads (TraceRecord).
+  void SetTraceSink(TraceSink sink) { trace_sink_ = std::move(sink); }
+  // Wireshark table lines of the IKE SAs / CHILD_SAs of peers with export_ike_keys /
+  // export_esp_keys, when their keys are derived.
+  void SetKeySink(KeySink sink) { key_sink_ = std::move(sink); }
+  // The key-derivation walk-through inputs (ike/keymat_explain.h) of the IKE SA with this serial
+  // (IkeSaInfo::serial) and its CHILD_SAs. Without `with_secrets`, g^ir, SKEYSEED and every key
+  // are zero-filled placeholders of the right length (ExplainKeymat without show_secrets prints
+  // lengths only). With it, the values need EngineConfig::retain_keymat; otherwise an error.
+  std::expected<KeymatExplainInput, std::string> ExplainInput(std::uint64_t serial,
+                                                              bool with_secrets) const;
 
  private:
   // --- engine.cc
@@ -177,6 +193,23 @@ class Engine {
                            TimePoint now);
   void GiveUp(IkeSa& sa, TimePoint now);
 
+  // --- engine_observe.cc (trace and key sinks, retained key material)
+  void TraceMessage(Direction direction, const IkeSa* sa, const Endpoint& local,
+                    const Endpoint& remote, const Message& message,
+                    const std::vector<Payload>* inner, std::size_t fragments, TimePoint now);
+  // A protected message we sent: the outer view is decoded from its first sealed datagram.
+  void TraceSealed(const IkeSa& sa, const std::vector<Bytes>& datagrams,
+                   const std::vector<Payload>& inner, TimePoint now);
+  // True when SetIkeKeys should leave a copy of SK_* for OnIkeKeys (retain_keymat, or the peer
+  // exports IKE keys to a key sink).
+  bool WantsIkeKeys(const IkeSa& sa) const;
+  void OnIkeKeys(IkeSa& sa, const SecretBytes& g_ir, const SecretBytes& skeyseed,
+                 crypto::IkeKeys keys);
+  // After InstallChild: records the public 2.17 inputs; re-derives KEYMAT for retain_keymat or
+  // the ESP export only.
+  void OnChildKeys(IkeSa& sa, ChildSa& child, ByteView nonce_i, ByteView nonce_r,
+                   const SecretBytes* g_ir, bool we_initiated);
+
   // --- child_kernel.cc
   std::uint32_t AcquireReqid(const ChildConfig& cfg, const xfrm::Subnet& local_ts,
                              const xfrm::Subnet& remote_ts);
@@ -247,6 +280,8 @@ class Engine {
   };
   std::vector<Datagram> out_;
   std::vector<Event> events_;
+  TraceSink trace_sink_;
+  KeySink key_sink_;
 };
 
 }  // namespace minivpn::ike

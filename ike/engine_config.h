@@ -93,6 +93,10 @@ struct PeerConfig {
   // Attempts to establish before giving up (charon's keyingtries); 0 = keep trying forever.
   std::uint32_t keyingtries = 1;
   std::vector<ChildConfig> children{};
+  // Wireshark export (issue 9, strongSwan's save-keys): hand the ikev2_decryption_table line of
+  // every IKE SA / the esp_sa lines of every CHILD_SA of this peer to the engine's KeySink.
+  bool export_ike_keys = false;
+  bool export_esp_keys = false;
 
   PeerConfig() = default;
   PeerConfig(PeerConfig&&) = default;
@@ -126,6 +130,11 @@ struct EngineConfig {
   // How long the old IKE SA waits for the DELETE of the peer that rekeyed it, on top of the
   // peer's whole retransmission schedule (it may still be retransmitting its rekey request).
   Seconds delete_timeout{30};
+  // `explain --show-secrets`: keep g^ir, SKEYSEED, SK_* and KEYMAT of every IKE SA and CHILD_SA
+  // in memory (SecretBytes) for their lifetime. Off by default: the engine then forgets them as
+  // before (g^ir and SKEYSEED right after 2.14, KEYMAT once in the kernel) and Explain() gives
+  // the walk-through with public inputs and key lengths only.
+  bool retain_keymat = false;
 
   // The time a request is retransmitted before the initiator gives up (165 s by default).
   Millis RetransmitHorizon() const;

@@ -59,6 +59,7 @@ void Engine::SendRequest(IkeSa& sa, ExchangeKind kind, ExchangeType exchange,
   pending.next_send = now + config_.retransmit_timeout;
   for (const auto& d : pending.datagrams) SendRaw(sa.local, sa.remote, d);
   Emit(EventKind::kExchangeSent, &sa, now, pending.summary);
+  if (trace_sink_) TraceSealed(sa, pending.datagrams, payloads, now);
   sa.outstanding = std::move(pending);
 }
 
@@ -77,6 +78,7 @@ void Engine::SendResponse(IkeSa& sa, const Header& request, std::vector<Payload>
   sa.expected_mid = request.message_id + 1;
   for (const auto& d : sa.cached_response) SendRaw(sa.local, sa.remote, d);
   Emit(EventKind::kExchangeSent, &sa, now, Summary(h, payloads));
+  if (trace_sink_) TraceSealed(sa, sa.cached_response, payloads, now);
 }
 
 void Engine::SendUnprotectedResponse(const Header& request, std::vector<Payload> payloads,
@@ -91,6 +93,7 @@ void Engine::SendUnprotectedResponse(const Header& request, std::vector<Payload>
   SendRaw(local, remote, Encode(m));
   Event e{.kind = EventKind::kExchangeSent, .time = now, .text = Summary(m.header, m.payloads)};
   events_.push_back(std::move(e));
+  if (trace_sink_) TraceMessage(Direction::kSent, nullptr, local, remote, m, nullptr, 1, now);
 }
 
 void Engine::Retransmit(IkeSa& sa, TimePoint now) {
@@ -273,6 +276,11 @@ void Engine::HandleProtected(IkeSa& sa, const Message& message, const Bytes& raw
   inner = std::move(*opened);
   sa.last_received = now;
   Emit(EventKind::kExchangeReceived, &sa, now, Summary(h, inner));
+  if (trace_sink_) {
+    const std::size_t fragments =
+        fragment ? std::get<SkfPayload>(message.payloads.back().body).total_fragments : 1;
+    TraceMessage(Direction::kReceived, &sa, local, remote, message, &inner, fragments, now);
+  }
 
   if (auto rules = CheckExchangeRules(h, inner); !rules) {
     Emit(EventKind::kFailure, &sa, now, Describe(rules.error()), rules.error().notify);

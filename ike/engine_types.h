@@ -1,16 +1,22 @@
 // Value types at the edge of the sans-I/O engine: datagrams in and out, events for logs and the
-// control tool, and the snapshot returned by the query API. None of them carries key material.
+// control tool, the snapshot returned by the query API, and the records of the optional trace
+// and key sinks (Engine::SetTraceSink / SetKeySink). Only KeyRecord carries key material, as
+// SecretBytes.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "crypto/bytes.h"
+#include "crypto/secret.h"
 #include "ike/engine_config.h"
+#include "ike/message.h"
 #include "ike/registry.h"
+#include "ike/trace.h"
 #include "xfrm/kernel_ipsec.h"
 
 namespace minivpn::ike {
@@ -112,5 +118,42 @@ struct IkeSaInfo {
   std::optional<std::chrono::seconds> rekey_in{};
   std::vector<ChildSaInfo> children{};
 };
+
+// One IKE message sent or received, as the trace sink sees it (`minivpnd --trace`). Called where
+// kExchangeSent / kExchangeReceived are emitted: received messages once they are authenticated
+// and decrypted (a fragmented one once, when its last fragment completes it), sent ones once
+// they are sealed. Retransmissions are not traced again. The references are valid only during
+// the call.
+struct TraceRecord {
+  Direction direction = Direction::kSent;
+  TimePoint time{};
+  std::string_view peer{};     // PeerConfig name, empty when no SA matched
+  std::uint64_t ike_serial = 0;  // 0 when no SA matched
+  Endpoint local{};
+  Endpoint remote{};
+  // The message as on the wire: header and outer payloads, SK/SKF bodies still encrypted. For a
+  // fragmented message (RFC 7383): its first fragment when sent, its last one when received.
+  const Message* message = nullptr;
+  // The decrypted inner payloads of SK/SKF; nullptr for an unprotected message (IKE_SA_INIT,
+  // an unprotected error reply).
+  const std::vector<Payload>* inner = nullptr;
+  std::size_t fragments = 1;
+  // SK layout of the IKE SA (crypto::SkCipher iv_size/icv_size), for the verbose tree.
+  std::size_t sk_iv_size = 0;
+  std::size_t sk_icv_size = 0;
+};
+using TraceSink = std::function<void(const TraceRecord&)>;
+
+// Wireshark decryption-table lines (ike/wireshark_keys.h) of one new IKE SA or CHILD_SA of a peer
+// with PeerConfig::export_ike_keys / export_esp_keys. `table` is kIkeDecryptionTableFile or
+// kEspSaTableFile; the receiver appends `lines` to that file (wireshark_keys.h Append) and never
+// logs them.
+struct KeyRecord {
+  std::string_view peer{};
+  std::uint64_t ike_serial = 0;
+  std::string_view table{};
+  const SecretBytes* lines = nullptr;
+};
+using KeySink = std::function<void(const KeyRecord&)>;
 
 }  // namespace minivpn::ike

@@ -149,6 +149,7 @@ void Engine::ProcessAuthRequest(IkeSa& sa, const Header& header, const std::vect
         child = InstallChild(sa, *cfg, *choice, *spi, reqid, *local_ts, *remote_ts, sa.nonce_i,
                              sa.nonce_r, nullptr, false, true, now);
         if (!child) ReleaseSpi(sa, *spi);
+        if (child) OnChildKeys(sa, *child, sa.nonce_i, sa.nonce_r, nullptr, false);
       }
       if (!child) {
         ReleaseReqid(reqid);
@@ -221,6 +222,7 @@ void Engine::ProcessAuthResponse(IkeSa& sa, const std::vector<Payload>& inner, T
   }
   ChildSa* child = InstallChild(sa, *cfg, *choice, pending.spi_in, pending.reqid, *local_ts,
                                 *remote_ts, sa.nonce_i, sa.nonce_r, nullptr, true, true, now);
+  if (child) OnChildKeys(sa, *child, sa.nonce_i, sa.nonce_r, nullptr, true);
   if (!child) {
     std::uint32_t spi = pending.spi_in;
     release();

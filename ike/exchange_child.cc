@@ -150,6 +150,7 @@ void Engine::ProcessChildRequest(IkeSa& sa, const Header& header, const std::vec
   random_.Fill(nonce_r);
   ChildSa* child = InstallChild(sa, *cfg, *choice, *spi, reqid, *local_ts, *remote_ts, nonce->data,
                                 nonce_r, g_ir ? &*g_ir : nullptr, false, old_id == 0, now);
+  if (child) OnChildKeys(sa, *child, nonce->data, nonce_r, g_ir ? &*g_ir : nullptr, false);
   if (!child) {
     ReleaseSpi(sa, *spi);
     ReleaseReqid(reqid);
@@ -265,6 +266,7 @@ void Engine::ProcessChildResponse(IkeSa& sa, Outstanding& out, const std::vector
       InstallChild(sa, *cfg, *choice, p.spi_in, p.reqid, *local_ts, *remote_ts, p.nonce_i,
                    nonce->data, g_ir ? &*g_ir : nullptr, true, old_id == 0, now);
   if (!child) return refuse("kernel refused the CHILD_SA");
+  OnChildKeys(sa, *child, p.nonce_i, nonce->data, g_ir ? &*g_ir : nullptr, true);
   const std::uint64_t new_id = child->id;
   if (!old_id) return;
   old = sa.FindChild(old_id);

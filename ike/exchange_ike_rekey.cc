@@ -62,12 +62,16 @@ IkeSa* Engine::CreateRekeyedSa(IkeSa& old, bool we_initiated, const IkeChoice& c
   n.nat_local = old.nat_local;
   n.nat_remote = old.nat_remote;
   n.last_received = now;
-  if (!SetIkeKeys(n, *new_prf, skeyseed)) {
+  n.rekey_skeyseed = true;
+  const bool observed = WantsIkeKeys(n);
+  crypto::IkeKeys keys;
+  if (!SetIkeKeys(n, *new_prf, skeyseed, observed ? &keys : nullptr)) {
     n.destroyed = true;
     graveyard_.push_back(std::move(sas_[n.serial]));
     sas_.erase(n.serial);
     return nullptr;
   }
+  if (observed) OnIkeKeys(n, g_ir, skeyseed, std::move(keys));
   RegisterSpi(n);
   n.state = IkeState::kEstablished;
   n.established_at = now;

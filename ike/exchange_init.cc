@@ -44,12 +44,18 @@ bool NatdSizesOk(const Message& m) {
 
 }  // namespace
 
-bool SetIkeKeys(IkeSa& sa, const crypto::Prf& prf, const SecretBytes& skeyseed) {
+bool SetIkeKeys(IkeSa& sa, const crypto::Prf& prf, const SecretBytes& skeyseed,
+                crypto::IkeKeys* copy) {
   const IkeSuite& s = sa.suite;
   crypto::IkeKeySizes sizes{.encr = crypto::EncrKeyMaterialSize(s.encr.id, s.encr.key_bits),
                             .integ = crypto::IsAead(s.encr.id) ? 0 : crypto::IntegKeySize(s.integ)};
   crypto::IkeKeys keys =
       crypto::DeriveIkeKeys(prf, skeyseed, sa.nonce_i, sa.nonce_r, sa.spi_i, sa.spi_r, sizes);
+  if (copy != nullptr) {
+    *copy = crypto::IkeKeys{keys.sk_d.Clone(),  keys.sk_ai.Clone(), keys.sk_ar.Clone(),
+                            keys.sk_ei.Clone(), keys.sk_er.Clone(), keys.sk_pi.Clone(),
+                            keys.sk_pr.Clone()};
+  }
   crypto::SkSuite suite{.encr = s.encr.id, .key_bits = s.encr.key_bits, .integ = s.integ};
   auto from_i = crypto::SkCipher::Create(suite, std::move(keys.sk_ei), std::move(keys.sk_ai));
   auto from_r = crypto::SkCipher::Create(suite, std::move(keys.sk_er), std::move(keys.sk_ar));
@@ -72,7 +78,11 @@ bool Engine::DeriveInitKeys(IkeSa& sa, const SecretBytes& g_ir) {
   auto prf = crypto::Prf::Create(sa.suite.prf);
   if (!prf) return false;
   SecretBytes skeyseed = crypto::ComputeSkeyseed(*prf, sa.nonce_i, sa.nonce_r, g_ir);
-  return SetIkeKeys(sa, *prf, skeyseed);
+  const bool observed = WantsIkeKeys(sa);
+  crypto::IkeKeys keys;
+  if (!SetIkeKeys(sa, *prf, skeyseed, observed ? &keys : nullptr)) return false;
+  if (observed) OnIkeKeys(sa, g_ir, skeyseed, std::move(keys));
+  return true;
 }
 
 const PeerConfig* Engine::PeerForAddresses(const Endpoint& local, const Endpoint& remote) const {
@@ -149,6 +159,7 @@ void Engine::SendInitRequest(IkeSa& sa, TimePoint now) {
   o.next_send = now + config_.retransmit_timeout;
   SendRaw(sa.local, sa.remote, sa.init_request);
   Emit(EventKind::kExchangeSent, &sa, now, o.summary);
+  if (trace_sink_) TraceMessage(Direction::kSent, &sa, sa.local, sa.remote, m, nullptr, 1, now);
   sa.outstanding = std::move(o);
 }
 
@@ -157,6 +168,8 @@ void Engine::SendInitRequest(IkeSa& sa, TimePoint now) {
 void Engine::ProcessInitRequest(const Message& m, const Bytes& raw, const Endpoint& local,
                                 const Endpoint& remote, TimePoint now) {
   const Header& h = m.header;
+  // Traced here, before any decision, so that refused requests show up in a trace too.
+  if (trace_sink_) TraceMessage(Direction::kReceived, nullptr, local, remote, m, nullptr, 1, now);
   auto reject = [&](NotifyType type, Bytes data, std::string why) {
     Event e{.kind = EventKind::kFailure,
             .time = now,
@@ -289,6 +302,7 @@ void Engine::ProcessInitRequest(const Message& m, const Bytes& raw, const Endpoi
   Emit(EventKind::kExchangeReceived, &sa, now, Summary(h, m.payloads));
   SendRaw(local, remote, sa.init_response);
   Emit(EventKind::kExchangeSent, &sa, now, Summary(resp.header, resp.payloads));
+  if (trace_sink_) TraceMessage(Direction::kSent, &sa, local, remote, resp, nullptr, 1, now);
 }
 
 // 1.2 initiator: COOKIE and INVALID_KE retries, otherwise keys and IKE_AUTH.
@@ -296,6 +310,8 @@ void Engine::ProcessInitResponse(IkeSa& sa, const Message& m, const Bytes& raw, 
   const PeerConfig* peer = FindPeer(sa.peer);
   if (!peer) return;
   Emit(EventKind::kExchangeReceived, &sa, now, Summary(m.header, m.payloads));
+  if (trace_sink_)
+    TraceMessage(Direction::kReceived, &sa, sa.local, sa.remote, m, nullptr, 1, now);
   if (const auto* cookie = m.FindNotify(NotifyType::kCookie)) {
     // 2.6: retry with the cookie first; bad-inputs F: 1..64 octets, bounded retries.
     if (cookie->data.empty() || cookie->data.size() > 64 ||

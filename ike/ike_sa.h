@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "crypto/key_exchange.h"
+#include "crypto/keymat.h"
 #include "crypto/prf.h"
 #include "crypto/secret.h"
 #include "crypto/sk_cipher.h"
@@ -40,6 +41,13 @@ struct ChildSa {
   Bytes peer_rekey_min_nonce{};
   std::uint64_t successor = 0;  // the SA that replaces this one (our rekey or the peer's)
   bool redundant = false;       // lost a rekey collision: to be deleted by its creator
+  // 2.17 inputs for Engine::ExplainInput (public): the nonces of the exchange that created it
+  // and whether we sent its request (then spi_in is the initiator's SPI).
+  Bytes keymat_nonce_i{}, keymat_nonce_r{};
+  bool keymat_we_initiated = false;
+  // EngineConfig::retain_keymat only: the PFS g^ir and KEYMAT (*_i = initiator->responder).
+  SecretBytes retained_g_ir{};
+  crypto::ChildKeys retained_keys{};
 };
 
 // A CHILD_SA being negotiated by us (IKE_AUTH or CREATE_CHILD_SA as initiator).
@@ -132,10 +140,14 @@ struct IkeSa {
   PendingChild auth_pending{};
 
   // Keys (2.14).
+  bool rekey_skeyseed = false;  // SKEYSEED by 2.18 (an IKE rekey), not 2.14
   std::optional<crypto::Prf> prf{};
   SecretBytes sk_d{}, sk_pi{}, sk_pr{};
   std::optional<crypto::SkCipher> cipher_out{};
   std::optional<crypto::SkCipher> cipher_in{};
+  // EngineConfig::retain_keymat only (explain --show-secrets): g^ir, SKEYSEED and SK_*.
+  SecretBytes retained_g_ir{}, retained_skeyseed{};
+  crypto::IkeKeys retained_keys{};
 
   // Message IDs (2.2) and the exchange in flight.
   std::uint32_t next_mid = 0;      // our next request
@@ -173,6 +185,8 @@ struct IkeSa {
 
 // 2.14: SK_* from SKEYSEED with the SA's suite, nonces and SPIs; creates both SK ciphers
 // (SK_ei/SK_ai protect what the original initiator sends). False if the suite is unusable.
-bool SetIkeKeys(IkeSa& sa, const crypto::Prf& prf, const SecretBytes& skeyseed);
+// With `copy`, a clone of every SK_* is left there (for the explain and Wireshark hooks).
+bool SetIkeKeys(IkeSa& sa, const crypto::Prf& prf, const SecretBytes& skeyseed,
+                crypto::IkeKeys* copy = nullptr);
 
 }  // namespace minivpn::ike

@@ -52,7 +52,7 @@ std::string Be64(std::uint64_t v) { return fmt::format("{:016x}", v); }
 
 std::string ChildSection(const KeymatExplainInput& ike, const ChildKeymat& child, std::size_t n,
                          const ExplainOptions& options) {
-  const ChildSuite& s = child.suite;
+  const KeymatChildSuite& s = child.suite;
   const bool pfs = !child.g_ir.empty();
   std::string out =
       fmt::format("\nCHILD_SA #{} (ESP, {}{})\n", n, EncrLabel(s.encr, s.encr_key_bits),
@@ -125,7 +125,7 @@ std::string PrfLabel(PrfId prf) {
 }
 
 std::string ExplainKeymat(const KeymatExplainInput& in, const ExplainOptions& options) {
-  const IkeSuite& s = in.suite;
+  const KeymatIkeSuite& s = in.suite;
   const bool aead = crypto::IsAead(s.encr);
   std::string out = fmt::format("IKE SA {}_i {}_r\n", Be64(in.spi_i), Be64(in.spi_r));
   out += fmt::format("negotiated: ENCR {}, PRF {}, INTEG {}, KE {}\n",
@@ -136,10 +136,15 @@ std::string ExplainKeymat(const KeymatExplainInput& in, const ExplainOptions& op
                                             ? "SHOWN (--show-secrets): do not paste this anywhere"
                                             : "hidden (use --show-secrets to print them)");
 
-  // 2.14 first step.
-  out += "\nRFC 7296 2.14: SKEYSEED = prf(Ni | Nr, g^ir)\n";
-  out += fmt::format("  prf      = {} ({}-octet output)\n", PrfLabel(s.prf),
-                     crypto::PrfOutputSize(s.prf));
+  // 2.14 first step (2.18 for an IKE SA made by a rekey).
+  if (in.rekeyed) {
+    out += "\nRFC 7296 2.18: SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr)\n";
+    out += "  prf      = the old IKE SA's PRF, keyed with its SK_d\n";
+  } else {
+    out += "\nRFC 7296 2.14: SKEYSEED = prf(Ni | Nr, g^ir)\n";
+    out += fmt::format("  prf      = {} ({}-octet output)\n", PrfLabel(s.prf),
+                       crypto::PrfOutputSize(s.prf));
+  }
   out += fmt::format("  Ni       = {} octets {}\n", in.nonce_i.size(), ToHex(in.nonce_i));
   out += fmt::format("  Nr       = {} octets {}\n", in.nonce_r.size(), ToHex(in.nonce_r));
   out += fmt::format("  g^ir     = {} ({} shared secret)\n", Secret(in.g_ir, options),
@@ -200,7 +205,7 @@ std::string ExplainKeymat(const KeymatExplainInput& in, const ExplainOptions& op
   return out;
 }
 
-std::expected<KeymatExplainInput, std::string> DeriveIkeKeymat(const IkeSuite& suite,
+std::expected<KeymatExplainInput, std::string> DeriveIkeKeymat(const KeymatIkeSuite& suite,
                                                                std::uint64_t spi_i,
                                                                std::uint64_t spi_r,
                                                                ByteView nonce_i, ByteView nonce_r,
@@ -228,7 +233,7 @@ std::expected<KeymatExplainInput, std::string> DeriveIkeKeymat(const IkeSuite& s
 }
 
 std::expected<ChildKeymat, std::string> DeriveChildKeymat(const KeymatExplainInput& ike,
-                                                          const ChildSuite& suite,
+                                                          const KeymatChildSuite& suite,
                                                           std::uint32_t spi_i, std::uint32_t spi_r,
                                                           ByteView nonce_i, ByteView nonce_r,
                                                           SecretBytes g_ir) {

@@ -20,29 +20,30 @@
 
 namespace minivpn::ike {
 
-// The IKE SA's negotiated transforms (RFC 7296 3.3.2).
-struct IkeSuite {
+// The IKE SA's negotiated transforms (RFC 7296 3.3.2). Named apart from the engine's
+// ike::IkeSuite (negotiation.h) so that both headers can be included together.
+struct KeymatIkeSuite {
   crypto::EncrId encr = crypto::EncrId::kAesGcm16;
   std::uint16_t encr_key_bits = 256;  // Key Length attribute; 256 (or 0) for ChaCha20-Poly1305
   crypto::PrfId prf = crypto::PrfId::kHmacSha2_256;
   crypto::IntegId integ = crypto::IntegId::kNone;  // kNone with AEAD
   crypto::DhGroup dh = crypto::DhGroup::kCurve25519;
-  bool operator==(const IkeSuite&) const = default;
+  bool operator==(const KeymatIkeSuite&) const = default;
 };
 
 // The CHILD_SA's (ESP) transforms.
-struct ChildSuite {
+struct KeymatChildSuite {
   crypto::EncrId encr = crypto::EncrId::kAesGcm16;
   std::uint16_t encr_key_bits = 256;
   crypto::IntegId integ = crypto::IntegId::kNone;
-  bool operator==(const ChildSuite&) const = default;
+  bool operator==(const KeymatChildSuite&) const = default;
 };
 
 // One CHILD_SA: its SPIs, the nonces of the exchange that created it (for the CHILD_SA made by
 // IKE_AUTH: the IKE SA's Ni and Nr), the PFS secret if the exchange carried KE, and KEYMAT cut
 // per direction (crypto::ChildKeys: *_i protects initiator->responder traffic).
 struct ChildKeymat {
-  ChildSuite suite;
+  KeymatChildSuite suite;
   std::uint32_t spi_i = 0;  // chosen by the initiator: the SA carrying responder->initiator
   std::uint32_t spi_r = 0;  // chosen by the responder: the SA carrying initiator->responder
   Bytes nonce_i, nonce_r;
@@ -51,10 +52,13 @@ struct ChildKeymat {
 };
 
 struct KeymatExplainInput {
-  IkeSuite suite;
+  KeymatIkeSuite suite;
   std::uint64_t spi_i = 0, spi_r = 0;
   Bytes nonce_i, nonce_r;
   SecretBytes g_ir;  // the D-H shared secret
+  // SKEYSEED of an IKE SA made by an IKE rekey: 2.18 prf(SK_d (old), g^ir (new) | Ni | Nr)
+  // instead of 2.14 prf(Ni | Nr, g^ir).
+  bool rekeyed = false;
   SecretBytes skeyseed;
   crypto::IkeKeys keys;
   std::vector<ChildKeymat> children;
@@ -69,7 +73,7 @@ std::string ExplainKeymat(const KeymatExplainInput& input, const ExplainOptions&
 
 // 2.14: SKEYSEED and SK_* from the public inputs and g^ir (moved in). Fails for unsupported
 // transforms.
-std::expected<KeymatExplainInput, std::string> DeriveIkeKeymat(const IkeSuite& suite,
+std::expected<KeymatExplainInput, std::string> DeriveIkeKeymat(const KeymatIkeSuite& suite,
                                                                std::uint64_t spi_i,
                                                                std::uint64_t spi_r,
                                                                ByteView nonce_i, ByteView nonce_r,
@@ -77,7 +81,7 @@ std::expected<KeymatExplainInput, std::string> DeriveIkeKeymat(const IkeSuite& s
 // 2.17: KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr) for a CHILD_SA of `ike`; `g_ir` empty without
 // PFS.
 std::expected<ChildKeymat, std::string> DeriveChildKeymat(const KeymatExplainInput& ike,
-                                                          const ChildSuite& suite,
+                                                          const KeymatChildSuite& suite,
                                                           std::uint32_t spi_i, std::uint32_t spi_r,
                                                           ByteView nonce_i, ByteView nonce_r,
                                                           SecretBytes g_ir = {});

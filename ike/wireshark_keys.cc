@@ -145,7 +145,7 @@ std::expected<SecretBytes, std::string> IkeDecryptionTableLine(std::uint64_t spi
   return line;
 }
 
-std::expected<SecretBytes, std::string> EspSaLines(const EspSaEndpoints& ep, const EspSuite& suite,
+std::expected<SecretBytes, std::string> EspSaLines(const EspSaEndpoints& ep, const WiresharkEspSuite& suite,
                                                    const crypto::ChildKeys& keys) {
   const auto encr = WiresharkEspEncrName(suite.encr, suite.key_bits);
   if (!encr) return std::unexpected(encr.error());

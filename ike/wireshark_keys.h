@@ -54,14 +54,14 @@ struct EspSaEndpoints {
   std::uint32_t spi_r = 0;  // chosen by the responder (carries initiator->responder traffic)
   bool operator==(const EspSaEndpoints&) const = default;
 };
-struct EspSuite {
+struct WiresharkEspSuite {
   crypto::EncrId encr = crypto::EncrId::kAesGcm16;
   std::uint16_t key_bits = 256;
   crypto::IntegId integ = crypto::IntegId::kNone;
-  bool operator==(const EspSuite&) const = default;
+  bool operator==(const WiresharkEspSuite&) const = default;
 };
 std::expected<SecretBytes, std::string> EspSaLines(const EspSaEndpoints& endpoints,
-                                                   const EspSuite& suite,
+                                                   const WiresharkEspSuite& suite,
                                                    const crypto::ChildKeys& keys);
 
 // Appends `lines` to `path`, creating it with mode 0600 (and setting 0600 on an existing file);

@@ -65,6 +65,7 @@ ConnectionConfig ConnectionConfig::Clone() const {
   c.mobike = mobike;
   c.encap = encap;
   c.fragmentation = fragmentation;
+  c.wireshark_keys = wireshark_keys;
   c.children = children;
   return c;
 }
@@ -77,7 +78,8 @@ bool ConnectionConfig::operator==(const ConnectionConfig& o) const {
          psk.Equals(o.psk.Reveal()) && dpd_delay == o.dpd_delay && dpd_timeout == o.dpd_timeout &&
          rekey_time == o.rekey_time && over_time == o.over_time && rand_time == o.rand_time &&
          reauth_time == o.reauth_time && keyingtries == o.keyingtries && mobike == o.mobike &&
-         encap == o.encap && fragmentation == o.fragmentation && children == o.children;
+         encap == o.encap && fragmentation == o.fragmentation &&
+         wireshark_keys == o.wireshark_keys && children == o.children;
 }
 
 SharedSecret SharedSecret::Clone() const {

@@ -174,6 +174,10 @@ struct ConnectionConfig {
   bool mobike = true;
   bool encap = false;
   Fragmentation fragmentation = Fragmentation::kYes;
+  // minivpn addition (issue 9): directory to append this connection's Wireshark decryption
+  // tables to (ikev2_decryption_table, esp_sa; ike/wireshark_keys.h). Empty = not exported,
+  // unless strongswan.conf's save-keys plugin asks for it for every connection.
+  std::string wireshark_keys{};
   std::vector<ChildConfig> children{};
 
   ConnectionConfig() = default;
@@ -210,6 +214,13 @@ struct GlobalSettings {
   std::uint16_t port = 500;
   std::uint16_t port_nat_t = 4500;
   bool make_before_break = false;
+  // charon.plugins.save-keys { load, wireshark_keys, ike, esp } (strongSwan's save-keys
+  // plugin): the Wireshark export for every connection. Active when load = yes, the directory
+  // is set and ike or esp is yes (all default to off, as in charon).
+  bool save_keys_load = false;
+  std::string save_keys_dir{};
+  bool save_keys_ike = false;
+  bool save_keys_esp = false;
   bool operator==(const GlobalSettings&) const = default;
 };
 

@@ -2,7 +2,8 @@
 // are interpreted (strongswan.conf(5) defaults: install_routes [yes], retransmit_tries [5],
 // retransmit_timeout [4.0], retransmit_base [1.8], cookie_threshold [30],
 // cookie_threshold_ip [3], block_threshold [5], half_open_timeout [30], fragment_size [1280],
-// port [500], port_nat_t [4500], make_before_break [no]). Everything else in the file (plugins,
+// port [500], port_nat_t [4500], make_before_break [no]) and charon.plugins.save-keys
+// { load [no], wireshark_keys [], ike [no], esp [no] }. Everything else in the file (plugins,
 // logging, other daemons' sections) is parsed and ignored: strongswan.conf is shared by many
 // programs, so unknown keys there are not errors.
 #include <fmt/core.h>
@@ -78,6 +79,30 @@ void LoadCharonSection(const SettingsSection& s, GlobalSettings& g, Diagnostics&
       TakeUint(v, k == "port" ? g.port : g.port_nat_t, 65535, d);
     }
     // Any other key is one of charon's many settings minivpn does not interpret.
+  }
+  // charon.plugins.save-keys (strongSwan's save-keys plugin, the Wireshark export).
+  const SettingsSection* plugins = s.FindSection("plugins");
+  const SettingsSection* save_keys = plugins ? plugins->FindSection("save-keys") : nullptr;
+  if (save_keys == nullptr) return;
+  for (const auto& v : save_keys->values) {
+    if (v.value.empty()) continue;
+    const std::string& k = v.key;
+    if (k == "load" || k == "ike" || k == "esp") {
+      auto b = ParseBool(v.value);
+      if (!b) {
+        d.Error(v.value_where, fmt::format("'save-keys.{}': {}", k, b.error()));
+        continue;
+      }
+      (k == "load" ? g.save_keys_load : k == "ike" ? g.save_keys_ike : g.save_keys_esp) = *b;
+    } else if (k == "wireshark_keys") {
+      if (!v.value.starts_with("/")) {
+        d.Error(v.value_where,
+                fmt::format("'save-keys.wireshark_keys': '{}' is not an absolute directory",
+                            v.value));
+        continue;
+      }
+      g.save_keys_dir = v.value;
+    }
   }
 }
 

@@ -362,6 +362,14 @@ void LoadConnection(const SettingsSection& s, Config& config, Diagnostics& d) {
       if (Take(ParseUint(v.value, 0xffffffff), tries, v, d)) {
         conn.keyingtries = static_cast<std::uint32_t>(tries);
       }
+    } else if (k == "wireshark_keys") {
+      // minivpn addition: per-connection Wireshark export (docs/config.md).
+      if (!v.value.starts_with("/")) {
+        d.Error(v.value_where, fmt::format("'wireshark_keys': '{}' is not an absolute directory",
+                                           v.value));
+      } else {
+        conn.wireshark_keys = v.value;
+      }
     } else {
       ReportKey(d, v, fmt::format("connection '{}'", conn.name),
                 {"send_certreq", "send_cert", "unique", "childless", "dscp"},

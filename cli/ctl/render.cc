@@ -117,4 +117,12 @@ std::string RenderStats(const json& result) {
   return out;
 }
 
+std::string RenderExplain(const json& result) {
+  std::string out = fmt::format("{}: IKE_SA #{} key derivation\n", Str(result, "name"),
+                                Num(result, "uniqueid"));
+  out += Str(result, "text");
+  if (!out.ends_with('\n')) out += '\n';
+  return out;
+}
+
 }  // namespace minivpn::ctl

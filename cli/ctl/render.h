@@ -14,5 +14,7 @@ std::string RenderSas(const nlohmann::json& result);
 std::string RenderConns(const nlohmann::json& result);
 // Counters: exchanges, retransmits, failures by notify.
 std::string RenderStats(const nlohmann::json& result);
+// `explain`: a header naming the IKE SA, then the daemon's walk-through text.
+std::string RenderExplain(const nlohmann::json& result);
 
 }  // namespace minivpn::ctl

@@ -30,6 +30,38 @@ std::expected<ControlRequest, std::string> ParseControlRequest(std::string_view 
   return request;
 }
 
+std::expected<ExplainArgs, std::string> ParseExplainArgs(const json& args) {
+  ExplainArgs out;
+  if (!args.is_object()) return std::unexpected("\"args\" must be an object");
+  auto name = args.find("name");
+  auto id = args.find("id");
+  if (name != args.end()) {
+    if (!name->is_string() || name->get<std::string>().empty()) {
+      return std::unexpected("explain: \"name\" must be a non-empty string");
+    }
+    out.name = name->get<std::string>();
+  }
+  if (id != args.end()) {
+    // A parsed "7" is unsigned; a json built in code with 7 is a signed integer.
+    const bool positive = id->is_number_unsigned()
+                              ? id->get<std::uint64_t>() != 0
+                              : id->is_number_integer() && id->get<std::int64_t>() > 0;
+    if (!positive) {
+      return std::unexpected("explain: \"id\" must be an IKE SA uniqueid (a positive integer)");
+    }
+    out.id = id->get<std::uint64_t>();
+  }
+  if (out.name.empty() == (out.id == 0)) {
+    return std::unexpected("explain needs exactly one of \"name\" (a connection) or \"id\" (an "
+                           "IKE SA uniqueid)");
+  }
+  if (auto secrets = args.find("show_secrets"); secrets != args.end()) {
+    if (!secrets->is_boolean()) return std::unexpected("explain: \"show_secrets\" must be a boolean");
+    out.show_secrets = secrets->get<bool>();
+  }
+  return out;
+}
+
 std::string FormatControlRequest(const ControlRequest& request) {
   json doc = {{"version", kControlProtocolVersion}, {"command", request.command},
               {"args", request.args}};

@@ -34,6 +34,16 @@ struct ControlReply {
   static ControlReply Fail(std::string error) { return {false, nullptr, std::move(error)}; }
 };
 
+// Arguments of `explain` (docs/control-protocol.md): the IKE SA by connection name (its newest
+// established IKE SA) or by uniqueid (exactly one of the two), and whether key values are shown.
+struct ExplainArgs {
+  std::string name;
+  std::uint64_t id = 0;  // 0 = by name
+  bool show_secrets = false;
+  bool operator==(const ExplainArgs&) const = default;
+};
+std::expected<ExplainArgs, std::string> ParseExplainArgs(const nlohmann::json& args);
+
 // Parses one request line; the error is the reply to send.
 std::expected<ControlRequest, std::string> ParseControlRequest(std::string_view line);
 std::string FormatControlRequest(const ControlRequest& request);  // one line, with '\n'

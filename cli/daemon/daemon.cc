@@ -7,6 +7,8 @@
 #include <filesystem>
 
 #include "cli/daemon/peer_mapping.h"
+#include "cli/daemon/trace_log.h"
+#include "ike/wireshark_keys.h"
 #include "xfrm/fake_kernel.h"
 
 namespace minivpn::daemon {
@@ -33,7 +35,16 @@ std::expected<void, std::string> Daemon::Start() {
   config::Config config = std::move(loaded.config);
 
   if (auto opened = OpenKernel(); !opened) return opened;
-  engine_ = std::make_unique<ike::Engine>(ToEngineConfig(config.global), random_, *kernel_);
+  ike::EngineConfig engine_config = ToEngineConfig(config.global);
+  engine_config.retain_keymat = options_.retain_keys;
+  engine_ = std::make_unique<ike::Engine>(engine_config, random_, *kernel_);
+  if (options_.trace) engine_->SetTraceSink([this](const ike::TraceRecord& r) { OnTrace(r); });
+  engine_->SetKeySink([this](const ike::KeyRecord& r) { OnKeys(r); });
+  if (options_.retain_keys) {
+    log_.Warn(Subsystem::kIke,
+              "--retain-keys: key material stays in memory for 'minivpnctl explain "
+              "--show-secrets'");
+  }
 
   std::string error;
   auto setup = [fake = options_.fake_kernel](int fd, int family, bool natt) -> std::error_code {
@@ -86,7 +97,7 @@ void Daemon::ArmSignals() {
 std::expected<void, std::string> Daemon::OpenKernel() {
   if (options_.fake_kernel) {
     // Benchmarks only: SAs are kept in memory, nothing reaches the kernel.
-    kernel_ = std::make_unique<xfrm::FakeKernel>();
+    kernel_ = std::make_unique<xfrm::FakeKernel>(/*record_calls=*/false);
     log_.Warn(Subsystem::kKnl, "--fake-kernel: CHILD_SAs are NOT installed in the kernel");
     return {};
   }
@@ -146,6 +157,9 @@ std::expected<void, std::string> Daemon::ApplyConfig(config::Config next, bool i
   for (const auto& conn : next.connections) {
     auto peer = ToPeerConfig(conn);
     if (!peer) return std::unexpected(peer.error());
+    const WiresharkExport keys = ToWiresharkExport(conn, next.global);
+    peer->export_ike_keys = keys.ike;
+    peer->export_esp_keys = keys.esp;
     mapped.emplace_back(&conn, std::move(*peer));
   }
   const auto now = Now();
@@ -164,6 +178,12 @@ std::expected<void, std::string> Daemon::ApplyConfig(config::Config next, bool i
     const auto* old = initial ? nullptr : config_.Find(conn->name);
     if (old != nullptr && *old == *conn) continue;  // unchanged: not touched at all
     CreateVtis(*conn, peer.local_address, peer.remote_address);
+    const WiresharkExport& keys = key_exports_[conn->name] =
+        ToWiresharkExport(*conn, next.global);
+    if (!keys.dir.empty()) {
+      log_.Info(Subsystem::kCfg, 1, "connection '{}': Wireshark keys ({}) go to {}", conn->name,
+                keys.ike && keys.esp ? "IKE, ESP" : keys.ike ? "IKE" : "ESP", keys.dir);
+    }
     auto added = engine_->AddPeer(std::move(peer), now);
     if (!added) {
       log_.Error(Subsystem::kCfg, "connection '{}': {}", conn->name, added.error());
@@ -319,6 +339,33 @@ void Daemon::LogEvent(const ike::Event& event) {
                 event.child.empty() ? std::string() : fmt::format(" (child {})", event.child));
       break;
   }
+}
+
+void Daemon::OnTrace(const ike::TraceRecord& r) {
+  for (const auto& line : TraceLines(r, *options_.trace, started_))
+    log_.Write(Subsystem::kEnc, Priority::kInfo, line);
+}
+
+void Daemon::OnKeys(const ike::KeyRecord& r) {
+  auto it = key_exports_.find(r.peer);
+  if (it == key_exports_.end() || it->second.dir.empty() || r.lines == nullptr) return;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path dir(it->second.dir);
+  if (fs::create_directories(dir, ec)) {
+    // A directory we create holds key files only: owner access only.
+    fs::permissions(dir, fs::perms::owner_all, ec);
+  }
+  const std::string path = (dir / std::string(r.table)).string();
+  // Append() writes the lines with mode 0600 and refuses a symbolic link; its error names the
+  // path and errno, never the content.
+  if (auto appended = ike::Append(path, *r.lines); !appended) {
+    log_.Warn(Subsystem::kIke, "{}[{}] Wireshark export failed: {}", r.peer, r.ike_serial,
+              appended.error());
+    return;
+  }
+  log_.Info(Subsystem::kIke, 1, "{}[{}] {} keys appended to {}", r.peer, r.ike_serial,
+            r.table == ike::kEspSaTableFile ? "ESP" : "IKE", path);
 }
 
 void Daemon::Reload() {

@@ -25,6 +25,7 @@
 #include "cli/daemon/ike_socket.h"
 #include "cli/daemon/kernel_journal.h"
 #include "cli/daemon/log.h"
+#include "cli/daemon/peer_mapping.h"
 #include "crypto/random.h"
 #include "ike/engine.h"
 #include "vti/vti.h"
@@ -40,6 +41,12 @@ struct DaemonOptions {
   std::string journal_path = "/run/minivpn/kernel.journal";
   std::chrono::milliseconds shutdown_grace{3000};  // wait this long for DELETE responses
   bool fake_kernel = false;  // benchmarks: keep CHILD_SAs in memory (xfrm/fake_kernel.h)
+  // --trace[=summary|verbose]: every IKE message sent and received, decoded (ike/trace.h), on
+  // the log (stderr). Never with key material or AUTH values.
+  std::optional<ike::TraceForm> trace{};
+  // --retain-keys: keep key material for `minivpnctl explain --show-secrets`
+  // (ike::EngineConfig::retain_keymat).
+  bool retain_keys = false;
 };
 
 class Daemon {
@@ -68,6 +75,9 @@ class Daemon {
   void ArmTimer();
   void Pump();
   void LogEvent(const ike::Event& event);
+  // The engine's sinks (issue 9): --trace output and the Wireshark export.
+  void OnTrace(const ike::TraceRecord& record);
+  void OnKeys(const ike::KeyRecord& record);
 
   void ArmSignals();
   void Reload();
@@ -78,6 +88,7 @@ class Daemon {
   ControlReply ListSas(const ControlRequest& request);
   ControlReply ListConns() const;
   ControlReply Stats() const;
+  ControlReply Explain(const ControlRequest& request);
 
   boost::asio::io_context& io_;
   DaemonOptions options_;
@@ -97,6 +108,8 @@ class Daemon {
   boost::asio::steady_timer shutdown_timer_;
   boost::asio::signal_set signals_;
   std::vector<std::string> our_vtis_;
+  // Per connection: where its Wireshark tables go (set when the peer is added to the engine).
+  std::map<std::string, WiresharkExport, std::less<>> key_exports_;
   bool shutting_down_ = false;
   int exit_status_ = 0;
   ike::TimePoint started_;

@@ -2,7 +2,10 @@
 // API and the kernel's counters.
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include "cli/daemon/daemon.h"
+#include "ike/keymat_explain.h"
 #include "ike/registry.h"
 
 namespace minivpn::daemon {
@@ -43,6 +46,7 @@ ControlReply Daemon::HandleControl(const ControlRequest& request) {
   if (cmd == "list-sas") return ListSas(request);
   if (cmd == "list-conns") return ListConns();
   if (cmd == "stats") return Stats();
+  if (cmd == "explain") return Explain(request);
   if (cmd == "reload") {
     Reload();
     return ControlReply::Ok();
@@ -85,7 +89,7 @@ ControlReply Daemon::HandleControl(const ControlRequest& request) {
   }
   return ControlReply::Fail(fmt::format(
       "unknown command '{}' (expected list-sas, list-conns, initiate, terminate, rekey, reload, "
-      "stats or log-level)",
+      "stats, log-level or explain)",
       cmd));
 }
 
@@ -139,6 +143,42 @@ ControlReply Daemon::ListSas(const ControlRequest& request) {
     sas.push_back(std::move(j));
   }
   return ControlReply::Ok({{"ike_sas", std::move(sas)}});
+}
+
+// The key-derivation walk-through of one IKE SA (ike/keymat_explain.h). With show_secrets the
+// reply carries key values: it goes to the root-only control socket and nowhere else.
+ControlReply Daemon::Explain(const ControlRequest& request) {
+  auto args = ParseExplainArgs(request.args);
+  if (!args) return ControlReply::Fail(args.error());
+  const auto sas = engine_->ListSas(Now());
+  std::uint64_t serial = args->id;
+  if (serial == 0) {
+    if (config_.Find(args->name) == nullptr) {
+      return ControlReply::Fail(fmt::format("no connection named '{}'", args->name));
+    }
+    // The newest established IKE SA of the connection, else its newest one.
+    std::uint64_t newest = 0;
+    for (const auto& ike : sas) {
+      if (ike.peer != args->name) continue;
+      newest = std::max(newest, ike.serial);
+      if (ike.state == ike::IkeState::kEstablished || ike.state == ike::IkeState::kRekeying)
+        serial = std::max(serial, ike.serial);
+    }
+    if (serial == 0) serial = newest;
+    if (serial == 0) {
+      return ControlReply::Fail(fmt::format("connection '{}' has no IKE SA", args->name));
+    }
+  }
+  auto input = engine_->ExplainInput(serial, args->show_secrets);
+  if (!input) return ControlReply::Fail(input.error());
+  std::string name;
+  for (const auto& ike : sas)
+    if (ike.serial == serial) name = ike.peer;
+  return ControlReply::Ok(
+      {{"name", name},
+       {"uniqueid", serial},
+       {"show_secrets", args->show_secrets},
+       {"text", ike::ExplainKeymat(*input, ike::ExplainOptions{.show_secrets = args->show_secrets})}});
 }
 
 ControlReply Daemon::ListConns() const {

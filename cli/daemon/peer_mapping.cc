@@ -182,4 +182,14 @@ ike::EngineConfig ToEngineConfig(const config::GlobalSettings& global) {
   return engine;
 }
 
+WiresharkExport ToWiresharkExport(const config::ConnectionConfig& conn,
+                                  const config::GlobalSettings& global) {
+  if (!conn.wireshark_keys.empty()) return {conn.wireshark_keys, true, true};
+  if (global.save_keys_load && !global.save_keys_dir.empty() &&
+      (global.save_keys_ike || global.save_keys_esp)) {
+    return {global.save_keys_dir, global.save_keys_ike, global.save_keys_esp};
+  }
+  return {};
+}
+
 }  // namespace minivpn::daemon

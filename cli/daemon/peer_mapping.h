@@ -17,4 +17,16 @@ std::expected<ike::PeerConfig, std::string> ToPeerConfig(const config::Connectio
 
 ike::EngineConfig ToEngineConfig(const config::GlobalSettings& global);
 
+// Where and what a connection exports for Wireshark (issue 9): its own `wireshark_keys`
+// directory (IKE and ESP keys), else strongswan.conf's save-keys plugin settings. Empty dir =
+// nothing exported.
+struct WiresharkExport {
+  std::string dir;
+  bool ike = false;
+  bool esp = false;
+  bool operator==(const WiresharkExport&) const = default;
+};
+WiresharkExport ToWiresharkExport(const config::ConnectionConfig& conn,
+                                  const config::GlobalSettings& global);
+
 }  // namespace minivpn::daemon

@@ -473,6 +473,26 @@ TEST(Legacy, VtiParameters) {
   EXPECT_EQ(a.config.connections.at(0).children.at(0).vti->name, "vti12");
 }
 
+TEST(Legacy, StrongswanConfSaveKeysPlugin) {
+  TempDir dir;
+  auto r = LoadLegacy(dir, kSeedConf, "routerA routerB : PSK \"s\"\n", RouterA,
+                      "charon {\n  plugins {\n    save-keys {\n      load = yes\n"
+                      "      wireshark_keys = /tmp/ws\n      esp = yes\n    }\n  }\n}\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_TRUE(r.diagnostics.empty()) << Dump(r.diagnostics);
+  const auto& g = r.config.global;
+  EXPECT_TRUE(g.save_keys_load);
+  EXPECT_EQ(g.save_keys_dir, "/tmp/ws");
+  EXPECT_TRUE(g.save_keys_esp);
+  EXPECT_FALSE(g.save_keys_ike);  // charon's default
+  TempDir dir2;
+  auto bad = LoadLegacy(dir2, kSeedConf, "routerA routerB : PSK \"s\"\n", RouterA,
+                        "charon { plugins { save-keys { ike = maybe\n wireshark_keys = ws } } }\n");
+  EXPECT_FALSE(bad.ok());
+  EXPECT_DIAG(bad.diagnostics, Severity::kError, "'save-keys.ike'");
+  EXPECT_DIAG(bad.diagnostics, Severity::kError, "'ws' is not an absolute directory");
+}
+
 TEST(Legacy, StrongswanConfHonouredKeysAndIgnoredRest) {
   TempDir dir;
   auto r = LoadLegacy(dir, kSeedConf, "routerA routerB : PSK \"s\"\n", RouterA,

@@ -142,6 +142,24 @@ TEST(Swanctl, EveryConnectionKey) {
   EXPECT_EQ(c.keyingtries, 0u);
 }
 
+TEST(Swanctl, WiresharkKeysDirectoryIsAMinivpnConnectionKey) {
+  TempDir dir;
+  auto r = LoadSwanctlText(dir, Conn("    wireshark_keys = /var/lib/minivpn/wireshark\n"));
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_TRUE(r.diagnostics.empty()) << Dump(r.diagnostics);
+  EXPECT_EQ(r.config.connections.at(0).wireshark_keys, "/var/lib/minivpn/wireshark");
+  TempDir dir2;
+  auto plain = LoadSwanctlText(dir2, Conn(""));
+  ASSERT_TRUE(plain.ok()) << Dump(plain.diagnostics);
+  EXPECT_TRUE(plain.config.connections.at(0).wireshark_keys.empty());  // off by default
+  // A changed export directory is a changed connection (reload restarts it).
+  EXPECT_FALSE(r.config.connections.at(0) == plain.config.connections.at(0));
+  TempDir dir3;
+  auto relative = LoadSwanctlText(dir3, Conn("    wireshark_keys = keys\n"));
+  EXPECT_FALSE(relative.ok());
+  EXPECT_DIAG(relative.diagnostics, Severity::kError, "'keys' is not an absolute directory");
+}
+
 TEST(Swanctl, ReauthTimeAcceptedWithWarningAndDisablesDefaultRekey) {
   TempDir dir;
   auto r = LoadSwanctlText(dir, Conn("    reauth_time = 10h\n"));

@@ -25,8 +25,8 @@ constexpr std::string_view kPsk = "minivpn-test-psk-not-a-secret";
 
 struct Scenario {
   CharonRun run;
-  IkeSuite ike;
-  ChildSuite esp;
+  KeymatIkeSuite ike;
+  KeymatChildSuite esp;
 };
 void PrintTo(const Scenario& s, std::ostream* os) { *os << s.run.dir; }
 
@@ -152,13 +152,13 @@ TEST(KeymatExplain, GcmKeyLinesNameTheirAlgorithmAndUse) {
   const CharonRun run = testing::GcmRun();
   const Message req = run.Decoded("ike_sa_init_request.bin");
   const Message resp = run.Decoded("ike_sa_init_response.bin");
-  auto in = DeriveIkeKeymat(IkeSuite{}, resp.header.spi_i, resp.header.spi_r,
+  auto in = DeriveIkeKeymat(KeymatIkeSuite{}, resp.header.spi_i, resp.header.spi_r,
                             std::get<NoncePayload>(req.Find(PayloadType::kNonce)->body).data,
                             std::get<NoncePayload>(resp.Find(PayloadType::kNonce)->body).data,
                             run.Log().Secret("shared Diffie Hellman secret"));
   ASSERT_TRUE(in.has_value());
   auto child =
-      DeriveChildKeymat(*in, ChildSuite{}, 0xcdbed37a, 0xc0ffee01, Bytes(32, 1), Bytes(32, 2));
+      DeriveChildKeymat(*in, KeymatChildSuite{}, 0xcdbed37a, 0xc0ffee01, Bytes(32, 1), Bytes(32, 2));
   ASSERT_TRUE(child.has_value());
   in->children.push_back(std::move(*child));
   const std::string text = ExplainKeymat(*in);
@@ -197,14 +197,14 @@ TEST(KeymatExplain, CbcSha256KeyLines) {
   const CharonRun run = testing::CbcRun();
   const Message req = run.Decoded("ike_sa_init_request.bin");
   const Message resp = run.Decoded("ike_sa_init_response.bin");
-  const IkeSuite suite{crypto::EncrId::kAesCbc, 128, crypto::PrfId::kHmacSha2_256,
+  const KeymatIkeSuite suite{crypto::EncrId::kAesCbc, 128, crypto::PrfId::kHmacSha2_256,
                        crypto::IntegId::kHmacSha2_256_128, crypto::DhGroup::kModp2048};
   auto in = DeriveIkeKeymat(suite, resp.header.spi_i, resp.header.spi_r,
                             std::get<NoncePayload>(req.Find(PayloadType::kNonce)->body).data,
                             std::get<NoncePayload>(resp.Find(PayloadType::kNonce)->body).data,
                             run.Log().Secret("shared Diffie Hellman secret"));
   ASSERT_TRUE(in.has_value());
-  const ChildSuite esp{crypto::EncrId::kAesCbc, 128, crypto::IntegId::kHmacSha2_256_128};
+  const KeymatChildSuite esp{crypto::EncrId::kAesCbc, 128, crypto::IntegId::kHmacSha2_256_128};
   auto child = DeriveChildKeymat(*in, esp, 0x01020304, 0x05060708, Bytes(32, 1), Bytes(32, 2));
   ASSERT_TRUE(child.has_value());
   in->children.push_back(std::move(*child));
@@ -232,10 +232,10 @@ TEST(KeymatExplain, CbcSha256KeyLines) {
 }
 
 TEST(KeymatExplain, UnsupportedSuitesAreErrors) {
-  IkeSuite bad;
+  KeymatIkeSuite bad;
   bad.encr = crypto::EncrId::kAesCtr;
   EXPECT_FALSE(DeriveIkeKeymat(bad, 1, 2, Bytes(32, 1), Bytes(32, 2), SecretBytes(Bytes(32, 3))));
-  IkeSuite bad_prf;
+  KeymatIkeSuite bad_prf;
   bad_prf.prf = static_cast<crypto::PrfId>(99);
   EXPECT_FALSE(
       DeriveIkeKeymat(bad_prf, 1, 2, Bytes(32, 1), Bytes(32, 2), SecretBytes(Bytes(32, 3))));
@@ -247,12 +247,12 @@ TEST(KeymatExplain, UnsupportedSuitesAreErrors) {
 INSTANTIATE_TEST_SUITE_P(
     Charon598, KeymatExplainCharon,
     ::testing::Values(
-        Scenario{testing::GcmRun(), IkeSuite{},
-                 ChildSuite{crypto::EncrId::kAesGcm16, 256, crypto::IntegId::kNone}},
+        Scenario{testing::GcmRun(), KeymatIkeSuite{},
+                 KeymatChildSuite{crypto::EncrId::kAesGcm16, 256, crypto::IntegId::kNone}},
         Scenario{testing::CbcRun(),
-                 IkeSuite{crypto::EncrId::kAesCbc, 128, crypto::PrfId::kHmacSha2_256,
+                 KeymatIkeSuite{crypto::EncrId::kAesCbc, 128, crypto::PrfId::kHmacSha2_256,
                           crypto::IntegId::kHmacSha2_256_128, crypto::DhGroup::kModp2048},
-                 ChildSuite{crypto::EncrId::kAesCbc, 128, crypto::IntegId::kHmacSha2_256_128}}),
+                 KeymatChildSuite{crypto::EncrId::kAesCbc, 128, crypto::IntegId::kHmacSha2_256_128}}),
     [](const auto& p) { return p.param.run.dir; });
 
 }  // namespace

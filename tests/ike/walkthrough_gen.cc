@@ -415,7 +415,7 @@ int main(int argc, char** argv) {
     for (std::string line; std::getline(in, line);) lines.push_back(line);
     // The negotiated suite from the responder's SA payload.
     const auto& sa = std::get<SaPayload>(init_resp->Find(PayloadType::kSa)->body);
-    IkeSuite suite;
+    KeymatIkeSuite suite;
     for (const Transform& t : sa.proposals.at(0).transforms) {
       if (t.type == TransformType::kEncr) {
         suite.encr = static_cast<crypto::EncrId>(t.id);

@@ -65,5 +65,45 @@ TEST(ControlProtocol, InvalidUtf8InAReplyIsReplacedNotThrown) {
   EXPECT_EQ(parsed->error, "conn\xEF\xBF\xBD");
 }
 
+TEST(ControlProtocol, ExplainArgsByNameOrId) {
+  auto parsed = ParseControlRequest(
+      R"({"version":1,"command":"explain","args":{"name":"A-B","show_secrets":true}})");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error();
+  auto args = ParseExplainArgs(parsed->args);
+  ASSERT_TRUE(args.has_value()) << args.error();
+  EXPECT_EQ(*args, (ExplainArgs{.name = "A-B", .id = 0, .show_secrets = true}));
+
+  args = ParseExplainArgs(nlohmann::json{{"id", 7}});
+  ASSERT_TRUE(args.has_value()) << args.error();
+  EXPECT_EQ(*args, (ExplainArgs{.name = "", .id = 7, .show_secrets = false}));  // default: hidden
+
+  // What minivpnctl explain sends parses back to the same arguments.
+  ControlRequest request{.command = "explain", .args = {{"name", "A-B"}}};
+  std::string line = FormatControlRequest(request);
+  auto round = ParseControlRequest(line.substr(0, line.size() - 1));
+  ASSERT_TRUE(round.has_value());
+  EXPECT_EQ(ParseExplainArgs(round->args)->name, "A-B");
+}
+
+TEST(ControlProtocol, ExplainArgsRejected) {
+  using nlohmann::json;
+  const std::string one_of =
+      "explain needs exactly one of \"name\" (a connection) or \"id\" (an IKE SA uniqueid)";
+  EXPECT_EQ(ParseExplainArgs(json::object()).error(), one_of);
+  EXPECT_EQ(ParseExplainArgs(json{{"name", "A-B"}, {"id", 1}}).error(), one_of);
+  EXPECT_EQ(ParseExplainArgs(json{{"name", ""}}).error(),
+            "explain: \"name\" must be a non-empty string");
+  EXPECT_EQ(ParseExplainArgs(json{{"name", 3}}).error(),
+            "explain: \"name\" must be a non-empty string");
+  for (const json& id : {json(0), json(-1), json("1"), json(1.5)}) {
+    EXPECT_EQ(ParseExplainArgs(json{{"id", id}}).error(),
+              "explain: \"id\" must be an IKE SA uniqueid (a positive integer)")
+        << id.dump();
+  }
+  EXPECT_EQ(ParseExplainArgs(json{{"name", "A-B"}, {"show_secrets", "yes"}}).error(),
+            "explain: \"show_secrets\" must be a boolean");
+  EXPECT_EQ(ParseExplainArgs(json::array()).error(), "\"args\" must be an object");
+}
+
 }  // namespace
 }  // namespace minivpn::daemon
