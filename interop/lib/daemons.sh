@@ -27,7 +27,7 @@ lab_conn() {
   local -A o=([ike]="${!ike_var:-${IKE:-aes256gcm16-prfsha256-x25519}}"
     [esp]="${!esp_var:-${ESP:-aes256gcm16}}" [psk]="${!psk_var:-$LAB_PSK_DEFAULT}" [start]=none
     [dpd]="" [dpd_action]="" [keyingtries]="" [rekey]="" [life]="" [rand]="" [ike_rekey]=""
-    [ike_over]="" [ike_rand]="" [close]="")
+    [ike_over]="" [ike_rand]="" [close]="" [wireshark]="")
   local kv
   for kv in "$@"; do o[${kv%%=*}]=${kv#*=}; done
   local key name="to-$y" dir="$LAB_RUN/$x"
@@ -44,6 +44,8 @@ lab_conn() {
     [[ -n ${o[ike_rekey]} ]] && echo "    rekey_time = ${o[ike_rekey]}"
     [[ -n ${o[ike_over]} ]] && echo "    over_time = ${o[ike_over]}"
     [[ -n ${o[ike_rand]} ]] && echo "    rand_time = ${o[ike_rand]}"
+    # minivpn's per-connection Wireshark export (charon has it as the save-keys plugin instead)
+    [[ -n ${o[wireshark]} ]] && echo "    wireshark_keys = ${o[wireshark]}"
     echo "    local {"
     echo "      auth = psk"
     echo "      id = ${LAB_WAN[$x]}"
@@ -198,7 +200,9 @@ launch_daemon() {
       local conf=(--config "$LAB_OUT/$x/swanctl.conf")
       [[ -f $LAB_OUT/$x/ipsec.conf ]] &&
         conf=(--ipsec-conf "$LAB_OUT/$x/ipsec.conf" --ipsec-secrets "$LAB_OUT/$x/ipsec.secrets")
-      ip netns exec "$x" "$MINIVPND" "${conf[@]}" \
+      # LAB_MINIVPND_ARGS: extra options for every minivpnd (e.g. --trace=verbose --retain-keys)
+      # shellcheck disable=SC2086
+      ip netns exec "$x" "$MINIVPND" "${conf[@]}" ${LAB_MINIVPND_ARGS:-} \
         --strongswan-conf "$LAB_OUT/$x/strongswan.conf" --control "$LAB_RUN/$x/control" \
         --journal "$LAB_RUN/$x/kernel.journal" >"$LAB_OUT/$x/minivpnd.stdout" 2>&1 &
       ;;

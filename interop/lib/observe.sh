@@ -49,11 +49,12 @@ lab_ping_stop() {
 
 # ---- captures ------------------------------------------------------------------------------------
 
-# lab_capture NS IF NAME: tcpdump on IF inside NS into <results>/NAME.pcap until lab_capture_stop.
+# lab_capture NS IF NAME [SNAPLEN]: tcpdump on IF inside NS into <results>/NAME.pcap until
+# lab_capture_stop; SNAPLEN (default 256 octets) 0 keeps whole packets (to decrypt them later).
 lab_capture() {
-  local ns=$1 dev=$2 name=$3 i
+  local ns=$1 dev=$2 name=$3 snaplen=${4:-256} i
   step "capture $ns/$dev -> $name.pcap"
-  ip netns exec "$ns" tcpdump -i "$dev" -nn -U --immediate-mode -Z root -s 256 -w "$LAB_OUT/$name.pcap" \
+  ip netns exec "$ns" tcpdump -i "$dev" -nn -U --immediate-mode -Z root -s "$snaplen" -w "$LAB_OUT/$name.pcap" \
     2>"$LAB_RUN/capture-$name.err" &
   echo $! >"$LAB_RUN/capture-$name.pid"
   for ((i = 0; i < 50; i++)); do
