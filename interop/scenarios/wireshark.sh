@@ -26,6 +26,16 @@ expect "tunnel up: initiate from a" lab_initiate a to-b
 expect "tunnel up on a" lab_wait_sa a to-b
 expect "tunnel up on b" lab_wait_sa b to-a
 expect "ping Net A -> Net B through the VTIs" lab_ping host-a "${LAB_HOST[b]}" 4
+expect "minivpnctl explain to-b walks through SKEYSEED" \
+  eval 'ctl a explain to-b >"$LAB_OUT/a/explain.txt" 2>&1 && grep -q SKEYSEED "$LAB_OUT/a/explain.txt"'
+# A CHILD rekey and a DELETE too, so that the capture holds every exchange type (it is the source
+# of docs/ike-walkthrough.md: tests/fixtures/lab/README.md).
+base=$(child_id a to-b)
+expect "rekey the CHILD_SA from a" lab_rekey a to-b child
+expect "CHILD_SA rekeyed" lab_wait_rekeys a to-b 1 15 child "$base"
+expect "ping through the rekeyed CHILD_SA" lab_ping host-a "${LAB_HOST[b]}" 2
+expect "terminate on a" lab_terminate a to-b
+expect "tunnel down on b (it got the DELETE)" lab_wait_no_sa b to-a 5
 lab_capture_stop
 
 # ---- the key tables -----------------------------------------------------------------------------
@@ -39,7 +49,7 @@ table_ok() {
   ((n == lines)) || { LAB_WHY="$f has $n lines, not $lines"; return 1; }
 }
 expect "minivpnd wrote one ikev2_decryption_table line (mode 0600)" table_ok "$keys/ikev2_decryption_table" 1
-expect "minivpnd wrote two esp_sa lines (mode 0600)" table_ok "$keys/esp_sa" 2
+expect "minivpnd wrote four esp_sa lines, two per CHILD_SA (mode 0600)" table_ok "$keys/esp_sa" 4
 
 # ---- tshark -------------------------------------------------------------------------------------
 # tshark_decode NAME [TABLE_DIR]: tshark -V of the capture into NAME.txt, with a profile holding
@@ -87,24 +97,22 @@ icmp_in_esp() {
   LAB_WHY="only $n ICMP type $1 packets inside ESP (want $2, see icmp-in-esp.txt)"
   return 1
 }
-expect "tshark decrypts the ESP: 4 echo requests Net A -> Net B inside" icmp_in_esp 8 4
-expect "tshark decrypts the ESP: 4 echo replies inside" icmp_in_esp 0 4
+expect "tshark decrypts the ESP of both CHILD_SAs: 6 echo requests Net A -> Net B inside" icmp_in_esp 8 6
+expect "tshark decrypts the ESP of both CHILD_SAs: 6 echo replies inside" icmp_in_esp 0 6
 
 # ---- trace and explain, and no secret anywhere --------------------------------------------------
 log="$LAB_OUT/a/minivpnd.stdout"
 expect "minivpnd's trace shows the IKE_AUTH request it sent" \
   grep -Eq "trace to-b\[[0-9]+\] \+[0-9.]+s sent .* IKE_AUTH request 1" "$log"
 expect "the verbose trace shows the decrypted TSr of IKE_AUTH" grep -Eq "TSr" "$log"
-expect "minivpnctl explain to-b walks through SKEYSEED" \
-  eval 'ctl a explain to-b >"$LAB_OUT/a/explain.txt" 2>&1 && grep -q SKEYSEED "$LAB_OUT/a/explain.txt"'
 # no_secret FILE...: neither the PSK nor any key of the tables (hex, 20+ digits: SPIs, 16 at most, are public) in the files.
 no_secret() {
   local secrets=() s f
   # (no process substitution inside the UML: see lib/lab.sh)
   mapfile -t secrets <<<"$(grep -Eoh '[0-9a-fA-F]{20,}' "$keys/ikev2_decryption_table" "$keys/esp_sa" |
     sed 's/^0x//' | sort -u)"
-  # AES-GCM: SK_ei and SK_er, and one encryption key per esp_sa line
-  ((${#secrets[@]} >= 4)) || { LAB_WHY="only ${#secrets[@]} keys found in the tables"; return 1; }
+  # AES-GCM: SK_ei and SK_er, and one encryption key per esp_sa line (2 CHILD_SAs)
+  ((${#secrets[@]} >= 6)) || { LAB_WHY="only ${#secrets[@]} keys found in the tables"; return 1; }
   secrets+=("$LAB_PSK_DEFAULT")
   for f in "$@"; do
     for s in "${secrets[@]}"; do

@@ -3,14 +3,16 @@
 // tests/fixtures/charon/extract_ike.py writes them) and, optionally, the keys to open the
 // encrypted ones. Not a test: an executable the docs are regenerated with.
 //
-//   walkthrough_gen DIR [--keys FILE] [--charon-log FILE] [--initiator ADDR] [--responder ADDR]
-//                   [--float] [--pcap FILE]
+//   walkthrough_gen DIR [--keys FILE] [--charon-log FILE] [--explain FILE] [--initiator ADDR]
+//                   [--responder ADDR] [--float] [--pcap FILE]
 //     DIR              *.bin messages; ordered by name when the names start with a digit,
 //                      otherwise IKE_SA_INIT, IKE_AUTH, then by message ID, request first
 //     --keys FILE      an ikev2_decryption_table (minivpnd's Wireshark export or strongSwan's
 //                      save-keys) holding the IKE SA's SK_e/SK_a
 //     --charon-log F   a charon log at ike=4 (the fixtures): SK_e/SK_a and g^ir from it, which
 //                      also adds the key-derivation walk-through
+//     --explain FILE   `minivpnctl explain` of the run's IKE SA (values hidden): the
+//                      key-derivation walk-through when there is no charon log
 //     --initiator/--responder ADDR   outer addresses (default 192.0.2.1 / 192.0.2.2)
 //     --float          messages after IKE_SA_INIT used UDP 4500 (charon's NAT-T/MOBIKE float)
 //     --pcap FILE      the capture the messages came from (default DIR/capture.pcap): when every
@@ -290,12 +292,12 @@ std::string Explain(const Message& m) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: walkthrough_gen DIR [--keys FILE] [--charon-log FILE] [--initiator ADDR]"
-                 " [--responder ADDR] [--float] [--pcap FILE]\n";
+    std::cerr << "usage: walkthrough_gen DIR [--keys FILE] [--charon-log FILE] [--explain FILE]"
+                 " [--initiator ADDR] [--responder ADDR] [--float] [--pcap FILE]\n";
     return 2;
   }
   const fs::path dir = argv[1];
-  std::string keys_file, charon_log, initiator = "192.0.2.1", responder = "192.0.2.2";
+  std::string keys_file, charon_log, explain_file, initiator = "192.0.2.1", responder = "192.0.2.2";
   bool floated = false, addresses_given = false;
   fs::path pcap = dir / "capture.pcap";
   for (int i = 2; i < argc; ++i) {
@@ -311,6 +313,8 @@ int main(int argc, char** argv) {
       keys_file = value();
     } else if (arg == "--charon-log") {
       charon_log = value();
+    } else if (arg == "--explain") {
+      explain_file = value();
     } else if (arg == "--initiator") {
       initiator = value();
       addresses_given = true;
@@ -549,13 +553,24 @@ int main(int argc, char** argv) {
     out << "Decoded:\n\n```text\n"
         << TraceVerbose(event_for(c), c.message, c.inner ? &*c.inner : nullptr) << "```\n";
   }
+  std::string explain_text;
   if (keymat) {
+    explain_text = ExplainKeymat(*keymat);
+  } else if (!explain_file.empty()) {
+    std::ifstream in(explain_file);
+    explain_text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (explain_text.empty()) {
+      std::cerr << "cannot read " << explain_file << "\n";
+      return 1;
+    }
+  }
+  if (!explain_text.empty()) {
     out << "\n## Key derivation\n\n"
            "After IKE_SA_INIT both peers hold Ni, Nr, both SPIs and the Diffie-Hellman shared "
            "secret g^ir. Everything else follows from these with the negotiated PRF. This is "
            "`minivpnctl explain` for the run above (values hidden; `--show-secrets` prints "
            "them):\n\n```text\n"
-        << ExplainKeymat(*keymat) << "```\n";
+        << explain_text << "```\n";
   }
   out << "\n## Decrypting a capture in Wireshark\n\n"
          "With key export enabled for a connection, minivpnd appends one line per IKE SA to "
