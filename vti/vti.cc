@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
+#include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/if_tunnel.h>
 #include <linux/rtnetlink.h>
@@ -117,6 +118,24 @@ NlMessage BuildRoute(bool add, const xfrm::Subnet& destination, std::uint32_t if
   return msg;
 }
 
+NlMessage BuildAddAddress(const xfrm::Subnet& address, std::uint32_t ifindex) {
+  NlMessage msg;
+  nlmsghdr* nlh = mnl_nlmsg_put_header(msg.header());
+  nlh->nlmsg_type = RTM_NEWADDR;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+  auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+  const bool v6 = address.address.family == AF_INET6;
+  ifa->ifa_family = v6 ? AF_INET6 : AF_INET;
+  ifa->ifa_prefixlen = address.prefix;
+  ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+  ifa->ifa_index = ifindex;
+  // IFA_LOCAL is the interface's own address; on a non-point-to-point link IFA_ADDRESS equals it
+  // (what `ip addr add` sends).
+  mnl_attr_put(nlh, IFA_LOCAL, v6 ? 16 : 4, address.address.bytes.data());
+  mnl_attr_put(nlh, IFA_ADDRESS, v6 ? 16 : 4, address.address.bytes.data());
+  return msg;
+}
+
 std::string DisablePolicyPath(std::string_view name, bool ipv6) {
   return std::string(ipv6 ? "/proc/sys/net/ipv6/conf/" : "/proc/sys/net/ipv4/conf/") +
          std::string(name) + "/disable_policy";
@@ -216,6 +235,13 @@ std::error_code VtiManager::DelRoute(std::string_view name, const xfrm::Subnet& 
   const auto index = IndexOf(name, KernelOp::kVtiChange);
   if (!index) return index.error();
   NlMessage msg = BuildRoute(false, destination, *index);
+  return socket_.Request(msg, KernelOp::kVtiChange);
+}
+
+std::error_code VtiManager::AddAddress(std::string_view name, const xfrm::Subnet& address) {
+  const auto index = IndexOf(name, KernelOp::kVtiChange);
+  if (!index) return index.error();
+  NlMessage msg = BuildAddAddress(address, *index);
   return socket_.Request(msg, KernelOp::kVtiChange);
 }
 

@@ -51,6 +51,11 @@ xfrm::NlMessage BuildDeleteLink(std::uint32_t ifindex);
 // main table, scope link, protocol static: `ip route add <destination> dev <name>`.
 xfrm::NlMessage BuildRoute(bool add, const xfrm::Subnet& destination, std::uint32_t ifindex);
 
+// RTM_NEWADDR (NLM_F_CREATE|NLM_F_EXCL) of `address` (host bits kept, prefix = the on-link
+// network) on the interface, scope global: `ip addr add 169.254.12.1/30 dev vti12`, the inner
+// address a routing protocol speaks over.
+xfrm::NlMessage BuildAddAddress(const xfrm::Subnet& address, std::uint32_t ifindex);
+
 // The /proc/sys path of net.ipv{4,6}.conf.<name>.disable_policy.
 std::string DisablePolicyPath(std::string_view name, bool ipv6);
 
@@ -68,6 +73,8 @@ class VtiManager {
   // Routes through the VTI: only those the configuration names (minivpn never adds others).
   std::error_code AddRoute(std::string_view name, const xfrm::Subnet& destination);
   std::error_code DelRoute(std::string_view name, const xfrm::Subnet& destination);
+  // An address on the VTI (e.g. for a BGP session inside the tunnel); it goes with the link.
+  std::error_code AddAddress(std::string_view name, const xfrm::Subnet& address);
 
   // Test hook (fault injection in the lab): step n (1 = the next) of Create fails with `errc`
   // before it is done. Create's steps: 1 RTM_NEWLINK, 2 disable_policy, 3 link up.

@@ -305,6 +305,7 @@ class ConnBuilder {
       vti.name = *vti_name_;
       vti.mtu = vti_mtu_;
       vti.routes = vti_routes_;
+      vti.addrs = vti_addrs_;
       child_.vti = std::move(vti);
     }
     // ipsec.conf(5): rightid defaults to right (leftid to left is done in Validate()).
@@ -523,6 +524,12 @@ class ConnBuilder {
       if (Take(ParseUint(p.value, 65535), mtu, p, d_)) vti_mtu_ = static_cast<std::uint32_t>(mtu);
     } else if (k == "vti_routes") {
       vti_routes_ = Subnets(p);
+    } else if (k == "vti_addrs") {
+      vti_addrs_.clear();
+      for (auto item : SplitList(p.value)) {
+        Subnet a;
+        if (Take(ParseInterfaceAddress(item), a, p, d_)) vti_addrs_.push_back(a);
+      }
     } else if (k == "auth" || k == "pfs" || k == "pfsgroup" || k == "aggressive" || k == "eap" ||
                k == "eap_identity" || k == "aaa_identity" || k == "xauth" ||
                k == "xauth_identity" || k == "modeconfig" || k == "mediation" ||
@@ -564,6 +571,7 @@ class ConnBuilder {
   std::optional<std::string> vti_name_;
   std::uint32_t vti_mtu_ = 0;
   std::vector<Subnet> vti_routes_;
+  std::vector<Subnet> vti_addrs_;
   bool ike_set_ = false;
   bool esp_set_ = false;
   bool rekey_ = true;

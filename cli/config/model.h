@@ -116,7 +116,7 @@ enum class Fragmentation : std::uint8_t { kYes, kAccept, kForce, kNo };
 // minivpn addition: the VTI of a route-based child. minivpnd creates it as
 // `ip tunnel add <name> local <local> remote <remote> mode vti key <key>` (ikey = okey = key,
 // which is also the child's mark), sets its MTU, brings it up, sets
-// net.ipv4.conf.<name>.disable_policy=1 and adds `routes` through it.
+// net.ipv4.conf.<name>.disable_policy=1, puts `addrs` on it and adds `routes` through it.
 struct VtiConfig {
   std::string name{};
   std::optional<Address> local{};   // unset: the IKE SA's local address
@@ -124,6 +124,7 @@ struct VtiConfig {
   std::uint32_t key = 0;            // = mark_in.value = mark_out.value
   std::uint32_t mtu = 0;            // 0: kernel default
   std::vector<Subnet> routes{};
+  std::vector<Subnet> addrs{};  // interface addresses, host bits kept (169.254.12.1/30)
   bool disable_policy = true;
   bool operator==(const VtiConfig&) const = default;
 };

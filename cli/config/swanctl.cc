@@ -145,6 +145,11 @@ void LoadVti(const SettingsSection& s, ChildConfig& child, Diagnostics& d) {
       }
     } else if (v.key == "routes") {
       vti.routes = TakeSelectors(v, d);
+    } else if (v.key == "addrs") {
+      for (auto item : SplitList(v.value)) {
+        Subnet a;
+        if (Take(ParseInterfaceAddress(item), a, v, d)) vti.addrs.push_back(a);
+      }
     } else if (v.key == "disable_policy") {
       Take(ParseBool(v.value), vti.disable_policy, v, d);
     } else {

@@ -150,6 +150,22 @@ std::expected<Subnet, std::string> ParseSubnet(std::string_view text) {
   return s;
 }
 
+std::expected<Subnet, std::string> ParseInterfaceAddress(std::string_view text) {
+  const std::size_t slash = text.find('/');
+  auto address = ParseAddress(text.substr(0, slash));
+  if (!address || slash == std::string_view::npos) {
+    return std::unexpected(
+        fmt::format("invalid interface address '{}' (expected <address>/<prefix>)", text));
+  }
+  auto network = ParseSubnet(text);  // validates the prefix length
+  if (!network) return std::unexpected(network.error());
+  if (network->address == *address && network->prefix < (address->is_v4() ? 31 : 127)) {
+    return std::unexpected(fmt::format(
+        "'{}' is the network address of its prefix, not an address on it", text));
+  }
+  return Subnet{*address, network->prefix};
+}
+
 std::expected<Host, std::string> ParseHost(std::string_view text) {
   Host h;
   if (text == "%any" || text == "%any4" || text == "%any6" || text == "%defaultroute") {

@@ -16,6 +16,8 @@ namespace minivpn::config {
 std::optional<Address> ParseAddress(std::string_view text);
 // "10.0.0.0/8", "2001:db8::/32", or a bare address (= /32, /128). Host bits are cleared.
 std::expected<Subnet, std::string> ParseSubnet(std::string_view text);
+// An interface address with its on-link prefix, host bits kept: "169.254.12.1/30".
+std::expected<Subnet, std::string> ParseInterfaceAddress(std::string_view text);
 // %any, %any4, %any6, an address, a CIDR subnet or a DNS name.
 std::expected<Host, std::string> ParseHost(std::string_view text);
 // "3600", "60s", "10m", "4h", "1d"; ipsec.conf also allows decimals with m/h/d ("1.5h").

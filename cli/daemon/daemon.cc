@@ -217,6 +217,16 @@ void Daemon::CreateVtis(const config::ConnectionConfig& conn, const xfrm::IpAddr
     our_vtis_.push_back(vti.name);
     log_.Info(Subsystem::kKnl, 1, "created VTI {} (key {}, {} -> {}), disable_policy=1", vti.name,
               vti.key, vti.local.ToString(), vti.remote.ToString());
+    // The inner addresses (e.g. for BGP inside the tunnel); they go away with the VTI.
+    for (const auto& a : child.vti->addrs) {
+      xfrm::Subnet address{{a.address.family, a.address.bytes}, a.prefix};
+      if (auto ec = vti_->AddAddress(vti.name, address)) {
+        log_.Error(Subsystem::kKnl, "address {} on {}: {}", address.ToString(), vti.name,
+                   ec.message());
+      } else {
+        log_.Info(Subsystem::kKnl, 1, "address {} on {}", address.ToString(), vti.name);
+      }
+    }
     // Only the routes the configuration names; they go away with the VTI.
     for (const auto& route : child.vti->routes) {
       xfrm::Subnet destination{{route.address.family, route.address.bytes}, route.prefix};

@@ -3,13 +3,15 @@
 #   host-a 10.1.0.10                                                      host-b 10.2.0.10
 #      | 10.1.0.0/24 (Net A)                                (Net B) 10.2.0.0/24 |
 #   [router a] vti-b (made by minivpnd) ===== ESP, key 12 ===== vti-a (lab) [router b]
-#    minivpnd: children.to-b.vti { name = vti-b  mtu = 1400  routes = 10.2.0.0/24 }
+#    minivpnd: children.to-b.vti { name = vti-b  mtu = 1400  routes = 10.2.0.0/24
+#                                  addrs = 169.254.12.1/30 }
 #      | eth0 192.0.2.1                                      198.51.100.1 eth0 |
 #      +-- eth-a 192.0.2.254 ---------[ inet ]--------- 198.51.100.254 eth-b --+
 #
 # Router a has no VTI before minivpnd starts: minivpnd creates it from its configuration
 # (minivpn's addition to swanctl.conf, docs/config.md), with the child's mark as ikey/okey, the
-# configured MTU and route, and net.ipv4.conf.vti-b.disable_policy=1; b's VTI is the lab's.
+# configured MTU, address and route, and net.ipv4.conf.vti-b.disable_policy=1; b's VTI is the
+# lab's (169.254.12.2/30 inside).
 
 lab_topology_two_sites
 lab_vti b a
@@ -39,6 +41,7 @@ cat >"$LAB_RUN/a/connections" <<CONF
           name = vti-b
           mtu = 1400
           routes = ${LAB_NET[b]}
+          addrs = $(tunnel_addr a b)/30
         }
       }
     }
@@ -63,9 +66,13 @@ expect "vti-b: ikey and okey 12, local and remote as the IKE SA" \
 expect "vti-b: MTU 1400 and up" grep -Eq 'mtu 1400 .*state (UNKNOWN|UP)|<[^>]*UP[^>]*> mtu 1400' "$LAB_OUT/a/vti-b.txt"
 expect "vti-b: disable_policy = 1" test "$(on a sysctl -n net.ipv4.conf.vti-b.disable_policy)" = 1
 expect "the configured route goes through vti-b" on a sh -c "ip route show ${LAB_NET[b]} | grep -q 'dev vti-b'"
+expect "the configured address is on vti-b" \
+  on a sh -c "ip -4 addr show dev vti-b | grep -q 'inet $(tunnel_addr a b)/30'"
 expect "initiate a -> b" lab_initiate a to-b
 expect "tunnel up on a" lab_wait_sa a to-b
 expect "ping Net A -> Net B through minivpnd's VTI" lab_ping host-a "${LAB_HOST[b]}" 5
+expect "ping b's inner address from a's (the address a routing protocol would use)" \
+  on a ping -n -q -c 3 -i 0.2 -W 1 -I "$(tunnel_addr a b)" "$(tunnel_addr b a)"
 step "SIGTERM minivpnd on a"
 lab_stop a
 expect "a's kernel is clean after SIGTERM" lab_wait_xfrm_empty a 5

@@ -454,7 +454,8 @@ TEST(Legacy, VtiParameters) {
   auto r = LoadLegacy(dir,
                       std::string(kSeedConf) +
                           "    leftvti=vti-a\n    rightvti=vti-b\n    vti_mtu=1400\n"
-                          "    vti_routes=10.2.0.0/16,10.3.0.0/16\n",
+                          "    vti_routes=10.2.0.0/16,10.3.0.0/16\n"
+                          "    vti_addrs=169.254.12.1/30\n",
                       "routerA routerB : PSK \"s\"\n");
   ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
   const auto& vti = r.config.connections.at(0).children.at(0).vti;
@@ -463,6 +464,8 @@ TEST(Legacy, VtiParameters) {
   EXPECT_EQ(vti->key, 12u);       // = mark
   EXPECT_EQ(vti->mtu, 1400u);
   EXPECT_EQ(vti->routes.size(), 2u);
+  ASSERT_EQ(vti->addrs.size(), 1u);
+  EXPECT_EQ(vti->addrs[0].ToString(), "169.254.12.1/30");
   TempDir dir2;
   auto b = LoadLegacy(dir2, std::string(kSeedConf) + "    vti=vti12\n    rightvti=vti-b\n",
                       "routerA routerB : PSK \"s\"\n", RouterB);

@@ -80,6 +80,8 @@ TEST(Swanctl, SampleFileLoadsWithEveryValue) {
   EXPECT_EQ(ch.vti->mtu, 1400u);
   EXPECT_TRUE(ch.vti->disable_policy);
   EXPECT_EQ(ch.vti->routes.at(0).ToString(), "10.2.0.0/16");
+  ASSERT_EQ(ch.vti->addrs.size(), 1u);
+  EXPECT_EQ(ch.vti->addrs[0].ToString(), "169.254.12.1/30") << "host bits kept";
   ASSERT_EQ(r.config.secrets.size(), 1u);
   EXPECT_EQ(r.config.secrets[0].owners.size(), 2u);
 }
@@ -347,8 +349,11 @@ TEST(Swanctl, VtiSectionErrors) {
   TempDir dir;
   auto r = LoadSwanctlText(dir, Conn("",
                                      "        vti { mtu = 20\n local = nowhere\n colour = 1\n"
-                                     " key = 0x1ffffffff\n sub { } }\n"));
+                                     " key = 0x1ffffffff\n sub { }\n"
+                                     " addrs = 169.254.12.0/30, 10.0.0.1 }\n"));
   const auto& l = r.diagnostics;
+  EXPECT_DIAG(l, Severity::kError, "'169.254.12.0/30' is the network address of its prefix", 18);
+  EXPECT_DIAG(l, Severity::kError, "invalid interface address '10.0.0.1'", 18);
   EXPECT_DIAG(l, Severity::kError, "below the IPv4 minimum", 13);
   EXPECT_DIAG(l, Severity::kError, "'local': invalid address 'nowhere'", 14);
   EXPECT_DIAG(l, Severity::kError, "unknown key 'colour' in vti section", 15);

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <ifaddrs.h>
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -165,6 +166,28 @@ TEST(BuildRoute, ConfiguredRouteThroughTheVti) {
   EXPECT_EQ(del.header()->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK);
 }
 
+TEST(BuildAddAddress, InnerAddressOnTheVti) {
+  const auto address = *xfrm::Subnet::Parse("169.254.12.1/30");
+  const xfrm::NlMessage add = BuildAddAddress(address, 9);
+  EXPECT_EQ(add.header()->nlmsg_type, RTM_NEWADDR);
+  EXPECT_EQ(add.header()->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
+  const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(add.header()));
+  EXPECT_EQ(ifa->ifa_family, AF_INET);
+  EXPECT_EQ(ifa->ifa_prefixlen, 30);
+  EXPECT_EQ(ifa->ifa_scope, RT_SCOPE_UNIVERSE);
+  EXPECT_EQ(ifa->ifa_index, 9u);
+  auto attrs = Attrs(
+      static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(add.header(), sizeof(ifaddrmsg))),
+      mnl_nlmsg_get_payload_tail(add.header()));
+  for (int type : {IFA_LOCAL, IFA_ADDRESS}) {
+    ASSERT_TRUE(attrs.count(type)) << type;
+    ASSERT_EQ(mnl_attr_get_payload_len(attrs[type]), 4u);
+    const auto* a = static_cast<const std::uint8_t*>(mnl_attr_get_payload(attrs[type]));
+    EXPECT_EQ(std::vector<std::uint8_t>(a, a + 4), (std::vector<std::uint8_t>{169, 254, 12, 1}))
+        << "host bits kept";
+  }
+}
+
 TEST(Vti, InterfaceNames) {
   EXPECT_TRUE(IsValidInterfaceName("vti0"));
   EXPECT_TRUE(IsValidInterfaceName("vti-site_12.a"));
@@ -208,6 +231,24 @@ bool IsUp(const char* name) {
   return rc == 0 && (req.ifr_flags & IFF_UP) != 0;
 }
 
+// The prefix length of `address` on interface `name` (-1 if it is not there).
+int HasAddress(const char* name, const char* address) {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return -1;
+  int prefix = -1;
+  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
+    if (std::strcmp(i->ifa_name, name) != 0) continue;
+    char text[INET_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, text, sizeof text);
+    if (std::strcmp(text, address) != 0) continue;
+    const auto mask = ntohl(reinterpret_cast<sockaddr_in*>(i->ifa_netmask)->sin_addr.s_addr);
+    prefix = __builtin_popcount(mask);
+  }
+  freeifaddrs(list);
+  return prefix;
+}
+
 TEST(VtiManager, LinkChangesInFreshNetns) {
   MINIVPN_IN_NETNS([]() -> std::string {
     std::string r;
@@ -224,6 +265,15 @@ TEST(VtiManager, LinkChangesInFreshNetns) {
       r += "delete of a missing link: " + missing.message() + "\n";
     }
     if ((*vti)->SetUp("../x", true) != std::errc::invalid_argument) r += "bad name accepted\n";
+    // An inner address (what a BGP session inside the tunnel uses), checked with getifaddrs.
+    if (auto ec = (*vti)->AddAddress("lo", *xfrm::Subnet::Parse("169.254.12.1/30")))
+      r += "AddAddress: " + ec.message() + "\n";
+    if (HasAddress("lo", "169.254.12.1") != 30) r += "169.254.12.1/30 not on lo\n";
+    if ((*vti)->AddAddress("lo", *xfrm::Subnet::Parse("169.254.12.1/30")) != std::errc::file_exists)
+      r += "adding it twice did not fail with EEXIST\n";
+    if ((*vti)->AddAddress("nosuchlink", *xfrm::Subnet::Parse("169.254.12.5/30")) !=
+        std::errc::no_such_device)
+      r += "address on a missing link\n";
     return r;
   });
 }
