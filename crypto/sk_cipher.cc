@@ -117,6 +117,11 @@ SkCipher::SkCipher(SkCipher&&) noexcept = default;
 SkCipher& SkCipher::operator=(SkCipher&&) noexcept = default;
 SkCipher::~SkCipher() = default;
 
+void SkCipher::ReleaseContexts() {
+  impl_->enc.reset();
+  impl_->dec.reset();
+}
+
 std::expected<SkCipher, std::string> SkCipher::Create(const SkSuite& suite, SecretBytes encr_key,
                                                        SecretBytes integ_key) {
   const char* name = CipherName(suite);

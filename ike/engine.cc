@@ -2,6 +2,7 @@
 #include "ike/engine.h"
 
 #include <algorithm>
+#include <cassert>
 #include <utility>
 
 #include "ike/engine_payloads.h"
@@ -154,10 +155,7 @@ std::expected<void, std::string> Engine::AddPeer(PeerConfig peer, TimePoint now)
 
 void Engine::RemovePeer(std::string_view name, TimePoint now) {
   Scope scope(*this);
-  std::vector<IkeSa*> doomed;
-  for (auto& [serial, sa] : sas_)
-    if (sa->peer == name) doomed.push_back(sa.get());
-  for (IkeSa* sa : doomed) {
+  for (IkeSa* sa : SasOf(name)) {
     if (sa->cipher_out && sa->state != IkeState::kConnecting) {
       // 1.4.1: tell the peer; we do not wait for the answer of a removed config.
       sa->outstanding.reset();
@@ -194,12 +192,41 @@ IkeSa* Engine::FindSaBySpi(std::uint64_t our_spi) {
   return it == by_spi_.end() ? nullptr : FindSa(it->second);
 }
 
-IkeSa* Engine::EstablishedSaOf(std::string_view peer) {
+std::vector<IkeSa*> Engine::SasOf(std::string_view peer) {
+  std::vector<IkeSa*> out;
+  if (auto it = sas_by_peer_.find(peer); it != sas_by_peer_.end()) {
+    out.reserve(it->second.size());
+    for (auto serial : it->second) out.push_back(sas_.at(serial).get());
+  }
+#ifndef NDEBUG
+  std::vector<IkeSa*> scan;
   for (auto& [serial, sa] : sas_)
-    if (sa->peer == peer && !sa->destroyed &&
+    if (sa->peer == peer) scan.push_back(sa.get());
+  assert(scan == out);
+#endif
+  return out;
+}
+
+void Engine::SetPeer(IkeSa& sa, std::string_view peer) {
+  if (sa.peer == peer) return;
+  UnindexPeer(sa);
+  sa.peer = std::string(peer);
+  sas_by_peer_[sa.peer].insert(sa.serial);
+}
+
+void Engine::UnindexPeer(const IkeSa& sa) {
+  auto it = sas_by_peer_.find(sa.peer);
+  if (it == sas_by_peer_.end()) return;
+  it->second.erase(sa.serial);
+  if (it->second.empty()) sas_by_peer_.erase(it);
+}
+
+IkeSa* Engine::EstablishedSaOf(std::string_view peer) {
+  for (IkeSa* sa : SasOf(peer))
+    if (!sa->destroyed &&
         (sa->state == IkeState::kEstablished || sa->state == IkeState::kRekeying)) {
       Touch(*sa);
-      return sa.get();
+      return sa;
     }
   return nullptr;
 }
@@ -220,6 +247,7 @@ IkeSa& Engine::NewSa(std::string_view peer, bool initiator, TimePoint now) {
   sa->last_received = now;
   IkeSa& ref = *sa;
   sas_[ref.serial] = std::move(sa);
+  sas_by_peer_[ref.peer].insert(ref.serial);
   Touch(ref);
   return ref;
 }
@@ -259,6 +287,7 @@ void Engine::DestroySa(IkeSa& sa, TimePoint now, std::string_view reason) {
   Emit(EventKind::kIkeDown, &sa, now, std::string(reason));
   auto it = sas_.find(sa.serial);
   if (it != sas_.end()) {
+    UnindexPeer(sa);
     graveyard_.push_back(std::move(it->second));
     sas_.erase(it);
   }
@@ -302,8 +331,8 @@ std::expected<std::uint64_t, std::string> Engine::Initiate(std::string_view peer
   if (!FindChildConfig(*peer, child_name))
     return std::unexpected("no child config '" + child_name + "'");
   // An IKE SA of this peer that is up or coming up takes the CHILD_SA as a queued task.
-  for (auto& [serial, sa] : sas_) {
-    if (sa->peer != peer_name || sa->destroyed) continue;
+  for (IkeSa* sa : SasOf(peer_name)) {
+    if (sa->destroyed) continue;
     if (sa->state == IkeState::kDeleting || sa->state == IkeState::kRekeyed) continue;
     Touch(*sa);
     if (sa->auth_child == child_name && sa->state != IkeState::kEstablished &&
@@ -332,9 +361,8 @@ std::expected<void, std::string> Engine::Terminate(std::string_view peer, std::s
                                                    TimePoint now) {
   Scope scope(*this);
   bool found = false;
-  std::vector<IkeSa*> list;
-  for (auto& [serial, sa] : sas_)
-    if (sa->peer == peer && !sa->destroyed) list.push_back(sa.get());
+  std::vector<IkeSa*> list = SasOf(peer);
+  std::erase_if(list, [](const IkeSa* sa) { return sa->destroyed; });
   for (IkeSa* sa : list) {
     Touch(*sa);
     if (child.empty()) {
@@ -346,7 +374,7 @@ std::expected<void, std::string> Engine::Terminate(std::string_view peer, std::s
       }
       // 1.4.1: the DELETE goes first; queued exchanges are dropped.
       sa->tasks.clear();
-      sa->tasks.push_front(Task{.kind = Task::Kind::kDeleteIke});
+      sa->tasks.insert(sa->tasks.begin(), Task{.kind = Task::Kind::kDeleteIke});
       StartNextTask(*sa, now);
       continue;
     }
@@ -427,7 +455,7 @@ void Engine::CheckSaTimers(IkeSa& sa, TimePoint now) {
   if (sa.hard_at && now >= *sa.hard_at) {
     sa.hard_at.reset();
     sa.tasks.clear();
-    sa.tasks.push_front(Task{.kind = Task::Kind::kDeleteIke});
+    sa.tasks.insert(sa.tasks.begin(), Task{.kind = Task::Kind::kDeleteIke});
   }
   if (sa.rekey_at && now >= *sa.rekey_at) {
     sa.rekey_at.reset();
@@ -473,6 +501,7 @@ std::optional<TimePoint> Engine::SaDeadline(const IkeSa& sa) const {
 
 void Engine::RefreshDeadlines() {
   for (auto serial : touched_) {
+    SyncHalfOpen(serial);
     if (auto it = deadline_of_.find(serial); it != deadline_of_.end()) {
       deadlines_.erase({it->second, serial});
       deadline_of_.erase(it);
@@ -495,11 +524,21 @@ std::optional<TimePoint> Engine::NextDeadline() const {
 std::vector<Datagram> Engine::TakeDatagrams() { return std::exchange(out_, {}); }
 std::vector<Event> Engine::TakeEvents() { return std::exchange(events_, {}); }
 
-std::size_t Engine::half_open_count() const {
-  std::size_t n = 0;
-  for (const auto& [serial, sa] : sas_)
-    if (!sa->initiator && sa->state == IkeState::kConnecting) ++n;
-  return n;
+void Engine::SyncHalfOpen(std::uint64_t serial) {
+  auto it = sas_.find(serial);
+  const IkeSa* sa = it == sas_.end() ? nullptr : it->second.get();
+  const bool half_open =
+      sa && !sa->destroyed && !sa->initiator && sa->state == IkeState::kConnecting;
+  if (auto counted = half_open_ip_.find(serial); counted != half_open_ip_.end()) {
+    if (half_open && counted->second == sa->remote.address) return;
+    auto per_ip = half_open_per_ip_.find(counted->second);
+    if (--per_ip->second == 0) half_open_per_ip_.erase(per_ip);
+    half_open_ip_.erase(counted);
+  }
+  if (half_open) {
+    half_open_ip_.emplace(serial, sa->remote.address);
+    ++half_open_per_ip_[sa->remote.address];
+  }
 }
 
 std::vector<IkeSaInfo> Engine::ListSas(TimePoint now) const {

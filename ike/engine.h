@@ -75,7 +75,7 @@ class Engine {
   // Queries for the control tool.
   std::vector<IkeSaInfo> ListSas(TimePoint now) const;
   std::size_t ike_sa_count() const { return sas_.size(); }
-  std::size_t half_open_count() const;
+  std::size_t half_open_count() const { return half_open_ip_.size(); }
   const EngineConfig& config() const { return config_; }
 
   // Observability (issue 9, engine_observe.cc). The sinks are called synchronously from inside
@@ -99,6 +99,10 @@ class Engine {
   IkeSa* FindSa(std::uint64_t serial);
   IkeSa* FindSaBySpi(std::uint64_t our_spi);
   IkeSa* EstablishedSaOf(std::string_view peer);
+  // The IKE SAs of a peer config, oldest first (the order of sas_), from sas_by_peer_.
+  std::vector<IkeSa*> SasOf(std::string_view peer);
+  void SetPeer(IkeSa& sa, std::string_view peer);  // sa.peer, kept in sas_by_peer_
+  void UnindexPeer(const IkeSa& sa);
   IkeSa& NewSa(std::string_view peer, bool initiator, TimePoint now);
   std::uint64_t NewIkeSpi();
   void RegisterSpi(IkeSa& sa);
@@ -149,6 +153,9 @@ class Engine {
                           const std::vector<Bytes>& hashes, TimePoint now);
   void ProcessAuthResponse(IkeSa& sa, const std::vector<Payload>& inner, TimePoint now);
   void EstablishIke(IkeSa& sa, TimePoint now);
+  // Once IKE_AUTH is done and nothing is in flight, the SA idles: its SK ciphers free their
+  // keyed OpenSSL contexts (keyed again on the next message).
+  void ReleaseIdleCiphers(IkeSa& sa);
 
   // --- exchange_child.cc (CREATE_CHILD_SA for CHILD_SAs, 1.3.1, 1.3.3, 2.8, 2.25)
   std::optional<std::uint32_t> AllocChildSpi(IkeSa& sa, const ChildConfig& child,
@@ -235,6 +242,7 @@ class Engine {
   std::map<std::string, std::size_t, std::less<>> peer_index_;  // name -> position in peers_
   std::map<std::uint64_t, std::unique_ptr<IkeSa>> sas_;         // by serial
   std::map<std::uint64_t, std::uint64_t> by_spi_;               // our SPI -> serial
+  std::map<std::string, std::set<std::uint64_t>, std::less<>> sas_by_peer_;  // peer -> serials
   std::map<std::pair<std::uint64_t, Endpoint>, std::uint64_t> half_open_;  // (SPIi, peer) -> serial
   std::uint64_t next_serial_ = 1;
   std::uint64_t next_child_id_ = 1;
@@ -266,6 +274,12 @@ class Engine {
   void Touch(const IkeSa& sa) { touched_.insert(sa.serial); }
   std::optional<TimePoint> SaDeadline(const IkeSa& sa) const;
   void RefreshDeadlines();
+  // 2.6 half-open SAs (responder SAs still in kConnecting), counted per remote IP so that
+  // IKE_SA_INIT checks its thresholds in O(log n). Brought up to date with the deadline index at
+  // the end of every top-level call, for the SAs that call touched.
+  std::map<std::uint64_t, xfrm::IpAddress> half_open_ip_;  // serial -> the IP it is counted for
+  std::map<xfrm::IpAddress, std::size_t> half_open_per_ip_;
+  void SyncHalfOpen(std::uint64_t serial);
   struct Scope {
     explicit Scope(Engine& e) : engine(e) { ++engine.depth_; }
     ~Scope() {

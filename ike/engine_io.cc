@@ -60,7 +60,7 @@ void Engine::SendRequest(IkeSa& sa, ExchangeKind kind, ExchangeType exchange,
   for (const auto& d : pending.datagrams) SendRaw(sa.local, sa.remote, d);
   Emit(EventKind::kExchangeSent, &sa, now, pending.summary);
   if (trace_sink_) TraceSealed(sa, pending.datagrams, payloads, now);
-  sa.outstanding = std::move(pending);
+  sa.outstanding = std::make_unique<Outstanding>(std::move(pending));
 }
 
 void Engine::SendResponse(IkeSa& sa, const Header& request, std::vector<Payload> payloads,
@@ -373,6 +373,7 @@ void Engine::DispatchResponse(IkeSa& sa, const Header& /*header*/, std::vector<P
       break;
   }
   if (!sa.destroyed) StartNextTask(sa, now);
+  if (out.kind == ExchangeKind::kAuth) ReleaseIdleCiphers(sa);
 }
 
 void Engine::StartNextTask(IkeSa& sa, TimePoint now) {
@@ -380,7 +381,7 @@ void Engine::StartNextTask(IkeSa& sa, TimePoint now) {
          !sa.tasks.empty()) {
     Task t = sa.tasks.front();
     if (t.not_before > now) return;
-    sa.tasks.pop_front();
+    sa.tasks.erase(sa.tasks.begin());
     switch (t.kind) {
       case Task::Kind::kCreateChild:
         StartCreateChild(sa, t.child_name, 0, now);

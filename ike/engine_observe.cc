@@ -123,9 +123,8 @@ void Engine::OnIkeKeys(IkeSa& sa, const SecretBytes& g_ir, const SecretBytes& sk
     }
   }
   if (config_.retain_keymat) {
-    sa.retained_g_ir = g_ir.Clone();
-    sa.retained_skeyseed = skeyseed.Clone();
-    sa.retained_keys = std::move(keys);
+    sa.retained = std::make_unique<RetainedIkeKeymat>(RetainedIkeKeymat{
+        .g_ir = g_ir.Clone(), .skeyseed = skeyseed.Clone(), .keys = std::move(keys)});
   }
 }
 
@@ -164,8 +163,9 @@ void Engine::OnChildKeys(IkeSa& sa, ChildSa& child, ByteView nonce_i, ByteView n
     }
   }
   if (config_.retain_keymat) {
-    if (g_ir != nullptr) child.retained_g_ir = g_ir->Clone();
-    child.retained_keys = std::move(keys);
+    child.retained = std::make_unique<RetainedChildKeymat>();
+    if (g_ir != nullptr) child.retained->g_ir = g_ir->Clone();
+    child.retained->keys = std::move(keys);
   }
 }
 
@@ -180,7 +180,7 @@ std::expected<KeymatExplainInput, std::string> Engine::ExplainInput(std::uint64_
     return std::unexpected("IKE SA #" + std::to_string(serial) +
                            " has no keys yet (IKE_SA_INIT not completed)");
   }
-  if (with_secrets && (!config_.retain_keymat || sa.retained_skeyseed.empty())) {
+  if (with_secrets && (!config_.retain_keymat || !sa.retained || sa.retained->skeyseed.empty())) {
     return std::unexpected(
         "key values of IKE SA #" + std::to_string(serial) +
         " were not kept: start minivpnd with --retain-keys to explain with secrets");
@@ -197,9 +197,9 @@ std::expected<KeymatExplainInput, std::string> Engine::ExplainInput(std::uint64_
   in.nonce_r = sa.nonce_r;
   in.rekeyed = sa.rekey_skeyseed;
   if (with_secrets) {
-    in.g_ir = sa.retained_g_ir.Clone();
-    in.skeyseed = sa.retained_skeyseed.Clone();
-    in.keys = CloneKeys(sa.retained_keys);
+    in.g_ir = sa.retained->g_ir.Clone();
+    in.skeyseed = sa.retained->skeyseed.Clone();
+    in.keys = CloneKeys(sa.retained->keys);
   } else {
     in.g_ir = SecretBytes(SharedSecretSize(sa.suite.dh));
     in.skeyseed = SecretBytes(crypto::PrfOutputSize(sa.suite.prf));
@@ -214,12 +214,12 @@ std::expected<KeymatExplainInput, std::string> Engine::ExplainInput(std::uint64_
     k.nonce_i = c.keymat_nonce_i;
     k.nonce_r = c.keymat_nonce_r;
     if (with_secrets) {
-      if (c.retained_keys.encr_i.empty()) {
+      if (!c.retained || c.retained->keys.encr_i.empty()) {
         return std::unexpected("KEYMAT of CHILD_SA " + c.name + " {" + std::to_string(c.id) +
                                "} was not kept");
       }
-      k.g_ir = c.retained_g_ir.Clone();
-      k.keys = CloneKeys(c.retained_keys);
+      k.g_ir = c.retained->g_ir.Clone();
+      k.keys = CloneKeys(c.retained->keys);
     } else {
       if (c.suite.dh != crypto::DhGroup::kNone) k.g_ir = SecretBytes(SharedSecretSize(c.suite.dh));
       k.keys = PlaceholderKeys(c.suite);

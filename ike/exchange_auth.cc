@@ -24,9 +24,9 @@ void Engine::SendAuthRequest(IkeSa& sa, TimePoint now) {
                                             sa.sk_pi, EncodePayloadBody(idi));
   std::vector<Payload> payloads;
   payloads.push_back(std::move(idi));
-  bool other_sa = std::any_of(sas_.begin(), sas_.end(), [&](const auto& kv) {
-    return kv.second.get() != &sa && kv.second->peer == sa.peer && !kv.second->destroyed &&
-           kv.second->state == IkeState::kEstablished;
+  const std::vector<IkeSa*> of_peer = SasOf(sa.peer);
+  bool other_sa = std::any_of(of_peer.begin(), of_peer.end(), [&](const IkeSa* other) {
+    return other != &sa && !other->destroyed && other->state == IkeState::kEstablished;
   });
   // 2.4: INITIAL_CONTACT when this is the only IKE SA with the peer.
   if (peer->send_initial_contact && !other_sa)
@@ -55,6 +55,12 @@ void Engine::EstablishIke(IkeSa& sa, TimePoint now) {
   sa.established_at = now;
   sa.destroy_at.reset();
   std::erase_if(half_open_, [&](const auto& kv) { return kv.second == sa.serial; });
+  // Both AUTH payloads are computed and verified by now: the IKE_SA_INIT messages (2.15
+  // RealMessage1/2) and SK_pi/SK_pr are needed no longer (an IKE rekey derives from SK_d, 2.18).
+  Bytes().swap(sa.init_request);
+  Bytes().swap(sa.init_response);
+  sa.sk_pi = SecretBytes();  // SK_pi/SK_pr serve AUTH only (2.15); wiped on release
+  sa.sk_pr = SecretBytes();
   ScheduleIkeRekey(sa, now);
   Emit(EventKind::kIkeUp, &sa, now,
        "IKE_SA established " + sa.local.ToString() + " <-> " + sa.remote.ToString() + " " +
@@ -93,15 +99,15 @@ void Engine::ProcessAuthRequest(IkeSa& sa, const Header& header, const std::vect
                                                 sa.sk_pi, EncodePayloadBody(*idi_payload));
   if (auth->data.size() != expected.size() || !expected.Equals(auth->data))
     return fail("AUTH value of '" + DescribeId(*idi) + "' does not verify");
-  sa.peer = peer->name;
+  SetPeer(sa, peer->name);
 
   // 2.4: INITIAL_CONTACT: the peer lost its state; drop our older SAs with it.
   if (FindNotify(inner, NotifyType::kInitialContact)) {
     std::vector<IkeSa*> old;
-    for (auto& [serial, other] : sas_)
-      if (other.get() != &sa && other->peer == sa.peer && !other->destroyed &&
-          other->state != IkeState::kConnecting && other->state != IkeState::kAuthenticating)
-        old.push_back(other.get());  // SAs still being set up (a simultaneous start) stay
+    for (IkeSa* other : SasOf(sa.peer))
+      if (other != &sa && !other->destroyed && other->state != IkeState::kConnecting &&
+          other->state != IkeState::kAuthenticating)
+        old.push_back(other);  // SAs still being set up (a simultaneous start) stay
     for (IkeSa* o : old) DestroySa(*o, now, "INITIAL_CONTACT from the peer");
   }
 
@@ -163,6 +169,13 @@ void Engine::ProcessAuthRequest(IkeSa& sa, const Header& header, const std::vect
     }
   }
   SendResponse(sa, header, std::move(payloads), hashes, now);
+  ReleaseIdleCiphers(sa);
+}
+
+void Engine::ReleaseIdleCiphers(IkeSa& sa) {
+  if (sa.destroyed || sa.outstanding) return;
+  if (sa.cipher_out) sa.cipher_out->ReleaseContexts();
+  if (sa.cipher_in) sa.cipher_in->ReleaseContexts();
 }
 
 // 1.2 / 2.15 initiator.

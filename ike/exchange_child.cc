@@ -273,7 +273,7 @@ void Engine::ProcessChildResponse(IkeSa& sa, Outstanding& out, const std::vector
   if (!old) {
     // 2.25 rekey vs delete: the peer deleted the old SA meanwhile; the new one is orphaned.
     sa.FindChild(new_id)->redundant = true;
-    sa.tasks.push_front(Task{.kind = Task::Kind::kDeleteChild, .child_id = new_id});
+    sa.tasks.insert(sa.tasks.begin(), Task{.kind = Task::Kind::kDeleteChild, .child_id = new_id});
     return;
   }
   ChildSa* theirs = old->peer_successor ? sa.FindChild(old->peer_successor) : nullptr;
@@ -287,7 +287,7 @@ void Engine::ProcessChildResponse(IkeSa& sa, Outstanding& out, const std::vector
       Emit(EventKind::kChildRekeyed, &sa, now,
            "rekey collision lost: deleting our new CHILD_SA {" + std::to_string(new_id) + "}",
            std::nullopt, p.name);
-      sa.tasks.push_front(Task{.kind = Task::Kind::kDeleteChild, .child_id = new_id});
+      sa.tasks.insert(sa.tasks.begin(), Task{.kind = Task::Kind::kDeleteChild, .child_id = new_id});
       return;
     }
     theirs->redundant = true;

@@ -67,6 +67,7 @@ IkeSa* Engine::CreateRekeyedSa(IkeSa& old, bool we_initiated, const IkeChoice& c
   crypto::IkeKeys keys;
   if (!SetIkeKeys(n, *new_prf, skeyseed, observed ? &keys : nullptr)) {
     n.destroyed = true;
+    UnindexPeer(n);
     graveyard_.push_back(std::move(sas_[n.serial]));
     sas_.erase(n.serial);
     return nullptr;

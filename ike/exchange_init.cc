@@ -2,6 +2,7 @@
 // stateless COOKIEs (2.6), NAT detection and the float to port 4500 (2.23), RFC 7383
 // fragmentation support, and the SK_* derivation (2.14).
 #include <algorithm>
+#include <cassert>
 
 #include "crypto/keymat.h"
 #include "ike/codec.h"
@@ -160,7 +161,7 @@ void Engine::SendInitRequest(IkeSa& sa, TimePoint now) {
   SendRaw(sa.local, sa.remote, sa.init_request);
   Emit(EventKind::kExchangeSent, &sa, now, o.summary);
   if (trace_sink_) TraceMessage(Direction::kSent, &sa, sa.local, sa.remote, m, nullptr, 1, now);
-  sa.outstanding = std::move(o);
+  sa.outstanding = std::make_unique<Outstanding>(std::move(o));
 }
 
 // 1.2 responder. Everything before the SA is created is stateless: COOKIE, INVALID_KE and
@@ -187,12 +188,22 @@ void Engine::ProcessInitRequest(const Message& m, const Bytes& raw, const Endpoi
     return;
   }
   // 2.6 / bad-inputs M: per-IP block, then cookies above the half-open thresholds.
-  std::size_t total = 0, from_ip = 0;
-  for (const auto& [serial, sa] : sas_) {
-    if (sa->initiator || sa->state != IkeState::kConnecting) continue;
-    ++total;
-    if (sa->remote.address == remote.address) ++from_ip;
+  // The counts are those of the previous calls (SyncHalfOpen); nothing before this point of
+  // the current call changes an SA.
+  const std::size_t total = half_open_ip_.size();
+  const auto per_ip = half_open_per_ip_.find(remote.address);
+  const std::size_t from_ip = per_ip == half_open_per_ip_.end() ? 0 : per_ip->second;
+#ifndef NDEBUG
+  {
+    std::size_t scan_total = 0, scan_from_ip = 0;
+    for (const auto& [serial, sa] : sas_) {
+      if (sa->initiator || sa->state != IkeState::kConnecting) continue;
+      ++scan_total;
+      if (sa->remote.address == remote.address) ++scan_from_ip;
+    }
+    assert(scan_total == total && scan_from_ip == from_ip);
   }
+#endif
   if (from_ip >= config_.block_threshold_ip) {
     Emit(EventKind::kDropped, nullptr, now,
          "too many half-open SAs from " + remote.address.ToString());

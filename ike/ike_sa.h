@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +20,18 @@
 #include "xfrm/child_sa.h"
 
 namespace minivpn::ike {
+
+// EngineConfig::retain_keymat only (explain --show-secrets), behind a pointer so that the common
+// case pays 8 bytes per SA: the PFS g^ir and KEYMAT (*_i = initiator->responder) of a CHILD_SA,
+// and g^ir, SKEYSEED and SK_* of an IKE SA.
+struct RetainedChildKeymat {
+  SecretBytes g_ir{};
+  crypto::ChildKeys keys{};
+};
+struct RetainedIkeKeymat {
+  SecretBytes g_ir{}, skeyseed{};
+  crypto::IkeKeys keys{};
+};
 
 struct ChildSa {
   std::uint64_t id = 0;  // engine-wide serial
@@ -45,9 +56,7 @@ struct ChildSa {
   // and whether we sent its request (then spi_in is the initiator's SPI).
   Bytes keymat_nonce_i{}, keymat_nonce_r{};
   bool keymat_we_initiated = false;
-  // EngineConfig::retain_keymat only: the PFS g^ir and KEYMAT (*_i = initiator->responder).
-  SecretBytes retained_g_ir{};
-  crypto::ChildKeys retained_keys{};
+  std::unique_ptr<RetainedChildKeymat> retained{};  // EngineConfig::retain_keymat only
 };
 
 // A CHILD_SA being negotiated by us (IKE_AUTH or CREATE_CHILD_SA as initiator).
@@ -129,7 +138,8 @@ struct IkeSa {
   std::unique_ptr<crypto::KeyExchange> ke{};
   std::uint32_t init_retries = 0;
   Bytes cookie{};
-  Bytes init_request, init_response;      // RealMessage1/2 for AUTH (2.15)
+  // RealMessage1/2 for AUTH (2.15); released once IKE_AUTH is done (EstablishIke).
+  Bytes init_request, init_response;
   std::optional<NotifyType> init_hint{};  // unauthenticated error seen (hint only, 2.21.1)
   bool peer_fragmentation = false;
   bool peer_natd = false;
@@ -145,14 +155,12 @@ struct IkeSa {
   SecretBytes sk_d{}, sk_pi{}, sk_pr{};
   std::optional<crypto::SkCipher> cipher_out{};
   std::optional<crypto::SkCipher> cipher_in{};
-  // EngineConfig::retain_keymat only (explain --show-secrets): g^ir, SKEYSEED and SK_*.
-  SecretBytes retained_g_ir{}, retained_skeyseed{};
-  crypto::IkeKeys retained_keys{};
+  std::unique_ptr<RetainedIkeKeymat> retained{};  // EngineConfig::retain_keymat only
 
   // Message IDs (2.2) and the exchange in flight.
   std::uint32_t next_mid = 0;      // our next request
   std::uint32_t expected_mid = 0;  // the peer's next request
-  std::optional<Outstanding> outstanding{};
+  std::unique_ptr<Outstanding> outstanding{};  // on the heap: null while the SA idles
 
   // Response cache (2.1): the last response, resent byte for byte for a retransmission.
   bool has_cached = false;
@@ -163,7 +171,9 @@ struct IkeSa {
   Reassembler request_fragments{};
   Reassembler response_fragments{};
 
-  std::deque<Task> tasks{};
+  // Exchanges to start, front first. A vector: it is empty nearly always and holds a few tasks
+  // at most, and an empty std::deque allocates a 512-byte node per SA.
+  std::vector<Task> tasks{};
   std::vector<ChildSa> children{};
 
   std::optional<TimePoint> rekey_at{};    // IKE rekey

@@ -355,6 +355,37 @@ TEST(SkCipherTest, ChaChaWithoutKeyLengthAttribute) {
   EXPECT_TRUE(c.Open({}, body).has_value());
 }
 
+// An idle SA releases its keyed contexts; the next Seal/Open keys them again from the kept key,
+// and the AEAD IV counter carries on (an IV is never reused under one key).
+TEST(SkCipherTest, ReleasedContextsAreKeyedAgainOnNextUse) {
+  for (const SkSuite& suite : AllSuites()) {
+    SCOPED_TRACE(SuiteName(suite));
+    const Bytes encr(EncrKeyMaterialSize(suite.encr, suite.key_bits), 0x71);
+    const Bytes integ(IntegKeySize(suite.integ), 0x72);
+    SkCipher sender = MakeCipher(suite, encr, integ);
+    SkCipher receiver = MakeCipher(suite, encr, integ);
+    SeededRandom random(4);
+    const Bytes aad(32, 0x5a);
+    const Bytes b1 = sender.Seal(aad, AsBytes("first message"), random);
+    ASSERT_TRUE(receiver.Open(aad, b1).has_value());
+    sender.ReleaseContexts();
+    receiver.ReleaseContexts();
+    receiver.ReleaseContexts();  // twice is harmless
+    const Bytes b2 = sender.Seal(aad, AsBytes("second message"), random);
+    if (IsAead(suite.encr)) {
+      EXPECT_NE(ToHex(ByteView(b1).first(8)), ToHex(ByteView(b2).first(8)));
+    }
+    auto opened = receiver.Open(aad, b2);
+    ASSERT_TRUE(opened.has_value()) << opened.error();
+    EXPECT_EQ(std::string(opened->begin(), opened->end()), "second message");
+    // A released receiver still rejects a tampered body.
+    receiver.ReleaseContexts();
+    Bytes bad = b2;
+    bad.back() ^= 1;
+    EXPECT_FALSE(receiver.Open(aad, bad).has_value());
+  }
+}
+
 TEST(SkCipherTest, MovedCipherStillWorks) {
   SkCipher a = MakeCipher({EncrId::kAesGcm12, 256, IntegId::kNone}, Bytes(36, 4));
   SkCipher b = std::move(a);

@@ -644,6 +644,35 @@ TEST_F(BadInputTest, M_PerSourceCookieThenBlock) {
   EXPECT_EQ(b_.half_open_count(), 5u);
 }
 
+// The per-IP half-open count is per source address and drops when half-open SAs time out.
+TEST_F(BadInputTest, M_HalfOpenBlockIsPerSourceAndFreedOnTimeout) {
+  crypto::SeededRandom r(5);
+  xfrm::FakeKernel k;
+  EngineConfig config;
+  config.cookie_threshold_ip = 100;  // no cookies: the per-IP block alone
+  Engine b(config, r, k);
+  PeerConfig any = PeerB();
+  any.remote_address = xfrm::IpAddress{};
+  ASSERT_TRUE(b.AddPeer(std::move(any), net_.now()).has_value());
+  auto init_from = [&](std::uint32_t ip, std::uint64_t seed, TimePoint now) {
+    Endpoint from{xfrm::IpAddress::V4(ip), 500};
+    ManualInitiator peer(b, now, seed, from);
+    auto replies = ManualInitiator::Unprotected(peer.Send(peer.DefaultInit(), from));
+    return !replies.empty() && replies[0].Find(PayloadType::kSa) != nullptr;
+  };
+  const TimePoint t0 = net_.now();
+  const std::size_t block = b.config().block_threshold_ip;
+  for (std::size_t i = 0; i < block; ++i) EXPECT_TRUE(init_from(0x0a000001, 300 + i, t0)) << i;
+  EXPECT_FALSE(init_from(0x0a000001, 400, t0));  // blocked: no answer, no state
+  EXPECT_TRUE(init_from(0x0a000002, 401, t0));   // another source is not blocked
+  EXPECT_EQ(b.half_open_count(), block + 1);
+  const TimePoint t1 = t0 + b.config().half_open_timeout + std::chrono::seconds(1);
+  b.HandleTimers(t1);
+  EXPECT_EQ(b.half_open_count(), 0u);
+  EXPECT_TRUE(init_from(0x0a000001, 402, t1));  // the source may start again
+  EXPECT_EQ(b.half_open_count(), 1u);
+}
+
 TEST_F(BadInputTest, M_BogusIkeAuthFloodIsNotAnswered) {
   auto peer = Peer();
   ASSERT_TRUE(peer.CompleteInit());
