@@ -75,7 +75,10 @@ int main(int argc, char** argv) {
   app.add_option("--journal", options.journal_path,
                  "record of installed kernel state, for cleanup after a crash")
       ->capture_default_str();
-  app.add_option("-d,--debug", levels, "log levels, e.g. ike=2 knl=3 or all=2")->delimiter(',');
+  app.add_option("-d,--debug", levels,
+                 "log levels, e.g. ike=2 knl=3 or all=2 (default: the highest level of "
+                 "strongswan.conf's charon loggers, else 1)")
+      ->delimiter(',');
   app.add_flag("--check-config", check, "load the configuration, list every error, exit");
   app.add_flag("--fake-kernel", options.fake_kernel,
                "benchmarks only: keep CHILD_SAs in memory instead of the kernel");
@@ -100,6 +103,7 @@ int main(int argc, char** argv) {
   if (check) return RunCheckConfig(options.config);
 
   minivpn::daemon::Logger log;
+  options.log_levels_from_command_line = !levels.empty();
   for (const auto& spec : levels) {
     auto eq = spec.find('=');
     int level = eq == std::string::npos ? -1 : std::atoi(spec.c_str() + eq + 1);

@@ -22,6 +22,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -222,6 +223,11 @@ struct GlobalSettings {
   std::string save_keys_dir{};
   bool save_keys_ike = false;
   bool save_keys_esp = false;
+  // charon's loggers (filelog.<name>, stderr, syslog.<facility>, journal sections): minivpnd has
+  // one log, on stderr, so each subsystem (ike, cfg, knl, net, enc) gets the highest level any
+  // configured logger has for it (its own key, else its `default`, charon's default 1), clamped
+  // to -1 (silent) .. 3. Empty when no logger is configured (minivpnd's default then).
+  std::map<std::string, int, std::less<>> log_levels{};
   bool operator==(const GlobalSettings&) const = default;
 };
 

@@ -3,11 +3,14 @@
 // retransmit_timeout [4.0], retransmit_base [1.8], cookie_threshold [30],
 // cookie_threshold_ip [3], block_threshold [5], half_open_timeout [30], fragment_size [1280],
 // port [500], port_nat_t [4500], make_before_break [no]) and charon.plugins.save-keys
-// { load [no], wireshark_keys [], ike [no], esp [no] }. Everything else in the file (plugins,
-// logging, other daemons' sections) is parsed and ignored: strongswan.conf is shared by many
+// { load [no], wireshark_keys [], ike [no], esp [no] }, and the log levels of charon's loggers
+// (filelog, stderr, syslog, journal; GlobalSettings::log_levels). Everything else in the file
+// (plugins, other daemons' sections) is parsed and ignored: strongswan.conf is shared by many
 // programs, so unknown keys there are not errors.
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 
 #include "cli/config/loaders.h"
@@ -36,6 +39,62 @@ void TakeUint(const SettingsValue& v, T& out, std::uint64_t max, Diagnostics& d)
     return;
   }
   out = static_cast<T>(*r);
+}
+
+constexpr std::array<std::string_view, 5> kLogSubsystems = {"ike", "cfg", "knl", "net", "enc"};
+
+// One charon logger's levels: `default` and per-subsystem keys. Keyed by the logger
+// ("filelog.<name>", "stderr", ...) so that charon-systemd's section overrides charon's key by key.
+using LoggerLevels = std::map<std::string, std::map<std::string, int>>;
+
+void TakeLogger(const SettingsSection& logger, const std::string& id, LoggerLevels& loggers,
+                Diagnostics& d) {
+  auto& levels = loggers[id];
+  for (const auto& v : logger.values) {
+    const bool known = v.key == "default" ||
+                       std::find(kLogSubsystems.begin(), kLogSubsystems.end(), v.key) !=
+                           kLogSubsystems.end();
+    if (!known || v.value.empty()) continue;  // other subsystems, path, time_format, ...
+    int level = 0;
+    auto [end, ec] = std::from_chars(v.value.data(), v.value.data() + v.value.size(), level);
+    if (ec != std::errc() || end != v.value.data() + v.value.size() || level < -1) {
+      d.Warning(v.value_where,
+                fmt::format("log level '{}' = '{}' is not a level (-1 or more); ignored", v.key,
+                            v.value));
+      continue;
+    }
+    levels[v.key] = level;
+  }
+}
+
+void CollectLoggers(const SettingsSection& s, LoggerLevels& loggers, Diagnostics& d) {
+  for (std::string_view group : {"filelog", "syslog"}) {
+    if (const auto* g = s.FindSection(group)) {
+      for (const auto& logger : g->sections)
+        TakeLogger(logger, std::string(group) + "." + logger.name, loggers, d);
+    }
+  }
+  for (std::string_view single : {"stderr", "journal"}) {
+    if (const auto* logger = s.FindSection(single))
+      TakeLogger(*logger, std::string(single), loggers, d);
+  }
+}
+
+void SetLogLevels(const LoggerLevels& loggers, GlobalSettings& g) {
+  g.log_levels.clear();
+  if (loggers.empty()) return;
+  for (std::string_view subsystem : kLogSubsystems) {
+    int level = -1;
+    for (const auto& [id, levels] : loggers) {
+      auto own = levels.find(std::string(subsystem));
+      auto fallback = levels.find("default");
+      const int l = own != levels.end()        ? own->second
+                    : fallback != levels.end() ? fallback->second
+                                               : 1;  // charon's default level
+      level = std::max(level, l);
+    }
+    g.log_levels[std::string(subsystem)] = std::min(level, 3);
+  }
 }
 
 void LoadCharonSection(const SettingsSection& s, GlobalSettings& g, Diagnostics& d) {
@@ -111,8 +170,14 @@ void LoadCharonSection(const SettingsSection& s, GlobalSettings& g, Diagnostics&
 void LoadStrongswanConf(const SettingsDocument& doc, GlobalSettings& global, Diagnostics& d) {
   // charon-systemd reads its own section with charon { } as fallback: charon first, then
   // charon-systemd overrides.
-  if (const auto* s = doc.root.FindSection("charon")) LoadCharonSection(*s, global, d);
-  if (const auto* s = doc.root.FindSection("charon-systemd")) LoadCharonSection(*s, global, d);
+  LoggerLevels loggers;
+  for (std::string_view name : {"charon", "charon-systemd"}) {
+    if (const auto* s = doc.root.FindSection(name)) {
+      LoadCharonSection(*s, global, d);
+      CollectLoggers(*s, loggers, d);
+    }
+  }
+  SetLogLevels(loggers, global);
 }
 
 }  // namespace minivpn::config

@@ -33,6 +33,11 @@ std::expected<void, std::string> Daemon::Start() {
   LogDiagnostics(loaded.diagnostics);
   if (!loaded.ok()) return std::unexpected("configuration has errors (see above)");
   config::Config config = std::move(loaded.config);
+  if (!options_.log_levels_from_command_line) {
+    for (const auto& [name, level] : config.global.log_levels) {
+      if (auto subsystem = ParseSubsystem(name)) log_.SetLevel(*subsystem, level);
+    }
+  }
 
   if (auto opened = OpenKernel(); !opened) return opened;
   ike::EngineConfig engine_config = ToEngineConfig(config.global);
@@ -292,13 +297,15 @@ void Daemon::ArmKernelEvents() {
 
 void Daemon::ArmTimer() {
   auto deadline = engine_ ? engine_->NextDeadline() : std::nullopt;
-  if (!deadline) {
-    timer_.cancel();
-    return;
-  }
+  // The pending wait stands unless the engine's next deadline is earlier (no cancel, no new
+  // wait, no timerfd update per event). A wait that fires before the engine's deadline (which
+  // moved later, or went away) finds nothing due in HandleTimers and re-arms from there.
+  if (!deadline || (timer_armed_ && *timer_armed_ <= *deadline)) return;
+  timer_armed_ = deadline;
   timer_.expires_at(*deadline);
   timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;  // re-armed or cancelled
+    timer_armed_.reset();
     engine_->HandleTimers(Now());
     Pump();
   });
@@ -312,7 +319,9 @@ void Daemon::Pump() {
                 d.remote.address.ToString(), d.remote.port, ec.message());
     }
   }
+  log_.Hold();
   for (const auto& event : engine_->TakeEvents()) LogEvent(event);
+  log_.Release();
   if (shutting_down_ && engine_->ike_sa_count() == 0) {
     FinishShutdown();
     return;
@@ -321,32 +330,46 @@ void Daemon::Pump() {
 }
 
 void Daemon::LogEvent(const ike::Event& event) {
-  std::string where = event.peer.empty() ? std::string() : fmt::format("{}[{}] ", event.peer, event.ike_serial);
+  // The prefix and the line are only built when the level lets the line out (at charon's
+  // level 0 most events of a handshake are counted, not printed).
+  auto where = [&] {
+    return event.peer.empty() ? std::string()
+                              : fmt::format("{}[{}] ", event.peer, event.ike_serial);
+  };
   switch (event.kind) {
     case ike::EventKind::kExchangeSent:
     case ike::EventKind::kExchangeReceived: {
       bool sent = event.kind == ike::EventKind::kExchangeSent;
       auto first_space = event.text.find(' ');
       ++exchanges_[event.text.substr(0, first_space)];
-      log_.Info(Subsystem::kEnc, 1, "{}{} {}", where, sent ? "generating" : "parsed", event.text);
+      if (log_.Enabled(Subsystem::kEnc, 1)) {
+        log_.Info(Subsystem::kEnc, 1, "{}{} {}", where(), sent ? "generating" : "parsed",
+                  event.text);
+      }
       break;
     }
     case ike::EventKind::kRetransmit:
       ++retransmits_;
-      log_.Info(Subsystem::kIke, 1, "{}retransmit {}", where, event.text);
+      if (log_.Enabled(Subsystem::kIke, 1))
+        log_.Info(Subsystem::kIke, 1, "{}retransmit {}", where(), event.text);
       break;
     case ike::EventKind::kFailure:
       if (event.notify) ++failures_[std::string(ike::Name(*event.notify))];
       else ++failures_["other"];
-      log_.Warn(Subsystem::kIke, "{}{}{}", where, event.text,
-                event.notify ? fmt::format(" ({})", ike::Name(*event.notify)) : std::string());
+      if (log_.Enabled(Subsystem::kIke, 0)) {
+        log_.Warn(Subsystem::kIke, "{}{}{}", where(), event.text,
+                  event.notify ? fmt::format(" ({})", ike::Name(*event.notify)) : std::string());
+      }
       break;
     case ike::EventKind::kDropped:
-      log_.Info(Subsystem::kIke, 2, "{}dropped: {}", where, event.text);
+      if (log_.Enabled(Subsystem::kIke, 2))
+        log_.Info(Subsystem::kIke, 2, "{}dropped: {}", where(), event.text);
       break;
     default:
-      log_.Info(Subsystem::kIke, 0, "{}{}{}", where, event.text,
-                event.child.empty() ? std::string() : fmt::format(" (child {})", event.child));
+      if (log_.Enabled(Subsystem::kIke, 0)) {
+        log_.Info(Subsystem::kIke, 0, "{}{}{}", where(), event.text,
+                  event.child.empty() ? std::string() : fmt::format(" (child {})", event.child));
+      }
       break;
   }
 }
@@ -420,6 +443,7 @@ void Daemon::FinishShutdown() {
   }
   our_vtis_.clear();
   timer_.cancel();
+  timer_armed_.reset();
   shutdown_timer_.cancel();
   signals_.cancel();
   if (control_) control_->Stop();

@@ -47,6 +47,9 @@ struct DaemonOptions {
   // --retain-keys: keep key material for `minivpnctl explain --show-secrets`
   // (ike::EngineConfig::retain_keymat).
   bool retain_keys = false;
+  // -d was given: it decides the log levels; otherwise strongswan.conf's loggers do
+  // (config::GlobalSettings::log_levels), else the Logger's default.
+  bool log_levels_from_command_line = false;
 };
 
 class Daemon {
@@ -105,6 +108,7 @@ class Daemon {
   IkeSockets sockets_;
   std::unique_ptr<ControlServer> control_;
   boost::asio::steady_timer timer_;
+  std::optional<ike::TimePoint> timer_armed_{};  // the deadline timer_ waits for, if any
   boost::asio::steady_timer shutdown_timer_;
   boost::asio::signal_set signals_;
   std::vector<std::string> our_vtis_;

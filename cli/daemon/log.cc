@@ -25,6 +25,7 @@ Logger::Logger()
         std::fflush(stderr);
       }) {
   journal_prefix_ = std::getenv("JOURNAL_STREAM") != nullptr;
+  stderr_sink_ = true;
 }
 
 Logger::Logger(Sink sink) : sink_(std::move(sink)) { levels_.fill(1); }
@@ -35,7 +36,18 @@ void Logger::Write(Subsystem s, Priority prio, std::string_view text) {
   std::string tag(Name(s));
   for (char& c : tag) c = static_cast<char>(c - 'a' + 'A');  // charon style: [IKE]
   fmt::format_to(std::back_inserter(line), "[{}] {}\n", tag, text);
+  if (held_ && stderr_sink_) {
+    pending_ += line;
+    return;
+  }
   sink_(line);
+}
+
+void Logger::Release() {
+  held_ = false;
+  if (pending_.empty()) return;
+  sink_(pending_);
+  pending_.clear();
 }
 
 }  // namespace minivpn::daemon

@@ -34,6 +34,14 @@ class Logger {
 
   Logger();  // stderr sink, level 1 everywhere
   explicit Logger(Sink sink);
+  Logger(const Logger&) = delete;
+  Logger& operator=(const Logger&) = delete;
+
+  // Lines logged between Hold() and Release() reach stderr together at Release(): one write(2)
+  // for the lines of one engine step instead of one per line. A custom sink gets every line as
+  // it comes.
+  void Hold() { held_ = true; }
+  void Release();
 
   void SetLevel(Subsystem s, int level) { levels_[static_cast<std::size_t>(s)] = level; }
   void SetAllLevels(int level) { levels_.fill(level); }
@@ -64,6 +72,9 @@ class Logger {
  private:
   Sink sink_;
   bool journal_prefix_ = false;
+  bool stderr_sink_ = false;
+  bool held_ = false;
+  std::string pending_;
   std::array<int, kSubsystemCount> levels_;
 };
 

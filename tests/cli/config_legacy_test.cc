@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "cli/config/config.h"
 #include "cli/config/proposal.h"
 #include "cli/config/values.h"
@@ -523,6 +525,48 @@ TEST(Legacy, StrongswanConfHonouredKeysAndIgnoredRest) {
   EXPECT_EQ(g.port, 5000);
   EXPECT_EQ(g.port_nat_t, 5001);
   EXPECT_TRUE(g.make_before_break);
+}
+
+// charon's loggers set minivpnd's levels: per subsystem the highest of any logger (its own key,
+// else its default, else charon's default 1); charon-systemd overrides charon key by key.
+TEST(Legacy, StrongswanConfLogLevels) {
+  TempDir dir;
+  auto r = LoadLegacy(dir, kSeedConf, "routerA routerB : PSK \"s\"\n", RouterA,
+                      "charon {\n  filelog {\n    main {\n      path = /var/log/charon.log\n"
+                      "      default = 0\n      knl = 2\n      lib = 4\n    }\n  }\n"
+                      "  syslog { daemon { default = -1 } }\n}\n"
+                      "charon-systemd {\n  filelog { main { knl = 1 } }\n"
+                      "  journal { default = 0\n enc = 9 }\n}\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_TRUE(r.diagnostics.empty()) << Dump(r.diagnostics);
+  const std::map<std::string, int, std::less<>> want = {
+      {"cfg", 0}, {"enc", 3}, {"ike", 0}, {"knl", 1}, {"net", 0}};
+  EXPECT_EQ(r.config.global.log_levels, want);
+
+  // A logger without a default logs at charon's default, 1; all loggers silent: -1.
+  TempDir dir2;
+  auto one = LoadLegacy(dir2, kSeedConf, "routerA routerB : PSK \"s\"\n", RouterA,
+                        "charon { stderr { ike = 2 }\n syslog { auth { default = -1 } } }\n");
+  ASSERT_TRUE(one.ok()) << Dump(one.diagnostics);
+  EXPECT_EQ(one.config.global.log_levels.at("ike"), 2);
+  EXPECT_EQ(one.config.global.log_levels.at("cfg"), 1);
+  TempDir dir3;
+  auto silent = LoadLegacy(dir3, kSeedConf, "routerA routerB : PSK \"s\"\n", RouterA,
+                           "charon { filelog { f { default = -1 } } }\n");
+  EXPECT_EQ(silent.config.global.log_levels.at("net"), -1);
+
+  // No logger: nothing is set (minivpnd keeps its default); a bad level is a warning, ignored.
+  TempDir dir4;
+  auto none = LoadLegacy(dir4, kSeedConf, "routerA routerB : PSK \"s\"\n", RouterA,
+                         "charon { port = 500 }\n");
+  EXPECT_TRUE(none.config.global.log_levels.empty());
+  TempDir dir5;
+  auto bad = LoadLegacy(dir5, kSeedConf, "routerA routerB : PSK \"s\"\n", RouterA,
+                        "charon { stderr { default = loud\n ike = 2 } }\n");
+  EXPECT_TRUE(bad.ok());
+  EXPECT_DIAG(bad.diagnostics, Severity::kWarning, "log level 'default' = 'loud'");
+  EXPECT_EQ(bad.config.global.log_levels.at("ike"), 2);
+  EXPECT_EQ(bad.config.global.log_levels.at("knl"), 1);
 }
 
 // Every prefix of the seed's ipsec.conf and ipsec.secrets loads without crashing; a prefix
