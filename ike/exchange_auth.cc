@@ -100,13 +100,15 @@ void Engine::ProcessAuthRequest(IkeSa& sa, const Header& header, const std::vect
   if (auth->data.size() != expected.size() || !expected.Equals(auth->data))
     return fail("AUTH value of '" + DescribeId(*idi) + "' does not verify");
   SetPeer(sa, peer->name);
+  sa.remote_identity = *idi;
 
-  // 2.4: INITIAL_CONTACT: the peer lost its state; drop our older SAs with it.
+  // 2.4: INITIAL_CONTACT: the peer lost its state; drop our older SAs with it. "The peer" is
+  // this identity: one responder config (say remote id %any) may serve many peers.
   if (FindNotify(inner, NotifyType::kInitialContact)) {
     std::vector<IkeSa*> old;
     for (IkeSa* other : SasOf(sa.peer))
       if (other != &sa && !other->destroyed && other->state != IkeState::kConnecting &&
-          other->state != IkeState::kAuthenticating)
+          other->state != IkeState::kAuthenticating && other->remote_identity == *idi)
         old.push_back(other);  // SAs still being set up (a simultaneous start) stay
     for (IkeSa* o : old) DestroySa(*o, now, "INITIAL_CONTACT from the peer");
   }
@@ -210,6 +212,7 @@ void Engine::ProcessAuthResponse(IkeSa& sa, const std::vector<Payload>& inner, T
                                                 sa.sk_pr, EncodePayloadBody(*idr_payload));
   if (auth->data.size() != expected.size() || !expected.Equals(auth->data))
     return fail("AUTH of the responder does not verify", NotifyType::kAuthenticationFailed);
+  sa.remote_identity = *idr;
   EstablishIke(sa, now);
 
   const ChildConfig* cfg = FindChildConfig(*peer, pending.name);

@@ -145,6 +145,9 @@ struct IkeSa {
   bool peer_natd = false;
   bool nat_local = false;    // we are behind a NAT
   bool nat_remote = false;   // the peer is behind a NAT
+  // The peer's authenticated identity (its IDi, or IDr when we initiated): INITIAL_CONTACT
+  // (2.4) removes the older SAs of this identity only, not of every peer sharing the config.
+  IdPayload remote_identity{};
   std::string auth_child{};  // initiator: the CHILD_SA to create with IKE_AUTH
   std::uint32_t keying_try = 1;  // initiator: which attempt of PeerConfig::keyingtries this is
   PendingChild auth_pending{};

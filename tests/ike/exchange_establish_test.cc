@@ -270,6 +270,49 @@ TEST_F(EstablishTest, InitialContactReplacesOldSa) {
   EXPECT_EQ(kernel_b_.policy_count(), 3u);
 }
 
+// 2.4: INITIAL_CONTACT speaks for one identity. A responder whose single config accepts any
+// address and any identity keeps the SAs of the other peers; only the sender's older SA goes.
+TEST_F(EstablishTest, InitialContactRemovesOnlyTheSendersOwnSas) {
+  PeerConfig any = PeerB();
+  any.name = "any";
+  any.remote_address = xfrm::IpAddress{};
+  any.remote_id = Identity{};
+  AddPeers(PeerA(), std::move(any));
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  ASSERT_EQ(EstablishedCount(b_), 1u);
+
+  // C: another site, another identity, same responder config; it sends INITIAL_CONTACT too.
+  auto peer_c = [] { return MakePeer("to-b", "192.0.2.3", "192.0.2.2", "c.test", "b.test"); };
+  crypto::SeededRandom rc(9);
+  xfrm::FakeKernel kc;
+  Engine c(EngineConfig{}, rc, kc);
+  net_.Attach(Ip("192.0.2.3"), &c);
+  ASSERT_TRUE(c.AddPeer(peer_c(), net_.now()).has_value());
+  ASSERT_TRUE(c.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  EXPECT_EQ(EstablishedCount(c), 1u);
+  EXPECT_EQ(EstablishedCount(b_), 2u) << "A's SA must survive C's INITIAL_CONTACT";
+  EXPECT_EQ(EstablishedCount(a_), 1u);
+
+  // C restarts: its INITIAL_CONTACT replaces C's old SA, and A's stays.
+  crypto::SeededRandom rc2(10);
+  xfrm::FakeKernel kc2;
+  Engine c2(EngineConfig{}, rc2, kc2);
+  net_.Attach(Ip("192.0.2.3"), &c2);
+  ASSERT_TRUE(c2.AddPeer(peer_c(), net_.now()).has_value());
+  ASSERT_TRUE(c2.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  EXPECT_EQ(EstablishedCount(c2), 1u);
+  EXPECT_EQ(b_.ike_sa_count(), 2u);
+  EXPECT_EQ(EstablishedCount(b_), 2u);
+  auto sas = b_.ListSas(net_.now());
+  std::vector<std::string> remotes;
+  for (const auto& s : sas) remotes.push_back(s.remote.address.ToString());
+  std::sort(remotes.begin(), remotes.end());
+  EXPECT_EQ(remotes, (std::vector<std::string>{"192.0.2.1", "192.0.2.3"}));
+}
+
 TEST_F(EstablishTest, KernelFailureOnResponderLeavesIkeSaWithoutChild) {
   AddPeers();
   ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
