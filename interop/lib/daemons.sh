@@ -279,6 +279,19 @@ lab_terminate() {
   return $rc
 }
 
+# lab_triangle_up: the three tunnels of lab_topology_triangle (a initiates to b and c, b to c),
+# each checked up on both ends.
+lab_triangle_up() {
+  expect "initiate a -> b" lab_initiate a to-b
+  expect "initiate a -> c" lab_initiate a to-c
+  expect "initiate b -> c" lab_initiate b to-c
+  local pair
+  for pair in "a to-b" "a to-c" "b to-a" "b to-c" "c to-a" "c to-b"; do
+    # shellcheck disable=SC2086 # "$pair" is two words: router and connection
+    expect "tunnel $pair up" lab_wait_sa $pair
+  done
+}
+
 # lab_rekey X NAME [child|ike]: asks X's daemon to rekey CHILD_SA (or IKE_SA) NAME now.
 lab_rekey() {
   local x=$1 name=$2 kind=${3:-child} out rc

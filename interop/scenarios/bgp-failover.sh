@@ -51,13 +51,7 @@ lab_conn c a
 lab_conn b c
 lab_conn c b
 lab_start a b c
-expect "initiate a -> b" lab_initiate a to-b
-expect "initiate a -> c" lab_initiate a to-c
-expect "initiate b -> c" lab_initiate b to-c
-for pair in "a to-b" "a to-c" "b to-a" "b to-c" "c to-a" "c to-b"; do
-  # shellcheck disable=SC2086 # "$pair" is two words: router and connection
-  expect "tunnel $pair up" lab_wait_sa $pair
-done
+lab_triangle_up
 
 if [[ $BGP == on ]]; then
   lab_bird_config a b c

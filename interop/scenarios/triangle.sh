@@ -25,13 +25,7 @@ lab_pair b c
 lab_start a b c
 lab_capture inet eth-a transport-a
 
-expect "initiate a -> b" lab_initiate a to-b
-expect "initiate a -> c" lab_initiate a to-c
-expect "initiate b -> c" lab_initiate b to-c
-for pair in "a to-b" "a to-c" "b to-a" "b to-c" "c to-a" "c to-b"; do
-  # shellcheck disable=SC2086 # "$pair" is two words: router and connection
-  expect "tunnel $pair up" lab_wait_sa $pair
-done
+lab_triangle_up
 expect "ping Net A -> Net B" lab_ping host-a "${LAB_HOST[b]}" 3
 expect "ping Net A -> Net C" lab_ping host-a "${LAB_HOST[c]}" 3
 expect "ping Net B -> Net C" lab_ping host-b "${LAB_HOST[c]}" 3
