@@ -267,6 +267,7 @@ std::string_view Name(ParseErrorCode code) {
     case ParseErrorCode::kBadPayloadBody: return "BAD_PAYLOAD_BODY";
     case ParseErrorCode::kSkNotLast: return "SK_NOT_LAST";
     case ParseErrorCode::kTooManyPayloads: return "TOO_MANY_PAYLOADS";
+    case ParseErrorCode::kNotAuthentic: return "NOT_AUTHENTIC";
     case ParseErrorCode::kBadHeaderField: return "BAD_HEADER_FIELD";
     case ParseErrorCode::kMissingPayload: return "MISSING_PAYLOAD";
     case ParseErrorCode::kDuplicatePayload: return "DUPLICATE_PAYLOAD";

@@ -28,6 +28,9 @@ enum class ParseErrorCode : std::uint8_t {
   kBadPayloadBody,           // a field inside a payload is inconsistent (counts, sizes, types)
   kSkNotLast,                // SK/SKF must be the last payload
   kTooManyPayloads,          // more than kMaxPayloads in one message
+  // Unprotect / Reassembler: the SK or SKF payload failed its integrity check or did not decrypt
+  // (ICV mismatch, bad padding): not authentic, dropped silently (2.21.1). Detail says which.
+  kNotAuthentic,
   // Header fields that are well-formed but not allowed (2.6/3.1: IKE_SA_INIT with a message ID
   // other than 0, or a request with a responder SPI). Reported by CheckExchangeRules.
   kBadHeaderField,

@@ -555,6 +555,7 @@ std::vector<IkeSaInfo> Engine::ListSas(TimePoint now) const {
     info.local = sa->local;
     info.remote = sa->remote;
     if (sa->prf) info.algorithms = Describe(sa->suite);
+    if (!sa->remote_identity.data.empty()) info.remote_identity = DescribeId(sa->remote_identity);
     info.nat_local = sa->nat_local;
     info.nat_remote = sa->nat_remote;
     info.age = duration_cast<Seconds>(now - sa->created);

@@ -254,8 +254,8 @@ void Engine::HandleProtected(IkeSa& sa, const Message& message, const Bytes& raw
   if (!opened) {
     const ParseError& e = opened.error();
     // Failures of the SK payload itself (ICV, lengths, padding) are not authenticated.
-    if (e.payload == PayloadType::kSk || e.payload == PayloadType::kSkf ||
-        e.code == ParseErrorCode::kMissingPayload || e.detail.find("ICV") != std::string::npos) {
+    if (e.code == ParseErrorCode::kNotAuthentic || e.payload == PayloadType::kSk ||
+        e.payload == PayloadType::kSkf || e.code == ParseErrorCode::kMissingPayload) {
       // 2.21.1 / bad-inputs J: a bad ICV is dropped silently; the SA stays as it is.
       Emit(EventKind::kDropped, &sa, now, "ICV check failed");
       return;

@@ -112,6 +112,7 @@ struct IkeSaInfo {
   Endpoint local{};
   Endpoint remote{};
   std::string algorithms{};  // "AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519"
+  std::string remote_identity{};  // the peer's authenticated ID ("routerB"); empty before AUTH
   bool nat_local = false;
   bool nat_remote = false;
   std::chrono::seconds age{0};

@@ -52,7 +52,7 @@ std::expected<Bytes, ParseError> Open(ByteView datagram, std::size_t body_offset
                                       PayloadType type, const crypto::SkCipher& cipher) {
   auto plaintext = cipher.Open(datagram.first(body_offset), datagram.subspan(body_offset));
   if (!plaintext) {
-    return ProtectError(ParseErrorCode::kBadPayloadBody, type, body_offset, plaintext.error());
+    return ProtectError(ParseErrorCode::kNotAuthentic, type, body_offset, plaintext.error());
   }
   return std::move(*plaintext);
 }

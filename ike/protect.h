@@ -30,7 +30,7 @@ std::vector<Bytes> ProtectFragmented(const Header& header, const std::vector<Pay
 
 // Decrypts the SK payload of a decoded message (its last payload) and decodes the inner chain.
 // `message` must be Decode(datagram). An ICV failure (or any other SkCipher::Open error) returns
-// ParseErrorCode::kBadPayloadBody for kSk at the offset of the SK body, with SkCipher's sentence
+// ParseErrorCode::kNotAuthentic for kSk at the offset of the SK body, with SkCipher's sentence
 // ("ICV mismatch", ...) as detail, and the caller drops the message silently (RFC 7296 2.21.1 /
 // bad-inputs J). No SK payload: kMissingPayload. Errors in the inner chain are those of
 // DecodePayloads, with offsets counted in the datagram as if the plaintext sat after the IV.

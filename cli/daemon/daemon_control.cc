@@ -114,6 +114,9 @@ ControlReply Daemon::ListSas(const ControlRequest& request) {
       j["local_id"] = conn->local_id.ToString();
       j["remote_id"] = conn->remote_id.ToString();
     }
+    // Once authenticated, the identity the peer proved (with a %any config, the only way to tell
+    // the tunnels apart).
+    if (!ike.remote_identity.empty()) j["remote_id"] = ike.remote_identity;
     if (ike.rekey_in) j["rekey_time"] = ike.rekey_in->count();
     json children = json::array();
     for (const auto& child : ike.children) {

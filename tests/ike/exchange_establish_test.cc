@@ -307,10 +307,17 @@ TEST_F(EstablishTest, InitialContactRemovesOnlyTheSendersOwnSas) {
   EXPECT_EQ(b_.ike_sa_count(), 2u);
   EXPECT_EQ(EstablishedCount(b_), 2u);
   auto sas = b_.ListSas(net_.now());
-  std::vector<std::string> remotes;
-  for (const auto& s : sas) remotes.push_back(s.remote.address.ToString());
+  std::vector<std::string> remotes, identities;
+  for (const auto& s : sas) {
+    remotes.push_back(s.remote.address.ToString());
+    identities.push_back(s.remote_identity);
+  }
   std::sort(remotes.begin(), remotes.end());
+  std::sort(identities.begin(), identities.end());
   EXPECT_EQ(remotes, (std::vector<std::string>{"192.0.2.1", "192.0.2.3"}));
+  EXPECT_EQ(identities, (std::vector<std::string>{"a.test", "c.test"}))
+      << "ListSas names the identity each peer authenticated with";
+  EXPECT_EQ(a_.ListSas(net_.now()).at(0).remote_identity, "b.test") << "the initiator's view";
 }
 
 TEST_F(EstablishTest, KernelFailureOnResponderLeavesIkeSaWithoutChild) {

@@ -95,7 +95,7 @@ TEST_P(ProtectSuites, TamperedCiphertextOrHeaderFailsTheIcv) {
     ASSERT_TRUE(m.has_value());
     auto inner = Unprotect(bad, *m, cipher);
     ASSERT_FALSE(inner.has_value());
-    EXPECT_EQ(inner.error().code, ParseErrorCode::kBadPayloadBody);
+    EXPECT_EQ(inner.error().code, ParseErrorCode::kNotAuthentic);
     EXPECT_EQ(inner.error().payload, PayloadType::kSk);
     EXPECT_EQ(inner.error().offset, 32u);
   }
@@ -289,7 +289,7 @@ TEST(BadInputsL, ForgedFragmentIsDroppedAndTheRestStillCompletes) {
   forged.back() ^= 0x80;
   auto bad = Add(r, forged, cipher);
   ASSERT_FALSE(bad.has_value());
-  EXPECT_EQ(bad.error().code, ParseErrorCode::kBadPayloadBody);
+  EXPECT_EQ(bad.error().code, ParseErrorCode::kNotAuthentic);
   for (const Bytes& good : {f[2], f[1], f[0]}) ASSERT_TRUE(Add(r, good, cipher).has_value());
 }
 
