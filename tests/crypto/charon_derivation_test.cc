@@ -21,6 +21,7 @@
 #include "crypto/keymat.h"
 #include "crypto/prf.h"
 #include "crypto/sk_cipher.h"
+#include "tests/fixtures/charon_log.h"
 
 namespace minivpn::crypto {
 namespace {
@@ -31,55 +32,8 @@ constexpr std::string_view kPsk = "minivpn-test-psk-not-a-secret";
 constexpr std::string_view kIdI = "initiator.minivpn.test";
 constexpr std::string_view kIdR = "responder.minivpn.test";
 
-Bytes ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << "missing fixture " << path;
-  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// ---- charon's hex dumps: "NN[IKE] <label> => <n> bytes @ 0x..." then lines
-// "NN[IKE]   <offset>: XX XX ... (16 per line)  <ascii>". ----
-class CharonLog {
- public:
-  explicit CharonLog(const std::string& path) {
-    std::ifstream in(path);
-    EXPECT_TRUE(in.good()) << "missing fixture " << path;
-    for (std::string line; std::getline(in, line);) lines_.push_back(line);
-  }
-
-  // Every value dumped under `label`, in log order.
-  std::vector<Bytes> All(std::string_view label) const {
-    std::vector<Bytes> values;
-    const std::string marker = "] " + std::string(label) + " => ";
-    for (std::size_t i = 0; i < lines_.size(); ++i) {
-      const std::size_t at = lines_[i].find(marker);
-      if (at == std::string::npos) continue;
-      const std::size_t size = std::stoul(lines_[i].substr(at + marker.size()));
-      Bytes value;
-      for (std::size_t j = i + 1; j < lines_.size() && value.size() < size; ++j) {
-        const std::size_t colon = lines_[j].find(": ");
-        if (colon == std::string::npos) break;
-        // 16 octets as "XX " take 47 characters; the ASCII column follows after two spaces.
-        std::istringstream hex(lines_[j].substr(colon + 2, 47));
-        for (std::string octet; hex >> octet && value.size() < size;) {
-          value.push_back(static_cast<std::uint8_t>(std::stoul(octet, nullptr, 16)));
-        }
-      }
-      EXPECT_EQ(value.size(), size) << label;
-      values.push_back(std::move(value));
-    }
-    return values;
-  }
-
-  Bytes One(std::string_view label) const {
-    const std::vector<Bytes> all = All(label);
-    EXPECT_EQ(all.size(), 1u) << label;
-    return all.empty() ? Bytes() : all.front();
-  }
-
- private:
-  std::vector<std::string> lines_;
-};
+using minivpn::testing::CharonLog;
+using minivpn::testing::ReadBinary;
 
 // ---- IKE messages (RFC 7296 3.1 header, 3.2 generic payload header) ----
 struct Payload {
@@ -154,8 +108,8 @@ class CharonDerivationTest : public ::testing::TestWithParam<Scenario> {
  protected:
   void SetUp() override {
     const std::string dir = kFixtures + GetParam().dir + "/";
-    init_request_ = ReadFile(dir + "ike_sa_init_request.bin");
-    init_response_ = ReadFile(dir + "ike_sa_init_response.bin");
+    init_request_ = ReadBinary(dir + "ike_sa_init_request.bin");
+    init_response_ = ReadBinary(dir + "ike_sa_init_response.bin");
     ASSERT_GE(init_request_.size(), 28u);
     ASSERT_GE(init_response_.size(), 28u);
     spi_i_ = Be64(init_request_);
@@ -267,8 +221,8 @@ TEST_P(CharonDerivationTest, OurKeysOpenCharonsIkeAuthAndItCarriesOurAuth) {
   const SecretBytes psk = SecretBytes::FromString(kPsk);
 
   Bytes storage_i, storage_r;
-  const Bytes request = ReadFile(dir + "ike_auth_request.bin");
-  const Bytes response = ReadFile(dir + "ike_auth_response.bin");
+  const Bytes request = ReadBinary(dir + "ike_auth_request.bin");
+  const Bytes response = ReadBinary(dir + "ike_auth_response.bin");
   const std::vector<Payload> inner_i = OpenSk(*from_i, request, storage_i);
   const std::vector<Payload> inner_r = OpenSk(*from_r, response, storage_r);
   ASSERT_FALSE(inner_i.empty());
@@ -296,7 +250,7 @@ TEST_P(CharonDerivationTest, OurKeysOpenCharonsIkeAuthAndItCarriesOurAuth) {
 
   // A later exchange in the same SA (INFORMATIONAL, message ID 2) opens as well; a flipped
   // ciphertext bit does not.
-  const Bytes info = ReadFile(dir + "informational_request_mid2_from_initiator.bin");
+  const Bytes info = ReadBinary(dir + "informational_request_mid2_from_initiator.bin");
   Bytes storage;
   OpenSk(*from_i, info, storage);
   Bytes tampered = request;

@@ -5,71 +5,21 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "crypto/bytes.h"
 #include "crypto/secret.h"
 #include "crypto/sk_cipher.h"
+#include "tests/fixtures/charon_log.h"
 #include "ike/codec.h"
 #include "ike/protect.h"
 
 namespace minivpn::ike::testing {
 
-inline const std::filesystem::path kCharonFixtures =
-    std::filesystem::path(MINIVPN_FIXTURES) / "charon";
-
-inline Bytes ReadBinary(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << "missing fixture " << path;
-  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// charon's hex dumps: "NN[IKE] <label> => <n> bytes @ 0x..." followed by lines
-// "NN[IKE]   <offset>: XX XX ... (16 per line)  <ascii>".
-class CharonLog {
- public:
-  explicit CharonLog(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    EXPECT_TRUE(in.good()) << "missing fixture " << path;
-    for (std::string line; std::getline(in, line);) lines_.push_back(line);
-  }
-
-  std::vector<Bytes> All(std::string_view label) const {
-    std::vector<Bytes> values;
-    const std::string marker = "] " + std::string(label) + " => ";
-    for (std::size_t i = 0; i < lines_.size(); ++i) {
-      const std::size_t at = lines_[i].find(marker);
-      if (at == std::string::npos) continue;
-      const std::size_t size = std::stoul(lines_[i].substr(at + marker.size()));
-      Bytes value;
-      for (std::size_t j = i + 1; j < lines_.size() && value.size() < size; ++j) {
-        const std::size_t colon = lines_[j].find(": ");
-        if (colon == std::string::npos) break;
-        std::istringstream hex(lines_[j].substr(colon + 2, 47));
-        for (std::string octet; hex >> octet && value.size() < size;) {
-          value.push_back(static_cast<std::uint8_t>(std::stoul(octet, nullptr, 16)));
-        }
-      }
-      values.push_back(std::move(value));
-    }
-    return values;
-  }
-
-  Bytes One(std::string_view label) const {
-    const std::vector<Bytes> all = All(label);
-    EXPECT_EQ(all.size(), 1u) << label;
-    return all.empty() ? Bytes() : all.front();
-  }
-
-  SecretBytes Secret(std::string_view label) const { return SecretBytes(One(label)); }
-
- private:
-  std::vector<std::string> lines_;
-};
+using minivpn::testing::CharonLog;
+using minivpn::testing::kCharonFixtures;
+using minivpn::testing::ReadBinary;
 
 // One fixture folder: its messages decoded, and SK ciphers keyed with charon's SK_e/SK_a.
 struct CharonRun {
