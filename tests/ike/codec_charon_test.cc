@@ -15,18 +15,15 @@
 #include "ike/codec.h"
 #include "ike/format.h"
 #include "ike/protect.h"
+#include "tests/fixtures/charon_log.h"
 
 namespace minivpn::ike {
 namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kFixtures = fs::path(MINIVPN_FIXTURES) / "charon";
-
-Bytes ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+const fs::path& kFixtures = minivpn::testing::kCharonFixtures;
+using minivpn::testing::ReadBinary;
 
 std::string ReadText(const fs::path& path) {
   std::ifstream in(path);
@@ -88,7 +85,7 @@ TEST_P(CharonMessages, DecodeReencodeAndSummariseLikeCharon) {
     if (entry.path().extension() != ".bin") continue;
     ++files;
     SCOPED_TRACE(entry.path().filename().string());
-    const Bytes wire = ReadFile(entry.path());
+    const Bytes wire = ReadBinary(entry.path());
     auto m = Decode(wire);
     ASSERT_TRUE(m.has_value()) << Describe(m.error());
     EXPECT_EQ(Encode(*m), wire);
@@ -114,8 +111,8 @@ TEST_P(CharonMessages, DecodeReencodeAndSummariseLikeCharon) {
 TEST_P(CharonMessages, IkeSaInitContents) {
   const fs::path dir = kFixtures / GetParam().dir;
   if (!fs::exists(dir / "ike_sa_init_request.bin")) GTEST_SKIP() << "no fixtures in " << dir;
-  auto req = Decode(ReadFile(dir / "ike_sa_init_request.bin"));
-  auto resp = Decode(ReadFile(dir / "ike_sa_init_response.bin"));
+  auto req = Decode(ReadBinary(dir / "ike_sa_init_request.bin"));
+  auto resp = Decode(ReadBinary(dir / "ike_sa_init_response.bin"));
   ASSERT_TRUE(req && resp);
   EXPECT_FALSE(req->header.is_response());
   EXPECT_TRUE(resp->header.is_response());
