@@ -101,7 +101,7 @@ expect "the cut dropped a's IKE/ESP towards b in inet" lab_dropped inet eth-a
 
 # 3. DPD on a clears the dead SA (a keeps trying: dpd_action = restart, keyingtries = 0).
 expect "a's DPD clears the dead A-B SA within 20 s of the cut" lab_wait_no_sa a to-b 20
-note "A-B SA cleared on a $(secs "$t_cut" "${EPOCHREALTIME/./}") s after the cut"
+step "measured: DPD on a cleared the dead A-B SA $(secs "$t_cut" "${EPOCHREALTIME/./}") s after the cut"
 expect "Net A -> Net C unaffected" lab_ping host-a "${LAB_HOST[c]}" 2
 
 # 4. The path returns: the tunnel comes back by itself, then BGP moves the traffic back.
