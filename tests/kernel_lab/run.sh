@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The kernel lab: boots user-mode Linux (a stock Debian 6.1 kernel with esp4, ip_vti, GCM ...,
-# see ../shared/docs/lab-notes.md) and runs lab.sh in it: charon <-> charon, the same tunnel
+# see docs/lab.md) and runs lab.sh in it: charon <-> charon, the same tunnel
 # programmed by minivpn's xfrm/ and vti/ libraries (minivpn-kernel-probe), dump comparison,
 # removal, fault injection and the 10,000-CHILD_SA measurement. Needs root on the host.
 #
@@ -19,18 +19,23 @@ out=${OUT:-$repo/build-kernel-lab/kernel_lab-results}
 count=${COUNT:-10000}
 esps=${ESPS:-aes256gcm16 aes128-sha256}
 
-command -v linux.uml > /dev/null || { echo "run.sh: linux.uml missing (apt install user-mode-linux)"; exit 2; }
 [[ -x $probe ]] || { echo "run.sh: no probe at $probe (see the build lines in this script)"; exit 2; }
 case $out in /run/*) echo "run.sh: OUT must be outside /run (UML has its own)"; exit 2;; esac
 rm -rf "$out"; mkdir -p "$out"; out=$(realpath "$out")
 
-umid=minivpn-kernel-lab-$$
+# How linux.uml starts on this host (with the XSAVE shim where it needs it): interop/lib/uml.sh.
+# shellcheck source=../../interop/lib/uml.sh
+source "$repo/interop/lib/uml.sh"
+if ! uml_setup "$out/.uml"; then
+  echo "FAIL the UML kernel cannot start: $UML_PROBLEM"; exit 1
+fi
+echo "run.sh: uml: $UML_MODE"
 start=$(date +%s)
 # Kernel command line words of the form KEY=VALUE reach init as environment variables.
-timeout "${TIMEOUT:-1500}" linux.uml quiet mem=768M umid=$umid rootfstype=hostfs rw \
-  init="$here/uml_init.sh" con=null con0=null,fd:1 \
+uml_boot "minivpn-kernel-lab-$$" "${TIMEOUT:-1500}" "$out/console.log" mem=768M \
+  init="$here/uml_init.sh" \
   MVLAB_OUT="$out" MVLAB_PROBE="$probe" MVLAB_COUNT="$count" MVLAB_DIR="$here" \
-  MVLAB_ESPS="${esps// /,}" > "$out/console.log" 2>&1 || true
+  MVLAB_ESPS="${esps// /,}" || true
 echo "run.sh: UML ran $(( $(date +%s) - start )) s; results in $out"
 
 if [[ ! -f $out/results.txt ]]; then
