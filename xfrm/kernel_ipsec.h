@@ -3,7 +3,7 @@
 // libmnl, the real Linux xfrm) and FakeKernel (fake_kernel.h, in memory, for engine tests).
 //
 // The values a route-based child needs to match charon byte for byte are documented in
-// ../shared/docs/kernel-reference.md; the defaults below follow it.
+// docs/kernel-reference.md; the defaults below follow it.
 #pragma once
 
 #include <array>

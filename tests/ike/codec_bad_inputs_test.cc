@@ -1,4 +1,4 @@
-// /work/shared/docs/bad-inputs.md groups A (header), B (payload chain), C (proposals),
+// docs/bad-inputs.md groups A (header), B (payload chain), C (proposals),
 // E (nonce), H (traffic selectors) and I (delete/INFORMATIONAL), one TEST per line item, as far
 // as the codec is concerned. Items that need state (SPI lookup, what was offered) are decided
 // by the engine: for those the test pins down that the codec keeps the input intact for it.

@@ -1,4 +1,4 @@
-// Groups D, F, G, J, K and M of /work/shared/docs/bad-inputs.md against a responder engine
+// Groups D, F, G, J, K and M of docs/bad-inputs.md against a responder engine
 // (and, where the item is about the initiator, against an initiating engine). Each test asserts
 // the reply (or the silence) and that no state was created.
 #include <set>
