@@ -1,5 +1,5 @@
 // VTI links over rtnetlink (RTM_NEWLINK/RTM_DELLINK), the system side of a route-based tunnel
-// (lab-notes.md): `ip tunnel add vti0 local L remote R mode vti key K`, link up,
+// (docs/lab.md): `ip tunnel add vti0 local L remote R mode vti key K`, link up,
 // net.ipv4.conf.vti0.disable_policy = 1. The key is the SA/policy mark (one value, defined
 // once: the daemon passes the same number to both). Routes are never touched here.
 #pragma once

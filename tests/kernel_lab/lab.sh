@@ -50,7 +50,7 @@ setup_net() {
   ip -n A addr add 10.0.1.1/32 dev lo; ip -n B addr add 10.0.2.1/32 dev lo
 }
 
-# The system part of a route-based tunnel (lab-notes.md) as an admin does it for charon.
+# The system part of a route-based tunnel (docs/lab.md) as an admin does it for charon.
 charon_vti() {
   ip -n A tunnel add vti0 local $A remote $B mode vti key $KEY
   ip -n B tunnel add vti0 local $B remote $A mode vti key $KEY

@@ -1,5 +1,5 @@
 #!/bin/sh
-# PID 1 of the user-mode-Linux kernel lab (lab-notes.md recipe). The host's / is the root
+# PID 1 of the user-mode-Linux kernel lab (the recipe in docs/lab.md). The host's / is the root
 # (hostfs); /run is this kernel's own tmpfs (sockets, netns). /tmp stays the host's, so that a
 # checkout or build under /tmp (a CI clone, say) and the results folder are visible in here.
 # Parameters arrive as environment variables from the kernel command line (MVLAB_*), see run.sh.

@@ -278,7 +278,7 @@ TEST(VtiManager, LinkChangesInFreshNetns) {
   });
 }
 
-// The CI host kernel has no ip_vti (lab-notes.md): Create must fail with a hint and leave no
+// The CI host kernel has no ip_vti (docs/lab.md): Create must fail with a hint and leave no
 // link. On a kernel with VTI, the created link is checked and deleted.
 TEST(VtiManager, CreateInFreshNetns) {
   MINIVPN_IN_NETNS([]() -> std::string {

@@ -1,5 +1,5 @@
 // NetlinkKernel against the host kernel, each test in a fresh network namespace. The CI host
-// kernel has xfrm policies but neither ESP nor the AEAD/authenc algorithms (lab-notes.md), so
+// kernel has xfrm policies but neither ESP nor the AEAD/authenc algorithms (docs/lab.md), so
 // SA installs are expected to fail there with an error naming the module, and to leave nothing.
 #include "xfrm/netlink_kernel.h"
 
