@@ -3,31 +3,19 @@
 #
 # interop/run boots `linux.uml ... init=<this file> LAB_ENV=<results>/<scenario>/env`; the kernel
 # hands unknown `key=value` boot arguments to init as environment variables. The root file system
-# is the host's, through hostfs, so the checkout is visible (and writable!) here wherever it is,
-# /tmp included (a CI clone may live there); /run is a private tmpfs of this UML (sockets, netns).
+# is the host's, through hostfs. What both lab guests do alike (environment, mounts, the module
+# list, running the scenario, the FAIL when it wrote no result) is in guest-init.sh; this file
+# adds what is UML's own: Debian's UML modules live outside /lib/modules.
 #
 # This script never decides PASS: the scenario writes <results>/<scenario>/result. If that file
 # is missing when linux.uml exits, interop/run reports a FAIL.
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-export HOME=/root LANG=C.UTF-8
 
-# shellcheck source=/dev/null
-source "${LAB_ENV:?LAB_ENV not passed on the kernel command line}"
-: "${LAB_OUT:?}" "${LAB_DIR:?}" "${LAB_SCENARIO:?}" "${LAB_SCRIPT:?}"
-
-boot_fail() {
-  echo "FAIL: $*" >"$LAB_OUT/result"
-  echo "uml-init: FAIL: $*"
-  sync
+# shellcheck source=SCRIPTDIR/guest-init.sh
+source "$(dirname "${BASH_SOURCE[0]}")/guest-init.sh" || {
+  echo "uml-init: cannot load guest-init.sh"
   poweroff -f
 }
-
-# --- file systems --------------------------------------------------------------------------------
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t tmpfs -o mode=755 tmpfs /run
-mkdir -p /run/netns /run/lab /run/lock
-echo "booted $(uname -r) at $(date -u +%T)" >"$LAB_OUT/boot" || boot_fail "cannot write $LAB_OUT"
+guest_begin uml-init
 
 # --- kernel modules ------------------------------------------------------------------------------
 # Debian's UML modules live in /usr/lib/uml/modules/<version>; the host has no /lib/modules to
@@ -41,34 +29,16 @@ printf '#!/bin/sh\nexec /usr/sbin/modprobe -d /run/modroot "$@"\n' >/run/modprob
 chmod +x /run/modprobe
 echo /run/modprobe >/proc/sys/kernel/modprobe
 
-# Everything the scenarios may need. A missing module is a FAIL, never a skip.
-modules=(
-  veth sch_netem                                              # topology, delay/loss/reorder
-  sch_ingress cls_flower act_gact                             # drop rules (tc; see lab_drop)
-  xfrm_user esp4 ip_vti                                       # xfrm netlink, ESP, VTI
-  gcm ghash_generic seqiv ctr                                 # AES-GCM
-  authenc cbc hmac sha512_generic echainiv                    # AES-CBC + HMAC-SHA2
-  chacha20poly1305 chacha_generic poly1305_generic            # ChaCha20-Poly1305
-)
-# A scenario may ask for more with LAB_EXTRA_MODULES="mod1 mod2".
-# shellcheck disable=SC2206
-modules+=(${LAB_EXTRA_MODULES:-})
-for m in "${modules[@]}"; do
-  modprobe -d /run/modroot "$m" 2>>"$LAB_OUT/boot" || boot_fail "kernel module $m missing or failed to load"
-done
-lsmod >>"$LAB_OUT/boot"
+# A module Debian's UML kernel lacks but the stock kernel of the QEMU backend has (e.g.
+# xfrm_interface) means the scenario belongs on that backend.
+guest_missing_module() {
+  if grep -qsE "(^|/)$1\.ko(\.[a-z]+)?:" /lib/modules/*/modules.dep; then
+    echo "needs the qemu backend: Debian's UML kernel has no $1 module"
+  else
+    echo "kernel module $1 missing: Debian's UML kernel $kver has no such module (nor has any kernel in /lib/modules)"
+  fi
+}
+guest_load_modules modprobe -d /run/modroot
 
 # --- the scenario --------------------------------------------------------------------------------
-# A fresh bash sources lab.sh and the scenario; an inner timeout leaves time to write a result.
-timeout -k 5 "${LAB_INNER_TIMEOUT:-100}" bash "$LAB_DIR/lib/scenario-main.sh"
-rc=$?
-if [[ ! -s $LAB_OUT/result ]]; then
-  last=$(tail -n 1 "$LAB_OUT/steps.log" 2>/dev/null)
-  if ((rc == 124 || rc == 137)); then
-    echo "FAIL: timed out after ${LAB_INNER_TIMEOUT:-100} s (last step: ${last:-none})" >"$LAB_OUT/result"
-  else
-    echo "FAIL: scenario ended (status $rc) without a verdict (last step: ${last:-none})" >"$LAB_OUT/result"
-  fi
-fi
-sync
-poweroff -f
+guest_run_scenario
