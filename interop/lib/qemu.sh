@@ -188,6 +188,7 @@ _qemu_try() {
   # (in braces: bash's own "Aborted" note about a crashing QEMU goes to the log, not the terminal)
   { timeout -k 5 "$secs" "${_qemu_cmd[@]}" -append "${_qemu_kernel_args[*]} init=$_qemu_dir/lib/qemu-bootcheck.sh BOOTCHECK_MARK=$dir/boot-$accel-$label.ok" \
     </dev/null >"$_qemu_last_log" 2>&1; } 2>>"$_qemu_last_log"
+  _qemu_last_rc=$?
   t1=$(date +%s.%N)
   [[ -s $dir/boot-$accel-$label.ok ]] || return 1
   QEMU_ACCEL=$accel
@@ -203,6 +204,7 @@ qemu_setup() {
   local -a images=()
   QEMU_PROBLEM="" QEMU_ACCEL="" QEMU_IMAGE="" QEMU_MODE=""
   mkdir -p "$dir" || { QEMU_PROBLEM="cannot create $dir"; return 1; }
+  dir=$(realpath "$dir")  # the guest resolves the marker's path from its own /
   rm -f "$dir"/boot-*
   QEMU_BIN=$(command -v qemu-system-x86_64 || true)
   if [[ -z $QEMU_BIN ]]; then
@@ -229,7 +231,7 @@ qemu_setup() {
     elif _qemu_try "$dir" kvm "${images[0]}" 20; then
       why=""
     else
-      why="a test boot under KVM failed (see ${_qemu_last_log#"$dir"/})"
+      why="a test boot under KVM failed, see $_qemu_last_log"
     fi
     if [[ -z $why ]]; then
       :
@@ -251,8 +253,10 @@ qemu_setup() {
       QEMU_PROBLEM="the QEMU guest does not boot: $why (see $_qemu_last_log)"
     elif grep -qiE 'virtfs|9p' "$_qemu_last_log"; then
       QEMU_PROBLEM="QEMU cannot share / over 9p: $(grep -iE 'virtfs|9p' "$_qemu_last_log" | head -n 1) (see $_qemu_last_log; reinstall qemu-system-x86)"
-    else
+    elif ((_qemu_last_rc == 124 || _qemu_last_rc == 137)); then
       QEMU_PROBLEM="the QEMU guest (kernel $QEMU_KVER, TCG) did not boot within 90 s (see $_qemu_last_log; reinstall qemu-system-x86 linux-image-amd64 busybox-static: scripts/setup.sh)"
+    else
+      QEMU_PROBLEM="the QEMU guest (kernel $QEMU_KVER, TCG) stopped (status $_qemu_last_rc) before its test boot wrote $dir/boot-tcg-*.ok (see $_qemu_last_log; reinstall qemu-system-x86 linux-image-amd64 busybox-static: scripts/setup.sh)"
     fi
     return 1
   fi
