@@ -17,7 +17,8 @@ role_of() {
 #   dpd=<dpd_delay>  dpd_action=<clear|trap|restart>  keyingtries=<n, 0 = forever>
 #   rekey=<child rekey_time>  life=<child life_time>  rand=<child rand_time>
 #   ike_rekey=<IKE rekey_time>  ike_over=<IKE over_time>  ike_rand=<IKE rand_time>
-#   close=<close_action>
+#   close=<close_action>  if_id=<n>: XFRM interface id (if_id_in/if_id_out = n) instead of the
+#   VTI mark (mark_in/mark_out = pair key); see lab_xfrmi
 # Defaults come from the variables IKE_<X>, IKE, ESP_<X>, ESP, PSK_<X> (X = router, uppercase)
 # and LAB_PSK_DEFAULT.
 lab_conn() {
@@ -27,7 +28,7 @@ lab_conn() {
   local -A o=([ike]="${!ike_var:-${IKE:-aes256gcm16-prfsha256-x25519}}"
     [esp]="${!esp_var:-${ESP:-aes256gcm16}}" [psk]="${!psk_var:-$LAB_PSK_DEFAULT}" [start]=none
     [dpd]="" [dpd_action]="" [keyingtries]="" [rekey]="" [life]="" [rand]="" [ike_rekey]=""
-    [ike_over]="" [ike_rand]="" [close]="" [wireshark]="")
+    [ike_over]="" [ike_rand]="" [close]="" [wireshark]="" [if_id]="")
   local kv
   for kv in "$@"; do o[${kv%%=*}]=${kv#*=}; done
   local key name="to-$y" dir="$LAB_RUN/$x"
@@ -59,8 +60,13 @@ lab_conn() {
     echo "        mode = tunnel"
     echo "        local_ts = 0.0.0.0/0"
     echo "        remote_ts = 0.0.0.0/0"
-    echo "        mark_in = $key"
-    echo "        mark_out = $key"
+    if [[ -n ${o[if_id]} ]]; then
+      echo "        if_id_in = ${o[if_id]}"
+      echo "        if_id_out = ${o[if_id]}"
+    else
+      echo "        mark_in = $key"
+      echo "        mark_out = $key"
+    fi
     echo "        esp_proposals = ${o[esp]}"
     echo "        start_action = ${o[start]}"
     [[ -n ${o[rekey]} ]] && echo "        rekey_time = ${o[rekey]}"
@@ -79,7 +85,7 @@ lab_conn() {
     echo "    secret = \"${o[psk]}\""
     echo "  }"
   } >>"$dir/secrets"
-  note "$x: connection $name (key $key, ike ${o[ike]}, esp ${o[esp]}, start_action ${o[start]})"
+  note "$x: connection $name (${o[if_id]:+if_id ${o[if_id]}}${o[if_id]:-key $key}, ike ${o[ike]}, esp ${o[esp]}, start_action ${o[start]})"
 }
 
 # lab_pair X Y [key=value...]: the VTIs and both connections of a pair.
