@@ -14,7 +14,8 @@
 # has no 9p or virtio built in, so the initramfs holds busybox (busybox-static), those modules
 # (with their dependencies, resolved from modules.dep) and lib/qemu-rdinit.sh as /init; that
 # mounts the 9p root and switch_roots into the second stage given as init= (lib/qemu-init.sh).
-# Inside, modprobe uses the host's own /lib/modules/<v> over 9p.
+# Inside, modprobe uses the host's own /lib/modules/<v> over 9p. QEMU boots the ELF vmlinux
+# unpacked from the bzImage (PVH entry point, faster under TCG), or the bzImage if that fails.
 #
 # Accelerator: TCG (software emulation) unless a test boot under KVM succeeds. /dev/kvm may exist
 # and still be unable to run a stock kernel (nested paravirtual KVM), so only a boot decides.
@@ -112,15 +113,29 @@ _qemu_build_initramfs() {
   for a in sh mount umount insmod switch_root poweroff mkdir cat uname sleep; do
     ln -s busybox "$stage/bin/$a"
   done
+  # Compressed modules (.ko.xz and the like, not Debian 12's) go in unpacked: busybox's insmod
+  # takes plain .ko files.
+  local src dst unpack
+  : >"$stage/modules.load"
   while read -r ko; do
     [[ -n $ko ]] || continue
-    mkdir -p "$stage/lib/modules/$QEMU_KVER/$(dirname "$ko")"
-    cp "/lib/modules/$QEMU_KVER/$ko" "$stage/lib/modules/$QEMU_KVER/$ko" || {
-      QEMU_PROBLEM="cannot copy /lib/modules/$QEMU_KVER/$ko into the initramfs"
+    src=/lib/modules/$QEMU_KVER/$ko
+    case $ko in
+      *.ko.xz) unpack="xz -dc" ;;
+      *.ko.zst) unpack="zstd -dcq" ;;
+      *.ko.gz) unpack="gzip -dc" ;;
+      *) unpack="cat" ;;
+    esac
+    ko=${ko%.ko*}.ko
+    dst=$stage/lib/modules/$QEMU_KVER/$ko
+    mkdir -p "$(dirname "$dst")"
+    # shellcheck disable=SC2086 # $unpack is a command and its options
+    $unpack <"$src" >"$dst" || {
+      QEMU_PROBLEM="cannot copy $src into the initramfs ($unpack failed)"
       return 1
     }
+    echo "$ko" >>"$stage/modules.load"
   done <<<"$list"
-  echo "$list" >"$stage/modules.load"
   cp "$_qemu_dir/lib/qemu-rdinit.sh" "$stage/init" && chmod 755 "$stage/init"
   QEMU_INITRD=$dir/initramfs-$QEMU_KVER.cpio
   if ! (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$QEMU_INITRD" 2>"$dir/cpio.log"; then
