@@ -17,6 +17,7 @@
 #
 # Parameters: ROLE_A, ROLE_B (charon | minivpnd, default charon), INITIATOR (a | b), IF_ID
 # (default 42), IKE and ESP (proposals, both sides).
+# shellcheck disable=SC2034 # LAB_WHY is read by expect (lib/lab.sh)
 
 if_id=${IF_ID:-42}
 if_id_hex=$(printf '0x%x' "$if_id")
