@@ -9,9 +9,10 @@
  * with no function call in between (the C ABI lets a call clobber vector registers; the syscall
  * ABI does not), stores the registers and compares.
  *
- * Width: the widest the CPU and the guest kernel offer (AVX-512: zmm0-31 and k0-7; else AVX:
- * ymm0-15; else SSE: xmm0-15). Prints one line per thread and a verdict; exit 0 = kept.
- *   vector_regs_check [yields per thread, default 20000]
+ * Width: the widest the CPU and the guest kernel offer (AVX-512: zmm0-31 and k1-7; else AVX2:
+ * ymm0-15; else SSE2: xmm0-15), or the one named. Prints one line per thread and a verdict;
+ * exit 0 = kept, 1 = lost, 2 = usage or the named width is not available.
+ *   vector_regs_check [yields per thread, default 20000] [avx512|avx2|sse2]
  */
 #define _GNU_SOURCE
 #include <cpuid.h>
@@ -45,10 +46,10 @@ static enum width widest(void) {
   unsigned a, b, c, d;
   if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE) || !(c & bit_AVX)) return kSse;
   uint64_t xcr0 = xgetbv0();
-  if ((xcr0 & 0x6) != 0x6) return kSse;
-  if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_AVX512F) && (xcr0 & 0xe0) == 0xe0) {
-    return kAvx512;
+  if ((xcr0 & 0x6) != 0x6 || !__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & bit_AVX2)) {
+    return kSse;
   }
+  if ((b & bit_AVX512F) && (xcr0 & 0xe0) == 0xe0) return kAvx512;
   return kAvx;
 }
 
@@ -69,8 +70,11 @@ static long context_switches(void) {
   return total;
 }
 
-/* Register r of thread `seed` holds the qword seed * 0x100 + r in every lane. */
+/* Register r of thread `seed` holds the qword seed * 0x100 + r in every lane. Broadcasting from
+ * a general register is an AVX-512 instruction; AVX2 broadcasts from the xmm register. */
 #define FILL(reg, r) "lea " #r "(%[base]), %%rax\n\tvpbroadcastq %%rax, %%" reg "\n\t"
+#define FILL_AVX(x, y, r) \
+  "lea " #r "(%[base]), %%rax\n\tvmovq %%rax, %%" x "\n\tvpbroadcastq %%" x ", %%" y "\n\t"
 #define STORE(op, reg, r, size) op " %%" reg ", " #r "*" #size "(%[out])\n\t"
 #define YIELD_LOOP                                                   \
   "1:\n\t"                                                           \
@@ -137,10 +141,10 @@ __attribute__((target("avx512f"))) static void run_avx512(struct job *j) {
 __attribute__((target("avx2"))) static void run_avx(struct job *j) {
   uint64_t base = j->seed * 0x100;
   __asm__ volatile(
-      FILL("ymm0", 0) FILL("ymm1", 1) FILL("ymm2", 2) FILL("ymm3", 3) FILL("ymm4", 4)
-      FILL("ymm5", 5) FILL("ymm6", 6) FILL("ymm7", 7) FILL("ymm8", 8) FILL("ymm9", 9)
-      FILL("ymm10", 10) FILL("ymm11", 11) FILL("ymm12", 12) FILL("ymm13", 13)
-      FILL("ymm14", 14) FILL("ymm15", 15)
+      FILL_AVX("xmm0", "ymm0", 0) FILL_AVX("xmm1", "ymm1", 1) FILL_AVX("xmm2", "ymm2", 2) FILL_AVX("xmm3", "ymm3", 3) FILL_AVX("xmm4", "ymm4", 4)
+      FILL_AVX("xmm5", "ymm5", 5) FILL_AVX("xmm6", "ymm6", 6) FILL_AVX("xmm7", "ymm7", 7) FILL_AVX("xmm8", "ymm8", 8) FILL_AVX("xmm9", "ymm9", 9)
+      FILL_AVX("xmm10", "ymm10", 10) FILL_AVX("xmm11", "ymm11", 11) FILL_AVX("xmm12", "ymm12", 12) FILL_AVX("xmm13", "ymm13", 13)
+      FILL_AVX("xmm14", "ymm14", 14) FILL_AVX("xmm15", "ymm15", 15)
       "mov %[yields], %%rbx\n\t"
       YIELD_LOOP
       STORE("vmovdqu", "ymm0", 0, 32) STORE("vmovdqu", "ymm1", 1, 32)
@@ -222,14 +226,27 @@ static void *thread_main(void *arg) {
 
 int main(int argc, char **argv) {
   long yields = argc > 1 ? strtol(argv[1], NULL, 10) : 20000;
-  if (yields <= 0) {
-    fprintf(stderr, "usage: vector_regs_check [yields per thread > 0]\n");
+  enum width width = widest();
+  if (argc > 2) {
+    enum width asked = strcmp(argv[2], "avx512") == 0 ? kAvx512
+                       : strcmp(argv[2], "avx2") == 0 ? kAvx
+                       : strcmp(argv[2], "sse2") == 0 ? kSse
+                                                      : 0;
+    if (asked == 0 || asked > width) {
+      fprintf(stderr, "vector_regs_check: width '%s' unknown or not offered here\n", argv[2]);
+      return 2;
+    }
+    width = asked;
+  }
+  if (yields <= 0 || argc > 3) {
+    fprintf(stderr, "usage: vector_regs_check [yields per thread > 0] [avx512|avx2|sse2]\n");
     return 2;
   }
-  static const char *names[] = {[kSse] = "xmm (SSE)", [kAvx] = "ymm (AVX)",
+  /* Line-buffered, so that a crash (SIGILL on a CPU that lies) leaves what was printed. */
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  static const char *names[] = {[kSse] = "xmm (SSE2)", [kAvx] = "ymm (AVX2)",
                                 [kAvx512] = "zmm + k (AVX-512)"};
   static struct job jobs[2];
-  enum width width = widest();
   pthread_t threads[2];
   for (int i = 0; i < 2; ++i) {
     jobs[i].seed = 0x5eed0000u + (uint64_t)i * 0x1111;
