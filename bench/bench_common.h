@@ -10,7 +10,7 @@
 
 #include "crypto/algorithms.h"
 #include "crypto/secret.h"
-#include "ike/engine_config.h"
+#include "ike/engine/engine_config.h"
 #include "xfrm/kernel_ipsec.h"
 
 namespace minivpn::bench {

@@ -8,7 +8,7 @@
 #include "bench/crypto_floor.h"
 #include "bench/null_kernel.h"
 #include "crypto/random.h"
-#include "ike/engine.h"
+#include "ike/engine/engine.h"
 #include "xfrm/fake_kernel.h"
 
 namespace minivpn::bench {

@@ -10,7 +10,7 @@
 #include "bench/null_kernel.h"
 #include "bench/udp_socket.h"
 #include "crypto/random.h"
-#include "ike/engine.h"
+#include "ike/engine/engine.h"
 
 namespace minivpn::bench {
 

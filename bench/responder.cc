@@ -11,7 +11,7 @@
 #include "bench/null_kernel.h"
 #include "bench/udp_socket.h"
 #include "crypto/random.h"
-#include "ike/engine.h"
+#include "ike/engine/engine.h"
 #include "xfrm/fake_kernel.h"
 
 namespace minivpn::bench {

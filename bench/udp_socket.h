@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "ike/engine_types.h"
+#include "ike/engine/engine_types.h"
 
 namespace minivpn::bench {
 

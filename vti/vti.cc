@@ -1,5 +1,7 @@
 #include "vti/vti.h"
 
+#include "base/vti_rules.h"
+
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
@@ -22,13 +24,6 @@ using xfrm::NlMessage;
 
 std::uint32_t Htonl(std::uint32_t v) { return __builtin_bswap32(v); }
 
-class VtiCategory final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "vti"; }
-  std::string message(int) const override {
-    return "the VTI key does not match the SA mark (the mark must be <key>/0xffffffff)";
-  }
-};
 
 nlmsghdr* PutLinkHeader(NlMessage& msg, std::uint16_t type, std::uint16_t flags,
                         std::uint32_t ifindex) {
@@ -42,20 +37,6 @@ nlmsghdr* PutLinkHeader(NlMessage& msg, std::uint16_t type, std::uint16_t flags,
 }
 
 }  // namespace
-
-bool IsValidInterfaceName(std::string_view name) {
-  if (name.empty() || name.size() >= IFNAMSIZ || name == "." || name == "..") return false;
-  for (const char c : name) {
-    if (c == '/' || c == ':' || c == '\0' || c <= ' ' || c == 0x7f) return false;
-  }
-  return true;
-}
-
-std::error_code CheckKeyMatchesMark(std::uint32_t key, const xfrm::Mark& mark) {
-  static const VtiCategory kCategory;
-  if (mark.value == key && mark.mask == 0xffffffff) return {};
-  return {EINVAL, kCategory};
-}
 
 NlMessage BuildCreateVti(const VtiConfig& config, std::optional<std::uint32_t> link_index) {
   NlMessage msg;
@@ -149,7 +130,7 @@ std::expected<std::unique_ptr<VtiManager>, std::error_code> VtiManager::Open() {
 
 std::expected<std::uint32_t, std::error_code> VtiManager::IndexOf(std::string_view name,
                                                                   KernelOp op) {
-  if (!IsValidInterfaceName(name)) return std::unexpected(KernelError(EINVAL, op));
+  if (!base::IsValidInterfaceName(name)) return std::unexpected(KernelError(EINVAL, op));
   // RTM_GETLINK by name: answers for the network namespace of the socket.
   NlMessage msg;
   nlmsghdr* nlh = PutLinkHeader(msg, RTM_GETLINK, NLM_F_REQUEST, 0);
@@ -169,7 +150,7 @@ std::expected<std::uint32_t, std::error_code> VtiManager::IndexOf(std::string_vi
 }
 
 std::error_code VtiManager::Create(const VtiConfig& config) {
-  if (!IsValidInterfaceName(config.name) || config.local.family == 0 ||
+  if (!base::IsValidInterfaceName(config.name) || config.local.family == 0 ||
       config.local.family != config.remote.family) {
     return KernelError(EINVAL, KernelOp::kVtiCreate);
   }
@@ -246,7 +227,7 @@ std::error_code VtiManager::AddAddress(std::string_view name, const xfrm::Subnet
 }
 
 std::error_code VtiManager::SetDisablePolicy(std::string_view name, bool ipv6) {
-  if (!IsValidInterfaceName(name)) return KernelError(EINVAL, KernelOp::kVtiChange);
+  if (!base::IsValidInterfaceName(name)) return KernelError(EINVAL, KernelOp::kVtiChange);
   const std::string path = DisablePolicyPath(name, ipv6);
   const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return KernelError(errno, KernelOp::kVtiChange);

@@ -28,13 +28,7 @@ struct VtiConfig {
   bool operator==(const VtiConfig&) const = default;
 };
 
-// A usable interface name: 1..15 characters, none of '/', ':', whitespace, not "." or "..".
-// (The name also goes into a /proc/sys path.)
-bool IsValidInterfaceName(std::string_view name);
-
-// "the VTI key does not match the SA mark" unless the mark is key/0xffffffff: the kernel marks
-// packets entering the VTI with okey and matches the policies' mark against it.
-std::error_code CheckKeyMatchesMark(std::uint32_t key, const xfrm::Mark& mark);
+// Interface names and the key = mark rule: base/vti_rules.h.
 
 // RTM_NEWLINK NLM_F_CREATE|NLM_F_EXCL, IFLA_IFNAME, IFLA_MTU, IFLA_LINKINFO { IFLA_INFO_KIND
 // "vti" ("vti6" for IPv6), IFLA_INFO_DATA { IFLA_VTI_LINK, IFLA_VTI_IKEY, IFLA_VTI_OKEY (both

@@ -16,40 +16,18 @@
 #include <system_error>
 #include <variant>
 
+#include "base/ip.h"
+#include "base/mark.h"
 #include "crypto/algorithms.h"
 #include "crypto/secret.h"
 
 namespace minivpn::xfrm {
 
-// An IPv4 or IPv6 address in network byte order.
-struct IpAddress {
-  std::uint8_t family = 0;  // AF_INET or AF_INET6; 0 = unset
-  std::array<std::uint8_t, 16> bytes{};
-
-  static IpAddress V4(std::uint32_t host_order);
-  static std::optional<IpAddress> Parse(std::string_view text);
-  std::string ToString() const;
-  bool is_v4() const;
-  bool operator==(const IpAddress&) const = default;
-  auto operator<=>(const IpAddress&) const = default;
-};
-
-struct Subnet {
-  IpAddress address;
-  std::uint8_t prefix = 0;
-  static std::optional<Subnet> Parse(std::string_view text);  // "10.0.0.0/24", "0.0.0.0/0"
-  std::string ToString() const;
-  bool operator==(const Subnet&) const = default;
-  auto operator<=>(const Subnet&) const = default;
-};
-
-struct Mark {
-  std::uint32_t value = 0;
-  std::uint32_t mask = 0xffffffff;
-  bool is_set() const { return (value | mask) != 0 && !(value == 0 && mask == 0xffffffff); }
-  bool operator==(const Mark&) const = default;
-  auto operator<=>(const Mark&) const = default;
-};
+// Addresses, subnets and marks are base's (one type from config to netlink): see base/ip.h and
+// base/mark.h. Mark{} is "no mark": no XFRMA_MARK attribute is sent.
+using base::IpAddress;
+using base::Mark;
+using base::Subnet;
 
 // Identifies one SA in the kernel (XFRM usersa_id + mark).
 struct SaId {

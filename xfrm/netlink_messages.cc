@@ -25,7 +25,7 @@ void CopyName(char (&dst)[64], const std::string& name) {
   std::memcpy(dst, name.data(), std::min(name.size(), sizeof(dst) - 1));
 }
 
-// XFRMA_MARK only when value|mask != 0 (kernel-reference.md).
+// XFRMA_MARK only for a set mark (mask != 0; kernel-reference.md).
 void PutMark(nlmsghdr* nlh, const Mark& mark) {
   if (!mark.is_set()) return;
   xfrm_mark m{mark.value, mark.mask};

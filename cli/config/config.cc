@@ -1,5 +1,7 @@
 #include "cli/config/config.h"
 
+#include "base/vti_rules.h"
+
 #include <fmt/core.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
@@ -16,25 +18,22 @@
 namespace minivpn::config {
 namespace {
 
-constexpr std::size_t kIfNameMax = 15;  // IFNAMSIZ - 1
-
-Identity AddressIdentity(const Address& a) {
+Identity AddressIdentity(const IpAddress& a) {
   return Identity{a.is_v4() ? IdType::kIpv4Addr : IdType::kIpv6Addr,
                   std::string(reinterpret_cast<const char*>(a.bytes.data()), a.is_v4() ? 4 : 16)};
 }
 
-const Address* SingleAddress(const std::vector<Host>& hosts) {
+const IpAddress* SingleAddress(const std::vector<Host>& hosts) {
   if (hosts.size() == 1 && hosts[0].kind == Host::Kind::kAddress) return &hosts[0].subnet.address;
   return nullptr;
 }
 
 void ValidateVti(ConnectionConfig& conn, ChildConfig& child, Diagnostics& d) {
   VtiConfig& vti = *child.vti;
-  if (vti.name.size() > kIfNameMax || vti.name.find_first_of("/ \t:") != std::string::npos ||
-      vti.name == "." || vti.name == "..") {
-    d.Error(child.where, fmt::format("child '{}': invalid VTI name '{}' (at most {} characters, "
-                                     "no '/', ':' or spaces)",
-                                     child.name, vti.name, kIfNameMax));
+  if (!base::IsValidInterfaceName(vti.name)) {
+    d.Error(child.where, fmt::format("child '{}': invalid VTI name '{}' (1 to 15 characters, "
+                                     "no '/', ':', spaces or control characters)",
+                                     child.name, vti.name));
   }
   if (!child.mark_in.is_set() && !child.mark_out.is_set()) {
     if (vti.key == 0) {
@@ -43,11 +42,11 @@ void ValidateVti(ConnectionConfig& conn, ChildConfig& child, Diagnostics& d) {
                                        child.name));
       return;
     }
-    child.mark_in = child.mark_out = Mark{vti.key, 0xffffffff};
+    child.mark_in = child.mark_out = base::VtiMark(vti.key);
     return;
   }
-  if (child.mark_in != child.mark_out || child.mark_in.mask != 0xffffffff ||
-      child.mark_in.value == 0) {
+  if (child.mark_in != child.mark_out || child.mark_in.value == 0 ||
+      !base::MarkFitsVti(child.mark_in, child.mark_in.value)) {
     d.Error(child.where, fmt::format("child '{}': a VTI uses its key for both directions, so "
                                      "mark_in and mark_out must be the same non-zero value with "
                                      "mask 0xffffffff",
@@ -88,10 +87,10 @@ void Validate(Config& config, Diagnostics& d) {
     }
     // charon: the local identity defaults to the local IKE address.
     if (conn.local_id.type == IdType::kAny) {
-      if (const Address* a = SingleAddress(conn.local_addrs)) conn.local_id = AddressIdentity(*a);
+      if (const IpAddress* a = SingleAddress(conn.local_addrs)) conn.local_id = AddressIdentity(*a);
     }
-    const Address* local = SingleAddress(conn.local_addrs);
-    const Address* remote = SingleAddress(conn.remote_addrs);
+    const IpAddress* local = SingleAddress(conn.local_addrs);
+    const IpAddress* remote = SingleAddress(conn.remote_addrs);
     if (local != nullptr && remote != nullptr && local->family != remote->family) {
       d.Error(conn.where, fmt::format("connection '{}': local address {} and remote address {} "
                                       "are of different families",
@@ -165,7 +164,7 @@ bool LoadResult::ok() const {
                       [](const Diagnostic& x) { return x.severity == Severity::kError; });
 }
 
-bool IsLocalAddress(const Address& address) {
+bool IsLocalAddress(const IpAddress& address) {
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) != 0) return false;
   bool found = false;

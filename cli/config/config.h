@@ -22,7 +22,7 @@ struct ConfigPaths {
 
 struct LoadOptions {
   // Which ipsec.conf side is this host. Unset: the host's interface addresses (getifaddrs).
-  std::function<bool(const Address&)> is_local_address{};
+  std::function<bool(const IpAddress&)> is_local_address{};
 };
 
 struct LoadResult {
@@ -37,6 +37,6 @@ LoadResult LoadConfig(const ConfigPaths& paths, const LoadOptions& options = {})
 std::vector<Diagnostic> CheckConfig(const ConfigPaths& paths, const LoadOptions& options = {});
 
 // True if `address` is assigned to one of this host's interfaces.
-bool IsLocalAddress(const Address& address);
+bool IsLocalAddress(const IpAddress& address);
 
 }  // namespace minivpn::config

@@ -265,7 +265,7 @@ Action LegacyAction(const Param& p, Diagnostics& d) {
   return Action::kNone;
 }
 
-bool HasConcrete(const std::vector<Host>& hosts, const std::function<bool(const Address&)>& f) {
+bool HasConcrete(const std::vector<Host>& hosts, const std::function<bool(const IpAddress&)>& f) {
   for (const auto& h : hosts) {
     if (h.kind == Host::Kind::kAddress && f && f(h.subnet.address)) return true;
   }
@@ -284,7 +284,7 @@ class ConnBuilder {
     child_.where = where;
   }
 
-  std::optional<ConnectionConfig> Build(const std::function<bool(const Address&)>& is_local) {
+  std::optional<ConnectionConfig> Build(const std::function<bool(const IpAddress&)>& is_local) {
     std::vector<Host> left = Hosts("left");
     std::vector<Host> right = Hosts("right");
     bool right_local = !HasConcrete(left, is_local) && HasConcrete(right, is_local);
@@ -311,7 +311,7 @@ class ConnBuilder {
     // ipsec.conf(5): rightid defaults to right (leftid to left is done in Validate()).
     if (conn_.remote_id.type == IdType::kAny && conn_.remote_addrs.size() == 1 &&
         conn_.remote_addrs[0].kind == Host::Kind::kAddress) {
-      const Address& a = conn_.remote_addrs[0].subnet.address;
+      const IpAddress& a = conn_.remote_addrs[0].subnet.address;
       conn_.remote_id =
           Identity{a.is_v4() ? IdType::kIpv4Addr : IdType::kIpv6Addr,
                    std::string(reinterpret_cast<const char*>(a.bytes.data()), a.is_v4() ? 4 : 16)};
@@ -586,7 +586,7 @@ class ConnBuilder {
 }  // namespace
 
 void LoadIpsecConf(const std::string& path, Config& config, Diagnostics& d,
-                   const std::function<bool(const Address&)>& is_local) {
+                   const std::function<bool(const IpAddress&)>& is_local) {
   std::vector<Section> sections;
   Reader reader(sections, d);
   reader.ReadFile(path, 0, Location{});

@@ -22,7 +22,7 @@ void LoadStrongswanConf(const SettingsDocument& doc, GlobalSettings& global, Dia
 // ipsec.conf. `is_local` decides which of left/right is this host (charon's starter: left if
 // left's address is local, else right if right's is, else left).
 void LoadIpsecConf(const std::string& path, Config& config, Diagnostics& diags,
-                   const std::function<bool(const Address&)>& is_local);
+                   const std::function<bool(const IpAddress&)>& is_local);
 
 // ipsec.secrets: `[ids] : PSK "secret"` lines, `include`.
 void LoadIpsecSecrets(const std::string& path, Config& config, Diagnostics& diags);

@@ -6,24 +6,13 @@
 
 namespace minivpn::config {
 
-bool Address::is_v4() const { return family == AF_INET; }
-
-std::string Address::ToString() const {
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (family != AF_INET && family != AF_INET6) return "%any";
-  inet_ntop(family, bytes.data(), buf, sizeof(buf));
-  return buf;
-}
-
-std::string Subnet::ToString() const { return fmt::format("{}/{}", address.ToString(), prefix); }
-
 std::string Identity::ToString() const {
   switch (type) {
     case IdType::kAny:
       return "%any";
     case IdType::kIpv4Addr:
     case IdType::kIpv6Addr: {
-      Address a;
+      IpAddress a;
       a.family = type == IdType::kIpv4Addr ? AF_INET : AF_INET6;
       for (std::size_t i = 0; i < data.size() && i < a.bytes.size(); ++i) {
         a.bytes[i] = static_cast<std::uint8_t>(data[i]);

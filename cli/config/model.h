@@ -12,10 +12,10 @@
 //   |       +- optional<VtiConfig>    minivpn addition: the route-based VTI to create
 //   +- vector<SharedSecret>           every IKE PSK with its owner identities
 //
-// Mapping onto the engine (ike/engine_config.h): IkeProposal/EspProposal/EncrSpec have the same
+// Mapping onto the engine (ike/engine/engine_config.h): IkeProposal/EspProposal/EncrSpec have the same
 // fields as ike::IkeProposal/EspProposal/EncrSpec; IdType values are RFC 7296 3.5 ID types
 // (kAny = 0 is "%any": match any peer identity / use the IKE address locally); Mark is
-// {value, mask} with mask 0 = no mark; Action kNone/kTrap/kStart are charon's none (= clear),
+// base::Mark, {value, mask} with mask 0 = no mark; Action kNone/kTrap/kStart are charon's none (= clear),
 // trap (= hold, route) and start (= restart). Times are seconds, 0 = disabled.
 #pragma once
 
@@ -27,6 +27,9 @@
 #include <string>
 #include <vector>
 
+#include "base/charon_defaults.h"
+#include "base/ip.h"
+#include "base/mark.h"
 #include "cli/config/diagnostic.h"
 #include "crypto/algorithms.h"
 #include "crypto/secret.h"
@@ -35,21 +38,11 @@ namespace minivpn::config {
 
 using Seconds = std::chrono::seconds;
 
-// An IPv4 or IPv6 address in network byte order (same layout as xfrm::IpAddress).
-struct Address {
-  std::uint8_t family = 0;  // AF_INET or AF_INET6
-  std::array<std::uint8_t, 16> bytes{};
-  bool is_v4() const;
-  std::string ToString() const;
-  bool operator==(const Address&) const = default;
-};
-
-struct Subnet {
-  Address address{};
-  std::uint8_t prefix = 0;
-  std::string ToString() const;  // "10.0.0.0/24"
-  bool operator==(const Subnet&) const = default;
-};
+// Addresses, subnets and marks are base's, the same types the engine and xfrm use
+// (base/ip.h, base/mark.h): the config hands them on without conversion.
+using base::IpAddress;
+using base::Mark;
+using base::Subnet;
 
 // One entry of local_addrs/remote_addrs (or left=/right=).
 struct Host {
@@ -76,14 +69,6 @@ struct Identity {
   std::string data{};            // text for FQDN/RFC822, raw octets for IP addresses and KEY_ID
   std::string ToString() const;  // as charon prints it: "routerA", "192.0.2.1", "@#0a0b"
   bool operator==(const Identity&) const = default;
-};
-
-// XFRM mark; mask 0 = not set. "12" means {12, 0xffffffff} (charon's default mask).
-struct Mark {
-  std::uint32_t value = 0;
-  std::uint32_t mask = 0;
-  bool is_set() const { return mask != 0; }
-  bool operator==(const Mark&) const = default;
 };
 
 struct EncrSpec {
@@ -120,8 +105,8 @@ enum class Fragmentation : std::uint8_t { kYes, kAccept, kForce, kNo };
 // net.ipv4.conf.<name>.disable_policy=1, puts `addrs` on it and adds `routes` through it.
 struct VtiConfig {
   std::string name{};
-  std::optional<Address> local{};   // unset: the IKE SA's local address
-  std::optional<Address> remote{};  // unset: the IKE SA's remote address
+  std::optional<IpAddress> local{};   // unset: the IKE SA's local address
+  std::optional<IpAddress> remote{};  // unset: the IKE SA's remote address
   std::uint32_t key = 0;            // = mark_in.value = mark_out.value
   std::uint32_t mtu = 0;            // 0: kernel default
   std::vector<Subnet> routes{};
@@ -142,12 +127,12 @@ struct ChildConfig {
   StartAction start_action = StartAction::kNone;
   Action dpd_action = Action::kNone;
   Action close_action = Action::kNone;
-  Seconds rekey_time{3600};
-  Seconds life_time{3960};
-  Seconds rand_time{360};
+  Seconds rekey_time{base::charon::kChildRekeyTime};
+  Seconds life_time{base::charon::kChildLifeTime};
+  Seconds rand_time{base::charon::kChildRandTime};
   Seconds inactivity{0};
   std::uint32_t reqid = 0;  // 0 = allocated
-  std::uint32_t replay_window = 32;
+  std::uint32_t replay_window = base::charon::kReplayWindow;
   bool policies = true;
   std::string updown{};  // accepted and ignored (warning)
   std::optional<VtiConfig> vti{};
@@ -168,16 +153,16 @@ struct ConnectionConfig {
   SecretBytes psk{};  // resolved from the secrets for (local_id, remote_id)
   Seconds dpd_delay{0};
   Seconds dpd_timeout{0};
-  Seconds rekey_time{4 * 3600};
-  Seconds over_time{1440};
-  Seconds rand_time{1440};
+  Seconds rekey_time{base::charon::kIkeRekeyTime};
+  Seconds over_time{base::charon::kIkeOverTime};
+  Seconds rand_time{base::charon::kIkeRandTime};
   Seconds reauth_time{0};         // accepted; minivpn rekeys instead of reauthenticating
-  std::uint32_t keyingtries = 1;  // 0 = forever
+  std::uint32_t keyingtries = base::charon::kKeyingTries;  // 0 = forever
   bool mobike = true;
   bool encap = false;
   Fragmentation fragmentation = Fragmentation::kYes;
   // minivpn addition (issue 9): directory to append this connection's Wireshark decryption
-  // tables to (ikev2_decryption_table, esp_sa; ike/wireshark_keys.h). Empty = not exported,
+  // tables to (ikev2_decryption_table, esp_sa; ike/observe/wireshark_keys.h). Empty = not exported,
   // unless strongswan.conf's save-keys plugin asks for it for every connection.
   std::string wireshark_keys{};
   std::vector<ChildConfig> children{};
@@ -205,16 +190,16 @@ struct SharedSecret {
 // strongswan.conf charon { } (and charon-systemd { }) keys minivpn honours; charon defaults.
 struct GlobalSettings {
   bool install_routes = true;
-  std::uint32_t retransmit_tries = 5;
-  double retransmit_timeout = 4.0;  // seconds
-  double retransmit_base = 1.8;
-  std::uint32_t cookie_threshold = 30;
-  std::uint32_t cookie_threshold_ip = 3;
-  std::uint32_t block_threshold = 5;
-  Seconds half_open_timeout{30};
-  std::uint32_t fragment_size = 1280;
-  std::uint16_t port = 500;
-  std::uint16_t port_nat_t = 4500;
+  std::uint32_t retransmit_tries = base::charon::kRetransmitTries;
+  double retransmit_timeout = base::charon::kRetransmitTimeout;  // seconds
+  double retransmit_base = base::charon::kRetransmitBase;
+  std::uint32_t cookie_threshold = base::charon::kCookieThreshold;
+  std::uint32_t cookie_threshold_ip = base::charon::kCookieThresholdIp;
+  std::uint32_t block_threshold = base::charon::kBlockThreshold;
+  Seconds half_open_timeout{base::charon::kHalfOpenTimeout};
+  std::uint32_t fragment_size = base::charon::kFragmentSize;
+  std::uint16_t port = base::charon::kPort;
+  std::uint16_t port_nat_t = base::charon::kPortNatT;
   bool make_before_break = false;
   // charon.plugins.save-keys { load, wireshark_keys, ike, esp } (strongSwan's save-keys
   // plugin): the Wireshark export for every connection. Active when load = yes, the directory

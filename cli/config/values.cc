@@ -109,45 +109,20 @@ std::vector<std::string_view> SplitList(std::string_view text, char separator) {
   return out;
 }
 
-std::optional<Address> ParseAddress(std::string_view text) {
-  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
-  char buf[INET6_ADDRSTRLEN] = {};
-  std::memcpy(buf, text.data(), text.size());
-  Address a;
-  if (inet_pton(AF_INET, buf, a.bytes.data()) == 1) {
-    a.family = AF_INET;
-    return a;
-  }
-  if (inet_pton(AF_INET6, buf, a.bytes.data()) == 1) {
-    a.family = AF_INET6;
-    return a;
-  }
-  return std::nullopt;
-}
+std::optional<IpAddress> ParseAddress(std::string_view text) { return IpAddress::Parse(text); }
 
 std::expected<Subnet, std::string> ParseSubnet(std::string_view text) {
-  std::size_t slash = text.find('/');
-  auto address = ParseAddress(text.substr(0, slash));
+  auto address = IpAddress::Parse(text.substr(0, text.find('/')));
   if (!address) {
     return std::unexpected(
         fmt::format("invalid subnet '{}' (expected <address>[/<prefix>])", text));
   }
-  int max = address->is_v4() ? 32 : 128;
-  int prefix = max;
-  if (slash != std::string_view::npos) {
-    std::string_view p = text.substr(slash + 1);
-    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), prefix);
-    if (ec != std::errc() || end != p.data() + p.size() || prefix < 0 || prefix > max) {
-      return std::unexpected(
-          fmt::format("invalid prefix length in '{}' (expected 0..{})", text, max));
-    }
+  auto subnet = Subnet::Parse(text);
+  if (!subnet) {
+    return std::unexpected(fmt::format("invalid prefix length in '{}' (expected 0..{})", text,
+                                       address->max_prefix()));
   }
-  Subnet s{*address, static_cast<std::uint8_t>(prefix)};
-  for (int bit = prefix; bit < max; ++bit) {
-    s.address.bytes[static_cast<std::size_t>(bit / 8)] &=
-        static_cast<std::uint8_t>(~(0x80 >> (bit % 8)));
-  }
-  return s;
+  return subnet->Network();
 }
 
 std::expected<Subnet, std::string> ParseInterfaceAddress(std::string_view text) {
@@ -159,7 +134,7 @@ std::expected<Subnet, std::string> ParseInterfaceAddress(std::string_view text) 
   }
   auto network = ParseSubnet(text);  // validates the prefix length
   if (!network) return std::unexpected(network.error());
-  if (network->address == *address && network->prefix < (address->is_v4() ? 31 : 127)) {
+  if (network->address == *address && network->prefix + 1u < address->max_prefix()) {
     return std::unexpected(fmt::format(
         "'{}' is the network address of its prefix, not an address on it", text));
   }

@@ -13,7 +13,7 @@
 
 namespace minivpn::config {
 
-std::optional<Address> ParseAddress(std::string_view text);
+std::optional<IpAddress> ParseAddress(std::string_view text);
 // "10.0.0.0/8", "2001:db8::/32", or a bare address (= /32, /128). Host bits are cleared.
 std::expected<Subnet, std::string> ParseSubnet(std::string_view text);
 // An interface address with its on-link prefix, host bits kept: "169.254.12.1/30".

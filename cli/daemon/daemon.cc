@@ -8,7 +8,7 @@
 
 #include "cli/daemon/peer_mapping.h"
 #include "cli/daemon/trace_log.h"
-#include "ike/wireshark_keys.h"
+#include "ike/observe/wireshark_keys.h"
 #include "xfrm/fake_kernel.h"
 
 namespace minivpn::daemon {
@@ -20,7 +20,7 @@ Daemon::Daemon(asio::io_context& io, DaemonOptions options, Logger& log)
     : io_(io),
       options_(std::move(options)),
       log_(log),
-      sockets_(io, [this](UdpDatagram d) { OnDatagram(std::move(d)); }),
+      sockets_(io, [this](Datagram d) { OnDatagram(std::move(d)); }),
       timer_(io),
       shutdown_timer_(io),
       signals_(io, SIGTERM, SIGINT, SIGHUP) {}
@@ -258,17 +258,13 @@ void Daemon::DeleteVtis(const config::ConnectionConfig& conn) {
   }
 }
 
-void Daemon::OnDatagram(UdpDatagram datagram) {
+void Daemon::OnDatagram(Datagram datagram) {
   if (!engine_) return;
   if (log_.Enabled(Subsystem::kNet, 3)) {
-    log_.Info(Subsystem::kNet, 3, "received {} bytes from {}[{}] to {}[{}]",
-              datagram.payload.size(), datagram.remote.address.ToString(), datagram.remote.port,
-              datagram.local.address.ToString(), datagram.local.port);
+    log_.Info(Subsystem::kNet, 3, "received {} bytes from {} to {}", datagram.data.size(),
+              datagram.remote.ToString(), datagram.local.ToString());
   }
-  ike::Datagram in{{datagram.local.address, datagram.local.port},
-                   {datagram.remote.address, datagram.remote.port},
-                   std::move(datagram.payload)};
-  engine_->HandleDatagram(in, Now());
+  engine_->HandleDatagram(datagram, Now());
   Pump();
 }
 
@@ -282,12 +278,7 @@ void Daemon::ArmKernelEvents() {
                                            events.error().message());
                                } else if (engine_) {
                                  for (const auto& event : *events) {
-                                   if (const auto* e = std::get_if<xfrm::ExpireEvent>(&event)) {
-                                     engine_->HandleKernelEvent(*e, Now());
-                                   } else if (const auto* a =
-                                                  std::get_if<xfrm::AcquireEvent>(&event)) {
-                                     engine_->HandleKernelEvent(*a, Now());
-                                   }
+                                   engine_->HandleKernelEvent(event, Now());
                                  }
                                  Pump();
                                }
@@ -313,8 +304,7 @@ void Daemon::ArmTimer() {
 
 void Daemon::Pump() {
   for (const auto& d : engine_->TakeDatagrams()) {
-    UdpDatagram out{{d.local.address, d.local.port}, {d.remote.address, d.remote.port}, d.data};
-    if (auto ec = sockets_.Send(out)) {
+    if (auto ec = sockets_.Send(d)) {
       log_.Warn(Subsystem::kNet, "sending {} bytes to {}[{}] failed: {}", d.data.size(),
                 d.remote.address.ToString(), d.remote.port, ec.message());
     }

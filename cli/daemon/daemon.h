@@ -27,7 +27,8 @@
 #include "cli/daemon/log.h"
 #include "cli/daemon/peer_mapping.h"
 #include "crypto/random.h"
-#include "ike/engine.h"
+#include "ike/engine/engine.h"
+#include "ike/observe/trace.h"
 #include "vti/vti.h"
 #include "xfrm/netlink_kernel.h"
 
@@ -41,7 +42,7 @@ struct DaemonOptions {
   std::string journal_path = "/run/minivpn/kernel.journal";
   std::chrono::milliseconds shutdown_grace{3000};  // wait this long for DELETE responses
   bool fake_kernel = false;  // benchmarks: keep CHILD_SAs in memory (xfrm/fake_kernel.h)
-  // --trace[=summary|verbose]: every IKE message sent and received, decoded (ike/trace.h), on
+  // --trace[=summary|verbose]: every IKE message sent and received, decoded (ike/observe/trace.h), on
   // the log (stderr). Never with key material or AUTH values.
   std::optional<ike::TraceForm> trace{};
   // --retain-keys: keep key material for `minivpnctl explain --show-secrets`
@@ -73,7 +74,7 @@ class Daemon {
                   const xfrm::IpAddress& remote);
   void DeleteVtis(const config::ConnectionConfig& conn);
 
-  void OnDatagram(UdpDatagram datagram);
+  void OnDatagram(Datagram datagram);
   void ArmKernelEvents();
   void ArmTimer();
   void Pump();

@@ -5,8 +5,8 @@
 #include <algorithm>
 
 #include "cli/daemon/daemon.h"
-#include "ike/keymat_explain.h"
-#include "ike/registry.h"
+#include "ike/observe/keymat_explain.h"
+#include "ike/wire/registry.h"
 
 namespace minivpn::daemon {
 
@@ -136,7 +136,7 @@ ControlReply Daemon::ListSas(const ControlRequest& request) {
                 {"remote_ts", json::array({child.remote_ts.ToString()})}};
       AddCounters(c, "in", *kernel_,
                   xfrm::SaId{ike.remote.address, ike.local.address, child.spi_in, 50,
-                             xfrm::Mark{0, 0}});
+                             xfrm::Mark::None()});
       AddCounters(c, "out", *kernel_,
                   xfrm::SaId{ike.local.address, ike.remote.address, child.spi_out, 50,
                              child.mark_out});
@@ -148,7 +148,7 @@ ControlReply Daemon::ListSas(const ControlRequest& request) {
   return ControlReply::Ok({{"ike_sas", std::move(sas)}});
 }
 
-// The key-derivation walk-through of one IKE SA (ike/keymat_explain.h). With show_secrets the
+// The key-derivation walk-through of one IKE SA (ike/observe/keymat_explain.h). With show_secrets the
 // reply carries key values: it goes to the root-only control socket and nowhere else.
 ControlReply Daemon::Explain(const ControlRequest& request) {
   auto args = ParseExplainArgs(request.args);

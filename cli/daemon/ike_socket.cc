@@ -136,7 +136,7 @@ void IkeSockets::Drain(Socket& socket) {
     msg.msg_controllen = sizeof control;
     ssize_t n = ::recvmsg(socket.stream.native_handle(), &msg, MSG_DONTWAIT);
     if (n < 0) return;  // EAGAIN: drained
-    UdpDatagram datagram;
+    Datagram datagram;
     datagram.remote.address = FromSockaddr(from, &datagram.remote.port);
     datagram.local.port = socket.port;
     datagram.local.address.family = static_cast<std::uint8_t>(socket.family);
@@ -151,12 +151,12 @@ void IkeSockets::Drain(Socket& socket) {
         std::memcpy(datagram.local.address.bytes.data(), &info.ipi6_addr, 16);
       }
     }
-    datagram.payload.assign(buffer, buffer + n);
+    datagram.data.assign(buffer, buffer + n);
     receiver_(std::move(datagram));
   }
 }
 
-std::error_code IkeSockets::Send(const UdpDatagram& datagram) {
+std::error_code IkeSockets::Send(const Datagram& datagram) {
   int family = datagram.remote.address.family;
   Socket* socket = nullptr;
   for (auto& s : sockets_) {
@@ -168,7 +168,7 @@ std::error_code IkeSockets::Send(const UdpDatagram& datagram) {
   socklen_t to_len;
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
   msghdr msg{};
-  iovec iov{const_cast<std::uint8_t*>(datagram.payload.data()), datagram.payload.size()};
+  iovec iov{const_cast<std::uint8_t*>(datagram.data.data()), datagram.data.size()};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = control;

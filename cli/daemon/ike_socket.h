@@ -19,26 +19,18 @@
 #include <system_error>
 #include <vector>
 
+#include "base/datagram.h"
 #include "crypto/bytes.h"
 #include "xfrm/kernel_ipsec.h"
 
 namespace minivpn::daemon {
 
-struct UdpEndpoint {
-  xfrm::IpAddress address;
-  std::uint16_t port = 0;
-  bool operator==(const UdpEndpoint&) const = default;
-};
-
-struct UdpDatagram {
-  UdpEndpoint local;
-  UdpEndpoint remote;
-  Bytes payload;  // the UDP payload as received (with the non-ESP marker on 4500)
-};
+using base::Datagram;
+using base::Endpoint;
 
 class IkeSockets {
  public:
-  using Receiver = std::function<void(UdpDatagram)>;
+  using Receiver = std::function<void(Datagram)>;
   // Called on each bound socket: per-socket bypass policies, and UDP_ENCAP_ESPINUDP on the
   // NAT-T socket (xfrm::SetSocketBypass, xfrm::EnableUdpEncap).
   using SocketSetup = std::function<std::error_code(int fd, int family, bool natt)>;
@@ -51,7 +43,7 @@ class IkeSockets {
   std::error_code Open(std::uint16_t port, std::uint16_t natt_port, const SocketSetup& setup,
                        std::string* error);
   // Sends from the socket bound to datagram.local.port, with datagram.local.address as source.
-  std::error_code Send(const UdpDatagram& datagram);
+  std::error_code Send(const Datagram& datagram);
 
  private:
   struct Socket;

@@ -185,16 +185,24 @@ std::expected<std::uint32_t, std::error_code> JournalingKernel::AllocSpi(
     const xfrm::IpAddress& src, const xfrm::IpAddress& dst, std::uint32_t reqid) {
   auto spi = inner_.AllocSpi(src, dst, reqid);
   // A larval SA exists from here on: journal it so a crash before AddSa still cleans it up.
-  if (spi) journal_.SaAdded(xfrm::SaId{src, dst, *spi, 50, xfrm::Mark{0, 0}});
+  if (spi) journal_.SaAdded(xfrm::SaId{src, dst, *spi, 50, xfrm::Mark::None()});
   return spi;
 }
 
 std::error_code JournalingKernel::AddSa(const xfrm::SaSpec& spec) {
   auto ec = inner_.AddSa(spec);
-  // The inbound SA replaces its larval state (journaled by AllocSpi with no mark); journal the
-  // installed id only when it differs.
-  bool larval_covers = spec.inbound && spec.id.mark == xfrm::Mark{0, 0};
-  if (!ec && !larval_covers) journal_.SaAdded(spec.id);
+  if (ec) return ec;
+  // The inbound SA replaces its larval state (journaled by AllocSpi with no mark): with no mark
+  // that entry already names it; with a mark (mark_in_sa) the entry is swapped for the marked
+  // one, the new line first so that a crash between the two leaves both (replay removes both).
+  if (!spec.inbound) {
+    journal_.SaAdded(spec.id);
+  } else if (spec.id.mark.is_set()) {
+    journal_.SaAdded(spec.id);
+    xfrm::SaId larval = spec.id;
+    larval.mark = xfrm::Mark::None();
+    journal_.SaRemoved(larval);
+  }
   return ec;
 }
 

@@ -10,17 +10,6 @@ namespace minivpn::daemon {
 
 namespace {
 
-xfrm::IpAddress ToIp(const config::Address& a) {
-  xfrm::IpAddress ip;
-  ip.family = a.family;
-  ip.bytes = a.bytes;
-  return ip;
-}
-
-xfrm::Subnet ToSubnet(const config::Subnet& s) { return {ToIp(s.address), s.prefix}; }
-
-xfrm::Mark ToMark(const config::Mark& m) { return m.is_set() ? xfrm::Mark{m.value, m.mask} : xfrm::Mark{0, 0}; }
-
 std::vector<ike::EncrSpec> ToEncr(const std::vector<config::EncrSpec>& in) {
   std::vector<ike::EncrSpec> out;
   for (const auto& e : in) out.push_back({e.id, e.key_bits});
@@ -31,7 +20,7 @@ std::vector<ike::EncrSpec> ToEncr(const std::vector<config::EncrSpec>& in) {
 // when the config is loaded (as charon does for remote_addrs at initiation time).
 std::expected<xfrm::IpAddress, std::string> FirstAddress(const std::vector<config::Host>& hosts) {
   for (const auto& host : hosts) {
-    if (host.kind == config::Host::Kind::kAddress) return ToIp(host.subnet.address);
+    if (host.kind == config::Host::Kind::kAddress) return host.subnet.address;
     if (host.kind == config::Host::Kind::kHostname) {
       addrinfo hints{};
       hints.ai_socktype = SOCK_DGRAM;
@@ -103,9 +92,9 @@ std::expected<xfrm::Subnet, std::string> OneSelector(const std::vector<config::S
   }
   if (ts.empty()) {
     if (dynamic.family == 0) return std::unexpected(fmt::format("{} is dynamic but the address is %any", what));
-    return xfrm::Subnet{dynamic, static_cast<std::uint8_t>(dynamic.is_v4() ? 32 : 128)};
+    return base::Subnet::Host(dynamic);
   }
-  return ToSubnet(ts.front());
+  return ts.front();
 }
 
 }  // namespace
@@ -143,8 +132,9 @@ std::expected<ike::PeerConfig, std::string> ToPeerConfig(const config::Connectio
     if (!remote_ts) return std::unexpected(fmt::format("child '{}': {}", c.name, remote_ts.error()));
     child.local_ts = *local_ts;
     child.remote_ts = *remote_ts;
-    child.mark_in = ToMark(c.mark_in);
-    child.mark_out = ToMark(c.mark_out);
+    child.mark_in = c.mark_in;
+    child.mark_out = c.mark_out;
+    child.mark_in_sa = c.mark_in_sa;
     for (const auto& p : c.esp_proposals) {
       std::vector<ike::EsnId> esn;
       for (auto e : p.esn) esn.push_back(static_cast<ike::EsnId>(e));

@@ -1,12 +1,12 @@
 // From the configuration model (cli/config/model.h, what the user wrote) to the engine's
-// per-peer configuration (ike/engine_config.h, what the state machine needs).
+// per-peer configuration (ike/engine/engine_config.h, what the state machine needs).
 #pragma once
 
 #include <expected>
 #include <string>
 
 #include "cli/config/model.h"
-#include "ike/engine_config.h"
+#include "ike/engine/engine_config.h"
 
 namespace minivpn::daemon {
 

@@ -1,4 +1,4 @@
-// The text `minivpnd --trace` logs for one IKE message (issue 9): the ike/trace.h summary or
+// The text `minivpnd --trace` logs for one IKE message (issue 9): the ike/observe/trace.h summary or
 // verbose tree, prefixed with the connection and IKE SA. Secrets stay hidden (TraceOptions{}):
 // this text only ever goes to the log.
 #pragma once
@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "ike/engine_types.h"
-#include "ike/trace.h"
+#include "ike/engine/engine_types.h"
+#include "ike/observe/trace.h"
 
 namespace minivpn::daemon {
 

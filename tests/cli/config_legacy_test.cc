@@ -18,9 +18,9 @@ using testing::Dump;
 using testing::TempDir;
 
 // Router A of the seed lab owns 192.0.2.1; router B owns 198.51.100.1.
-bool RouterA(const Address& a) { return a.ToString() == "192.0.2.1"; }
-bool RouterB(const Address& a) { return a.ToString() == "198.51.100.1"; }
-bool Nobody(const Address&) { return false; }
+bool RouterA(const IpAddress& a) { return a.ToString() == "192.0.2.1"; }
+bool RouterB(const IpAddress& a) { return a.ToString() == "198.51.100.1"; }
+bool Nobody(const IpAddress&) { return false; }
 
 const char kSeedConf[] =
     "config setup\n"
@@ -39,7 +39,7 @@ const char kSeedConf[] =
     "    auto=start\n";
 
 LoadResult LoadLegacy(TempDir& dir, const std::string& conf, const std::string& secrets,
-                      bool (*is_local)(const Address&) = RouterA,
+                      bool (*is_local)(const IpAddress&) = RouterA,
                       const std::string& strongswan = "") {
   ConfigPaths paths;
   paths.ipsec_conf = dir.Write("ipsec.conf", conf, 0644);
@@ -101,7 +101,7 @@ TEST(Legacy, HubWithTwoSpokesSample) {
   paths.ipsec_conf = dir.CopyData("legacy/ipsec.conf", "ipsec.conf");
   paths.ipsec_secrets = dir.CopyData("legacy/ipsec.secrets", "ipsec.secrets");
   auto r = LoadConfig(paths,
-                      LoadOptions{[](const Address& a) { return a.ToString() == "203.0.113.10"; }});
+                      LoadOptions{[](const IpAddress& a) { return a.ToString() == "203.0.113.10"; }});
   ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
   EXPECT_TRUE(r.diagnostics.empty()) << Dump(r.diagnostics);
   ASSERT_EQ(r.config.connections.size(), 2u);  // spoke-common is only also'd

@@ -157,7 +157,7 @@ TEST(Validate, DuplicateNamesAcrossFormatsAndNoFiles) {
   paths.ipsec_conf = dir.Write("ipsec.conf",
                                "conn gw\n  left=192.0.2.1\n  right=198.51.100.1\n"
                                "  rightid=routerB\n  auto=add\n");
-  auto r = LoadConfig(paths, LoadOptions{[](const Address&) { return false; }});
+  auto r = LoadConfig(paths, LoadOptions{[](const IpAddress&) { return false; }});
   EXPECT_DIAG(r.diagnostics, Severity::kError, "connection 'gw' is defined more than once");
   auto none = LoadConfig(ConfigPaths{});
   EXPECT_FALSE(none.ok());
@@ -189,7 +189,7 @@ TEST(Validate, SeedDataChecksClean) {
   paths.ipsec_conf = dir.CopyData("seed/ipsec.conf", "ipsec.conf");
   paths.ipsec_secrets = dir.CopyData("seed/ipsec.secrets", "ipsec.secrets");
   paths.strongswan_conf = dir.CopyData("seed/strongswan.conf", "strongswan.conf");
-  EXPECT_TRUE(CheckConfig(paths, LoadOptions{[](const Address&) { return false; }}).empty());
+  EXPECT_TRUE(CheckConfig(paths, LoadOptions{[](const IpAddress&) { return false; }}).empty());
 }
 
 TEST(SharedSecretMatch, CharonRanking) {

@@ -50,7 +50,7 @@ TEST(Uint, DecimalHexAndRange) {
 TEST(Mark, ValueDefaultsToFullMask) {
   EXPECT_EQ(ParseMark("12").value(), (Mark{12, 0xffffffff}));
   EXPECT_EQ(ParseMark("0x2a/0xff").value(), (Mark{42, 0xff}));
-  EXPECT_EQ(ParseMark("0").value(), (Mark{0, 0}));  // "0" = no mark
+  EXPECT_EQ(ParseMark("0").value(), (Mark::None()));  // "0" = no mark
   EXPECT_TRUE(ParseMark("0/0xffffffff").value().is_set());
 }
 

@@ -1,4 +1,4 @@
-// libFuzzer target for the IKEv2 codec (ike/codec.h).
+// libFuzzer target for the IKEv2 codec (ike/wire/codec.h).
 //
 // For any input: Decode must not crash; when it succeeds, Encode(m) must decode again to m
 // (with the header Length that Encode derives) and re-encode to the same octets, and the
@@ -12,8 +12,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "ike/codec.h"
-#include "ike/format.h"
+#include "ike/wire/codec.h"
+#include "ike/wire/format.h"
 
 namespace {
 

@@ -21,11 +21,11 @@
 #include "crypto/prf.h"
 #include "crypto/random.h"
 #include "crypto/sk_cipher.h"
-#include "ike/codec.h"
-#include "ike/engine.h"
-#include "ike/engine_payloads.h"
-#include "ike/negotiation.h"
-#include "ike/protect.h"
+#include "ike/wire/codec.h"
+#include "ike/engine/engine.h"
+#include "ike/engine/engine_payloads.h"
+#include "ike/engine/negotiation.h"
+#include "ike/wire/protect.h"
 #include "xfrm/fake_kernel.h"
 
 namespace {

@@ -1,4 +1,4 @@
-// libFuzzer target for SK/SKF protection (ike/protect.h), as a round-trip property.
+// libFuzzer target for SK/SKF protection (ike/wire/protect.h), as a round-trip property.
 //
 // Input: octet 0 picks the SK suite, octets 1-2 the fragmentation limit (100..1599), octet 3 a
 // seed for the delivery order, the rest an inner payload chain whose first type is octet 4.
@@ -16,7 +16,7 @@
 #include "crypto/algorithms.h"
 #include "crypto/random.h"
 #include "crypto/sk_cipher.h"
-#include "ike/protect.h"
+#include "ike/wire/protect.h"
 
 namespace {
 

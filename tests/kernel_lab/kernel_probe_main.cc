@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "base/vti_rules.h"
 #include "crypto/bytes.h"
 #include "vti/vti.h"
 #include "xfrm/child_install.h"
@@ -172,7 +173,10 @@ int Install(const Options& o) {
   if (o.Has("vti")) {
     vti::VtiConfig config{o.Get("vti"),          child->local, child->remote,
                           child->mark_out.value, std::nullopt, std::nullopt};
-    std::error_code ec = vti::CheckKeyMatchesMark(config.key, child->mark_out);
+    if (!base::MarkFitsVti(child->mark_out, config.key)) {
+      return Fail("the VTI key does not match the SA mark (the mark must be <key>/0xffffffff)");
+    }
+    std::error_code ec;
     auto manager = vti::VtiManager::Open();
     if (!ec && !manager) ec = manager.error();
     if (!ec) {

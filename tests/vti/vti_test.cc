@@ -188,29 +188,9 @@ TEST(BuildAddAddress, InnerAddressOnTheVti) {
   }
 }
 
-TEST(Vti, InterfaceNames) {
-  EXPECT_TRUE(IsValidInterfaceName("vti0"));
-  EXPECT_TRUE(IsValidInterfaceName("vti-site_12.a"));
-  EXPECT_TRUE(IsValidInterfaceName("abcdefghijklmno"));    // 15
-  EXPECT_FALSE(IsValidInterfaceName("abcdefghijklmnop"));  // 16
-  EXPECT_FALSE(IsValidInterfaceName(""));
-  EXPECT_FALSE(IsValidInterfaceName("."));
-  EXPECT_FALSE(IsValidInterfaceName(".."));
-  EXPECT_FALSE(IsValidInterfaceName("../all"));
-  EXPECT_FALSE(IsValidInterfaceName("vti 0"));
-  EXPECT_FALSE(IsValidInterfaceName("vti:0"));
-  EXPECT_FALSE(IsValidInterfaceName(std::string_view("vti\0", 4)));
+TEST(Vti, DisablePolicyPath) {
   EXPECT_EQ(DisablePolicyPath("vti0", false), "/proc/sys/net/ipv4/conf/vti0/disable_policy");
   EXPECT_EQ(DisablePolicyPath("vti0", true), "/proc/sys/net/ipv6/conf/vti0/disable_policy");
-}
-
-TEST(Vti, KeyMustMatchMark) {
-  EXPECT_FALSE(CheckKeyMatchesMark(12, xfrm::Mark{12, 0xffffffff}));
-  const auto ec = CheckKeyMatchesMark(12, xfrm::Mark{13, 0xffffffff});
-  ASSERT_TRUE(ec);
-  EXPECT_NE(ec.message().find("VTI key does not match the SA mark"), std::string::npos);
-  EXPECT_TRUE(CheckKeyMatchesMark(12, xfrm::Mark{12, 0xff}));
-  EXPECT_TRUE(CheckKeyMatchesMark(12, xfrm::Mark{}));
 }
 
 int Mtu(const char* name) {

@@ -49,7 +49,7 @@ TEST(FakeKernel, AllocSpiIsDeterministicInCharonRange) {
 
 TEST(FakeKernel, InboundNeedsAllocatedSpi) {
   FakeKernel k;
-  SaSpec in = OutboundSa(0xc0000001, Mark{0, 0});
+  SaSpec in = OutboundSa(0xc0000001, Mark::None());
   in.inbound = true;
   std::swap(in.id.src, in.id.dst);
   const auto ec = k.AddSa(in);
@@ -197,7 +197,7 @@ TEST(FakeKernel, DelSaReleasesLarvalSpi) {
   FakeKernel k;
   const auto spi = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1);
   ASSERT_TRUE(spi.has_value());
-  EXPECT_FALSE(k.DelSa({Ip("192.0.2.2"), Ip("192.0.2.1"), *spi, 50, Mark{0, 0}}));
+  EXPECT_FALSE(k.DelSa({Ip("192.0.2.2"), Ip("192.0.2.1"), *spi, 50, Mark::None()}));
   EXPECT_TRUE(k.empty());
 }
 

@@ -13,8 +13,8 @@
 
 #include "cli/daemon/log.h"
 #include "cli/daemon/trace_log.h"
-#include "ike/keymat_explain.h"
-#include "tests/ike/engine_test_util.h"
+#include "ike/observe/keymat_explain.h"
+#include "tests/ike/engine/engine_test_util.h"
 
 namespace minivpn::daemon {
 namespace {
@@ -80,7 +80,7 @@ class TraceLeakTest : public ike::test::TwoPeers {
                   xfrm::SaId{self, peer, child.spi_out, 50, child.mark_out}))
             AddSecret(out->encr_key);
           if (const auto* in_sa =
-                  kernel.FindSa(xfrm::SaId{peer, self, child.spi_in, 50, xfrm::Mark{0, 0}}))
+                  kernel.FindSa(xfrm::SaId{peer, self, child.spi_in, 50, xfrm::Mark::None()}))
             AddSecret(in_sa->encr_key);
         }
       }

@@ -1,0 +1,251 @@
+// CHILD_SA kernel state as charon programs it (kernel-reference.md): reqids per (local TS,
+// remote TS, mark_in, mark_out) from 1, reused on rekey; soft lifetime = rekey_time -
+// random(0..rand_time), hard = life_time; KEYMAT (RFC 7296 2.17); install through
+// xfrm/child_sa.h; make-before-break switch of the OUT policy on rekeys.
+#include <algorithm>
+#include <cstdio>
+
+#include "crypto/keymat.h"
+#include "ike/engine/engine.h"
+
+namespace minivpn::ike {
+
+std::uint32_t Engine::AcquireReqid(const ChildConfig& cfg, const xfrm::Subnet& local_ts,
+                                   const xfrm::Subnet& remote_ts) {
+  auto key = std::make_tuple(local_ts, remote_ts, cfg.mark_in, cfg.mark_out);
+  auto it = reqids_.find(key);
+  if (it != reqids_.end()) {
+    ++it->second.refs;
+    return it->second.reqid;
+  }
+  std::uint32_t reqid = next_reqid_++;
+  reqids_[key] = ReqidEntry{reqid, 1};
+  return reqid;
+}
+
+void Engine::ReleaseReqid(std::uint32_t reqid) {
+  for (auto it = reqids_.begin(); it != reqids_.end(); ++it) {
+    if (it->second.reqid != reqid) continue;
+    if (--it->second.refs == 0) reqids_.erase(it);
+    return;
+  }
+}
+
+xfrm::Lifetime Engine::ChildLifetime(const ChildConfig& cfg) {
+  xfrm::Lifetime l;
+  auto rekey = static_cast<std::uint64_t>(cfg.rekey_time.count());
+  auto rand = static_cast<std::uint64_t>(cfg.rand_time.count());
+  rand = std::min(rand, rekey > 0 ? rekey - 1 : 0);
+  std::uint64_t jitter = rand ? random_.Next<std::uint32_t>() % (rand + 1) : 0;
+  l.soft_add_seconds = rekey - jitter;
+  l.hard_add_seconds = static_cast<std::uint64_t>(cfg.life_time.count());
+  return l;
+}
+
+std::optional<std::uint32_t> Engine::AllocChildSpi(IkeSa& sa, const ChildConfig& child,
+                                                   std::uint32_t* reqid) {
+  *reqid = AcquireReqid(child, child.local_ts, child.remote_ts);
+  auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, *reqid);
+  if (!spi) {
+    ReleaseReqid(*reqid);
+    *reqid = 0;
+    return std::nullopt;
+  }
+  return *spi;
+}
+
+void Engine::ReleaseSpi(IkeSa& sa, std::uint32_t spi_in) {
+  // A larval SA (ALLOCSPI never followed by UPDSA) carries no mark.
+  (void)kernel_.DelSa(xfrm::SaId{.src = sa.remote.address,
+                                 .dst = sa.local.address,
+                                 .spi = spi_in,
+                                 .proto = 50,
+                                 .mark = xfrm::Mark::None()});
+}
+
+ChildSa* Engine::InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice& choice,
+                              std::uint32_t spi_in, std::uint32_t reqid,
+                              const xfrm::Subnet& local_ts, const xfrm::Subnet& remote_ts,
+                              ByteView nonce_i, ByteView nonce_r, const SecretBytes* g_ir,
+                              bool we_initiated, bool install_policies, TimePoint now) {
+  const EspSuite& s = choice.suite;
+  crypto::ChildKeySizes sizes{
+      .encr = crypto::EncrKeyMaterialSize(s.encr.id, s.encr.key_bits),
+      .integ = crypto::IsAead(s.encr.id) ? 0 : crypto::IntegKeySize(s.integ)};
+  // 2.17: the keys for initiator -> responder come first.
+  crypto::ChildKeys ck = crypto::DeriveChildKeys(*sa.prf, sa.sk_d, g_ir, nonce_i, nonce_r, sizes);
+  xfrm::ChildSaParams p;
+  p.local = sa.local.address;
+  p.remote = sa.remote.address;
+  if (we_initiated) {
+    p.encr_key_out = std::move(ck.encr_i);
+    p.integ_key_out = std::move(ck.integ_i);
+    p.encr_key_in = std::move(ck.encr_r);
+    p.integ_key_in = std::move(ck.integ_r);
+  } else {
+    p.encr_key_in = std::move(ck.encr_i);
+    p.integ_key_in = std::move(ck.integ_i);
+    p.encr_key_out = std::move(ck.encr_r);
+    p.integ_key_out = std::move(ck.integ_r);
+  }
+  p.spi_in = spi_in;
+  p.spi_out = choice.spi;
+  p.reqid = AcquireReqid(cfg, local_ts, remote_ts);
+  p.local_ts = local_ts;
+  p.remote_ts = remote_ts;
+  p.mark_in = cfg.mark_in;
+  p.mark_out = cfg.mark_out;
+  p.mark_in_sa = cfg.mark_in_sa;
+  p.algorithms = xfrm::EspAlgorithms{
+      .encr = s.encr.id, .encr_key_bits = s.encr.key_bits, .integ = s.integ, .esn = s.esn};
+  p.lifetime = ChildLifetime(cfg);
+  // 2.23: NAT on either side -> ESP in UDP between the IKE ports.
+  if (sa.nat_local || sa.nat_remote)
+    p.encap = xfrm::UdpEncap{.sport = sa.local.port, .dport = sa.remote.port};
+  // A new CHILD_SA goes in whole; a rekeyed one (make-before-break) gets its inbound SA now and
+  // its outbound SA now on the initiator, when the old SA's DELETE arrives on the responder.
+  bool outbound = install_policies || we_initiated;
+  std::error_code ec;
+  if (install_policies) {
+    ec = xfrm::InstallChildSa(kernel_, p);
+  } else {
+    ec = xfrm::InstallInboundSa(kernel_, p);
+    if (!ec && outbound) {
+      ec = xfrm::InstallOutboundSa(kernel_, p);
+      if (ec) (void)kernel_.DelSa(xfrm::InboundSaSpec(p).id);
+    }
+  }
+  if (ec) {
+    ReleaseReqid(p.reqid);
+    Emit(EventKind::kFailure, &sa, now, "installing CHILD_SA failed: " + ec.message(), std::nullopt,
+         cfg.name);
+    return nullptr;
+  }
+  ReleaseReqid(reqid);  // the caller's reference moved to the installed SA
+  ChildSa c;
+  c.id = next_child_id_++;
+  c.name = cfg.name;
+  p.encr_key_in = SecretBytes();
+  p.integ_key_in = SecretBytes();
+  if (outbound) {
+    p.encr_key_out = SecretBytes();
+    p.integ_key_out = SecretBytes();
+  }
+  c.params = std::move(p);
+  c.suite = s;
+  c.outbound_installed = outbound;
+  c.owns_policies = install_policies;
+  c.installed_at = now;
+  c.rekey_at = now + Seconds(c.params.lifetime.soft_add_seconds);
+  c.expire_at = now + Seconds(c.params.lifetime.hard_add_seconds);
+  sa.children.push_back(std::move(c));
+  ChildSa& ref = sa.children.back();
+  char spis[40];
+  std::snprintf(spis, sizeof spis, "%08x_i %08x_o", ref.params.spi_in, ref.params.spi_out);
+  Emit(EventKind::kChildUp, &sa, now,
+       "CHILD_SA " + cfg.name + "{" + std::to_string(ref.id) + "} SPIs " + spis + " reqid " +
+           std::to_string(ref.params.reqid) + " " + local_ts.ToString() +
+           " === " + remote_ts.ToString() + " " + Describe(s),
+       std::nullopt, cfg.name);
+  return &ref;
+}
+
+// Make-before-break (kernel-reference.md): the OUT policy's template moves to the new SPI.
+void Engine::SwitchToSuccessor(IkeSa& sa, ChildSa& old_child, TimePoint now) {
+  ChildSa* next = sa.FindChild(old_child.successor);
+  if (!next || next->redundant) return;
+  if (!next->outbound_installed) {
+    if (auto ec = xfrm::InstallOutboundSa(kernel_, next->params))
+      Emit(EventKind::kFailure, &sa, now, "installing outbound SA failed: " + ec.message(),
+           std::nullopt, next->name);
+    next->outbound_installed = true;
+    next->params.encr_key_out = SecretBytes();
+    next->params.integ_key_out = SecretBytes();
+  }
+  if (old_child.owns_policies) {
+    if (auto ec = xfrm::SwitchOutbound(kernel_, next->params))
+      Emit(EventKind::kFailure, &sa, now, "switching OUT policy failed: " + ec.message(),
+           std::nullopt, next->name);
+    old_child.owns_policies = false;
+    next->owns_policies = true;
+  }
+}
+
+void Engine::RemoveChild(IkeSa& sa, std::uint64_t child_id, TimePoint now,
+                         std::string_view reason) {
+  auto it = std::find_if(sa.children.begin(), sa.children.end(),
+                         [&](const ChildSa& c) { return c.id == child_id; });
+  if (it == sa.children.end()) return;
+  if (it->owns_policies) {
+    ChildSa* next = sa.FindChild(it->successor);
+    if (next && !next->redundant && next->id != it->id) {
+      SwitchToSuccessor(sa, *it, now);
+      it = std::find_if(sa.children.begin(), sa.children.end(),
+                        [&](const ChildSa& c) { return c.id == child_id; });
+    } else {
+      (void)xfrm::RemovePolicies(kernel_, it->params);
+    }
+  }
+  // Errors are expected after a hard expire (the kernel already dropped the SA).
+  (void)xfrm::RemoveSas(kernel_, it->params);
+  ReleaseReqid(it->params.reqid);
+  std::string name = it->name;
+  std::uint64_t id = it->id;
+  sa.children.erase(it);
+  Emit(EventKind::kChildDown, &sa, now,
+       "CHILD_SA " + name + "{" + std::to_string(id) + "} deleted: " + std::string(reason),
+       std::nullopt, name);
+}
+
+void Engine::InstallTraps(const PeerConfig& peer, TimePoint now) {
+  for (const auto& c : peer.children)
+    if (c.start_action == StartAction::kTrap) InstallTrap(peer, c, now);
+}
+
+void Engine::InstallTrap(const PeerConfig& peer, const ChildConfig& c, TimePoint now) {
+  bool present = std::any_of(traps_.begin(), traps_.end(), [&](const Trap& t) {
+    return t.peer == peer.name && t.child == c.name;
+  });
+  if (present) return;
+  xfrm::ChildSaKernel k;
+  k.local = peer.local_address;
+  k.remote = peer.remote_address;
+  k.local_ts = c.local_ts;
+  k.remote_ts = c.remote_ts;
+  k.mark_in = c.mark_in;
+  k.mark_out = c.mark_out;
+  k.reqid = AcquireReqid(c, c.local_ts, c.remote_ts);
+  auto policies = xfrm::ChildPolicies(k);  // spi_out = 0: no SPI in the OUT template
+  std::size_t done = 0;
+  std::error_code ec;
+  for (auto& p : policies) {
+    p.priority = xfrm::PolicyPriority(p.id.src, p.id.dst, /*trap=*/true);
+    if ((ec = kernel_.AddPolicy(p))) break;
+    ++done;
+  }
+  if (ec) {
+    while (done-- > 0) (void)kernel_.DelPolicy(policies[done].id);
+    ReleaseReqid(k.reqid);
+    Emit(EventKind::kFailure, nullptr, now,
+         peer.name + ": installing the trap policies of " + c.name + " failed: " + ec.message());
+    return;
+  }
+  traps_.push_back(Trap{peer.name, c.name, k.reqid, policies});
+  Emit(EventKind::kTrapInstalled, nullptr, now,
+       peer.name + ": trap policies for " + c.name + " installed (reqid " +
+           std::to_string(k.reqid) + "), the first packet starts the negotiation");
+}
+
+void Engine::RemoveTraps(std::string_view peer) {
+  for (auto it = traps_.begin(); it != traps_.end();) {
+    if (it->peer != peer) {
+      ++it;
+      continue;
+    }
+    for (auto p = it->policies.rbegin(); p != it->policies.rend(); ++p) (void)kernel_.DelPolicy(p->id);
+    ReleaseReqid(it->reqid);
+    it = traps_.erase(it);
+  }
+}
+
+}  // namespace minivpn::ike

@@ -1,0 +1,588 @@
+// Engine API: configuration, commands, kernel events, timers and queries.
+#include "ike/engine/engine.h"
+
+#include <algorithm>
+#include <cassert>
+#include <utility>
+
+#include "ike/engine/engine_payloads.h"
+
+namespace minivpn::ike {
+
+PeerConfig PeerConfig::Clone() const {
+  // Every member is copied by hand (psk is move-only): a new member must be added here. The size
+  // check makes the build fail until it is (x86-64, libstdc++).
+  static_assert(sizeof(PeerConfig) == 280, "PeerConfig changed: copy the new member in Clone()");
+  PeerConfig c;
+  c.name = name;
+  c.local_address = local_address;
+  c.remote_address = remote_address;
+  c.remote_port = remote_port;
+  c.proposals = proposals;
+  c.local_id = local_id;
+  c.remote_id = remote_id;
+  c.psk = psk.Clone();
+  c.dpd_delay = dpd_delay;
+  c.dpd_timeout = dpd_timeout;
+  c.rekey_time = rekey_time;
+  c.over_time = over_time;
+  c.rand_time = rand_time;
+  c.fragmentation = fragmentation;
+  c.send_initial_contact = send_initial_contact;
+  c.keyingtries = keyingtries;
+  c.children = children;
+  c.export_ike_keys = export_ike_keys;
+  c.export_esp_keys = export_esp_keys;
+  return c;
+}
+
+Millis EngineConfig::RetransmitHorizon() const {
+  double total = 0, timeout = static_cast<double>(retransmit_timeout.count());
+  for (std::uint32_t i = 0; i <= retransmit_tries; ++i, timeout *= retransmit_base)
+    total += timeout;
+  return Millis(static_cast<std::int64_t>(total));
+}
+
+std::string_view Name(EventKind kind) {
+  switch (kind) {
+    case EventKind::kExchangeSent:
+      return "sent";
+    case EventKind::kExchangeReceived:
+      return "received";
+    case EventKind::kRetransmit:
+      return "retransmit";
+    case EventKind::kIkeUp:
+      return "ike-up";
+    case EventKind::kIkeDown:
+      return "ike-down";
+    case EventKind::kIkeRekeyed:
+      return "ike-rekeyed";
+    case EventKind::kChildUp:
+      return "child-up";
+    case EventKind::kChildDown:
+      return "child-down";
+    case EventKind::kChildRekeyed:
+      return "child-rekeyed";
+    case EventKind::kTrapInstalled:
+      return "trap-installed";
+    case EventKind::kFailure:
+      return "failure";
+    case EventKind::kDropped:
+      return "dropped";
+  }
+  return "?";
+}
+
+std::string_view Name(IkeState state) {
+  switch (state) {
+    case IkeState::kConnecting:
+      return "CONNECTING";
+    case IkeState::kAuthenticating:
+      return "AUTHENTICATING";
+    case IkeState::kEstablished:
+      return "ESTABLISHED";
+    case IkeState::kRekeying:
+      return "REKEYING";
+    case IkeState::kRekeyed:
+      return "REKEYED";
+    case IkeState::kDeleting:
+      return "DELETING";
+  }
+  return "?";
+}
+
+std::string_view Name(ChildState state) {
+  switch (state) {
+    case ChildState::kInstalled:
+      return "INSTALLED";
+    case ChildState::kRekeying:
+      return "REKEYING";
+    case ChildState::kRekeyed:
+      return "REKEYED";
+    case ChildState::kDeleting:
+      return "DELETING";
+  }
+  return "?";
+}
+
+ChildSa* IkeSa::FindChild(std::uint64_t id) {
+  for (auto& c : children)
+    if (c.id == id) return &c;
+  return nullptr;
+}
+
+ChildSa* IkeSa::FindChildByInbound(std::uint32_t spi) {
+  for (auto& c : children)
+    if (c.params.spi_in == spi) return &c;
+  return nullptr;
+}
+
+ChildSa* IkeSa::FindChildByOutbound(std::uint32_t spi) {
+  for (auto& c : children)
+    if (c.params.spi_out == spi) return &c;
+  return nullptr;
+}
+
+Engine::Engine(EngineConfig config, crypto::Random& random, xfrm::KernelIpsec& kernel)
+    : config_(std::move(config)), random_(random), kernel_(kernel), cookie_secret_(32) {
+  random_.Fill(cookie_secret_);
+}
+
+Engine::~Engine() = default;
+
+std::expected<void, std::string> Engine::AddPeer(PeerConfig peer, TimePoint now) {
+  Scope scope(*this);
+  if (peer.name.empty()) return std::unexpected("peer config without a name");
+  if (FindPeer(peer.name)) return std::unexpected("peer config '" + peer.name + "' exists");
+  if (peer.proposals.empty()) return std::unexpected("peer '" + peer.name + "' has no proposals");
+  for (const auto& p : peer.proposals)
+    if (p.encr.empty() || p.prf.empty() || p.dh.empty())
+      return std::unexpected("peer '" + peer.name + "': an IKE proposal lacks encr/prf/dh");
+  std::vector<std::string> start;
+  for (const auto& c : peer.children)
+    if (c.start_action == StartAction::kStart) start.push_back(c.name);
+  std::string name = peer.name;
+  peers_.push_back(std::move(peer));
+  peer_index_[name] = peers_.size() - 1;
+  InstallTraps(peers_.back(), now);
+  for (const auto& c : start) (void)Initiate(name, c, now);
+  return {};
+}
+
+void Engine::RemovePeer(std::string_view name, TimePoint now) {
+  Scope scope(*this);
+  for (IkeSa* sa : SasOf(name)) {
+    if (sa->cipher_out && sa->state != IkeState::kConnecting) {
+      // 1.4.1: tell the peer; we do not wait for the answer of a removed config.
+      sa->outstanding.reset();
+      StartDelete(*sa, true, {}, now);
+    }
+    DestroySa(*sa, now, "peer config removed");
+  }
+  RemoveTraps(name);
+  std::erase_if(peers_, [&](const PeerConfig& p) { return p.name == name; });
+  peer_index_.clear();
+  for (std::size_t i = 0; i < peers_.size(); ++i) peer_index_[peers_[i].name] = i;
+}
+
+const PeerConfig* Engine::FindPeer(std::string_view name) const {
+  auto it = peer_index_.find(name);
+  return it == peer_index_.end() ? nullptr : &peers_[it->second];
+}
+
+const ChildConfig* Engine::FindChildConfig(const PeerConfig& peer, std::string_view child) const {
+  for (const auto& c : peer.children)
+    if (c.name == child) return &c;
+  return nullptr;
+}
+
+IkeSa* Engine::FindSa(std::uint64_t serial) {
+  auto it = sas_.find(serial);
+  if (it == sas_.end() || it->second->destroyed) return nullptr;
+  Touch(*it->second);
+  return it->second.get();
+}
+
+IkeSa* Engine::FindSaBySpi(std::uint64_t our_spi) {
+  auto it = by_spi_.find(our_spi);
+  return it == by_spi_.end() ? nullptr : FindSa(it->second);
+}
+
+std::vector<IkeSa*> Engine::SasOf(std::string_view peer) {
+  std::vector<IkeSa*> out;
+  if (auto it = sas_by_peer_.find(peer); it != sas_by_peer_.end()) {
+    out.reserve(it->second.size());
+    for (auto serial : it->second) out.push_back(sas_.at(serial).get());
+  }
+#ifndef NDEBUG
+  std::vector<IkeSa*> scan;
+  for (auto& [serial, sa] : sas_)
+    if (sa->peer == peer) scan.push_back(sa.get());
+  assert(scan == out);
+#endif
+  return out;
+}
+
+void Engine::SetPeer(IkeSa& sa, std::string_view peer) {
+  if (sa.peer == peer) return;
+  UnindexPeer(sa);
+  sa.peer = std::string(peer);
+  sas_by_peer_[sa.peer].insert(sa.serial);
+}
+
+void Engine::UnindexPeer(const IkeSa& sa) {
+  auto it = sas_by_peer_.find(sa.peer);
+  if (it == sas_by_peer_.end()) return;
+  it->second.erase(sa.serial);
+  if (it->second.empty()) sas_by_peer_.erase(it);
+}
+
+IkeSa* Engine::EstablishedSaOf(std::string_view peer) {
+  for (IkeSa* sa : SasOf(peer))
+    if (!sa->destroyed &&
+        (sa->state == IkeState::kEstablished || sa->state == IkeState::kRekeying)) {
+      Touch(*sa);
+      return sa;
+    }
+  return nullptr;
+}
+
+std::uint64_t Engine::NewIkeSpi() {
+  for (;;) {
+    auto spi = random_.Next<std::uint64_t>();
+    if (spi != 0 && !by_spi_.contains(spi)) return spi;
+  }
+}
+
+IkeSa& Engine::NewSa(std::string_view peer, bool initiator, TimePoint now) {
+  auto sa = std::make_unique<IkeSa>();
+  sa->serial = next_serial_++;
+  sa->peer = std::string(peer);
+  sa->initiator = initiator;
+  sa->created = now;
+  sa->last_received = now;
+  IkeSa& ref = *sa;
+  sas_[ref.serial] = std::move(sa);
+  sas_by_peer_[ref.peer].insert(ref.serial);
+  Touch(ref);
+  return ref;
+}
+
+void Engine::RegisterSpi(IkeSa& sa) { by_spi_[sa.our_spi()] = sa.serial; }
+
+void Engine::Emit(EventKind kind, const IkeSa* sa, TimePoint now, std::string text,
+                  std::optional<NotifyType> notify, std::string_view child) {
+  Event e;
+  e.kind = kind;
+  e.time = now;
+  if (sa) {
+    e.peer = sa->peer;
+    e.ike_serial = sa->serial;
+  }
+  e.child = std::string(child);
+  e.notify = notify;
+  e.text = std::move(text);
+  events_.push_back(std::move(e));
+}
+
+void Engine::DestroySa(IkeSa& sa, TimePoint now, std::string_view reason) {
+  if (sa.destroyed) return;
+  Touch(sa);
+  while (!sa.children.empty()) RemoveChild(sa, sa.children.back().id, now, reason);
+  for (PendingChild* p : {sa.outstanding ? &sa.outstanding->child : nullptr, &sa.auth_pending}) {
+    if (!p) continue;
+    if (p->spi_in) ReleaseSpi(sa, p->spi_in);
+    if (p->reqid) ReleaseReqid(p->reqid);
+    p->spi_in = 0;
+    p->reqid = 0;
+  }
+  if (auto it = by_spi_.find(sa.our_spi()); it != by_spi_.end() && it->second == sa.serial)
+    by_spi_.erase(it);
+  std::erase_if(half_open_, [&](const auto& kv) { return kv.second == sa.serial; });
+  sa.destroyed = true;
+  Emit(EventKind::kIkeDown, &sa, now, std::string(reason));
+  auto it = sas_.find(sa.serial);
+  if (it != sas_.end()) {
+    UnindexPeer(sa);
+    graveyard_.push_back(std::move(it->second));
+    sas_.erase(it);
+  }
+}
+
+// Charon's jitter: rekey at rekey_time - random(0..rand_time); give up at rekey_time + over_time.
+void Engine::ScheduleIkeRekey(IkeSa& sa, TimePoint now) {
+  const PeerConfig* peer = FindPeer(sa.peer);
+  if (peer) sa.dpd_delay = peer->dpd_delay;
+  if (!peer || peer->rekey_time.count() == 0) return;
+  Seconds over = peer->over_time.count() ? peer->over_time : peer->rekey_time / 10;
+  Seconds rand = peer->rand_time.count() ? peer->rand_time : over;
+  Seconds jitter{0};
+  if (rand.count() > 0) jitter = Seconds(random_.Next<std::uint32_t>() % (rand.count() + 1));
+  sa.rekey_at = now + peer->rekey_time - jitter;
+  sa.hard_at = now + peer->rekey_time + over;
+}
+
+TimePoint Engine::RetryAt(TimePoint now) {
+  auto delay = std::chrono::duration_cast<Millis>(config_.retry_delay);
+  auto jitter =
+      Millis(random_.Next<std::uint32_t>() % (static_cast<std::uint32_t>(delay.count()) + 1));
+  return now + delay + jitter;
+}
+
+void Engine::ApplyAction(const std::string& peer, const std::vector<std::string>& restart_children,
+                         TimePoint now) {
+  for (const auto& child : restart_children) (void)Initiate(peer, child, now);
+}
+
+std::expected<std::uint64_t, std::string> Engine::Initiate(std::string_view peer_name,
+                                                           std::string_view child, TimePoint now) {
+  Scope scope(*this);
+  const PeerConfig* peer = FindPeer(peer_name);
+  if (!peer) return std::unexpected("no peer config '" + std::string(peer_name) + "'");
+  std::string child_name(child);
+  if (child_name.empty()) {
+    if (peer->children.empty()) return std::unexpected("peer has no CHILD_SA configs");
+    child_name = peer->children.front().name;
+  }
+  if (!FindChildConfig(*peer, child_name))
+    return std::unexpected("no child config '" + child_name + "'");
+  // An IKE SA of this peer that is up or coming up takes the CHILD_SA as a queued task.
+  for (IkeSa* sa : SasOf(peer_name)) {
+    if (sa->destroyed) continue;
+    if (sa->state == IkeState::kDeleting || sa->state == IkeState::kRekeyed) continue;
+    Touch(*sa);
+    if (sa->auth_child == child_name && sa->state != IkeState::kEstablished &&
+        sa->state != IkeState::kRekeying)
+      return sa->serial;
+    bool has = std::any_of(sa->children.begin(), sa->children.end(),
+                           [&](const ChildSa& c) { return c.name == child_name; });
+    bool queued = std::any_of(sa->tasks.begin(), sa->tasks.end(), [&](const Task& t) {
+      return t.kind == Task::Kind::kCreateChild && t.child_name == child_name;
+    });
+    if (!has && !queued) {
+      sa->tasks.push_back(Task{.kind = Task::Kind::kCreateChild, .child_name = child_name});
+      StartNextTask(*sa, now);
+    }
+    auto serial_copy = sa->serial;
+    return serial_copy;
+  }
+  IkeSa& sa = NewSa(peer_name, true, now);
+  sa.auth_child = child_name;
+  auto serial = sa.serial;
+  StartInit(sa, now);
+  return serial;
+}
+
+std::expected<void, std::string> Engine::Terminate(std::string_view peer, std::string_view child,
+                                                   TimePoint now) {
+  Scope scope(*this);
+  bool found = false;
+  std::vector<IkeSa*> list = SasOf(peer);
+  std::erase_if(list, [](const IkeSa* sa) { return sa->destroyed; });
+  for (IkeSa* sa : list) {
+    Touch(*sa);
+    if (child.empty()) {
+      found = true;
+      if (sa->state == IkeState::kConnecting || sa->state == IkeState::kAuthenticating ||
+          !sa->cipher_out) {
+        DestroySa(*sa, now, "terminated");
+        continue;
+      }
+      // 1.4.1: the DELETE goes first; queued exchanges are dropped.
+      sa->tasks.clear();
+      sa->tasks.insert(sa->tasks.begin(), Task{.kind = Task::Kind::kDeleteIke});
+      StartNextTask(*sa, now);
+      continue;
+    }
+    for (auto& c : sa->children) {
+      if (c.name != child || c.state != ChildState::kInstalled) continue;
+      found = true;
+      sa->tasks.push_back(Task{.kind = Task::Kind::kDeleteChild, .child_id = c.id});
+    }
+    StartNextTask(*sa, now);
+  }
+  if (!found) return std::unexpected("nothing to terminate");
+  return {};
+}
+
+std::expected<void, std::string> Engine::Rekey(std::string_view peer, std::string_view child,
+                                               TimePoint now) {
+  Scope scope(*this);
+  IkeSa* sa = EstablishedSaOf(peer);
+  if (!sa) return std::unexpected("no established IKE SA for '" + std::string(peer) + "'");
+  if (child.empty()) {
+    sa->tasks.push_back(Task{.kind = Task::Kind::kRekeyIke});
+  } else {
+    ChildSa* target = nullptr;
+    for (auto& c : sa->children)
+      if (c.name == child && c.state == ChildState::kInstalled) target = &c;
+    if (!target) return std::unexpected("no installed CHILD_SA '" + std::string(child) + "'");
+    sa->tasks.push_back(Task{.kind = Task::Kind::kRekeyChild, .child_id = target->id});
+  }
+  StartNextTask(*sa, now);
+  return {};
+}
+
+void Engine::HandleKernelEvent(const KernelEvent& event, TimePoint now) {
+  Scope scope(*this);
+  if (const auto* expire = std::get_if<xfrm::ExpireEvent>(&event)) {
+    for (auto& [serial, sa] : sas_) {
+      if (sa->destroyed) continue;
+      for (auto& c : sa->children) {
+        if (c.params.spi_in != expire->sa.spi && c.params.spi_out != expire->sa.spi) continue;
+        Touch(*sa);
+        if (c.state != ChildState::kInstalled) {
+          Emit(EventKind::kDropped, sa.get(), now, "expire of a CHILD_SA being rekeyed/deleted",
+               std::nullopt, c.name);
+          return;
+        }
+        // Soft: make-before-break rekey (2.8); hard: the kernel dropped the SA, delete it.
+        Task task{.kind = expire->hard ? Task::Kind::kDeleteChild : Task::Kind::kRekeyChild,
+                  .child_id = c.id};
+        sa->tasks.push_back(task);
+        StartNextTask(*sa, now);
+        return;
+      }
+    }
+    Emit(EventKind::kDropped, nullptr, now, "expire for an unknown SA");
+  } else if (const auto* acquire = std::get_if<xfrm::AcquireEvent>(&event)) {
+    for (const auto& [key, entry] : reqids_) {
+      if (entry.reqid != acquire->reqid) continue;
+      for (const auto& p : peers_)
+        for (const auto& c : p.children)
+          if (c.local_ts == std::get<0>(key) && c.remote_ts == std::get<1>(key) &&
+              c.mark_in == std::get<2>(key) && c.mark_out == std::get<3>(key))
+            (void)Initiate(p.name, c.name, now);
+    }
+  } else if (const auto* mapping = std::get_if<xfrm::MappingEvent>(&event)) {
+    // RFC 3948 / 7296 2.23: the kernel saw ESP-in-UDP from a new source. Not acted on yet: the
+    // IKE SA's endpoint follows the peer's next IKE message; the SA's encapsulation stays.
+    Emit(EventKind::kDropped, nullptr, now,
+         "NAT mapping change of SPI " + std::to_string(mapping->sa.spi) + " to " +
+             Endpoint{mapping->new_src, mapping->new_sport}.ToString() + " (not acted on)");
+  }
+}
+
+void Engine::CheckSaTimers(IkeSa& sa, TimePoint now) {
+  if (sa.outstanding && now >= sa.outstanding->next_send) {
+    Retransmit(sa, now);
+    if (sa.destroyed) return;
+  }
+  if (sa.destroy_at && now >= *sa.destroy_at) {
+    DestroySa(
+        sa, now,
+        sa.state == IkeState::kRekeyed ? "rekeyed SA not deleted by peer" : "half-open timeout");
+    return;
+  }
+  if (sa.hard_at && now >= *sa.hard_at) {
+    sa.hard_at.reset();
+    sa.tasks.clear();
+    sa.tasks.insert(sa.tasks.begin(), Task{.kind = Task::Kind::kDeleteIke});
+  }
+  if (sa.rekey_at && now >= *sa.rekey_at) {
+    sa.rekey_at.reset();
+    sa.tasks.push_back(Task{.kind = Task::Kind::kRekeyIke});
+  }
+  if (sa.dpd_delay.count() > 0 && sa.state == IkeState::kEstablished && !sa.outstanding &&
+      sa.tasks.empty() && now >= sa.last_received + sa.dpd_delay) {
+    sa.tasks.push_back(Task{.kind = Task::Kind::kDpd});
+  }
+  StartNextTask(sa, now);
+}
+
+void Engine::HandleTimers(TimePoint now) {
+  Scope scope(*this);
+  RefreshDeadlines();
+  std::vector<std::uint64_t> due;
+  for (const auto& [when, serial] : deadlines_) {
+    if (when > now) break;
+    due.push_back(serial);
+  }
+  for (auto serial : due)
+    if (IkeSa* sa = FindSa(serial)) CheckSaTimers(*sa, now);
+}
+
+std::optional<TimePoint> Engine::SaDeadline(const IkeSa& sa) const {
+  std::optional<TimePoint> next;
+  auto consider = [&](TimePoint t) {
+    if (!next || t < *next) next = t;
+  };
+  if (sa.outstanding) consider(sa.outstanding->next_send);
+  if (sa.destroy_at) consider(*sa.destroy_at);
+  if (sa.hard_at) consider(*sa.hard_at);
+  if (sa.rekey_at) consider(*sa.rekey_at);
+  if (!sa.outstanding && sa.state == IkeState::kEstablished) {
+    if (!sa.tasks.empty()) {
+      consider(sa.tasks.front().not_before);
+    } else if (sa.dpd_delay.count() > 0) {
+      consider(sa.last_received + sa.dpd_delay);
+    }
+  }
+  return next;
+}
+
+void Engine::RefreshDeadlines() {
+  for (auto serial : touched_) {
+    SyncHalfOpen(serial);
+    if (auto it = deadline_of_.find(serial); it != deadline_of_.end()) {
+      deadlines_.erase({it->second, serial});
+      deadline_of_.erase(it);
+    }
+    auto sa = sas_.find(serial);
+    if (sa == sas_.end() || sa->second->destroyed) continue;
+    if (auto when = SaDeadline(*sa->second)) {
+      deadlines_.insert({*when, serial});
+      deadline_of_[serial] = *when;
+    }
+  }
+  touched_.clear();
+}
+
+std::optional<TimePoint> Engine::NextDeadline() const {
+  if (deadlines_.empty()) return std::nullopt;
+  return deadlines_.begin()->first;
+}
+
+std::vector<Datagram> Engine::TakeDatagrams() { return std::exchange(out_, {}); }
+std::vector<Event> Engine::TakeEvents() { return std::exchange(events_, {}); }
+
+void Engine::SyncHalfOpen(std::uint64_t serial) {
+  auto it = sas_.find(serial);
+  const IkeSa* sa = it == sas_.end() ? nullptr : it->second.get();
+  const bool half_open =
+      sa && !sa->destroyed && !sa->initiator && sa->state == IkeState::kConnecting;
+  if (auto counted = half_open_ip_.find(serial); counted != half_open_ip_.end()) {
+    if (half_open && counted->second == sa->remote.address) return;
+    auto per_ip = half_open_per_ip_.find(counted->second);
+    if (--per_ip->second == 0) half_open_per_ip_.erase(per_ip);
+    half_open_ip_.erase(counted);
+  }
+  if (half_open) {
+    half_open_ip_.emplace(serial, sa->remote.address);
+    ++half_open_per_ip_[sa->remote.address];
+  }
+}
+
+std::vector<IkeSaInfo> Engine::ListSas(TimePoint now) const {
+  using std::chrono::duration_cast;
+  std::vector<IkeSaInfo> out;
+  for (const auto& [serial, sa] : sas_) {
+    IkeSaInfo info;
+    info.serial = sa->serial;
+    info.peer = sa->peer;
+    info.state = sa->state;
+    info.initiator = sa->initiator;
+    info.spi_i = sa->spi_i;
+    info.spi_r = sa->spi_r;
+    info.local = sa->local;
+    info.remote = sa->remote;
+    if (sa->prf) info.algorithms = Describe(sa->suite);
+    if (!sa->remote_identity.data.empty()) info.remote_identity = DescribeId(sa->remote_identity);
+    info.nat_local = sa->nat_local;
+    info.nat_remote = sa->nat_remote;
+    info.age = duration_cast<Seconds>(now - sa->created);
+    if (sa->rekey_at) info.rekey_in = duration_cast<Seconds>(*sa->rekey_at - now);
+    for (const auto& c : sa->children) {
+      ChildSaInfo ci;
+      ci.id = c.id;
+      ci.name = c.name;
+      ci.state = c.state;
+      ci.spi_in = c.params.spi_in;
+      ci.spi_out = c.params.spi_out;
+      ci.reqid = c.params.reqid;
+      ci.mark_in = c.params.mark_in;
+      ci.mark_out = c.params.mark_out;
+      ci.local_ts = c.params.local_ts;
+      ci.remote_ts = c.params.remote_ts;
+      ci.algorithms = Describe(c.suite);
+      ci.encap = c.params.encap.has_value();
+      ci.age = duration_cast<Seconds>(now - c.installed_at);
+      ci.rekey_in = duration_cast<Seconds>(c.rekey_at - now);
+      info.children.push_back(std::move(ci));
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+}  // namespace minivpn::ike

@@ -1,0 +1,302 @@
+// ike::Engine: the IKEv2 state machine (RFC 7296, PSK), sans I/O.
+//
+// Inputs: datagrams with their endpoints, kernel events, commands, and the current time.
+// Outputs: datagrams to send (TakeDatagrams), kernel operations through xfrm::KernelIpsec, the
+// next deadline (NextDeadline) and typed events (TakeEvents). No sockets, threads, clock reads
+// or globals: randomness, kernel and time are injected, so two engines can be stepped message by
+// message in one process.
+//
+// Code map: engine.cc (API, timers, commands, queries), engine_io.cc (receive/send pipeline,
+// retransmission, response cache), exchange_init.cc (IKE_SA_INIT, cookies, INVALID_KE, NAT-D),
+// exchange_auth.cc (IKE_AUTH), exchange_child.cc (CREATE_CHILD_SA for CHILD_SAs and their
+// rekeys), exchange_ike_rekey.cc (IKE rekey), exchange_info.cc (DELETE, liveness),
+// child_kernel.cc (reqids, lifetimes, kernel install/remove), engine_observe.cc (trace and key
+// sinks, explain).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <expected>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <variant>
+#include <vector>
+
+#include "crypto/random.h"
+#include "ike/engine/engine_config.h"
+#include "ike/engine/engine_types.h"
+#include "ike/engine/ike_sa.h"
+#include "ike/observe/keymat_explain.h"
+#include "xfrm/kernel_ipsec.h"
+
+namespace minivpn::ike {
+
+// Kernel events are xfrm's (expire, acquire, NAT mapping), handed in as the listener reads them.
+using xfrm::KernelEvent;
+
+class Engine {
+ public:
+  Engine(EngineConfig config, crypto::Random& random, xfrm::KernelIpsec& kernel);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Per-peer configuration, added and removed at run time. AddPeer starts the children with
+  // start_action = start; RemovePeer deletes the peer's IKE SAs (with DELETE exchanges).
+  std::expected<void, std::string> AddPeer(PeerConfig peer, TimePoint now);
+  void RemovePeer(std::string_view name, TimePoint now);
+
+  // Inputs.
+  void HandleDatagram(const Datagram& datagram, TimePoint now);
+  void HandleKernelEvent(const KernelEvent& event, TimePoint now);
+  void HandleTimers(TimePoint now);
+
+  // Commands. Initiate creates the IKE SA if there is none for the peer, else a CHILD_SA on the
+  // existing one; an empty child name brings up the IKE SA alone... with the first child.
+  // Returns the IKE SA serial.
+  std::expected<std::uint64_t, std::string> Initiate(std::string_view peer, std::string_view child,
+                                                     TimePoint now);
+  // Empty child = the whole IKE SA (DELETE of the IKE SA); else that CHILD_SA.
+  std::expected<void, std::string> Terminate(std::string_view peer, std::string_view child,
+                                             TimePoint now);
+  // Empty child = rekey the IKE SA; else the CHILD_SA of that name.
+  std::expected<void, std::string> Rekey(std::string_view peer, std::string_view child,
+                                         TimePoint now);
+
+  // Outputs.
+  std::vector<Datagram> TakeDatagrams();
+  std::vector<Event> TakeEvents();
+  std::optional<TimePoint> NextDeadline() const;
+
+  // Queries for the control tool.
+  std::vector<IkeSaInfo> ListSas(TimePoint now) const;
+  std::size_t ike_sa_count() const { return sas_.size(); }
+  std::size_t half_open_count() const { return half_open_ip_.size(); }
+  const EngineConfig& config() const { return config_; }
+
+  // Observability (issue 9, engine_observe.cc). The sinks are called synchronously from inside
+  // the engine's calls; unset (the default) the engine does no extra work.
+  // Every IKE message sent or received, with its decrypted inner payloads (TraceRecord).
+  void SetTraceSink(TraceSink sink) { trace_sink_ = std::move(sink); }
+  // Wireshark table lines of the IKE SAs / CHILD_SAs of peers with export_ike_keys /
+  // export_esp_keys, when their keys are derived.
+  void SetKeySink(KeySink sink) { key_sink_ = std::move(sink); }
+  // The key-derivation walk-through inputs (ike/observe/keymat_explain.h) of the IKE SA with this serial
+  // (IkeSaInfo::serial) and its CHILD_SAs. Without `with_secrets`, g^ir, SKEYSEED and every key
+  // are zero-filled placeholders of the right length (ExplainKeymat without show_secrets prints
+  // lengths only). With it, the values need EngineConfig::retain_keymat; otherwise an error.
+  std::expected<KeymatExplainInput, std::string> ExplainInput(std::uint64_t serial,
+                                                              bool with_secrets) const;
+
+ private:
+  // --- engine.cc
+  const PeerConfig* FindPeer(std::string_view name) const;
+  const ChildConfig* FindChildConfig(const PeerConfig& peer, std::string_view child) const;
+  IkeSa* FindSa(std::uint64_t serial);
+  IkeSa* FindSaBySpi(std::uint64_t our_spi);
+  IkeSa* EstablishedSaOf(std::string_view peer);
+  // The IKE SAs of a peer config, oldest first (the order of sas_), from sas_by_peer_.
+  std::vector<IkeSa*> SasOf(std::string_view peer);
+  void SetPeer(IkeSa& sa, std::string_view peer);  // sa.peer, kept in sas_by_peer_
+  void UnindexPeer(const IkeSa& sa);
+  IkeSa& NewSa(std::string_view peer, bool initiator, TimePoint now);
+  std::uint64_t NewIkeSpi();
+  void RegisterSpi(IkeSa& sa);
+  // Removes the SA: its CHILD_SAs leave the kernel, events are emitted, the SA is erased.
+  void DestroySa(IkeSa& sa, TimePoint now, std::string_view reason);
+  void Emit(EventKind kind, const IkeSa* sa, TimePoint now, std::string text,
+            std::optional<NotifyType> notify = std::nullopt, std::string_view child = {});
+  void ScheduleIkeRekey(IkeSa& sa, TimePoint now);
+  void ApplyAction(const std::string& peer, const std::vector<std::string>& restart_children,
+                   TimePoint now);
+  void CheckSaTimers(IkeSa& sa, TimePoint now);
+  // 2.25: retry after TEMPORARY_FAILURE at retry_delay plus jitter, so that two peers that
+  // collided do not collide again.
+  TimePoint RetryAt(TimePoint now);
+
+  // --- engine_io.cc
+  void SendRaw(const Endpoint& local, const Endpoint& remote, const Bytes& ike_message);
+  // Builds, protects (fragments if the peer supports it), sends and records our request.
+  void SendRequest(IkeSa& sa, ExchangeKind kind, ExchangeType exchange,
+                   std::vector<Payload> payloads, TimePoint now, Outstanding pending = {});
+  void SendResponse(IkeSa& sa, const Header& request, std::vector<Payload> payloads,
+                    const std::vector<Bytes>& request_hashes, TimePoint now);
+  void SendUnprotectedResponse(const Header& request, std::vector<Payload> payloads,
+                               const Endpoint& local, const Endpoint& remote, TimePoint now);
+  void Retransmit(IkeSa& sa, TimePoint now);
+  void StartNextTask(IkeSa& sa, TimePoint now);
+  void HandleProtected(IkeSa& sa, const Message& message, const Bytes& raw, const Endpoint& local,
+                       const Endpoint& remote, TimePoint now);
+  void DispatchRequest(IkeSa& sa, const Header& header, std::vector<Payload> inner,
+                       const std::vector<Bytes>& hashes, const Endpoint& local,
+                       const Endpoint& remote, TimePoint now);
+  void DispatchResponse(IkeSa& sa, const Header& header, std::vector<Payload> inner, TimePoint now);
+  bool AllowInvalidSpi(TimePoint now);
+
+  // --- exchange_init.cc (IKE_SA_INIT, 1.2, 2.6, 2.23)
+  void StartInit(IkeSa& sa, TimePoint now);
+  void SendInitRequest(IkeSa& sa, TimePoint now);
+  void ProcessInitRequest(const Message& message, const Bytes& raw, const Endpoint& local,
+                          const Endpoint& remote, TimePoint now);
+  void ProcessInitResponse(IkeSa& sa, const Message& message, const Bytes& raw, TimePoint now);
+  Bytes MakeCookie(const Message& request, const Endpoint& remote) const;
+  bool DeriveInitKeys(IkeSa& sa, const SecretBytes& g_ir);
+  const PeerConfig* PeerForAddresses(const Endpoint& local, const Endpoint& remote) const;
+
+  // --- exchange_auth.cc (IKE_AUTH, 1.2, 2.15)
+  void SendAuthRequest(IkeSa& sa, TimePoint now);
+  void ProcessAuthRequest(IkeSa& sa, const Header& header, const std::vector<Payload>& inner,
+                          const std::vector<Bytes>& hashes, TimePoint now);
+  void ProcessAuthResponse(IkeSa& sa, const std::vector<Payload>& inner, TimePoint now);
+  void EstablishIke(IkeSa& sa, TimePoint now);
+  // Once IKE_AUTH is done and nothing is in flight, the SA idles: its SK ciphers free their
+  // keyed OpenSSL contexts (keyed again on the next message).
+  void ReleaseIdleCiphers(IkeSa& sa);
+
+  // --- exchange_child.cc (CREATE_CHILD_SA for CHILD_SAs, 1.3.1, 1.3.3, 2.8, 2.25)
+  std::optional<std::uint32_t> AllocChildSpi(IkeSa& sa, const ChildConfig& child,
+                                             std::uint32_t* reqid);
+  // `pfs_group`/`ke_retries`: a retry after INVALID_KE_PAYLOAD with the group asked for.
+  void StartCreateChild(IkeSa& sa, const std::string& name, std::uint64_t rekey_of, TimePoint now,
+                        crypto::DhGroup pfs_group = crypto::DhGroup::kNone,
+                        std::uint32_t ke_retries = 0);
+  void ProcessChildRequest(IkeSa& sa, const Header& header, const std::vector<Payload>& inner,
+                           const std::vector<Bytes>& hashes, TimePoint now);
+  void ProcessChildResponse(IkeSa& sa, Outstanding& out, const std::vector<Payload>& inner,
+                            TimePoint now);
+  // Builds the CHILD_SA from negotiated values, derives KEYMAT (2.17) and installs it.
+  // `we_initiated`: we sent the request of this exchange.
+  ChildSa* InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice& choice,
+                        std::uint32_t spi_in, std::uint32_t reqid, const xfrm::Subnet& local_ts,
+                        const xfrm::Subnet& remote_ts, ByteView nonce_i, ByteView nonce_r,
+                        const SecretBytes* g_ir, bool we_initiated, bool install_policies,
+                        TimePoint now);
+  void ReleaseSpi(IkeSa& sa, std::uint32_t spi_in);
+
+  // --- exchange_ike_rekey.cc (2.18, 2.8.2)
+  void StartIkeRekey(IkeSa& sa, TimePoint now);
+  void ProcessIkeRekeyRequest(IkeSa& sa, const Header& header, const std::vector<Payload>& inner,
+                              const std::vector<Bytes>& hashes, TimePoint now);
+  void ProcessIkeRekeyResponse(IkeSa& sa, Outstanding& out, const std::vector<Payload>& inner,
+                               TimePoint now);
+  IkeSa* CreateRekeyedSa(IkeSa& old, bool we_initiated, const IkeChoice& choice,
+                         std::uint64_t spi_i, std::uint64_t spi_r, ByteView nonce_i,
+                         ByteView nonce_r, const SecretBytes& g_ir, TimePoint now);
+  void MoveChildren(IkeSa& from, IkeSa& to);
+
+  // --- exchange_info.cc (INFORMATIONAL: DELETE 1.4, liveness 2.4)
+  void StartDelete(IkeSa& sa, bool ike, std::vector<std::uint64_t> children, TimePoint now);
+  void StartDpd(IkeSa& sa, TimePoint now);
+  // A CHILD_SA the peer created but we refuse (answer not acceptable, kernel failure) is
+  // deleted on its side by our inbound SPI (1.4.1).
+  void DeleteRefused(IkeSa& sa, std::uint32_t spi_in, TimePoint now);
+  void ProcessInfoRequest(IkeSa& sa, const Header& header, const std::vector<Payload>& inner,
+                          const std::vector<Bytes>& hashes, TimePoint now);
+  void ProcessInfoResponse(IkeSa& sa, Outstanding& out, const std::vector<Payload>& inner,
+                           TimePoint now);
+  void GiveUp(IkeSa& sa, TimePoint now);
+
+  // --- engine_observe.cc (trace and key sinks, retained key material)
+  void TraceMessage(Direction direction, const IkeSa* sa, const Endpoint& local,
+                    const Endpoint& remote, const Message& message,
+                    const std::vector<Payload>* inner, std::size_t fragments, TimePoint now);
+  // A protected message we sent: the outer view is decoded from its first sealed datagram.
+  void TraceSealed(const IkeSa& sa, const std::vector<Bytes>& datagrams,
+                   const std::vector<Payload>& inner, TimePoint now);
+  // True when SetIkeKeys should leave a copy of SK_* for OnIkeKeys (retain_keymat, or the peer
+  // exports IKE keys to a key sink).
+  bool WantsIkeKeys(const IkeSa& sa) const;
+  void OnIkeKeys(IkeSa& sa, const SecretBytes& g_ir, const SecretBytes& skeyseed,
+                 crypto::IkeKeys keys);
+  // After InstallChild: records the public 2.17 inputs; re-derives KEYMAT for retain_keymat or
+  // the ESP export only.
+  void OnChildKeys(IkeSa& sa, ChildSa& child, ByteView nonce_i, ByteView nonce_r,
+                   const SecretBytes* g_ir, bool we_initiated);
+
+  // --- child_kernel.cc
+  std::uint32_t AcquireReqid(const ChildConfig& cfg, const xfrm::Subnet& local_ts,
+                             const xfrm::Subnet& remote_ts);
+  void ReleaseReqid(std::uint32_t reqid);
+  xfrm::Lifetime ChildLifetime(const ChildConfig& cfg);
+  // Removes a CHILD_SA from the kernel (its policies too if it owns them and nothing replaces
+  // it) and from the SA, emitting kChildDown.
+  void RemoveChild(IkeSa& sa, std::uint64_t child_id, TimePoint now, std::string_view reason);
+  void SwitchToSuccessor(IkeSa& sa, ChildSa& old_child, TimePoint now);
+  // start_action = trap: IN/FWD/OUT policies with trap priority and no SPI, so the first packet
+  // that matches makes the kernel send an ACQUIRE for the child's reqid. They stay while the peer
+  // config exists; a CHILD_SA's own policies take their place while it is installed.
+  // dpd_action = trap and close_action = trap install the same for one child (InstallTrap, a no-op
+  // when that child's trap is already there).
+  void InstallTraps(const PeerConfig& peer, TimePoint now);
+  void InstallTrap(const PeerConfig& peer, const ChildConfig& child, TimePoint now);
+  void RemoveTraps(std::string_view peer);
+
+  EngineConfig config_;
+  crypto::Random& random_;
+  xfrm::KernelIpsec& kernel_;
+  std::vector<PeerConfig> peers_;  // in configuration order (address lookups take the first)
+  std::map<std::string, std::size_t, std::less<>> peer_index_;  // name -> position in peers_
+  std::map<std::uint64_t, std::unique_ptr<IkeSa>> sas_;         // by serial
+  std::map<std::uint64_t, std::uint64_t> by_spi_;               // our SPI -> serial
+  std::map<std::string, std::set<std::uint64_t>, std::less<>> sas_by_peer_;  // peer -> serials
+  std::map<std::pair<std::uint64_t, Endpoint>, std::uint64_t> half_open_;  // (SPIi, peer) -> serial
+  std::uint64_t next_serial_ = 1;
+  std::uint64_t next_child_id_ = 1;
+  struct ReqidEntry {
+    std::uint32_t reqid;
+    std::size_t refs;
+  };
+  std::map<std::tuple<xfrm::Subnet, xfrm::Subnet, xfrm::Mark, xfrm::Mark>, ReqidEntry> reqids_;
+  std::uint32_t next_reqid_ = 1;
+  Bytes cookie_secret_;
+  TimePoint invalid_spi_window_{};
+  std::uint32_t invalid_spi_sent_ = 0;
+  // SAs destroyed during the current top-level call; freed when it returns (Scope), so that
+  // references held further up the call stack stay valid.
+  struct Trap {
+    std::string peer;
+    std::string child;
+    std::uint32_t reqid;
+    std::array<xfrm::PolicySpec, 3> policies;
+  };
+  std::vector<Trap> traps_;
+  std::vector<std::unique_ptr<IkeSa>> graveyard_;
+  int depth_ = 0;
+  // Deadline index: each SA's next timer, refreshed at the end of every top-level call for the
+  // SAs that call touched (FindSa/NewSa/DestroySa and the command loops mark them).
+  std::set<std::pair<TimePoint, std::uint64_t>> deadlines_;
+  std::map<std::uint64_t, TimePoint> deadline_of_;
+  std::set<std::uint64_t> touched_;
+  void Touch(const IkeSa& sa) { touched_.insert(sa.serial); }
+  std::optional<TimePoint> SaDeadline(const IkeSa& sa) const;
+  void RefreshDeadlines();
+  // 2.6 half-open SAs (responder SAs still in kConnecting), counted per remote IP so that
+  // IKE_SA_INIT checks its thresholds in O(log n). Brought up to date with the deadline index at
+  // the end of every top-level call, for the SAs that call touched.
+  std::map<std::uint64_t, xfrm::IpAddress> half_open_ip_;  // serial -> the IP it is counted for
+  std::map<xfrm::IpAddress, std::size_t> half_open_per_ip_;
+  void SyncHalfOpen(std::uint64_t serial);
+  struct Scope {
+    explicit Scope(Engine& e) : engine(e) { ++engine.depth_; }
+    ~Scope() {
+      if (--engine.depth_ == 0) {
+        engine.RefreshDeadlines();
+        engine.graveyard_.clear();
+      }
+    }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+    Engine& engine;
+  };
+  std::vector<Datagram> out_;
+  std::vector<Event> events_;
+  TraceSink trace_sink_;
+  KeySink key_sink_;
+};
+
+}  // namespace minivpn::ike

@@ -1,0 +1,145 @@
+// Configuration of the IKE engine: global limits (EngineConfig) and one PeerConfig per
+// connection, with structured proposals (the strongSwan proposal-string parser in cli/config/
+// produces these). Defaults follow charon 5.9.8 (strongswan.conf / swanctl.conf defaults).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/charon_defaults.h"
+#include "crypto/algorithms.h"
+#include "crypto/secret.h"
+#include "ike/wire/registry.h"
+#include "xfrm/kernel_ipsec.h"
+
+namespace minivpn::ike {
+
+using Seconds = std::chrono::seconds;
+using Millis = std::chrono::milliseconds;
+
+// One encryption transform: id + key length in bits (128/192/256 for AES, 256 for ChaCha20).
+struct EncrSpec {
+  crypto::EncrId id = crypto::EncrId::kAesGcm16;
+  std::uint16_t key_bits = 256;
+  bool operator==(const EncrSpec&) const = default;
+};
+
+// One IKE proposal (RFC 7296 3.3): every listed transform is offered, in order of preference.
+// "aes256gcm16-prfsha256-x25519" = {encr {{kAesGcm16, 256}}, integ {}, prf {kHmacSha2_256},
+// dh {kCurve25519}}.
+struct IkeProposal {
+  std::vector<EncrSpec> encr{};
+  std::vector<crypto::IntegId> integ{};  // empty for AEAD-only proposals
+  std::vector<crypto::PrfId> prf{};
+  std::vector<crypto::DhGroup> dh{};
+  bool operator==(const IkeProposal&) const = default;
+};
+
+// One ESP proposal. dh non-empty = PFS groups for CREATE_CHILD_SA (not used in IKE_AUTH).
+// esn lists the ESN transforms offered ({kNoEsn} = "noesn", {kEsn} = "esn").
+struct EspProposal {
+  std::vector<EncrSpec> encr{};
+  std::vector<crypto::IntegId> integ{};
+  std::vector<crypto::DhGroup> dh{};
+  std::vector<EsnId> esn = {EsnId::kNoEsn};
+  bool operator==(const EspProposal&) const = default;
+};
+
+// An IKE identity (RFC 7296 3.5). An empty `data` on the remote side means "%any" (accept
+// any identity of that peer; IDr is then not sent).
+struct Identity {
+  IdType type = IdType::kFqdn;
+  std::string data{};  // text for FQDN/RFC822/KEY_ID; 4 or 16 raw octets for IP addresses
+  bool operator==(const Identity&) const = default;
+};
+
+enum class StartAction : std::uint8_t { kNone, kTrap, kStart };
+enum class DpdAction : std::uint8_t { kClear, kRestart, kTrap };
+enum class CloseAction : std::uint8_t { kNone, kClear, kRestart, kTrap };
+
+struct ChildConfig {
+  std::string name{};
+  xfrm::Subnet local_ts{};  // route-based tunnels: 0.0.0.0/0 both
+  xfrm::Subnet remote_ts{};
+  xfrm::Mark mark_in{};      // IN/FWD policies; Mark{} = none
+  xfrm::Mark mark_out{};     // OUT policy and outbound SA
+  bool mark_in_sa = false;   // charon's mark_in_sa: mark_in on the inbound SA too
+  std::vector<EspProposal> proposals{};
+  StartAction start_action = StartAction::kNone;
+  DpdAction dpd_action = DpdAction::kClear;
+  CloseAction close_action = CloseAction::kNone;
+  Seconds rekey_time{base::charon::kChildRekeyTime};  // soft = rekey_time - random(0..rand_time)
+  Seconds life_time{base::charon::kChildLifeTime};    // hard lifetime
+  Seconds rand_time{base::charon::kChildRandTime};
+};
+
+struct PeerConfig {
+  std::string name{};
+  xfrm::IpAddress local_address{};
+  xfrm::IpAddress remote_address{};
+  std::uint16_t remote_port = 500;
+  std::vector<IkeProposal> proposals{};
+  Identity local_id{};
+  Identity remote_id{};  // empty data = any
+  SecretBytes psk{};
+  Seconds dpd_delay{0};          // 0 = no liveness checks
+  Seconds dpd_timeout{0};        // 0 = give up with the retransmission schedule (IKEv2 default)
+  Seconds rekey_time{base::charon::kIkeRekeyTime};  // IKE rekey; 0 = never
+  Seconds over_time{0};          // 0 = 10% of rekey_time (charon)
+  Seconds rand_time{0};          // 0 = over_time (charon)
+  bool fragmentation = true;     // announce and use RFC 7383 fragmentation
+  bool send_initial_contact = true;
+  // Attempts to establish before giving up (charon's keyingtries); 0 = keep trying forever.
+  std::uint32_t keyingtries = base::charon::kKeyingTries;
+  std::vector<ChildConfig> children{};
+  // Wireshark export (issue 9, strongSwan's save-keys): hand the ikev2_decryption_table line of
+  // every IKE SA / the esp_sa lines of every CHILD_SA of this peer to the engine's KeySink.
+  bool export_ike_keys = false;
+  bool export_esp_keys = false;
+
+  PeerConfig() = default;
+  PeerConfig(PeerConfig&&) = default;
+  PeerConfig& operator=(PeerConfig&&) = default;
+  PeerConfig Clone() const;  // SecretBytes is move-only
+};
+
+// Global limits of one engine. Everything that is a timer or a limit lives here.
+struct EngineConfig {
+  // RFC 7296 2.1 retransmission (charon: 4 s x 1.8, 5 retransmits = give up after 165 s).
+  Millis retransmit_timeout{static_cast<long>(base::charon::kRetransmitTimeout * 1000)};
+  double retransmit_base = base::charon::kRetransmitBase;
+  std::uint32_t retransmit_tries = base::charon::kRetransmitTries;
+  // Half-open SAs and COOKIEs (RFC 7296 2.6; charon: 30 / 3 per IP, block at 5 per IP).
+  std::size_t cookie_threshold = base::charon::kCookieThreshold;
+  std::size_t cookie_threshold_ip = base::charon::kCookieThresholdIp;
+  std::size_t block_threshold_ip = base::charon::kBlockThreshold;
+  Seconds half_open_timeout{base::charon::kHalfOpenTimeout};
+  // RFC 7383: fragment protected messages above this IP datagram size (charon fragment_size).
+  std::size_t fragment_size = base::charon::kFragmentSize;
+  std::uint16_t nat_t_port = base::charon::kPortNatT;
+  std::uint16_t ike_port = base::charon::kPort;
+  // Bounded retries of IKE_SA_INIT after INVALID_KE_PAYLOAD / COOKIE.
+  std::uint32_t max_init_retries = 3;
+  // Delay before retrying a CHILD/IKE rekey that got TEMPORARY_FAILURE (RFC 7296 2.25).
+  Seconds retry_delay{10};
+  // Rate limit for unprotected INVALID_IKE_SPI replies (per second, all peers).
+  std::uint32_t invalid_spi_per_second = 10;
+  // Nonce length we send (RFC 7296 2.10: at least half the PRF key size, 16..256).
+  std::size_t nonce_size = 32;
+  // How long the old IKE SA waits for the DELETE of the peer that rekeyed it, on top of the
+  // peer's whole retransmission schedule (it may still be retransmitting its rekey request).
+  Seconds delete_timeout{30};
+  // `explain --show-secrets`: keep g^ir, SKEYSEED, SK_* and KEYMAT of every IKE SA and CHILD_SA
+  // in memory (SecretBytes) for their lifetime. Off by default: the engine then forgets them as
+  // before (g^ir and SKEYSEED right after 2.14, KEYMAT once in the kernel) and Explain() gives
+  // the walk-through with public inputs and key lengths only.
+  bool retain_keymat = false;
+
+  // The time a request is retransmitted before the initiator gives up (165 s by default).
+  Millis RetransmitHorizon() const;
+};
+
+}  // namespace minivpn::ike

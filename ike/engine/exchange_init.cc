@@ -1,0 +1,427 @@
+// IKE_SA_INIT (RFC 7296 1.2), both roles: proposals, KE and INVALID_KE_PAYLOAD (1.2, 2.7),
+// stateless COOKIEs (2.6), NAT detection and the float to port 4500 (2.23), RFC 7383
+// fragmentation support, and the SK_* derivation (2.14).
+#include <algorithm>
+#include <cassert>
+
+#include "crypto/keymat.h"
+#include "ike/wire/codec.h"
+#include "ike/engine/engine.h"
+#include "ike/engine/engine_payloads.h"
+#include "ike/wire/format.h"
+
+namespace minivpn::ike {
+
+namespace {
+
+template <typename T>
+const T* Body(const Message& m, PayloadType type) {
+  const Payload* p = m.Find(type);
+  return p ? std::get_if<T>(&p->body) : nullptr;
+}
+
+bool NonceSizeOk(const Bytes& nonce) { return nonce.size() >= 16 && nonce.size() <= 256; }
+
+// 2.23: NAT_DETECTION_SOURCE_IP may appear several times; one match means no NAT.
+bool AnySourceMatches(const Message& m, const Bytes& expected) {
+  for (const auto& p : m.payloads) {
+    const auto* n = std::get_if<NotifyPayload>(&p.body);
+    if (n && n->type == NotifyType::kNatDetectionSourceIp && n->data == expected) return true;
+  }
+  return false;
+}
+
+bool NatdSizesOk(const Message& m) {
+  for (const auto& p : m.payloads) {
+    const auto* n = std::get_if<NotifyPayload>(&p.body);
+    if (n &&
+        (n->type == NotifyType::kNatDetectionSourceIp ||
+         n->type == NotifyType::kNatDetectionDestinationIp) &&
+        n->data.size() != 20)
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool SetIkeKeys(IkeSa& sa, const crypto::Prf& prf, const SecretBytes& skeyseed,
+                crypto::IkeKeys* copy) {
+  const IkeSuite& s = sa.suite;
+  crypto::IkeKeySizes sizes{.encr = crypto::EncrKeyMaterialSize(s.encr.id, s.encr.key_bits),
+                            .integ = crypto::IsAead(s.encr.id) ? 0 : crypto::IntegKeySize(s.integ)};
+  crypto::IkeKeys keys =
+      crypto::DeriveIkeKeys(prf, skeyseed, sa.nonce_i, sa.nonce_r, sa.spi_i, sa.spi_r, sizes);
+  if (copy != nullptr) {
+    *copy = crypto::IkeKeys{keys.sk_d.Clone(),  keys.sk_ai.Clone(), keys.sk_ar.Clone(),
+                            keys.sk_ei.Clone(), keys.sk_er.Clone(), keys.sk_pi.Clone(),
+                            keys.sk_pr.Clone()};
+  }
+  crypto::SkSuite suite{.encr = s.encr.id, .key_bits = s.encr.key_bits, .integ = s.integ};
+  auto from_i = crypto::SkCipher::Create(suite, std::move(keys.sk_ei), std::move(keys.sk_ai));
+  auto from_r = crypto::SkCipher::Create(suite, std::move(keys.sk_er), std::move(keys.sk_ar));
+  if (!from_i || !from_r) return false;
+  if (sa.initiator) {
+    sa.cipher_out.emplace(std::move(*from_i));
+    sa.cipher_in.emplace(std::move(*from_r));
+  } else {
+    sa.cipher_out.emplace(std::move(*from_r));
+    sa.cipher_in.emplace(std::move(*from_i));
+  }
+  sa.prf.emplace(prf);
+  sa.sk_d = std::move(keys.sk_d);
+  sa.sk_pi = std::move(keys.sk_pi);
+  sa.sk_pr = std::move(keys.sk_pr);
+  return true;
+}
+
+bool Engine::DeriveInitKeys(IkeSa& sa, const SecretBytes& g_ir) {
+  auto prf = crypto::Prf::Create(sa.suite.prf);
+  if (!prf) return false;
+  SecretBytes skeyseed = crypto::ComputeSkeyseed(*prf, sa.nonce_i, sa.nonce_r, g_ir);
+  const bool observed = WantsIkeKeys(sa);
+  crypto::IkeKeys keys;
+  if (!SetIkeKeys(sa, *prf, skeyseed, observed ? &keys : nullptr)) return false;
+  if (observed) OnIkeKeys(sa, g_ir, skeyseed, std::move(keys));
+  return true;
+}
+
+const PeerConfig* Engine::PeerForAddresses(const Endpoint& local, const Endpoint& remote) const {
+  const PeerConfig* wildcard = nullptr;
+  for (const auto& p : peers_) {
+    bool local_ok = p.local_address.family == 0 || p.local_address == local.address;
+    if (!local_ok) continue;
+    if (p.remote_address == remote.address) return &p;
+    if (p.remote_address.family == 0 && !wildcard) wildcard = &p;
+  }
+  return wildcard;
+}
+
+// 2.6: Cookie = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>).
+Bytes Engine::MakeCookie(const Message& request, const Endpoint& remote) const {
+  Bytes input;
+  if (const auto* n = Body<NoncePayload>(request, PayloadType::kNonce)) Append(input, n->data);
+  std::size_t len = remote.address.is_v4() ? 4 : 16;
+  input.insert(input.end(), remote.address.bytes.begin(),
+               remote.address.bytes.begin() + static_cast<long>(len));
+  Append(input, SpiBytes64(request.header.spi_i));
+  Append(input, cookie_secret_);
+  Bytes cookie = {0, 0, 0, 0};  // secret version 0
+  Append(cookie, crypto::Sha1(input));
+  return cookie;
+}
+
+void Engine::StartInit(IkeSa& sa, TimePoint now) {
+  const PeerConfig* peer = FindPeer(sa.peer);
+  sa.local = Endpoint{peer->local_address, config_.ike_port};
+  sa.remote = Endpoint{peer->remote_address, peer->remote_port};
+  sa.spi_i = NewIkeSpi();
+  RegisterSpi(sa);
+  sa.nonce_i.resize(config_.nonce_size);
+  random_.Fill(sa.nonce_i);
+  auto ke = crypto::KeyExchange::Generate(peer->proposals.front().dh.front());
+  if (!ke) {
+    Emit(EventKind::kFailure, &sa, now, "key exchange: " + ke.error());
+    DestroySa(sa, now, "key exchange unavailable");
+    return;
+  }
+  sa.ke = std::move(*ke);
+  SendInitRequest(sa, now);
+}
+
+// 1.2 request: [N(COOKIE)] SA KE Ni N(NATD_S_IP) N(NATD_D_IP) [N(FRAG_SUP)].
+void Engine::SendInitRequest(IkeSa& sa, TimePoint now) {
+  const PeerConfig* peer = FindPeer(sa.peer);
+  Message m;
+  m.header = Header{.spi_i = sa.spi_i,
+                    .exchange = ExchangeType::kIkeSaInit,
+                    .flags = kFlagInitiator,
+                    .message_id = 0};
+  // 2.6: the COOKIE goes first, everything else unchanged.
+  if (!sa.cookie.empty()) m.payloads.push_back(MakeNotify(NotifyType::kCookie, sa.cookie));
+  m.payloads.push_back(MakePayload(PayloadType::kSa, OfferIke(peer->proposals, {})));
+  m.payloads.push_back(MakePayload(
+      PayloadType::kKe, KePayload{.group = sa.ke->group(), .data = sa.ke->public_value()}));
+  m.payloads.push_back(MakePayload(PayloadType::kNonce, NoncePayload{.data = sa.nonce_i}));
+  m.payloads.push_back(
+      MakeNotify(NotifyType::kNatDetectionSourceIp, NatDetectionHash(sa.spi_i, 0, sa.local)));
+  m.payloads.push_back(
+      MakeNotify(NotifyType::kNatDetectionDestinationIp, NatDetectionHash(sa.spi_i, 0, sa.remote)));
+  if (peer->fragmentation)
+    m.payloads.push_back(MakeNotify(NotifyType::kIkev2FragmentationSupported));
+  sa.init_request = Encode(m);
+  Outstanding o;
+  o.kind = ExchangeKind::kInit;
+  o.exchange = ExchangeType::kIkeSaInit;
+  o.message_id = 0;
+  o.datagrams = {sa.init_request};
+  o.summary = Summary(m.header, m.payloads);
+  o.sent_at = now;
+  o.next_send = now + config_.retransmit_timeout;
+  SendRaw(sa.local, sa.remote, sa.init_request);
+  Emit(EventKind::kExchangeSent, &sa, now, o.summary);
+  if (trace_sink_) TraceMessage(Direction::kSent, &sa, sa.local, sa.remote, m, nullptr, 1, now);
+  sa.outstanding = std::make_unique<Outstanding>(std::move(o));
+}
+
+// 1.2 responder. Everything before the SA is created is stateless: COOKIE, INVALID_KE and
+// error replies leave no trace (2.6, bad-inputs D/F/M).
+void Engine::ProcessInitRequest(const Message& m, const Bytes& raw, const Endpoint& local,
+                                const Endpoint& remote, TimePoint now) {
+  const Header& h = m.header;
+  // Traced here, before any decision, so that refused requests show up in a trace too.
+  if (trace_sink_) TraceMessage(Direction::kReceived, nullptr, local, remote, m, nullptr, 1, now);
+  auto reject = [&](NotifyType type, Bytes data, std::string why) {
+    Event e{.kind = EventKind::kFailure,
+            .time = now,
+            .notify = type,
+            .text = "IKE_SA_INIT from " + remote.ToString() + ": " + std::move(why)};
+    events_.push_back(std::move(e));
+    SendUnprotectedResponse(h, {MakeNotify(type, std::move(data))}, local, remote, now);
+  };
+  if (h.spi_r != 0 || h.message_id != 0 || !h.is_initiator()) {
+    Emit(EventKind::kDropped, nullptr, now, "IKE_SA_INIT request with bad SPI/ID/flags");
+    return;
+  }
+  if (auto rules = CheckExchangeRules(h, m.payloads); !rules) {
+    reject(rules.error().notify, {}, Describe(rules.error()));
+    return;
+  }
+  // 2.6 / bad-inputs M: per-IP block, then cookies above the half-open thresholds.
+  // The counts are those of the previous calls (SyncHalfOpen); nothing before this point of
+  // the current call changes an SA.
+  const std::size_t total = half_open_ip_.size();
+  const auto per_ip = half_open_per_ip_.find(remote.address);
+  const std::size_t from_ip = per_ip == half_open_per_ip_.end() ? 0 : per_ip->second;
+#ifndef NDEBUG
+  {
+    std::size_t scan_total = 0, scan_from_ip = 0;
+    for (const auto& [serial, sa] : sas_) {
+      if (sa->initiator || sa->state != IkeState::kConnecting) continue;
+      ++scan_total;
+      if (sa->remote.address == remote.address) ++scan_from_ip;
+    }
+    assert(scan_total == total && scan_from_ip == from_ip);
+  }
+#endif
+  if (from_ip >= config_.block_threshold_ip) {
+    Emit(EventKind::kDropped, nullptr, now,
+         "too many half-open SAs from " + remote.address.ToString());
+    return;
+  }
+  if (total >= config_.cookie_threshold || from_ip >= config_.cookie_threshold_ip) {
+    Bytes expected = MakeCookie(m, remote);
+    const auto* first =
+        m.payloads.empty() ? nullptr : std::get_if<NotifyPayload>(&m.payloads[0].body);
+    if (!first || first->type != NotifyType::kCookie || first->data != expected) {
+      SendUnprotectedResponse(h, {MakeNotify(NotifyType::kCookie, expected)}, local, remote, now);
+      return;
+    }
+  }
+  const PeerConfig* peer = PeerForAddresses(local, remote);
+  if (!peer) {
+    reject(NotifyType::kNoProposalChosen, {}, "no peer config");
+    return;
+  }
+  const auto* sa_body = Body<SaPayload>(m, PayloadType::kSa);
+  const auto* ke = Body<KePayload>(m, PayloadType::kKe);
+  const auto* nonce = Body<NoncePayload>(m, PayloadType::kNonce);
+  if (!sa_body || !ke || !nonce) {
+    reject(NotifyType::kInvalidSyntax, {}, "SA, KE or Ni missing");
+    return;
+  }
+  if (!NonceSizeOk(nonce->data) || !NatdSizesOk(m)) {
+    reject(NotifyType::kInvalidSyntax, {}, "bad nonce or NAT-D length");
+    return;
+  }
+  auto choice = SelectIke(peer->proposals, *sa_body, ke->group, 0);
+  if (!choice) {
+    reject(NotifyType::kNoProposalChosen, {}, "no acceptable proposal");
+    return;
+  }
+  // 1.2: the KE group must be the chosen one; INVALID_KE_PAYLOAD names a group the peer offered.
+  if (choice->suite.dh != ke->group) {
+    reject(NotifyType::kInvalidKePayload, GroupBytes(choice->suite.dh),
+           "KE group " + std::string(crypto::Name(ke->group)) + " not the chosen one");
+    return;
+  }
+  if (ke->data.size() != crypto::KePublicSize(ke->group)) {
+    reject(NotifyType::kInvalidSyntax, {}, "KE data length wrong for the group");
+    return;
+  }
+  auto our_ke = crypto::KeyExchange::Generate(ke->group);
+  if (!our_ke) {
+    reject(NotifyType::kNoProposalChosen, {}, "key exchange: " + our_ke.error());
+    return;
+  }
+  auto shared = (*our_ke)->ComputeShared(ke->data);
+  if (!shared) {
+    reject(NotifyType::kNoProposalChosen, {}, "peer KE rejected: " + shared.error());
+    return;
+  }
+
+  IkeSa& sa = NewSa(peer->name, false, now);
+  sa.spi_i = h.spi_i;
+  sa.spi_r = NewIkeSpi();
+  RegisterSpi(sa);
+  half_open_[{sa.spi_i, remote}] = sa.serial;
+  sa.local = local;
+  sa.remote = remote;
+  sa.suite = choice->suite;
+  sa.nonce_i = nonce->data;
+  sa.nonce_r.resize(config_.nonce_size);
+  random_.Fill(sa.nonce_r);
+  sa.init_request = raw;
+  // 2.23: the hashes of the request cover SPIr = 0.
+  const auto* natd_d = m.FindNotify(NotifyType::kNatDetectionDestinationIp);
+  sa.peer_natd = natd_d || m.FindNotify(NotifyType::kNatDetectionSourceIp);
+  sa.nat_local = natd_d && natd_d->data != NatDetectionHash(h.spi_i, 0, local);
+  sa.nat_remote = m.FindNotify(NotifyType::kNatDetectionSourceIp) &&
+                  !AnySourceMatches(m, NatDetectionHash(h.spi_i, 0, remote));
+  sa.peer_fragmentation =
+      peer->fragmentation && m.FindNotify(NotifyType::kIkev2FragmentationSupported);
+  if (!DeriveInitKeys(sa, *shared)) {
+    DestroySa(sa, now, "key derivation failed");
+    return;
+  }
+
+  Message resp;
+  resp.header = Header{.spi_i = sa.spi_i,
+                       .spi_r = sa.spi_r,
+                       .exchange = ExchangeType::kIkeSaInit,
+                       .flags = kFlagResponse,
+                       .message_id = 0};
+  resp.payloads.push_back(MakePayload(PayloadType::kSa, AnswerIke(sa.suite, choice->number, {})));
+  resp.payloads.push_back(MakePayload(
+      PayloadType::kKe, KePayload{.group = ke->group, .data = (*our_ke)->public_value()}));
+  resp.payloads.push_back(MakePayload(PayloadType::kNonce, NoncePayload{.data = sa.nonce_r}));
+  if (sa.peer_natd) {
+    resp.payloads.push_back(
+        MakeNotify(NotifyType::kNatDetectionSourceIp, NatDetectionHash(sa.spi_i, sa.spi_r, local)));
+    resp.payloads.push_back(MakeNotify(NotifyType::kNatDetectionDestinationIp,
+                                       NatDetectionHash(sa.spi_i, sa.spi_r, remote)));
+  }
+  if (sa.peer_fragmentation)
+    resp.payloads.push_back(MakeNotify(NotifyType::kIkev2FragmentationSupported));
+  sa.init_response = Encode(resp);
+  sa.has_cached = true;
+  sa.cached_mid = 0;
+  sa.cached_response = {sa.init_response};
+  sa.cached_request_hashes = {crypto::Sha256(raw)};
+  sa.expected_mid = 1;
+  sa.destroy_at = now + config_.half_open_timeout;
+  Emit(EventKind::kExchangeReceived, &sa, now, Summary(h, m.payloads));
+  SendRaw(local, remote, sa.init_response);
+  Emit(EventKind::kExchangeSent, &sa, now, Summary(resp.header, resp.payloads));
+  if (trace_sink_) TraceMessage(Direction::kSent, &sa, local, remote, resp, nullptr, 1, now);
+}
+
+// 1.2 initiator: COOKIE and INVALID_KE retries, otherwise keys and IKE_AUTH.
+void Engine::ProcessInitResponse(IkeSa& sa, const Message& m, const Bytes& raw, TimePoint now) {
+  const PeerConfig* peer = FindPeer(sa.peer);
+  if (!peer) return;
+  Emit(EventKind::kExchangeReceived, &sa, now, Summary(m.header, m.payloads));
+  if (trace_sink_)
+    TraceMessage(Direction::kReceived, &sa, sa.local, sa.remote, m, nullptr, 1, now);
+  if (const auto* cookie = m.FindNotify(NotifyType::kCookie)) {
+    // 2.6: retry with the cookie first; bad-inputs F: 1..64 octets, bounded retries.
+    if (cookie->data.empty() || cookie->data.size() > 64 ||
+        sa.init_retries >= config_.max_init_retries) {
+      Emit(EventKind::kDropped, &sa, now, "unusable or repeated COOKIE");
+      return;
+    }
+    ++sa.init_retries;
+    sa.cookie = cookie->data;
+    SendInitRequest(sa, now);
+    return;
+  }
+  if (const auto* invalid_ke = m.FindNotify(NotifyType::kInvalidKePayload)) {
+    auto group =
+        invalid_ke->data.size() == 2
+            ? static_cast<crypto::DhGroup>((invalid_ke->data[0] << 8) | invalid_ke->data[1])
+            : crypto::DhGroup::kNone;
+    // 1.2: retry only with a group we offered and do not use yet (bad-inputs D: capped).
+    if (!OffersGroup(peer->proposals, group) || group == sa.ke->group() ||
+        sa.init_retries >= config_.max_init_retries) {
+      sa.init_hint = NotifyType::kInvalidKePayload;
+      Emit(EventKind::kDropped, &sa, now, "INVALID_KE_PAYLOAD ignored",
+           NotifyType::kInvalidKePayload);
+      return;
+    }
+    auto ke = crypto::KeyExchange::Generate(group);
+    if (!ke) return;
+    ++sa.init_retries;
+    sa.ke = std::move(*ke);
+    SendInitRequest(sa, now);
+    return;
+  }
+  const auto* sa_body = [&]() -> const SaPayload* {
+    const Payload* p = m.Find(PayloadType::kSa);
+    return p ? std::get_if<SaPayload>(&p->body) : nullptr;
+  }();
+  if (!sa_body) {
+    // 2.21.1 / bad-inputs F: unauthenticated errors are hints; keep retransmitting.
+    for (const auto& p : m.payloads)
+      if (const auto* n = std::get_if<NotifyPayload>(&p.body); n && IsError(n->type)) {
+        sa.init_hint = n->type;
+        Emit(EventKind::kFailure, &sa, now, "unauthenticated error notify (hint)", n->type);
+        return;
+      }
+    Emit(EventKind::kDropped, &sa, now, "IKE_SA_INIT response without SA");
+    return;
+  }
+  if (auto rules = CheckExchangeRules(m.header, m.payloads);
+      !rules || m.header.spi_r == 0 || !NatdSizesOk(m)) {
+    Emit(EventKind::kDropped, &sa, now, "malformed IKE_SA_INIT response");
+    return;
+  }
+  const auto* ke = Body<KePayload>(m, PayloadType::kKe);
+  const auto* nonce = Body<NoncePayload>(m, PayloadType::kNonce);
+  if (!ke || !nonce) {
+    // Found by engine_fuzzer: an SA without KE or Nr. Unauthenticated, so only dropped.
+    Emit(EventKind::kDropped, &sa, now, "IKE_SA_INIT response without KE or Nr");
+    return;
+  }
+  auto choice = AcceptIke(peer->proposals, *sa_body, 0);
+  if (!choice || !ke || !nonce || ke->group != sa.ke->group() || choice->suite.dh != ke->group ||
+      !NonceSizeOk(nonce->data)) {
+    Emit(EventKind::kFailure, &sa, now, "IKE_SA_INIT response not acceptable",
+         NotifyType::kNoProposalChosen);
+    DestroySa(sa, now, "IKE_SA_INIT failed");
+    return;
+  }
+  auto shared = sa.ke->ComputeShared(ke->data);
+  if (!shared) {
+    Emit(EventKind::kFailure, &sa, now, "peer KE rejected: " + shared.error());
+    DestroySa(sa, now, "IKE_SA_INIT failed");
+    return;
+  }
+  sa.spi_r = m.header.spi_r;
+  sa.suite = choice->suite;
+  sa.nonce_r = nonce->data;
+  sa.init_response = raw;
+  const auto* natd_d = m.FindNotify(NotifyType::kNatDetectionDestinationIp);
+  sa.peer_natd = natd_d || m.FindNotify(NotifyType::kNatDetectionSourceIp);
+  sa.nat_local = natd_d && natd_d->data != NatDetectionHash(sa.spi_i, sa.spi_r, sa.local);
+  sa.nat_remote = m.FindNotify(NotifyType::kNatDetectionSourceIp) &&
+                  !AnySourceMatches(m, NatDetectionHash(sa.spi_i, sa.spi_r, sa.remote));
+  sa.peer_fragmentation =
+      peer->fragmentation && m.FindNotify(NotifyType::kIkev2FragmentationSupported);
+  if (!DeriveInitKeys(sa, *shared)) {
+    DestroySa(sa, now, "key derivation failed");
+    return;
+  }
+  sa.ke.reset();
+  sa.outstanding.reset();
+  sa.next_mid = 1;
+  // 2.23: with NAT-D on both sides move to port 4500 for IKE_AUTH (charon does this even
+  // without a NAT), from then on with the non-ESP marker.
+  if (sa.peer_natd && sa.local.port == config_.ike_port) {
+    sa.local.port = config_.nat_t_port;
+    sa.remote.port = config_.nat_t_port;
+  }
+  sa.state = IkeState::kAuthenticating;
+  SendAuthRequest(sa, now);
+}
+
+}  // namespace minivpn::ike

@@ -1,0 +1,106 @@
+// Pure negotiation helpers of the engine: proposals (RFC 7296 2.7, 3.3), traffic selectors
+// (2.9, 3.13), identities (3.5) and NAT detection hashes (2.23). No state, no I/O.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/bytes.h"
+#include "ike/engine/engine_config.h"
+#include "ike/engine/engine_types.h"
+#include "ike/wire/message.h"
+
+namespace minivpn::ike {
+
+// The transforms chosen for an IKE SA.
+struct IkeSuite {
+  EncrSpec encr{};
+  crypto::IntegId integ = crypto::IntegId::kNone;
+  crypto::PrfId prf = crypto::PrfId::kHmacSha2_256;
+  crypto::DhGroup dh = crypto::DhGroup::kNone;
+  bool operator==(const IkeSuite&) const = default;
+};
+
+// The transforms chosen for a CHILD_SA (ESP).
+struct EspSuite {
+  EncrSpec encr{};
+  crypto::IntegId integ = crypto::IntegId::kNone;
+  crypto::DhGroup dh = crypto::DhGroup::kNone;  // PFS group, kNone without
+  bool esn = false;
+  bool operator==(const EspSuite&) const = default;
+};
+
+struct IkeChoice {
+  IkeSuite suite{};
+  std::uint8_t number = 1;
+  Bytes spi{};  // the proposer's SPI (8 octets in an IKE rekey, empty in IKE_SA_INIT)
+};
+
+struct EspChoice {
+  EspSuite suite{};
+  std::uint8_t number = 1;
+  std::uint32_t spi = 0;  // the proposer's inbound SPI
+};
+
+// 3.3: our proposals, numbered from 1 in configured order. `spi` is empty in IKE_SA_INIT and
+// the new 8-octet SPI in an IKE rekey.
+SaPayload OfferIke(const std::vector<IkeProposal>& proposals, ByteView spi);
+// ESP proposals with our inbound SPI; DH transforms only when `with_dh` (CREATE_CHILD_SA).
+SaPayload OfferEsp(const std::vector<EspProposal>& proposals, std::uint32_t spi, bool with_dh);
+// The single proposal of a response.
+SaPayload AnswerIke(const IkeSuite& suite, std::uint8_t number, ByteView spi);
+SaPayload AnswerEsp(const EspSuite& suite, std::uint8_t number, std::uint32_t spi);
+
+// 2.7 responder: the first of our proposals (our preference first, as charon) that one of the
+// peer's proposals also offers. For the DH transform the peer's KE group is preferred when
+// acceptable, so that INVALID_KE_PAYLOAD is only needed when it is not. `spi_size` is 0 in
+// IKE_SA_INIT and 8 in an IKE rekey.
+std::optional<IkeChoice> SelectIke(const std::vector<IkeProposal>& ours, const SaPayload& theirs,
+                                   crypto::DhGroup ke_group, std::size_t spi_size);
+// ESP: `with_dh` false in IKE_AUTH (DH transforms are ignored there, 1.2).
+std::optional<EspChoice> SelectEsp(const std::vector<EspProposal>& ours, const SaPayload& theirs,
+                                   bool with_dh, crypto::DhGroup ke_group);
+// Initiator side: the response must hold exactly one proposal with one transform per type,
+// all taken from the proposal with that number that we sent (bad-inputs C).
+std::optional<IkeChoice> AcceptIke(const std::vector<IkeProposal>& ours, const SaPayload& answer,
+                                   std::size_t spi_size);
+std::optional<EspChoice> AcceptEsp(const std::vector<EspProposal>& ours, const SaPayload& answer,
+                                   bool with_dh);
+// True if `group` appears in any of our proposals.
+bool OffersGroup(const std::vector<IkeProposal>& ours, crypto::DhGroup group);
+bool OffersGroup(const std::vector<EspProposal>& ours, crypto::DhGroup group);
+
+std::string Describe(const IkeSuite& suite);  // "AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519"
+std::string Describe(const EspSuite& suite);  // "AES_GCM_16_256/NO_EXT_SEQ"
+
+// 3.13.1: one selector covering the subnet, all protocols and ports.
+TsPayload ToTsPayload(const xfrm::Subnet& subnet);
+// 2.9 responder narrowing: the part of `ours` that the peer's selectors allow, as a subnet.
+// Selectors with a protocol or a port range are not representable in the kernel policies this
+// engine installs and are skipped. nullopt = TS_UNACCEPTABLE.
+std::optional<xfrm::Subnet> NarrowTs(const xfrm::Subnet& ours, const TsPayload& theirs);
+// Initiator: the responder's first selector, which must lie within what we offered.
+std::optional<xfrm::Subnet> AcceptTs(const xfrm::Subnet& offered, const TsPayload& answer);
+
+IdPayload ToIdPayload(const Identity& id);
+// An empty configured identity matches anything (%any).
+bool IdMatches(const Identity& configured, const IdPayload& received);
+// Printable form of a received identity for events (IDs are public; non-printable octets are
+// escaped).
+std::string DescribeId(const IdPayload& id);
+
+// 2.23: SHA-1(SPIi | SPIr | IP | Port).
+Bytes NatDetectionHash(std::uint64_t spi_i, std::uint64_t spi_r, const Endpoint& endpoint);
+
+// Nonce comparison used by the collision rules of 2.8.1/2.8.2 (lexicographic on octets).
+bool NonceLess(ByteView a, ByteView b);
+
+// Big-endian helpers for SPIs carried in payloads.
+Bytes SpiBytes64(std::uint64_t spi);
+Bytes SpiBytes32(std::uint32_t spi);
+std::optional<std::uint64_t> SpiFromBytes64(ByteView data);
+std::optional<std::uint32_t> SpiFromBytes32(ByteView data);
+
+}  // namespace minivpn::ike

@@ -1,0 +1,224 @@
+// Unit tests of ike/engine/negotiation.cc (proposal selection, traffic selector narrowing, identities,
+// NAT detection hashes), plus checks against messages charon 5.9.8 really sent
+// (tests/fixtures/charon) and the IKE lifetime timers.
+#include <fstream>
+#include <iterator>
+
+#include "ike/wire/codec.h"
+#include "ike/engine/negotiation.h"
+#include "tests/ike/engine/engine_test_util.h"
+
+namespace minivpn::ike::test {
+namespace {
+
+using crypto::DhGroup;
+using crypto::EncrId;
+using crypto::IntegId;
+using crypto::PrfId;
+
+Bytes ReadFixture(const std::string& name) {
+  std::ifstream f(std::string(MINIVPN_FIXTURES) + "/charon/" + name, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(f), {});
+}
+
+TEST(EngineNegotiationTest, ResponderPrefersItsOwnOrderAndTheKeGroup) {
+  IkeProposal mine{.encr = {{EncrId::kAesGcm16, 256}, {EncrId::kAesCbc, 128}},
+                   .integ = {IntegId::kHmacSha2_256_128},
+                   .prf = {PrfId::kHmacSha2_256},
+                   .dh = {DhGroup::kCurve25519, DhGroup::kEcp256}};
+  IkeProposal theirs{.encr = {{EncrId::kAesCbc, 128}, {EncrId::kAesGcm16, 256}},
+                     .integ = {IntegId::kHmacSha2_256_128},
+                     .prf = {PrfId::kHmacSha2_256},
+                     .dh = {DhGroup::kEcp256, DhGroup::kCurve25519}};
+  auto choice = SelectIke({mine}, OfferIke({theirs}, {}), DhGroup::kEcp256, 0);
+  ASSERT_TRUE(choice.has_value());
+  EXPECT_EQ(choice->suite.encr.id, EncrId::kAesGcm16);  // our preference
+  EXPECT_EQ(choice->suite.integ, IntegId::kNone);       // AEAD: no integrity transform
+  EXPECT_EQ(choice->suite.dh, DhGroup::kEcp256);        // the KE the peer sent is acceptable
+  EXPECT_EQ(choice->number, 1);
+  // Without a usable KE group the first common group of ours is chosen.
+  auto other = SelectIke({mine}, OfferIke({theirs}, {}), DhGroup::kModp2048, 0);
+  ASSERT_TRUE(other.has_value());
+  EXPECT_EQ(other->suite.dh, DhGroup::kCurve25519);
+}
+
+TEST(EngineNegotiationTest, KeyLengthMustMatch) {
+  IkeProposal mine = GcmX25519();
+  IkeProposal theirs = GcmX25519();
+  theirs.encr = {{EncrId::kAesGcm16, 128}};
+  EXPECT_FALSE(SelectIke({mine}, OfferIke({theirs}, {}), DhGroup::kCurve25519, 0).has_value());
+}
+
+TEST(EngineNegotiationTest, UnknownTransformTypeRejectsTheProposal) {
+  SaPayload sa = OfferIke({GcmX25519()}, {});
+  Transform odd;
+  odd.type = static_cast<TransformType>(9);
+  odd.id = 1;
+  sa.proposals[0].transforms.push_back(odd);
+  EXPECT_FALSE(SelectIke({GcmX25519()}, sa, DhGroup::kCurve25519, 0).has_value());
+}
+
+TEST(EngineNegotiationTest, WrongSpiSizeIsSkipped) {
+  // bad-inputs C: SPI of 8 octets in IKE_SA_INIT, 0 in a rekey, 4 for ESP.
+  EXPECT_FALSE(
+      SelectIke({GcmX25519()}, OfferIke({GcmX25519()}, Bytes(8, 1)), DhGroup::kCurve25519, 0));
+  EXPECT_TRUE(
+      SelectIke({GcmX25519()}, OfferIke({GcmX25519()}, Bytes(8, 1)), DhGroup::kCurve25519, 8));
+  SaPayload esp = OfferEsp({EspGcm()}, 0xc0000001, false);
+  esp.proposals[0].spi = Bytes(8, 1);
+  EXPECT_FALSE(SelectEsp({EspGcm()}, esp, false, DhGroup::kNone).has_value());
+}
+
+TEST(EngineNegotiationTest, InitiatorRejectsTwoProposalsOrOneNeverOffered) {
+  IkeSuite suite{
+      .encr = {EncrId::kAesGcm16, 256}, .prf = PrfId::kHmacSha2_256, .dh = DhGroup::kCurve25519};
+  SaPayload one = AnswerIke(suite, 1, {});
+  EXPECT_TRUE(AcceptIke({GcmX25519()}, one, 0).has_value());
+  SaPayload two = one;
+  two.proposals.push_back(one.proposals[0]);
+  EXPECT_FALSE(AcceptIke({GcmX25519()}, two, 0).has_value());
+  IkeSuite other = suite;
+  other.dh = DhGroup::kModp2048;
+  EXPECT_FALSE(AcceptIke({GcmX25519()}, AnswerIke(other, 1, {}), 0).has_value());
+  EXPECT_FALSE(AcceptIke({GcmX25519()}, AnswerIke(suite, 2, {}), 0).has_value());  // number
+}
+
+TEST(EngineNegotiationTest, EspEsnAndPfs) {
+  EspProposal esn = EspGcm();
+  esn.esn = {EsnId::kEsn};
+  EXPECT_FALSE(SelectEsp({esn}, OfferEsp({EspGcm()}, 0xc0000001, false), false, DhGroup::kNone));
+  EspProposal both = EspGcm();
+  both.esn = {EsnId::kEsn, EsnId::kNoEsn};
+  auto c = SelectEsp({esn}, OfferEsp({both}, 0xc0000001, false), false, DhGroup::kNone);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_TRUE(c->suite.esn);
+  EXPECT_EQ(c->spi, 0xc0000001u);
+  // PFS required by us but not offered: no match in CREATE_CHILD_SA, fine in IKE_AUTH.
+  EspProposal pfs = EspGcm();
+  pfs.dh = {DhGroup::kCurve25519};
+  EXPECT_FALSE(SelectEsp({pfs}, OfferEsp({EspGcm()}, 1, true), true, DhGroup::kNone));
+  EXPECT_TRUE(SelectEsp({pfs}, OfferEsp({EspGcm()}, 1, false), false, DhGroup::kNone));
+}
+
+TEST(EngineNegotiationTest, TrafficSelectorNarrowing) {
+  TsPayload any = ToTsPayload(Net("0.0.0.0/0"));
+  EXPECT_EQ(NarrowTs(Net("10.1.0.0/16"), any), Net("10.1.0.0/16"));
+  EXPECT_EQ(NarrowTs(Net("0.0.0.0/0"), ToTsPayload(Net("10.1.2.0/24"))), Net("10.1.2.0/24"));
+  EXPECT_FALSE(NarrowTs(Net("10.1.0.0/16"), ToTsPayload(Net("10.2.0.0/16"))).has_value());
+  EXPECT_FALSE(NarrowTs(Net("10.1.0.0/16"), ToTsPayload(Net("::/0"))).has_value());
+  TsPayload ports = any;
+  ports.selectors[0].start_port = 80;
+  ports.selectors[0].end_port = 80;
+  EXPECT_FALSE(NarrowTs(Net("0.0.0.0/0"), ports).has_value());  // not expressible as a subnet
+  TsPayload reversed = any;
+  std::swap(reversed.selectors[0].start_address, reversed.selectors[0].end_address);
+  EXPECT_FALSE(NarrowTs(Net("0.0.0.0/0"), reversed).has_value());  // bad-inputs H: start > end
+  EXPECT_EQ(AcceptTs(Net("10.0.0.0/8"), ToTsPayload(Net("10.9.0.0/16"))), Net("10.9.0.0/16"));
+  EXPECT_FALSE(AcceptTs(Net("10.0.0.0/8"), ToTsPayload(Net("11.0.0.0/8"))).has_value());
+  EXPECT_EQ(NarrowTs(Net("2001:db8::/32"), ToTsPayload(Net("::/0"))), Net("2001:db8::/32"));
+}
+
+TEST(EngineNegotiationTest, Identities) {
+  Identity any{IdType::kFqdn, ""};
+  Identity fqdn{IdType::kFqdn, "b.test"};
+  IdPayload id = ToIdPayload(fqdn);
+  EXPECT_TRUE(IdMatches(any, id));
+  EXPECT_TRUE(IdMatches(fqdn, id));
+  id.id_type = IdType::kRfc822Addr;
+  EXPECT_FALSE(IdMatches(fqdn, id));
+  IdPayload weird{.id_type = IdType::kKeyId, .data = Bytes{'k', 0, 0xff}};
+  EXPECT_EQ(DescribeId(weird), "k\\x00\\xff");
+}
+
+TEST(EngineNegotiationTest, NatDetectionHashMatchesCharon) {
+  // charon 192.0.2.1[500] -> 192.0.2.2[500]: its IKE_SA_INIT request carries
+  // NATD_S = SHA1(SPIi | 0 | 192.0.2.1 | 500) and NATD_D = SHA1(SPIi | 0 | 192.0.2.2 | 500).
+  Bytes raw = ReadFixture("gcm/ike_sa_init_request.bin");
+  ASSERT_FALSE(raw.empty());
+  auto m = Decode(raw);
+  ASSERT_TRUE(m.has_value());
+  const NotifyPayload* s = m->FindNotify(NotifyType::kNatDetectionSourceIp);
+  const NotifyPayload* d = m->FindNotify(NotifyType::kNatDetectionDestinationIp);
+  ASSERT_NE(s, nullptr);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(s->data, NatDetectionHash(m->header.spi_i, 0, Endpoint{Ip("192.0.2.1"), 500}));
+  EXPECT_EQ(d->data, NatDetectionHash(m->header.spi_i, 0, Endpoint{Ip("192.0.2.2"), 500}));
+}
+
+class CharonFixtureTest : public TwoPeers {};
+
+TEST_F(CharonFixtureTest, ResponderAnswersCharonsIkeSaInit) {
+  // charon's aes256gcm16-prfsha256-x25519 IKE_SA_INIT request, as captured.
+  AddPeers();
+  Bytes raw = ReadFixture("gcm/ike_sa_init_request.bin");
+  b_.HandleDatagram(
+      Datagram{.local = {Ip("192.0.2.2"), 500}, .remote = {Ip("192.0.2.1"), 500}, .data = raw},
+      net_.now());
+  auto out = b_.TakeDatagrams();
+  ASSERT_EQ(out.size(), 1u);
+  auto reply = Decode(out[0].data);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_NE(reply->Find(PayloadType::kSa), nullptr);
+  EXPECT_NE(reply->FindNotify(NotifyType::kNatDetectionSourceIp), nullptr);
+  EXPECT_NE(reply->FindNotify(NotifyType::kIkev2FragmentationSupported), nullptr);
+  EXPECT_EQ(b_.half_open_count(), 1u);
+  auto sas = b_.ListSas(net_.now());
+  ASSERT_EQ(sas.size(), 1u);
+  EXPECT_FALSE(sas[0].nat_local);
+  EXPECT_FALSE(sas[0].nat_remote);
+  EXPECT_EQ(sas[0].algorithms, "ENCR_AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519");
+}
+
+TEST_F(CharonFixtureTest, InitiatorParsesCharonsIkeSaInitResponseShape) {
+  // charon's response (to another SPI) is not ours: it must be dropped without harm.
+  AddPeers();
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  a_.TakeDatagrams();
+  a_.HandleDatagram(Datagram{.local = {Ip("192.0.2.1"), 500},
+                             .remote = {Ip("192.0.2.2"), 500},
+                             .data = ReadFixture("gcm/ike_sa_init_response.bin")},
+                    net_.now());
+  EXPECT_TRUE(a_.TakeDatagrams().empty());
+  EXPECT_EQ(a_.ike_sa_count(), 1u);
+}
+
+TEST_F(CharonFixtureTest, IkeRekeyTimerWithJitter) {
+  PeerConfig pa = PeerA();
+  pa.rekey_time = std::chrono::seconds(1000);
+  pa.rand_time = std::chrono::seconds(100);
+  AddPeers(std::move(pa), PeerB());
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  auto before = a_.ListSas(net_.now());
+  ASSERT_EQ(before.size(), 1u);
+  ASSERT_TRUE(before[0].rekey_in.has_value());
+  EXPECT_GE(before[0].rekey_in->count(), 898);
+  EXPECT_LE(before[0].rekey_in->count(), 1000);
+  net_.RunFor(std::chrono::seconds(1001));
+  auto after = a_.ListSas(net_.now());
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_NE(after[0].spi_i, before[0].spi_i);  // rekeyed (make-before-break) by the timer
+  EXPECT_EQ(after[0].children.size(), 1u);
+  EXPECT_EQ(kernel_a_.sa_count(), 2u);
+}
+
+TEST_F(CharonFixtureTest, EventsNeverCarryKeys) {
+  Establish();
+  ASSERT_TRUE(a_.Rekey("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  auto c = Children(a_)[0];
+  const auto* sa = kernel_a_.FindSa(xfrm::SaId{.src = Ip("192.0.2.1"),
+                                               .dst = Ip("192.0.2.2"),
+                                               .spi = c.spi_out,
+                                               .proto = 50,
+                                               .mark = xfrm::Mark{12, 0xffffffff}});
+  ASSERT_NE(sa, nullptr);
+  std::string key_hex = ToHex(sa->encr_key.Reveal()).substr(0, 16);
+  for (const auto& e : a_.TakeEvents()) {
+    EXPECT_EQ(e.text.find(key_hex), std::string::npos) << e.text;
+    EXPECT_EQ(e.text.find("horse"), std::string::npos) << e.text;
+  }
+}
+
+}  // namespace
+}  // namespace minivpn::ike::test

@@ -1,0 +1,367 @@
+// IKE_SA_INIT + IKE_AUTH between two engines, stepped message by message, both roles.
+#include <sys/socket.h>
+
+#include "ike/wire/codec.h"
+#include "tests/ike/engine/engine_test_util.h"
+
+namespace minivpn::ike::test {
+namespace {
+
+class EstablishTest : public TwoPeers {};
+
+TEST_F(EstablishTest, SteppedMessageByMessage) {
+  AddPeers();
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+
+  // IKE_SA_INIT request on port 500, no marker.
+  net_.CollectReliable();
+  ASSERT_EQ(net_.pending(), 1u);
+  const Datagram& init = net_.in_flight()[0].datagram;
+  EXPECT_EQ(init.local.port, 500);
+  EXPECT_EQ(init.remote.port, 500);
+  auto init_msg = Decode(init.data);
+  ASSERT_TRUE(init_msg.has_value());
+  EXPECT_EQ(init_msg->header.exchange, ExchangeType::kIkeSaInit);
+  EXPECT_NE(init_msg->FindNotify(NotifyType::kNatDetectionSourceIp), nullptr);
+  EXPECT_NE(init_msg->FindNotify(NotifyType::kNatDetectionDestinationIp), nullptr);
+  EXPECT_NE(init_msg->FindNotify(NotifyType::kIkev2FragmentationSupported), nullptr);
+  net_.Deliver(0);
+  EXPECT_EQ(b_.half_open_count(), 1u);
+
+  // IKE_SA_INIT response.
+  net_.CollectReliable();
+  ASSERT_EQ(net_.pending(), 1u);
+  EXPECT_EQ(net_.in_flight()[0].datagram.local.port, 500);
+  net_.Deliver(0);
+
+  // IKE_AUTH request: floated to 4500 with the non-ESP marker although there is no NAT.
+  net_.CollectReliable();
+  ASSERT_EQ(net_.pending(), 1u);
+  const Datagram& auth = net_.in_flight()[0].datagram;
+  EXPECT_EQ(auth.local.port, 4500);
+  EXPECT_EQ(auth.remote.port, 4500);
+  ASSERT_GT(auth.data.size(), 4u);
+  EXPECT_EQ(Bytes(auth.data.begin(), auth.data.begin() + 4), Bytes(4, 0));
+  net_.Deliver(0);
+  EXPECT_EQ(EstablishedCount(b_), 1u);
+  EXPECT_EQ(b_.half_open_count(), 0u);
+  EXPECT_EQ(kernel_b_.sa_count(), 2u);
+  EXPECT_EQ(kernel_b_.policy_count(), 3u);
+  EXPECT_EQ(kernel_a_.sa_count(), 0u);
+
+  // IKE_AUTH response.
+  DeliverOnly();
+  EXPECT_EQ(EstablishedCount(a_), 1u);
+  EXPECT_EQ(kernel_a_.sa_count(), 2u);
+  EXPECT_EQ(kernel_a_.policy_count(), 3u);
+  net_.CollectReliable();
+  EXPECT_EQ(net_.pending(), 0u);
+
+  auto events = a_.TakeEvents();
+  EXPECT_EQ(OfKind(events, EventKind::kIkeUp).size(), 1u);
+  EXPECT_EQ(OfKind(events, EventKind::kChildUp).size(), 1u);
+  auto sent = OfKind(events, EventKind::kExchangeSent);
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].text.rfind("IKE_SA_INIT request 0 [ SA KE No N(NATD_S_IP) N(NATD_D_IP)", 0), 0u)
+      << sent[0].text;
+  EXPECT_NE(sent[1].text.find("IKE_AUTH request 1 [ IDi N(INIT_CONTACT) IDr AUTH SA TSi TSr"),
+            std::string::npos)
+      << sent[1].text;
+}
+
+TEST_F(EstablishTest, KernelStateMatchesCharon) {
+  Establish();
+  auto ca = Children(a_);
+  auto cb = Children(b_);
+  ASSERT_EQ(ca.size(), 1u);
+  ASSERT_EQ(cb.size(), 1u);
+  EXPECT_EQ(ca[0].spi_in, cb[0].spi_out);
+  EXPECT_EQ(ca[0].spi_out, cb[0].spi_in);
+  EXPECT_EQ(ca[0].reqid, 1u);
+  EXPECT_EQ(cb[0].reqid, 1u);
+  EXPECT_GE(ca[0].spi_in, 0xc0000000u);
+  EXPECT_LE(ca[0].spi_in, 0xcfffffffu);
+
+  xfrm::SaId a_out{.src = Ip("192.0.2.1"),
+                   .dst = Ip("192.0.2.2"),
+                   .spi = ca[0].spi_out,
+                   .proto = 50,
+                   .mark = xfrm::Mark{12, 0xffffffff}};
+  xfrm::SaId b_in{.src = Ip("192.0.2.1"),
+                  .dst = Ip("192.0.2.2"),
+                  .spi = cb[0].spi_in,
+                  .proto = 50,
+                  .mark = xfrm::Mark::None()};
+  const xfrm::SaSpec* out = kernel_a_.FindSa(a_out);
+  const xfrm::SaSpec* in = kernel_b_.FindSa(b_in);
+  ASSERT_NE(out, nullptr);
+  ASSERT_NE(in, nullptr);
+  // Both ends derived the same KEYMAT for this direction (2.17); 32-octet key + 4 salt.
+  EXPECT_EQ(out->encr_key.size(), 36u);
+  EXPECT_TRUE(out->encr_key.Equals(in->encr_key.Reveal()));
+  EXPECT_EQ(out->replay_window, 0u);
+  EXPECT_EQ(in->replay_window, 32u);
+  EXPECT_EQ(out->lifetime.hard_add_seconds, 3960u);
+  EXPECT_GE(out->lifetime.soft_add_seconds, 3240u);
+  EXPECT_LE(out->lifetime.soft_add_seconds, 3600u);
+  EXPECT_FALSE(out->encap.has_value());  // no NAT between the peers
+
+  xfrm::PolicyId out_policy{.src = Net("0.0.0.0/0"),
+                            .dst = Net("0.0.0.0/0"),
+                            .dir = xfrm::PolicyDir::kOut,
+                            .mark = xfrm::Mark{12, 0xffffffff}};
+  const xfrm::PolicySpec* pol = kernel_a_.FindPolicy(out_policy);
+  ASSERT_NE(pol, nullptr);
+  EXPECT_EQ(pol->priority, 399999u);
+  EXPECT_EQ(pol->tmpl_spi, ca[0].spi_out);
+  EXPECT_EQ(pol->reqid, 1u);
+}
+
+TEST_F(EstablishTest, ResponderRoleFromB) {
+  AddPeers();
+  ASSERT_TRUE(b_.Initiate("to-a", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  auto sas_a = a_.ListSas(net_.now());
+  auto sas_b = b_.ListSas(net_.now());
+  ASSERT_EQ(sas_a.size(), 1u);
+  ASSERT_EQ(sas_b.size(), 1u);
+  EXPECT_FALSE(sas_a[0].initiator);
+  EXPECT_TRUE(sas_b[0].initiator);
+  EXPECT_EQ(sas_a[0].spi_i, sas_b[0].spi_i);
+  EXPECT_EQ(sas_a[0].spi_r, sas_b[0].spi_r);
+  EXPECT_EQ(sas_a[0].local.port, 4500);
+  EXPECT_EQ(sas_a[0].algorithms, "ENCR_AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519");
+  EXPECT_EQ(kernel_a_.sa_count(), 2u);
+  EXPECT_EQ(kernel_b_.sa_count(), 2u);
+}
+
+TEST_F(EstablishTest, CbcModp2048AndEsnProposals) {
+  PeerConfig pa = PeerA(), pb = PeerB();
+  pa.proposals = {CbcSha256(crypto::DhGroup::kModp2048)};
+  pb.proposals = {GcmX25519(), CbcSha256(crypto::DhGroup::kModp2048)};
+  EspProposal cbc{.encr = {{crypto::EncrId::kAesCbc, 128}},
+                  .integ = {crypto::IntegId::kHmacSha2_256_128},
+                  .dh = {},
+                  .esn = {EsnId::kEsn}};
+  pa.children[0].proposals = {cbc};
+  pb.children[0].proposals = {EspGcm(), cbc};
+  AddPeers(std::move(pa), std::move(pb));
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  auto sas = a_.ListSas(net_.now());
+  ASSERT_EQ(sas.size(), 1u);
+  EXPECT_EQ(sas[0].state, IkeState::kEstablished);
+  ASSERT_EQ(sas[0].children.size(), 1u);
+  EXPECT_NE(sas[0].children[0].algorithms.find("ESN"), std::string::npos)
+      << sas[0].children[0].algorithms;
+}
+
+TEST_F(EstablishTest, WrongPskFailsWithoutKernelState) {
+  PeerConfig pb = PeerB();
+  pb.psk = SecretBytes::FromString("another secret");
+  AddPeers(PeerA(), std::move(pb));
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  EXPECT_EQ(a_.ike_sa_count(), 0u);
+  EXPECT_EQ(b_.ike_sa_count(), 0u);
+  EXPECT_TRUE(kernel_a_.empty());
+  EXPECT_TRUE(kernel_b_.empty());
+  auto failures = OfKind(a_.TakeEvents(), EventKind::kFailure);
+  ASSERT_FALSE(failures.empty());
+  EXPECT_EQ(failures.back().notify, NotifyType::kAuthenticationFailed);
+  for (const auto& e : failures) EXPECT_EQ(e.text.find("horse"), std::string::npos);
+}
+
+TEST_F(EstablishTest, TsUnacceptableKeepsIkeSa) {
+  PeerConfig pb = PeerB();
+  pb.children[0].local_ts = Net("10.1.0.0/16");
+  pb.children[0].remote_ts = Net("10.2.0.0/16");
+  PeerConfig pa = PeerA();
+  pa.children[0].local_ts = Net("10.9.0.0/16");
+  pa.children[0].remote_ts = Net("10.8.0.0/16");
+  AddPeers(std::move(pa), std::move(pb));
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  EXPECT_EQ(EstablishedCount(a_), 1u);
+  EXPECT_EQ(EstablishedCount(b_), 1u);
+  EXPECT_TRUE(Children(a_).empty());
+  EXPECT_TRUE(kernel_a_.empty());
+  EXPECT_TRUE(kernel_b_.empty());
+  auto failures = OfKind(a_.TakeEvents(), EventKind::kFailure);
+  ASSERT_FALSE(failures.empty());
+  EXPECT_EQ(failures.back().notify, NotifyType::kTsUnacceptable);
+}
+
+TEST_F(EstablishTest, NarrowingToResponderSubnet) {
+  PeerConfig pa = PeerA();
+  pa.children[0].local_ts = Net("10.0.0.0/8");
+  pa.children[0].remote_ts = Net("0.0.0.0/0");
+  PeerConfig pb = PeerB();
+  pb.children[0].local_ts = Net("10.2.0.0/16");
+  pb.children[0].remote_ts = Net("10.1.0.0/16");
+  AddPeers(std::move(pa), std::move(pb));
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  auto ca = Children(a_);
+  ASSERT_EQ(ca.size(), 1u);
+  EXPECT_EQ(ca[0].local_ts, Net("10.1.0.0/16"));
+  EXPECT_EQ(ca[0].remote_ts, Net("10.2.0.0/16"));
+}
+
+TEST_F(EstablishTest, NoProposalChosenInInit) {
+  PeerConfig pb = PeerB();
+  pb.proposals = {CbcSha256(crypto::DhGroup::kModp2048)};
+  AddPeers(PeerA(), std::move(pb));
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  // The unauthenticated NO_PROPOSAL_CHOSEN is a hint: A keeps retrying until it gives up.
+  EXPECT_EQ(a_.ike_sa_count(), 1u);
+  EXPECT_EQ(b_.ike_sa_count(), 0u);
+  net_.RunFor(std::chrono::seconds(200));
+  EXPECT_EQ(a_.ike_sa_count(), 0u);
+  auto failures = OfKind(a_.TakeEvents(), EventKind::kFailure);
+  ASSERT_FALSE(failures.empty());
+  EXPECT_EQ(failures.back().notify, NotifyType::kNoProposalChosen);
+}
+
+TEST_F(EstablishTest, IdrOptionalWhenRemoteIdIsAny) {
+  PeerConfig pa = PeerA();
+  pa.remote_id = Identity{IdType::kFqdn, ""};
+  AddPeers(std::move(pa), PeerB());
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  EXPECT_EQ(EstablishedCount(a_), 1u);
+  auto sent = OfKind(a_.TakeEvents(), EventKind::kExchangeSent);
+  ASSERT_GE(sent.size(), 2u);
+  EXPECT_EQ(sent[1].text.find("IDr"), std::string::npos) << sent[1].text;
+}
+
+TEST_F(EstablishTest, IpAddressIdentities) {
+  PeerConfig pa = PeerA(), pb = PeerB();
+  auto v4 = [](const char* ip) {
+    auto a = Ip(ip);
+    return Identity{IdType::kIpv4Addr, std::string(a.bytes.begin(), a.bytes.begin() + 4)};
+  };
+  pa.local_id = v4("192.0.2.1");
+  pa.remote_id = v4("192.0.2.2");
+  pb.local_id = v4("192.0.2.2");
+  pb.remote_id = v4("192.0.2.1");
+  AddPeers(std::move(pa), std::move(pb));
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  EXPECT_EQ(EstablishedCount(a_), 1u);
+  EXPECT_EQ(EstablishedCount(b_), 1u);
+}
+
+TEST_F(EstablishTest, InitialContactReplacesOldSa) {
+  Establish();
+  EXPECT_EQ(b_.ike_sa_count(), 1u);
+  // A restarts (loses its state) and connects again.
+  crypto::SeededRandom r(7);
+  xfrm::FakeKernel k;
+  Engine a2(EngineConfig{}, r, k);
+  net_.Attach(Ip("192.0.2.1"), &a2);
+  ASSERT_TRUE(a2.AddPeer(PeerA(), net_.now()).has_value());
+  ASSERT_TRUE(a2.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  EXPECT_EQ(EstablishedCount(a2), 1u);
+  EXPECT_EQ(b_.ike_sa_count(), 1u);  // the old one was dropped on INITIAL_CONTACT
+  EXPECT_EQ(kernel_b_.sa_count(), 2u);
+  EXPECT_EQ(kernel_b_.policy_count(), 3u);
+}
+
+// 2.4: INITIAL_CONTACT speaks for one identity. A responder whose single config accepts any
+// address and any identity keeps the SAs of the other peers; only the sender's older SA goes.
+TEST_F(EstablishTest, InitialContactRemovesOnlyTheSendersOwnSas) {
+  PeerConfig any = PeerB();
+  any.name = "any";
+  any.remote_address = xfrm::IpAddress{};
+  any.remote_id = Identity{};
+  AddPeers(PeerA(), std::move(any));
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  ASSERT_EQ(EstablishedCount(b_), 1u);
+
+  // C: another site, another identity, same responder config; it sends INITIAL_CONTACT too.
+  auto peer_c = [] { return MakePeer("to-b", "192.0.2.3", "192.0.2.2", "c.test", "b.test"); };
+  crypto::SeededRandom rc(9);
+  xfrm::FakeKernel kc;
+  Engine c(EngineConfig{}, rc, kc);
+  net_.Attach(Ip("192.0.2.3"), &c);
+  ASSERT_TRUE(c.AddPeer(peer_c(), net_.now()).has_value());
+  ASSERT_TRUE(c.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  EXPECT_EQ(EstablishedCount(c), 1u);
+  EXPECT_EQ(EstablishedCount(b_), 2u) << "A's SA must survive C's INITIAL_CONTACT";
+  EXPECT_EQ(EstablishedCount(a_), 1u);
+
+  // C restarts: its INITIAL_CONTACT replaces C's old SA, and A's stays.
+  crypto::SeededRandom rc2(10);
+  xfrm::FakeKernel kc2;
+  Engine c2(EngineConfig{}, rc2, kc2);
+  net_.Attach(Ip("192.0.2.3"), &c2);
+  ASSERT_TRUE(c2.AddPeer(peer_c(), net_.now()).has_value());
+  ASSERT_TRUE(c2.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  EXPECT_EQ(EstablishedCount(c2), 1u);
+  EXPECT_EQ(b_.ike_sa_count(), 2u);
+  EXPECT_EQ(EstablishedCount(b_), 2u);
+  auto sas = b_.ListSas(net_.now());
+  std::vector<std::string> remotes, identities;
+  for (const auto& s : sas) {
+    remotes.push_back(s.remote.address.ToString());
+    identities.push_back(s.remote_identity);
+  }
+  std::sort(remotes.begin(), remotes.end());
+  std::sort(identities.begin(), identities.end());
+  EXPECT_EQ(remotes, (std::vector<std::string>{"192.0.2.1", "192.0.2.3"}));
+  EXPECT_EQ(identities, (std::vector<std::string>{"a.test", "c.test"}))
+      << "ListSas names the identity each peer authenticated with";
+  EXPECT_EQ(a_.ListSas(net_.now()).at(0).remote_identity, "b.test") << "the initiator's view";
+}
+
+TEST_F(EstablishTest, KernelFailureOnResponderLeavesIkeSaWithoutChild) {
+  AddPeers();
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  kernel_b_.FailNth(2, std::errc::no_buffer_space);  // ALLOCSPI ok, inbound SA fails
+  net_.RunFor(std::chrono::seconds(1));
+  EXPECT_EQ(EstablishedCount(a_), 1u);
+  EXPECT_EQ(EstablishedCount(b_), 1u);
+  EXPECT_TRUE(Children(a_).empty());
+  EXPECT_TRUE(Children(b_).empty());
+  EXPECT_TRUE(kernel_a_.empty());
+  EXPECT_TRUE(kernel_b_.empty());
+}
+
+TEST_F(EstablishTest, KernelFailureOnInitiatorDeletesThePeersChild) {
+  AddPeers();
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  kernel_a_.FailNth(3, std::errc::no_buffer_space);  // ALLOCSPI, inbound SA, outbound SA fails
+  net_.RunFor(std::chrono::seconds(1));
+  EXPECT_EQ(EstablishedCount(a_), 1u);
+  EXPECT_EQ(EstablishedCount(b_), 1u);
+  EXPECT_TRUE(Children(a_).empty());
+  EXPECT_TRUE(Children(b_).empty());  // A told B to delete its half
+  EXPECT_TRUE(kernel_a_.empty());
+  EXPECT_TRUE(kernel_b_.empty());
+}
+
+TEST_F(EstablishTest, SimultaneousInitiationFromBothSides) {
+  AddPeers();
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  ASSERT_TRUE(b_.Initiate("to-a", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(5));
+  // Two IKE SAs, each with its CHILD_SA; both ends agree and the shared policies count two.
+  EXPECT_EQ(EstablishedCount(a_), 2u);
+  EXPECT_EQ(EstablishedCount(b_), 2u);
+  EXPECT_EQ(kernel_a_.sa_count(), 4u);
+  EXPECT_EQ(kernel_b_.sa_count(), 4u);
+  EXPECT_EQ(kernel_a_.policy_count(), 3u);
+  ASSERT_TRUE(a_.Terminate("to-b", "", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(5));
+  EXPECT_TRUE(kernel_a_.empty());
+  EXPECT_TRUE(kernel_b_.empty());
+}
+
+}  // namespace
+}  // namespace minivpn::ike::test

@@ -1,0 +1,313 @@
+// CREATE_CHILD_SA: CHILD and IKE rekeys from each side, make-before-break kernel ordering,
+// simultaneous rekeys decided by the nonce tie-break (2.8.1/2.8.2), rekey vs delete (2.25),
+// kernel soft/hard expire events.
+#include "tests/ike/engine/engine_test_util.h"
+
+namespace minivpn::ike::test {
+namespace {
+
+using std::chrono::seconds;
+using xfrm::FakeOpKind;
+
+class RekeyTest : public TwoPeers {
+ protected:
+  static xfrm::PolicyId OutPolicy() {
+    return xfrm::PolicyId{.src = Net("0.0.0.0/0"),
+                          .dst = Net("0.0.0.0/0"),
+                          .dir = xfrm::PolicyDir::kOut,
+                          .mark = xfrm::Mark{12, 0xffffffff}};
+  }
+  // Both ends hold exactly one CHILD_SA, the same pair, and the kernels match it.
+  void ExpectOneConsistentChild() {
+    auto ca = Children(a_);
+    auto cb = Children(b_);
+    ASSERT_EQ(ca.size(), 1u);
+    ASSERT_EQ(cb.size(), 1u);
+    EXPECT_EQ(ca[0].spi_in, cb[0].spi_out);
+    EXPECT_EQ(ca[0].spi_out, cb[0].spi_in);
+    EXPECT_EQ(ca[0].reqid, 1u);
+    EXPECT_EQ(cb[0].reqid, 1u);
+    EXPECT_EQ(kernel_a_.sa_count(), 2u);
+    EXPECT_EQ(kernel_b_.sa_count(), 2u);
+    EXPECT_EQ(kernel_a_.larval_count(), 0u);
+    EXPECT_EQ(kernel_b_.larval_count(), 0u);
+    EXPECT_EQ(kernel_a_.policy_count(), 3u);
+    EXPECT_EQ(kernel_b_.policy_count(), 3u);
+    EXPECT_EQ(kernel_a_.PolicyRefCount(OutPolicy()), 1u);
+    ASSERT_NE(kernel_a_.FindPolicy(OutPolicy()), nullptr);
+    EXPECT_EQ(kernel_a_.FindPolicy(OutPolicy())->tmpl_spi, ca[0].spi_out);
+    ASSERT_NE(kernel_b_.FindPolicy(OutPolicy()), nullptr);
+    EXPECT_EQ(kernel_b_.FindPolicy(OutPolicy())->tmpl_spi, cb[0].spi_out);
+  }
+  std::vector<FakeOpKind> Kinds(const xfrm::FakeKernel& k) {
+    std::vector<FakeOpKind> out;
+    for (const auto& op : k.log()) out.push_back(op.kind);
+    return out;
+  }
+};
+
+TEST_F(RekeyTest, ChildRekeyFromInitiatorMakeBeforeBreak) {
+  Establish();
+  auto before = Children(a_)[0];
+  kernel_a_.ClearLog();
+  kernel_b_.ClearLog();
+  ASSERT_TRUE(a_.Rekey("to-b", "net", net_.now()).has_value());
+  DeliverOnly();  // CREATE_CHILD_SA request [ N(REKEY_SA) SA No TSi TSr ]
+  // Responder: only the new inbound SA so far; OUT still on the old SA.
+  EXPECT_EQ(Kinds(kernel_b_), (std::vector{FakeOpKind::kAllocSpi, FakeOpKind::kAddSa}));
+  EXPECT_TRUE(kernel_b_.log()[1].inbound);
+  DeliverOnly();  // response
+  // Initiator: new inbound + outbound SA, OUT switched, then DELETE of the old one.
+  EXPECT_EQ(Kinds(kernel_a_), (std::vector{FakeOpKind::kAllocSpi, FakeOpKind::kAddSa,
+                                           FakeOpKind::kAddSa, FakeOpKind::kUpdatePolicy}));
+  EXPECT_EQ(kernel_a_.sa_count(), 4u);
+  DeliverOnly();  // INFORMATIONAL [ D ]
+  // Responder: outbound SA + OUT switch when the DELETE arrives, then the old SAs go.
+  auto kb = Kinds(kernel_b_);
+  ASSERT_GE(kb.size(), 6u);
+  EXPECT_EQ(kb[2], FakeOpKind::kAddSa);
+  EXPECT_FALSE(kernel_b_.log()[2].inbound);
+  EXPECT_EQ(kb[3], FakeOpKind::kUpdatePolicy);
+  EXPECT_EQ(kb[4], FakeOpKind::kDelSa);
+  EXPECT_EQ(kb[5], FakeOpKind::kDelSa);
+  DeliverOnly();  // response [ D ]
+  ExpectOneConsistentChild();
+  auto after = Children(a_)[0];
+  EXPECT_NE(after.spi_in, before.spi_in);
+  EXPECT_NE(after.spi_out, before.spi_out);
+  EXPECT_EQ(OfKind(a_.TakeEvents(), EventKind::kChildRekeyed).size(), 1u);
+}
+
+TEST_F(RekeyTest, ChildRekeyFromResponder) {
+  Establish();
+  auto before = Children(b_)[0];
+  ASSERT_TRUE(b_.Rekey("to-a", "net", net_.now()).has_value());
+  net_.RunFor(seconds(1));
+  ExpectOneConsistentChild();
+  EXPECT_NE(Children(b_)[0].spi_in, before.spi_in);
+}
+
+TEST_F(RekeyTest, ChildRekeyWithPfs) {
+  PeerConfig pa = PeerA(), pb = PeerB();
+  pa.children[0].proposals[0].dh = {crypto::DhGroup::kCurve25519};
+  pb.children[0].proposals[0].dh = {crypto::DhGroup::kCurve25519};
+  AddPeers(std::move(pa), std::move(pb));
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(seconds(1));
+  ASSERT_TRUE(a_.Rekey("to-b", "net", net_.now()).has_value());
+  net_.CollectReliable();
+  ASSERT_EQ(net_.pending(), 1u);
+  net_.Deliver(0);
+  auto sent = OfKind(b_.TakeEvents(), EventKind::kExchangeSent);
+  ASSERT_FALSE(sent.empty());
+  EXPECT_NE(sent.back().text.find("KE"), std::string::npos) << sent.back().text;
+  net_.RunFor(seconds(1));
+  ExpectOneConsistentChild();
+}
+
+TEST_F(RekeyTest, SoftExpireRekeysHardExpireDeletes) {
+  Establish();
+  auto c = Children(a_)[0];
+  xfrm::ExpireEvent soft{.sa = {.src = Ip("192.0.2.2"),
+                                .dst = Ip("192.0.2.1"),
+                                .spi = c.spi_in,
+                                .proto = 50,
+                                .mark = {}},
+                         .reqid = 1,
+                         .hard = false};
+  a_.HandleKernelEvent(soft, net_.now());
+  net_.RunFor(seconds(1));
+  ExpectOneConsistentChild();
+  EXPECT_NE(Children(a_)[0].spi_in, c.spi_in);
+  auto c2 = Children(b_)[0];
+  xfrm::ExpireEvent hard{.sa = {.src = Ip("192.0.2.1"),
+                                .dst = Ip("192.0.2.2"),
+                                .spi = c2.spi_in,
+                                .proto = 50,
+                                .mark = {}},
+                         .reqid = 1,
+                         .hard = true};
+  b_.HandleKernelEvent(hard, net_.now());
+  net_.RunFor(seconds(1));
+  EXPECT_TRUE(Children(a_).empty());
+  EXPECT_TRUE(Children(b_).empty());
+  EXPECT_TRUE(kernel_a_.empty());
+  EXPECT_TRUE(kernel_b_.empty());
+}
+
+TEST_F(RekeyTest, SimultaneousChildRekeyNonceTieBreak) {
+  Establish();
+  ASSERT_TRUE(a_.Rekey("to-b", "net", net_.now()).has_value());
+  ASSERT_TRUE(b_.Rekey("to-a", "net", net_.now()).has_value());
+  net_.CollectReliable();
+  ASSERT_EQ(net_.pending(), 2u);
+  // Both requests cross: each side answers the other's before it sees its own response.
+  net_.Deliver(0);
+  net_.Deliver(0);
+  net_.RunFor(seconds(2));
+  ExpectOneConsistentChild();
+  auto ev = a_.TakeEvents();
+  auto evb = b_.TakeEvents();
+  // Exactly one side lost the tie-break and deleted its own new SA.
+  auto lost = [](const std::vector<Event>& events) {
+    int n = 0;
+    for (const auto& e : events)
+      if (e.text.find("collision lost") != std::string::npos) ++n;
+    return n;
+  };
+  EXPECT_EQ(lost(ev) + lost(evb), 1);
+}
+
+TEST_F(RekeyTest, SimultaneousChildRekeyManySeeds) {
+  // Different seeds give different nonce orders; every ordering must converge.
+  for (std::uint64_t seed = 1; seed <= 6; ++seed) {
+    crypto::SeededRandom ra(seed * 10), rb(seed * 10 + 1);
+    xfrm::FakeKernel ka, kb;
+    Engine a(EngineConfig{}, ra, ka), b(EngineConfig{}, rb, kb);
+    SimNetwork net(SimNetwork::Options{.loss = 0,
+                                       .duplicate = 0,
+                                       .reorder = 1.0,
+                                       .delay = std::chrono::milliseconds(5),
+                                       .max_jitter = std::chrono::milliseconds(20),
+                                       .seed = seed});
+    net.Attach(Ip("192.0.2.1"), &a);
+    net.Attach(Ip("192.0.2.2"), &b);
+    ASSERT_TRUE(a.AddPeer(PeerA(), net.now()).has_value());
+    ASSERT_TRUE(b.AddPeer(PeerB(), net.now()).has_value());
+    ASSERT_TRUE(a.Initiate("to-b", "net", net.now()).has_value());
+    net.RunFor(seconds(1));
+    ASSERT_TRUE(a.Rekey("to-b", "net", net.now()).has_value());
+    ASSERT_TRUE(b.Rekey("to-a", "net", net.now()).has_value());
+    net.RunFor(seconds(60));
+    auto ca = Children(a), cb = Children(b);
+    ASSERT_EQ(ca.size(), 1u) << "seed " << seed;
+    ASSERT_EQ(cb.size(), 1u) << "seed " << seed;
+    EXPECT_EQ(ca[0].spi_in, cb[0].spi_out);
+    EXPECT_EQ(ka.sa_count(), 2u) << "seed " << seed;
+    EXPECT_EQ(kb.sa_count(), 2u) << "seed " << seed;
+    EXPECT_EQ(ka.larval_count() + kb.larval_count(), 0u);
+    ASSERT_NE(ka.FindPolicy(OutPolicy()), nullptr);
+    EXPECT_EQ(ka.FindPolicy(OutPolicy())->tmpl_spi, ca[0].spi_out);
+    EXPECT_EQ(kb.FindPolicy(OutPolicy())->tmpl_spi, cb[0].spi_out);
+  }
+}
+
+TEST_F(RekeyTest, RekeyVersusDelete) {
+  Establish();
+  ASSERT_TRUE(a_.Rekey("to-b", "net", net_.now()).has_value());
+  ASSERT_TRUE(b_.Terminate("to-a", "net", net_.now()).has_value());
+  net_.CollectReliable();
+  ASSERT_EQ(net_.pending(), 2u);
+  net_.Deliver(0);
+  net_.Deliver(0);
+  net_.RunFor(seconds(2));
+  // The delete wins: nothing is left of the CHILD_SA, including the orphaned rekeyed one.
+  EXPECT_TRUE(Children(a_).empty());
+  EXPECT_TRUE(Children(b_).empty());
+  EXPECT_TRUE(kernel_a_.empty());
+  EXPECT_TRUE(kernel_b_.empty());
+  EXPECT_EQ(EstablishedCount(a_), 1u);
+  EXPECT_EQ(EstablishedCount(b_), 1u);
+}
+
+TEST_F(RekeyTest, IkeRekeyFromInitiator) {
+  Establish();
+  auto old_a = a_.ListSas(net_.now())[0];
+  auto child_before = Children(a_)[0];
+  ASSERT_TRUE(a_.Rekey("to-b", "", net_.now()).has_value());
+  net_.RunFor(seconds(1));
+  auto sas_a = a_.ListSas(net_.now());
+  auto sas_b = b_.ListSas(net_.now());
+  ASSERT_EQ(sas_a.size(), 1u);
+  ASSERT_EQ(sas_b.size(), 1u);
+  EXPECT_NE(sas_a[0].spi_i, old_a.spi_i);
+  EXPECT_EQ(sas_a[0].spi_i, sas_b[0].spi_i);
+  EXPECT_EQ(sas_a[0].spi_r, sas_b[0].spi_r);
+  EXPECT_TRUE(sas_a[0].initiator);
+  EXPECT_EQ(sas_a[0].state, IkeState::kEstablished);
+  // The CHILD_SA moved over untouched.
+  ASSERT_EQ(sas_a[0].children.size(), 1u);
+  EXPECT_EQ(sas_a[0].children[0].spi_in, child_before.spi_in);
+  ExpectOneConsistentChild();
+  // The new SA works: rekey the CHILD_SA and delete everything over it.
+  ASSERT_TRUE(a_.Rekey("to-b", "net", net_.now()).has_value());
+  net_.RunFor(seconds(1));
+  ExpectOneConsistentChild();
+  ASSERT_TRUE(b_.Terminate("to-a", "", net_.now()).has_value());
+  net_.RunFor(seconds(1));
+  EXPECT_TRUE(kernel_a_.empty());
+  EXPECT_TRUE(kernel_b_.empty());
+  EXPECT_EQ(a_.ike_sa_count(), 0u);
+}
+
+TEST_F(RekeyTest, IkeRekeyFromResponder) {
+  Establish();
+  ASSERT_TRUE(b_.Rekey("to-a", "", net_.now()).has_value());
+  net_.RunFor(seconds(1));
+  auto sas_a = a_.ListSas(net_.now());
+  auto sas_b = b_.ListSas(net_.now());
+  ASSERT_EQ(sas_a.size(), 1u);
+  ASSERT_EQ(sas_b.size(), 1u);
+  EXPECT_TRUE(sas_b[0].initiator);  // 2.18: the rekey initiator is the new original initiator
+  EXPECT_FALSE(sas_a[0].initiator);
+  EXPECT_EQ(sas_a[0].spi_i, sas_b[0].spi_i);
+  ExpectOneConsistentChild();
+  ASSERT_TRUE(a_.Terminate("to-b", "", net_.now()).has_value());
+  net_.RunFor(seconds(1));
+  EXPECT_TRUE(kernel_a_.empty());
+  EXPECT_TRUE(kernel_b_.empty());
+}
+
+TEST_F(RekeyTest, SimultaneousIkeRekeyNonceTieBreak) {
+  for (std::uint64_t seed = 1; seed <= 6; ++seed) {
+    crypto::SeededRandom ra(seed * 100), rb(seed * 100 + 1);
+    xfrm::FakeKernel ka, kb;
+    Engine a(EngineConfig{}, ra, ka), b(EngineConfig{}, rb, kb);
+    SimNetwork net;
+    net.Attach(Ip("192.0.2.1"), &a);
+    net.Attach(Ip("192.0.2.2"), &b);
+    ASSERT_TRUE(a.AddPeer(PeerA(), net.now()).has_value());
+    ASSERT_TRUE(b.AddPeer(PeerB(), net.now()).has_value());
+    ASSERT_TRUE(a.Initiate("to-b", "net", net.now()).has_value());
+    net.RunFor(seconds(1));
+    ASSERT_TRUE(a.Rekey("to-b", "", net.now()).has_value());
+    ASSERT_TRUE(b.Rekey("to-a", "", net.now()).has_value());
+    net.CollectReliable();
+    ASSERT_EQ(net.pending(), 2u);
+    net.Deliver(0);
+    net.Deliver(0);
+    net.RunFor(seconds(60));
+    auto sas_a = a.ListSas(net.now());
+    auto sas_b = b.ListSas(net.now());
+    ASSERT_EQ(sas_a.size(), 1u) << "seed " << seed;
+    ASSERT_EQ(sas_b.size(), 1u) << "seed " << seed;
+    EXPECT_EQ(sas_a[0].spi_i, sas_b[0].spi_i);
+    EXPECT_EQ(sas_a[0].spi_r, sas_b[0].spi_r);
+    ASSERT_EQ(sas_a[0].children.size(), 1u);
+    ASSERT_EQ(sas_b[0].children.size(), 1u);
+    EXPECT_EQ(ka.sa_count(), 2u);
+    EXPECT_EQ(kb.sa_count(), 2u);
+  }
+}
+
+TEST_F(RekeyTest, ChildRequestDuringIkeRekeyGetsTemporaryFailure) {
+  Establish();
+  ASSERT_TRUE(a_.Rekey("to-b", "", net_.now()).has_value());
+  ASSERT_TRUE(b_.Rekey("to-a", "net", net_.now()).has_value());
+  net_.CollectReliable();
+  ASSERT_EQ(net_.pending(), 2u);
+  net_.Deliver(0);
+  net_.Deliver(0);
+  net_.RunFor(seconds(30));
+  auto failures = OfKind(b_.TakeEvents(), EventKind::kFailure);
+  bool temporary = false;
+  for (const auto& f : failures) temporary |= f.notify == NotifyType::kTemporaryFailure;
+  EXPECT_TRUE(temporary);
+  // Everything converges: one IKE SA, one CHILD_SA (rekeyed after the retry delay).
+  EXPECT_EQ(a_.ike_sa_count(), 1u);
+  EXPECT_EQ(b_.ike_sa_count(), 1u);
+  ExpectOneConsistentChild();
+}
+
+}  // namespace
+}  // namespace minivpn::ike::test
