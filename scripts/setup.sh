@@ -14,6 +14,7 @@ packages=(
   user-mode-linux kmod iproute2 iputils-ping procps psmisc
   charon-systemd strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
   tcpdump tshark nftables bird2 traceroute
+  stress-ng   # interop/README: the lab under load
   # the QEMU lab backend: Debian's stock kernel under QEMU, an initramfs of busybox + 9p modules
   # (cpio packs it, xz-utils unpacks the kernel for a direct PVH boot)
   qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils
