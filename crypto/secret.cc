@@ -26,4 +26,9 @@ bool SecretBytes::Equals(ByteView other) const {
   return CRYPTO_memcmp(bytes_.data(), other.data(), bytes_.size()) == 0;
 }
 
+const SecretBytes& SharedSecretBytes::get() const {
+  static const SecretBytes kEmpty;
+  return secret_ ? *secret_ : kEmpty;
+}
+
 }  // namespace minivpn

@@ -83,4 +83,31 @@ class SecretBytes {
   std::vector<std::uint8_t, WipingAllocator<std::uint8_t>> bytes_;
 };
 
+// An immutable secret that copies share: a PSK held by a config, its reloaded successor and the
+// engine's peer config is one buffer, wiped when the last holder lets go. Copying never
+// duplicates the bytes, so structs that hold one (config::ConnectionConfig, ike::PeerConfig)
+// keep their default copy and comparison. Reading is the same explicit Reveal().
+class SharedSecretBytes {
+ public:
+  SharedSecretBytes() = default;
+  SharedSecretBytes(SecretBytes secret)  // NOLINT: implicit, a secret moves in
+      : secret_(std::make_shared<const SecretBytes>(std::move(secret))) {}
+
+  std::size_t size() const { return secret_ ? secret_->size() : 0; }
+  bool empty() const { return size() == 0; }
+  ByteView Reveal() const { return secret_ ? secret_->Reveal() : ByteView{}; }
+  bool Equals(ByteView other) const { return get().Equals(other); }
+  // Where an API takes the SecretBytes itself (crypto::ComputePskAuth).
+  const SecretBytes& get() const;
+  operator const SecretBytes&() const { return get(); }  // NOLINT: implicit, read-only
+
+  // Constant-time in the bytes, like SecretBytes::Equals.
+  bool operator==(const SharedSecretBytes& other) const {
+    return size() == other.size() && Equals(other.Reveal());
+  }
+
+ private:
+  std::shared_ptr<const SecretBytes> secret_;
+};
+
 }  // namespace minivpn

@@ -18,6 +18,8 @@
 
 namespace minivpn::vti {
 
+// One VTI link to create, endpoints resolved (the config's config::VtiConfig names what to
+// create before the IKE SA's addresses are known).
 struct VtiConfig {
   std::string name;       // interface name, e.g. "vti0"
   xfrm::IpAddress local;  // outer addresses (the IKE endpoints)

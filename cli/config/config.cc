@@ -154,7 +154,7 @@ void Validate(Config& config, Diagnostics& d) {
                           "remote id '{}')",
                           conn.name, conn.local_id.ToString(), conn.remote_id.ToString()));
     } else {
-      conn.psk = s->secret.Clone();
+      conn.psk = s->secret;
     }
   }
 }

@@ -31,55 +31,6 @@ std::string Identity::ToString() const {
   return data;
 }
 
-ConnectionConfig ConnectionConfig::Clone() const {
-  ConnectionConfig c;
-  c.name = name;
-  c.where = where;
-  c.version = version;
-  c.local_addrs = local_addrs;
-  c.remote_addrs = remote_addrs;
-  c.local_port = local_port;
-  c.remote_port = remote_port;
-  c.proposals = proposals;
-  c.local_id = local_id;
-  c.remote_id = remote_id;
-  c.psk = psk.Clone();
-  c.dpd_delay = dpd_delay;
-  c.dpd_timeout = dpd_timeout;
-  c.rekey_time = rekey_time;
-  c.over_time = over_time;
-  c.rand_time = rand_time;
-  c.reauth_time = reauth_time;
-  c.keyingtries = keyingtries;
-  c.mobike = mobike;
-  c.encap = encap;
-  c.fragmentation = fragmentation;
-  c.wireshark_keys = wireshark_keys;
-  c.children = children;
-  return c;
-}
-
-bool ConnectionConfig::operator==(const ConnectionConfig& o) const {
-  return name == o.name && where == o.where && version == o.version &&
-         local_addrs == o.local_addrs && remote_addrs == o.remote_addrs &&
-         local_port == o.local_port && remote_port == o.remote_port && proposals == o.proposals &&
-         local_id == o.local_id && remote_id == o.remote_id && psk.size() == o.psk.size() &&
-         psk.Equals(o.psk.Reveal()) && dpd_delay == o.dpd_delay && dpd_timeout == o.dpd_timeout &&
-         rekey_time == o.rekey_time && over_time == o.over_time && rand_time == o.rand_time &&
-         reauth_time == o.reauth_time && keyingtries == o.keyingtries && mobike == o.mobike &&
-         encap == o.encap && fragmentation == o.fragmentation &&
-         wireshark_keys == o.wireshark_keys && children == o.children;
-}
-
-SharedSecret SharedSecret::Clone() const {
-  SharedSecret s;
-  s.name = name;
-  s.where = where;
-  s.owners = owners;
-  s.secret = secret.Clone();
-  return s;
-}
-
 const ConnectionConfig* Config::Find(std::string_view name) const {
   for (const auto& c : connections) {
     if (c.name == name) return &c;

@@ -64,6 +64,10 @@ enum class IdType : std::uint8_t {
   kKeyId = 11,
 };
 
+// An identity as the file wrote it, in charon's syntax: kAny is "%any" and ToString prints what
+// charon prints. The engine's ike::Identity is the ID payload itself (RFC 7296 3.5), where "%any"
+// has no type: cli/daemon/peer_mapping.cc resolves one into the other (the IKE address locally,
+// "accept any" remotely), which is why the two are separate types.
 struct Identity {
   IdType type = IdType::kAny;
   std::string data{};            // text for FQDN/RFC822, raw octets for IP addresses and KEY_ID
@@ -103,6 +107,9 @@ enum class Fragmentation : std::uint8_t { kYes, kAccept, kForce, kNo };
 // `ip tunnel add <name> local <local> remote <remote> mode vti key <key>` (ikey = okey = key,
 // which is also the child's mark), sets its MTU, brings it up, sets
 // net.ipv4.conf.<name>.disable_policy=1, puts `addrs` on it and adds `routes` through it.
+// (A separate type from vti::VtiConfig: this is what the file asks for, with the endpoints
+// optional until the IKE SA's addresses are known, plus routes and interface addresses; that one
+// is a single link request with both endpoints resolved.)
 struct VtiConfig {
   std::string name{};
   std::optional<IpAddress> local{};   // unset: the IKE SA's local address
@@ -115,6 +122,8 @@ struct VtiConfig {
   bool operator==(const VtiConfig&) const = default;
 };
 
+// A child as the file wrote it (lists of selectors, dynamic ones empty, its file position). The
+// engine's ike::ChildConfig is what it negotiates with: one resolved selector per side.
 struct ChildConfig {
   std::string name{};
   Location where{};
@@ -150,7 +159,7 @@ struct ConnectionConfig {
   std::vector<IkeProposal> proposals{};
   Identity local_id{};
   Identity remote_id{};
-  SecretBytes psk{};  // resolved from the secrets for (local_id, remote_id)
+  SharedSecretBytes psk{};  // resolved from the secrets for (local_id, remote_id); copies share it
   Seconds dpd_delay{0};
   Seconds dpd_timeout{0};
   Seconds rekey_time{base::charon::kIkeRekeyTime};
@@ -167,11 +176,7 @@ struct ConnectionConfig {
   std::string wireshark_keys{};
   std::vector<ChildConfig> children{};
 
-  ConnectionConfig() = default;
-  ConnectionConfig(ConnectionConfig&&) = default;
-  ConnectionConfig& operator=(ConnectionConfig&&) = default;
-  ConnectionConfig Clone() const;
-  bool operator==(const ConnectionConfig& other) const;  // PSKs compared in constant time
+  bool operator==(const ConnectionConfig&) const = default;  // the PSK in constant time
 };
 
 // An IKE pre-shared key with the identities it belongs to (empty = default secret).
@@ -179,12 +184,7 @@ struct SharedSecret {
   std::string name{};  // "ike-x" (swanctl) or "ipsec.secrets:3"
   Location where{};
   std::vector<Identity> owners{};
-  SecretBytes secret{};
-
-  SharedSecret() = default;
-  SharedSecret(SharedSecret&&) = default;
-  SharedSecret& operator=(SharedSecret&&) = default;
-  SharedSecret Clone() const;
+  SharedSecretBytes secret{};
 };
 
 // strongswan.conf charon { } (and charon-systemd { }) keys minivpn honours; charon defaults.

@@ -115,7 +115,7 @@ std::expected<ike::PeerConfig, std::string> ToPeerConfig(const config::Connectio
   peer.local_id = ToIdentity(conn.local_id, peer.local_address);
   peer.remote_id = ToIdentity(conn.remote_id, xfrm::IpAddress{});
   if (conn.remote_id.type == config::IdType::kAny) peer.remote_id.data.clear();
-  peer.psk = conn.psk.Clone();
+  peer.psk = conn.psk;
   peer.dpd_delay = conn.dpd_delay;
   peer.dpd_timeout = conn.dpd_timeout;
   peer.rekey_time = conn.rekey_time;

@@ -9,33 +9,6 @@
 
 namespace minivpn::ike {
 
-PeerConfig PeerConfig::Clone() const {
-  // Every member is copied by hand (psk is move-only): a new member must be added here. The size
-  // check makes the build fail until it is (x86-64, libstdc++).
-  static_assert(sizeof(PeerConfig) == 280, "PeerConfig changed: copy the new member in Clone()");
-  PeerConfig c;
-  c.name = name;
-  c.local_address = local_address;
-  c.remote_address = remote_address;
-  c.remote_port = remote_port;
-  c.proposals = proposals;
-  c.local_id = local_id;
-  c.remote_id = remote_id;
-  c.psk = psk.Clone();
-  c.dpd_delay = dpd_delay;
-  c.dpd_timeout = dpd_timeout;
-  c.rekey_time = rekey_time;
-  c.over_time = over_time;
-  c.rand_time = rand_time;
-  c.fragmentation = fragmentation;
-  c.send_initial_contact = send_initial_contact;
-  c.keyingtries = keyingtries;
-  c.children = children;
-  c.export_ike_keys = export_ike_keys;
-  c.export_esp_keys = export_esp_keys;
-  return c;
-}
-
 Millis EngineConfig::RetransmitHorizon() const {
   double total = 0, timeout = static_cast<double>(retransmit_timeout.count());
   for (std::uint32_t i = 0; i <= retransmit_tries; ++i, timeout *= retransmit_base)

@@ -60,6 +60,9 @@ enum class StartAction : std::uint8_t { kNone, kTrap, kStart };
 enum class DpdAction : std::uint8_t { kClear, kRestart, kTrap };
 enum class CloseAction : std::uint8_t { kNone, kClear, kRestart, kTrap };
 
+// What the engine negotiates and installs for one child; built from the config's
+// config::ChildConfig by cli/daemon/peer_mapping.cc (which resolves dynamic selectors and
+// refuses what the engine cannot do yet, such as several subnets per side).
 struct ChildConfig {
   std::string name{};
   xfrm::Subnet local_ts{};  // route-based tunnels: 0.0.0.0/0 both
@@ -84,7 +87,7 @@ struct PeerConfig {
   std::vector<IkeProposal> proposals{};
   Identity local_id{};
   Identity remote_id{};  // empty data = any
-  SecretBytes psk{};
+  SharedSecretBytes psk{};  // the config's, shared (crypto/secret.h)
   Seconds dpd_delay{0};          // 0 = no liveness checks
   Seconds dpd_timeout{0};        // 0 = give up with the retransmission schedule (IKEv2 default)
   Seconds rekey_time{base::charon::kIkeRekeyTime};  // IKE rekey; 0 = never
@@ -99,11 +102,6 @@ struct PeerConfig {
   // every IKE SA / the esp_sa lines of every CHILD_SA of this peer to the engine's KeySink.
   bool export_ike_keys = false;
   bool export_esp_keys = false;
-
-  PeerConfig() = default;
-  PeerConfig(PeerConfig&&) = default;
-  PeerConfig& operator=(PeerConfig&&) = default;
-  PeerConfig Clone() const;  // SecretBytes is move-only
 };
 
 // Global limits of one engine. Everything that is a timer or a limit lives here.

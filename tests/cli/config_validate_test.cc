@@ -219,21 +219,22 @@ TEST(SharedSecretMatch, CharonRanking) {
   EXPECT_EQ(FindSharedSecret(only_other, id("a"), id("b")), nullptr);
 }
 
-TEST(Model, CloneAndEqualityCoverThePsk) {
+TEST(Model, CopiesShareThePskAndEqualityComparesIt) {
   ConnectionConfig a;
   a.name = "x";
   a.psk = SecretBytes::FromString("one");
   a.children.push_back(ChildConfig{.name = "c"});
-  ConnectionConfig b = a.Clone();
+  ConnectionConfig b = a;
   EXPECT_TRUE(a == b);
+  EXPECT_EQ(a.psk.Reveal().data(), b.psk.Reveal().data()) << "a copy shares the PSK's buffer";
   b.psk = SecretBytes::FromString("two");
   EXPECT_FALSE(a == b);
-  ConnectionConfig c = a.Clone();
+  ConnectionConfig c = a;
   c.children[0].mark_in = Mark{1, 0xffffffff};
   EXPECT_FALSE(a == c);
   SharedSecret s;
   s.secret = SecretBytes::FromString("k");
-  EXPECT_TRUE(s.Clone().secret.Equals(AsBytes("k")));
+  EXPECT_TRUE(SharedSecret(s).secret.Equals(AsBytes("k")));
 }
 
 TEST(Diagnostic, Formatting) {

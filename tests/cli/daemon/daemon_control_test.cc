@@ -1,0 +1,143 @@
+// minivpnd's control dispatcher (cli/daemon/daemon_control.cc) through a real Daemon: config
+// files on disk, UDP sockets on loopback, the in-memory kernel (--fake-kernel), requests over
+// the control socket as minivpnctl sends them. Root only (the control socket is root-only).
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <gtest/gtest.h>
+
+#include "cli/daemon/daemon.h"
+
+namespace minivpn::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Two UDP ports nobody holds right now (bound, then released).
+std::uint16_t FreePort() {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+class DaemonControlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(::geteuid(), 0u) << "the control socket is root-only; run the tests as root";
+    dir_ = fs::temp_directory_path() / ("minivpn-daemon-test-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    const std::uint16_t dead_peer_port = FreePort();
+    std::ofstream(dir_ / "strongswan.conf") << "charon {\n  port = " << FreePort()
+                                            << "\n  port_nat_t = " << FreePort() << "\n}\n";
+    std::ofstream(dir_ / "swanctl.conf")
+        << "connections {\n"
+           "  to-b {\n"
+           "    local_addrs = 127.0.0.1\n"
+           "    remote_addrs = 127.0.0.1\n"
+           "    remote_port = " << dead_peer_port << "\n"
+           "    proposals = aes256gcm16-prfsha256-x25519\n"
+           "    local { auth = psk\n id = a }\n"
+           "    remote { auth = psk\n id = b }\n"
+           "    children { net { local_ts = 10.1.0.0/24\n remote_ts = 10.2.0.0/24\n"
+           "      esp_proposals = aes256gcm16\n mark_in = 12\n mark_out = 12 } }\n"
+           "  }\n"
+           "}\n"
+           "secrets { ike-1 { id-a = a\n id-b = b\n secret = test-only-psk } }\n";
+    DaemonOptions options;
+    options.config.swanctl_conf = dir_ / "swanctl.conf";
+    options.config.strongswan_conf = dir_ / "strongswan.conf";
+    options.control_path = dir_ / "minivpnd.ctl";
+    options.journal_path = dir_ / "kernel.journal";
+    options.fake_kernel = true;
+    options.log_levels_from_command_line = true;
+    control_ = options.control_path;
+    daemon_ = std::make_unique<Daemon>(io_, std::move(options), log_);
+    auto started = daemon_->Start();
+    ASSERT_TRUE(started) << started.error() << "\n" << log_text_;
+    loop_ = std::thread([this] { io_.run(); });
+  }
+  void TearDown() override {
+    io_.stop();
+    if (loop_.joinable()) loop_.join();
+    daemon_.reset();
+    fs::remove_all(dir_);
+  }
+
+  ControlReply Send(ControlRequest request) {
+    auto reply = SendControlRequest(control_, request);
+    EXPECT_TRUE(reply) << reply.error();
+    return reply ? *reply : ControlReply::Fail("no reply");
+  }
+
+  fs::path dir_;
+  std::string control_;
+  std::string log_text_;
+  Logger log_{[this](std::string_view line) { log_text_.append(line).append("\n"); }};
+  boost::asio::io_context io_;
+  std::unique_ptr<Daemon> daemon_;
+  std::thread loop_;
+};
+
+TEST_F(DaemonControlTest, QueriesAnswerFromTheConfigAndTheEngine) {
+  auto conns = Send({.command = "list-conns"});
+  ASSERT_TRUE(conns.ok) << conns.error;
+  ASSERT_EQ(conns.result.at("connections").size(), 1u);
+  const auto& conn = conns.result.at("connections")[0];
+  EXPECT_EQ(conn.at("name"), "to-b");
+  EXPECT_EQ(conn.at("children")[0].at("mark_in"), "0x0000000c/0xffffffff");
+  EXPECT_EQ(conn.dump().find("test-only-psk"), std::string::npos) << "no secret in a reply";
+
+  auto sas = Send({.command = "list-sas"});
+  ASSERT_TRUE(sas.ok);
+  EXPECT_TRUE(sas.result.at("ike_sas").empty());
+  auto stats = Send({.command = "stats"});
+  ASSERT_TRUE(stats.ok);
+  EXPECT_EQ(stats.result.at("ike_sas"), 0);
+}
+
+TEST_F(DaemonControlTest, CommandsReachTheEngineAndReportItsAnswer) {
+  auto initiated = Send({.command = "initiate", .args = {{"name", "to-b"}}});
+  ASSERT_TRUE(initiated.ok) << initiated.error;
+  auto sas = Send({.command = "list-sas", .args = {{"name", "to-b"}}});
+  ASSERT_EQ(sas.result.at("ike_sas").size(), 1u);  // the peer is silent: still connecting
+  EXPECT_EQ(sas.result.at("ike_sas")[0].at("state"), "CONNECTING");
+  EXPECT_EQ(sas.result.at("ike_sas")[0].at("initiator"), true);
+
+  auto terminated = Send({.command = "terminate", .args = {{"name", "to-b"}}});
+  EXPECT_TRUE(terminated.ok) << terminated.error;
+  auto after = Send({.command = "list-sas"});
+  EXPECT_TRUE(after.result.at("ike_sas").empty());
+}
+
+TEST_F(DaemonControlTest, BadRequestsGetASpecificError) {
+  auto unknown = Send({.command = "frobnicate"});
+  EXPECT_FALSE(unknown.ok);
+  EXPECT_NE(unknown.error.find("unknown command 'frobnicate'"), std::string::npos) << unknown.error;
+  auto no_conn = Send({.command = "initiate", .args = {{"name", "to-z"}}});
+  EXPECT_FALSE(no_conn.ok);
+  EXPECT_EQ(no_conn.error, "no connection named 'to-z'");
+  auto bad_level = Send({.command = "log-level", .args = {{"subsystem", "ike"}, {"level", 9}}});
+  EXPECT_FALSE(bad_level.ok);
+  EXPECT_EQ(bad_level.error, "log-level needs \"level\" between 0 and 3");
+  auto bad_subsystem = Send({.command = "log-level", .args = {{"subsystem", "xyz"}, {"level", 2}}});
+  EXPECT_FALSE(bad_subsystem.ok);
+  EXPECT_NE(bad_subsystem.error.find("unknown subsystem 'xyz'"), std::string::npos);
+  auto good_level = Send({.command = "log-level", .args = {{"subsystem", "ike"}, {"level", 2}}});
+  EXPECT_TRUE(good_level.ok);
+}
+
+}  // namespace
+}  // namespace minivpn::daemon
