@@ -77,7 +77,9 @@ ControlServer::~ControlServer() { Stop(); }
 
 std::error_code ControlServer::Start() {
   boost::system::error_code ec;
-  ::unlink(path_.c_str());  // a socket file left by a daemon that died
+  // A socket file left by a daemon that died is replaced; one a live daemon listens on never is.
+  if (UnixSocketAnswers(path_)) return std::make_error_code(std::errc::address_in_use);
+  ::unlink(path_.c_str());
   // Create the socket file with mode 0600 from the start: no window where others can connect.
   mode_t old_mask = ::umask(0177);
   acceptor_.open(stream(), ec);
@@ -103,6 +105,18 @@ void ControlServer::Accept() {
     if (!ec) std::make_shared<Session>(std::move(socket), handler_)->Start();
     Accept();
   });
+}
+
+bool UnixSocketAnswers(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return false;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  bool answers = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return answers;
 }
 
 std::expected<ControlReply, std::string> SendControlRequest(const std::string& path,

@@ -38,6 +38,10 @@ class ControlServer {
 
 // The minivpnctl end: one blocking request/reply. Errors are sentences for the user
 // ("minivpnd is not running: no control socket at /run/minivpnd.ctl").
+// Whether a process accepts connections on the unix stream socket at `path` (a live daemon's
+// control socket, charon's vici socket).
+bool UnixSocketAnswers(const std::string& path);
+
 std::expected<ControlReply, std::string> SendControlRequest(const std::string& path,
                                                             const ControlRequest& request);
 

@@ -29,6 +29,17 @@ Daemon::~Daemon() = default;
 
 std::expected<void, std::string> Daemon::Start() {
   started_ = Now();
+  // First of all: one minivpnd per journal (and so per kernel), before anything is touched.
+  auto lock = InstanceLock::Acquire(InstanceLock::PathFor(options_.journal_path));
+  if (!lock) return std::unexpected(lock.error());
+  lock_.emplace(std::move(*lock));
+  // charon in the same kernel would fight over the same SAs, policies and ports.
+  if (!options_.fake_kernel && UnixSocketAnswers(kCharonViciSocket)) {
+    return std::unexpected(fmt::format(
+        "charon is running (its vici socket {} answers): stop it first (systemctl stop "
+        "strongswan), two IKE daemons cannot share a kernel's IPsec state",
+        kCharonViciSocket));
+  }
   auto loaded = config::LoadConfig(options_.config);
   LogDiagnostics(loaded.diagnostics);
   if (!loaded.ok()) return std::unexpected("configuration has errors (see above)");
@@ -66,8 +77,9 @@ std::expected<void, std::string> Daemon::Start() {
   control_ = std::make_unique<ControlServer>(
       io_, options_.control_path, [this](const ControlRequest& r) { return HandleControl(r); });
   if (auto ec = control_->Start()) {
-    return std::unexpected(
-        fmt::format("control socket {}: {}", options_.control_path, ec.message()));
+    return std::unexpected(fmt::format(
+        "control socket {}: {}", options_.control_path,
+        ec == std::errc::address_in_use ? "another process listens on it" : ec.message()));
   }
 
   ArmSignals();

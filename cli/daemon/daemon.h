@@ -23,6 +23,7 @@
 #include "cli/config/config.h"
 #include "cli/daemon/control_server.h"
 #include "cli/daemon/ike_socket.h"
+#include "cli/daemon/instance_lock.h"
 #include "cli/daemon/kernel_journal.h"
 #include "cli/daemon/log.h"
 #include "cli/daemon/peer_mapping.h"
@@ -35,6 +36,10 @@
 namespace minivpn::daemon {
 
 using config::ConfigPaths;
+
+// charon's default vici socket (strongswan.conf charon.plugins.vici.socket): if it answers,
+// charon runs and owns this kernel's IPsec state.
+inline constexpr const char* kCharonViciSocket = "/var/run/charon.vici";
 
 struct DaemonOptions {
   ConfigPaths config;
@@ -97,6 +102,9 @@ class Daemon {
   boost::asio::io_context& io_;
   DaemonOptions options_;
   Logger& log_;
+  // Held from Start() until the daemon is gone (declared first: released last, after the
+  // kernel state is cleaned up).
+  std::optional<InstanceLock> lock_;
   crypto::SystemRandom random_;
   config::Config config_;
   std::unique_ptr<xfrm::NetlinkKernel> netlink_;

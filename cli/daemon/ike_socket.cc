@@ -30,8 +30,11 @@ int OpenSocket(int family, std::uint16_t port, std::string* what) {
   *what = fmt::format("{} :{}", name, port);
   int fd = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
   if (fd < 0) return -1;
+  // No SO_REUSEADDR: a port another daemon holds (charon, a second minivpnd) must fail to bind
+  // (EADDRINUSE) instead of splitting the peers' packets between two daemons. UDP has no
+  // TIME_WAIT, so a restart does not need it either.
   int on = 1;
-  bool ok = ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0;
+  bool ok = true;
   if (family == AF_INET) {
     ok = ok && ::setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on) == 0;
     sockaddr_in addr{};

@@ -51,6 +51,25 @@ TEST(ControlServer, AnswersARequestOverTheSocketWithMode0600) {
   EXPECT_FALSE(std::filesystem::exists(path)) << "Stop() removes the socket file";
 }
 
+TEST(ControlServer, NeverTakesOverASocketALiveServerListensOn) {
+  boost::asio::io_context io;
+  const std::string path = TempSocketPath();
+  auto answer = [](const ControlRequest&) { return ControlReply::Ok(); };
+  ControlServer first(io, path, answer);
+  ASSERT_FALSE(first.Start());
+  ControlServer second(io, path, answer);
+  EXPECT_EQ(second.Start(), std::errc::address_in_use);
+  std::thread loop([&] { io.run(); });
+  auto reply = SendControlRequest(path, ControlRequest{.command = "stats"});
+  io.stop();
+  loop.join();
+  ASSERT_TRUE(reply.has_value()) << "the first server's socket was unlinked: " << reply.error();
+  first.Stop();
+  // A socket file nobody listens on (a daemon that died) is replaced.
+  ASSERT_FALSE(first.Start());
+  first.Stop();
+}
+
 TEST(ControlServer, ClientSaysWhenTheDaemonIsNotRunning) {
   auto reply = SendControlRequest("/nonexistent/minivpnd.ctl", ControlRequest{.command = "stats"});
   ASSERT_FALSE(reply.has_value());

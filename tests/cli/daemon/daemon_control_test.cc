@@ -56,7 +56,7 @@ class DaemonControlTest : public ::testing::Test {
            "  }\n"
            "}\n"
            "secrets { ike-1 { id-a = a\n id-b = b\n secret = test-only-psk } }\n";
-    DaemonOptions options;
+    DaemonOptions& options = options_;
     options.config.swanctl_conf = dir_ / "swanctl.conf";
     options.config.strongswan_conf = dir_ / "strongswan.conf";
     options.control_path = dir_ / "minivpnd.ctl";
@@ -64,7 +64,7 @@ class DaemonControlTest : public ::testing::Test {
     options.fake_kernel = true;
     options.log_levels_from_command_line = true;
     control_ = options.control_path;
-    daemon_ = std::make_unique<Daemon>(io_, std::move(options), log_);
+    daemon_ = std::make_unique<Daemon>(io_, options, log_);
     auto started = daemon_->Start();
     ASSERT_TRUE(started) << started.error() << "\n" << log_text_;
     loop_ = std::thread([this] { io_.run(); });
@@ -83,6 +83,7 @@ class DaemonControlTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  DaemonOptions options_;
   std::string control_;
   std::string log_text_;
   Logger log_{[this](std::string_view line) { log_text_.append(line).append("\n"); }};
@@ -137,6 +138,21 @@ TEST_F(DaemonControlTest, BadRequestsGetASpecificError) {
   EXPECT_NE(bad_subsystem.error.find("unknown subsystem 'xyz'"), std::string::npos);
   auto good_level = Send({.command = "log-level", .args = {{"subsystem", "ike"}, {"level", 2}}});
   EXPECT_TRUE(good_level.ok);
+}
+
+TEST_F(DaemonControlTest, ASecondInstanceRefusesAndLeavesTheFirstAlone) {
+  // An admin starts `minivpnd -d ike=2` while the service runs: same journal, same sockets.
+  boost::asio::io_context io2;
+  std::string log2;
+  Logger logger2([&](std::string_view line) { log2.append(line).append("\n"); });
+  Daemon second(io2, options_, logger2);
+  auto started = second.Start();
+  ASSERT_FALSE(started) << "a second minivpnd must not start beside a running one";
+  EXPECT_EQ(started.error(), "minivpnd is already running (pid " + std::to_string(::getpid()) +
+                                 ", lock " + (dir_ / "minivpnd.lock").string() + ")");
+  // The first one still answers on its control socket, which the second left alone.
+  auto conns = Send({.command = "list-conns"});
+  EXPECT_TRUE(conns.ok) << conns.error;
 }
 
 }  // namespace

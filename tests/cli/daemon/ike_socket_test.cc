@@ -126,5 +126,24 @@ TEST_F(IkeSocketTest, APortInUseIsNamedWithAHint) {
   EXPECT_NE(error.find("udp4 :" + std::to_string(taken.port)), std::string::npos) << error;
 }
 
+TEST_F(IkeSocketTest, APortAnotherDaemonHoldsIsRefused) {
+  // charon (or another minivpnd) bound to the port with SO_REUSEADDR, as charon does: binding
+  // beside it would split the peer's packets between two daemons.
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int on = 1;
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on), 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  const std::uint16_t port = FreePorts().first;
+  a.sin_port = htons(port);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  std::string error;
+  auto ec = sockets_.Open(port, FreePorts().first, nullptr, &error);
+  ::close(fd);
+  ASSERT_TRUE(ec) << "bound beside another daemon";
+  EXPECT_EQ(ec, std::errc::address_in_use);
+  EXPECT_NE(error.find("is charon running?"), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace minivpn::daemon
