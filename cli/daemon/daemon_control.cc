@@ -136,7 +136,7 @@ ControlReply Daemon::ListSas(const ControlRequest& request) {
                 {"remote_ts", json::array({child.remote_ts.ToString()})}};
       AddCounters(c, "in", *kernel_,
                   xfrm::SaId{ike.remote.address, ike.local.address, child.spi_in, 50,
-                             xfrm::Mark::None()});
+                             child.inbound_sa_mark});
       AddCounters(c, "out", *kernel_,
                   xfrm::SaId{ike.local.address, ike.remote.address, child.spi_out, 50,
                              child.mark_out});

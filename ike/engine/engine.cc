@@ -545,6 +545,7 @@ std::vector<IkeSaInfo> Engine::ListSas(TimePoint now) const {
       ci.reqid = c.params.reqid;
       ci.mark_in = c.params.mark_in;
       ci.mark_out = c.params.mark_out;
+      ci.inbound_sa_mark = c.params.mark_in_sa ? c.params.mark_in : xfrm::Mark::None();
       ci.local_ts = c.params.local_ts;
       ci.remote_ts = c.params.remote_ts;
       ci.algorithms = Describe(c.suite);

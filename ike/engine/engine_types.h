@@ -82,6 +82,7 @@ struct ChildSaInfo {
   std::uint32_t reqid = 0;
   xfrm::Mark mark_in{};
   xfrm::Mark mark_out{};
+  xfrm::Mark inbound_sa_mark{};  // the inbound SA's own mark: mark_in with mark_in_sa, else none
   xfrm::Subnet local_ts{};
   xfrm::Subnet remote_ts{};
   std::string algorithms{};  // "AES_GCM_16_256/NO_EXT_SEQ"

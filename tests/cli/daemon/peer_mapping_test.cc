@@ -23,5 +23,35 @@ TEST(WiresharkExport, ConnectionKeyThenSaveKeysPlugin) {
   EXPECT_EQ(ToWiresharkExport(conn, global), (WiresharkExport{"/var/lib/minivpn/ws", true, true}));
 }
 
+// The marks reach the engine as they are (one type, base::Mark), and mark_in_sa with them.
+TEST(ToPeerConfig, MarksAndMarkInSaReachTheEngine) {
+  config::ConnectionConfig conn;
+  conn.name = "to-b";
+  conn.local_addrs = {config::Host{.kind = config::Host::Kind::kAddress,
+                                   .subnet = *base::Subnet::Parse("192.0.2.1")}};
+  conn.remote_addrs = {config::Host{.kind = config::Host::Kind::kAddress,
+                                    .subnet = *base::Subnet::Parse("192.0.2.2")}};
+  config::ChildConfig child;
+  child.name = "net";
+  child.local_ts = {*base::Subnet::Parse("0.0.0.0/0")};
+  child.remote_ts = {*base::Subnet::Parse("0.0.0.0/0")};
+  child.mark_in = base::Mark::Exact(12);
+  child.mark_out = base::Mark::Exact(13);
+  child.mark_in_sa = true;
+  conn.children.push_back(child);
+  auto peer = ToPeerConfig(conn);
+  ASSERT_TRUE(peer) << peer.error();
+  ASSERT_EQ(peer->children.size(), 1u);
+  EXPECT_EQ(peer->children[0].mark_in, base::Mark::Exact(12));
+  EXPECT_EQ(peer->children[0].mark_out, base::Mark::Exact(13));
+  EXPECT_TRUE(peer->children[0].mark_in_sa);
+  conn.children[0].mark_in_sa = false;
+  conn.children[0].mark_in = conn.children[0].mark_out = base::Mark::None();
+  peer = ToPeerConfig(conn);
+  ASSERT_TRUE(peer);
+  EXPECT_FALSE(peer->children[0].mark_in.is_set());
+  EXPECT_FALSE(peer->children[0].mark_in_sa);
+}
+
 }  // namespace
 }  // namespace minivpn::daemon
