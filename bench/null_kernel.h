@@ -17,7 +17,7 @@ class NullKernel final : public xfrm::KernelIpsec {
 
   std::expected<std::uint32_t, std::error_code> AllocSpi(const xfrm::IpAddress&,
                                                          const xfrm::IpAddress&,
-                                                         std::uint32_t) override {
+                                                         std::uint32_t, xfrm::SpiRange) override {
     // [0xc0000000, 0xcfffffff] like the kernel; wraps after 2^28 SPIs.
     return 0xc0000000u | (next_spi_++ & 0x0fffffffu);
   }

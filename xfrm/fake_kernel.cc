@@ -111,17 +111,22 @@ std::error_code FakeKernel::Record(FakeOp op, KernelOp category) {
 
 std::expected<std::uint32_t, std::error_code> FakeKernel::AllocSpi(const IpAddress& src,
                                                                    const IpAddress& dst,
-                                                                   std::uint32_t reqid) {
+                                                                   std::uint32_t reqid,
+                                                                   SpiRange range) {
   FakeOp op;
   op.kind = FakeOpKind::kAllocSpi;
   op.sa.src = src;
   op.sa.dst = dst;
   op.reqid = reqid;
   if (auto ec = Record(std::move(op), KernelOp::kAllocSpi)) return std::unexpected(ec);
-  // Deterministic: the next free value of a counter that wraps inside the range.
-  for (std::uint32_t tries = 0; tries <= kSpiMax - kSpiMin; ++tries) {
-    const std::uint32_t spi = next_spi_;
-    next_spi_ = next_spi_ == kSpiMax ? kSpiMin : next_spi_ + 1;
+  // Deterministic: charon's range walks a counter that wraps inside it; any other range is
+  // searched from its start.
+  const bool charon_range = range == kCharonSpiRange;
+  std::uint32_t candidate = charon_range ? next_spi_ : range.min;
+  for (std::uint64_t tries = 0; tries <= std::uint64_t{range.max} - range.min; ++tries) {
+    const std::uint32_t spi = candidate;
+    candidate = candidate == range.max ? range.min : candidate + 1;
+    if (charon_range) next_spi_ = candidate;
     // sas_ is ordered by (dst, spi, ...): the first key at or after (dst, spi) tells.
     auto next = sas_.lower_bound(SaKey{dst, spi, 0, Mark{}});
     bool in_use = larval_.contains({dst, spi}) ||
@@ -262,6 +267,10 @@ const SaSpec* FakeKernel::FindSa(const SaId& id) const {
 
 bool FakeKernel::IsLarval(const IpAddress& dst, std::uint32_t spi) const {
   return larval_.contains({dst, spi});
+}
+
+void FakeKernel::ForgetReferences() {
+  for (auto& [id, refs] : policies_) refs.erase(refs.begin(), refs.end() - 1);
 }
 
 std::size_t FakeKernel::PolicyRefCount(const PolicyId& id) const {

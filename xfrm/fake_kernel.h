@@ -59,8 +59,11 @@ class FakeKernel final : public KernelIpsec {
   // work): for `minivpnd --fake-kernel` in benchmarks, where the log would grow with every call.
   explicit FakeKernel(bool record_calls) : record_calls_(record_calls) {}
 
+  // The next free SPI of a counter that wraps inside charon's range, or the lowest free one of
+  // any other range (min == max: exactly that SPI, ENOENT if taken, as the kernel answers).
   std::expected<std::uint32_t, std::error_code> AllocSpi(const IpAddress& src, const IpAddress& dst,
-                                                         std::uint32_t reqid) override;
+                                                         std::uint32_t reqid,
+                                                         SpiRange range) override;
   std::error_code AddSa(const SaSpec& spec) override;
   std::error_code DelSa(const SaId& id) override;
   std::expected<SaCounters, std::error_code> QuerySa(const SaId& id) override;
@@ -90,6 +93,11 @@ class FakeKernel final : public KernelIpsec {
   const PolicySpec* FindPolicy(const PolicyId& id) const;
   // Nothing installed and no larval SPIs: what a test checks after a rollback or teardown.
   bool empty() const { return sas_.empty() && larval_.empty() && policies_.empty(); }
+
+  // The process that held the policy references died: each installed policy is now one kernel
+  // object with the latest spec, as a new NetlinkKernel (which counts references in memory) sees
+  // it. For crash tests: the kernel survives the daemon.
+  void ForgetReferences();
 
   // Counters QuerySa reports for an installed SA (the fake has no traffic).
   void SetCounters(const SaId& id, const SaCounters& counters);

@@ -133,16 +133,27 @@ struct MappingEvent {           // NAT mapping change (XFRM_MSG_MAPPING)
 // What the xfrm event listener (netlink_kernel.h) hands to the engine.
 using KernelEvent = std::variant<ExpireEvent, AcquireEvent, MappingEvent>;
 
+// Where XFRM_MSG_ALLOCSPI may pick an inbound SPI. charon's range [0xc0000000, 0xcfffffff] is
+// what the engine asks for; min == max asks for exactly that SPI (the kernel answers ENOENT if it
+// is taken): the kernel journal chooses the SPI itself so that it can record it before the call.
+struct SpiRange {
+  std::uint32_t min = 0xc0000000;
+  std::uint32_t max = 0xcfffffff;
+  bool operator==(const SpiRange&) const = default;
+};
+inline constexpr SpiRange kCharonSpiRange{};
+
 // Every method either succeeds completely or leaves the kernel as it was, and returns a
 // std::error_code whose message says what went wrong in words (errno + meaning).
 class KernelIpsec {
  public:
   virtual ~KernelIpsec() = default;
 
-  // XFRM_MSG_ALLOCSPI in [0xc0000000, 0xcfffffff] for an inbound SA (a larval state).
+  // XFRM_MSG_ALLOCSPI in `range` for an inbound SA (a larval state).
   virtual std::expected<std::uint32_t, std::error_code> AllocSpi(const IpAddress& src,
                                                                  const IpAddress& dst,
-                                                                 std::uint32_t reqid) = 0;
+                                                                 std::uint32_t reqid,
+                                                                 SpiRange range) = 0;
   virtual std::error_code AddSa(const SaSpec& spec) = 0;
   virtual std::error_code DelSa(const SaId& id) = 0;
   virtual std::expected<SaCounters, std::error_code> QuerySa(const SaId& id) = 0;

@@ -16,11 +16,6 @@ std::expected<std::unique_ptr<NetlinkKernel>, std::error_code> NetlinkKernel::Op
   return std::unique_ptr<NetlinkKernel>(new NetlinkKernel(std::move(*socket)));
 }
 
-void NetlinkKernel::SetSpiRange(std::uint32_t min, std::uint32_t max) {
-  spi_min_ = min;
-  spi_max_ = max;
-}
-
 void NetlinkKernel::FailNth(std::size_t n, std::errc errc) {
   fail_at_ = n == 0 ? 0 : requests_ + n;
   fail_errc_ = errc;
@@ -47,8 +42,9 @@ std::error_code NetlinkKernel::Send(NlMessage& msg, KernelOp op,
 
 std::expected<std::uint32_t, std::error_code> NetlinkKernel::AllocSpi(const IpAddress& src,
                                                                       const IpAddress& dst,
-                                                                      std::uint32_t reqid) {
-  NlMessage msg = BuildAllocSpi(src, dst, reqid, spi_min_, spi_max_);
+                                                                      std::uint32_t reqid,
+                                                                      SpiRange range) {
+  NlMessage msg = BuildAllocSpi(src, dst, reqid, range.min, range.max);
   std::uint32_t spi = 0;
   const auto ec = Send(msg, KernelOp::kAllocSpi, [&spi](const nlmsghdr* nlh) {
     const auto parsed = ParseAllocSpiReply(nlh);

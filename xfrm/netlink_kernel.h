@@ -24,7 +24,8 @@ class NetlinkKernel final : public KernelIpsec {
   static std::expected<std::unique_ptr<NetlinkKernel>, std::error_code> Open();
 
   std::expected<std::uint32_t, std::error_code> AllocSpi(const IpAddress& src, const IpAddress& dst,
-                                                         std::uint32_t reqid) override;
+                                                         std::uint32_t reqid,
+                                                         SpiRange range) override;
   // UPDSA for inbound (the larval SA from AllocSpi), NEWSA for outbound. The netlink buffer
   // holding the keys is wiped right after sending.
   std::error_code AddSa(const SaSpec& spec) override;
@@ -37,9 +38,6 @@ class NetlinkKernel final : public KernelIpsec {
   std::error_code UpdatePolicy(const PolicySpec& spec) override;
   std::error_code DelPolicy(const PolicyId& id) override;
 
-  // ALLOCSPI range; charon's [0xc0000000, 0xcfffffff] by default. min == max asks for exactly
-  // that SPI (used by the lab probe to install given SPIs).
-  void SetSpiRange(std::uint32_t min, std::uint32_t max);
   std::size_t PolicyRefCount(const PolicyId& id) const;
 
   // Test hook (fault injection in the lab): the n-th netlink request from now (1 = the next)
@@ -53,8 +51,6 @@ class NetlinkKernel final : public KernelIpsec {
 
   NetlinkSocket socket_;
   std::map<PolicyId, std::vector<PolicySpec>> policies_;  // one entry per reference
-  std::uint32_t spi_min_ = kSpiMin;
-  std::uint32_t spi_max_ = kSpiMax;
   std::size_t requests_ = 0;
   std::size_t fail_at_ = 0;
   std::errc fail_errc_ = std::errc::io_error;

@@ -128,7 +128,9 @@ std::expected<void, std::string> Daemon::OpenKernel() {
   std::error_code ignored;
   std::filesystem::create_directories(std::filesystem::path(options_.journal_path).parent_path(),
                                       ignored);
-  auto journal = KernelJournal::Open(options_.journal_path);
+  auto journal = KernelJournal::Open(options_.journal_path, [this](const std::string& warning) {
+    log_.Warn(Subsystem::kKnl, "{}", warning);
+  });
   if (!journal) return std::unexpected(journal.error());
   journal_.emplace(std::move(*journal));
   CleanLeftovers();
@@ -143,29 +145,30 @@ std::expected<void, std::string> Daemon::OpenKernel() {
 }
 
 void Daemon::CleanLeftovers() {
-  auto leftovers = journal_->ReadLeftovers();
+  ReplayStats stats;
+  auto leftovers = journal_->ReadLeftovers(&stats);
   if (!leftovers) {
     log_.Warn(Subsystem::kKnl, "{}", leftovers.error());
     return;
   }
-  std::size_t removed = 0;
-  for (const auto& policy : leftovers->policies) {
-    if (!netlink_->DelPolicy(policy)) ++removed;
+  if (stats.bad_lines > 0) {
+    log_.Warn(Subsystem::kKnl, "kernel journal {}: skipped {} unreadable line{} of {}",
+              journal_->path(), stats.bad_lines, stats.bad_lines == 1 ? "" : "s", stats.lines);
   }
-  for (const auto& sa : leftovers->sas) {
-    if (!netlink_->DelSa(sa)) ++removed;
-  }
-  for (const auto& name : leftovers->vtis) {
-    if (!vti_->Delete(name)) ++removed;
-  }
-  std::size_t total = leftovers->policies.size() + leftovers->sas.size() + leftovers->vtis.size();
-  if (total > 0) {
+  auto report = RemoveLeftovers(*leftovers, *netlink_, [this](const std::string& name) {
+    return vti_->Delete(name);
+  });
+  if (leftovers->size() > 0) {
     log_.Info(Subsystem::kKnl, 0,
-              "removed {} kernel objects left by an earlier minivpnd ({} recorded, the rest "
-              "were already gone)",
-              removed, total);
+              "removed {} kernel objects left by an earlier minivpnd ({} recorded, {} already "
+              "gone, {} could not be removed)",
+              report.removed, leftovers->size(), report.already_gone, report.errors.size());
   }
-  journal_->Truncate();
+  for (const auto& error : report.errors) log_.Error(Subsystem::kKnl, "leftover {}", error);
+  // What could not be removed stays recorded: the next start tries again.
+  if (auto ec = journal_->Reset(report.still_there)) {
+    log_.Error(Subsystem::kKnl, "kernel journal {}: {}", journal_->path(), ec.message());
+  }
 }
 
 std::expected<void, std::string> Daemon::ApplyConfig(config::Config next, bool initial) {
@@ -225,12 +228,17 @@ void Daemon::CreateVtis(const config::ConnectionConfig& conn, const xfrm::IpAddr
                      : remote;
     vti.key = child.vti->key;
     if (child.vti->mtu != 0) vti.mtu = child.vti->mtu;
-    if (auto ec = vti_->Create(vti)) {
+    const auto entry = JournalEntry::Vti(vti.name);
+    auto created = journal_->IntendAdd(entry);
+    if (!created) {
+      created = vti_->Create(vti);
+      journal_->Added(entry, !created);
+    }
+    if (created) {
       log_.Error(Subsystem::kKnl, "creating VTI {} for '{}': {}", vti.name, conn.name,
-                 ec.message());
+                 created.message());
       continue;
     }
-    journal_->VtiAdded(vti.name);
     our_vtis_.push_back(vti.name);
     log_.Info(Subsystem::kKnl, 1, "created VTI {} (key {}, {} -> {}), disable_policy=1", vti.name,
               vti.key, vti.local.ToString(), vti.remote.ToString());
@@ -262,12 +270,17 @@ void Daemon::DeleteVtis(const config::ConnectionConfig& conn) {
     if (!child.vti) continue;
     auto it = std::find(our_vtis_.begin(), our_vtis_.end(), child.vti->name);
     if (it == our_vtis_.end()) continue;  // not created by us: never deleted by us
-    if (auto ec = vti_->Delete(child.vti->name)) {
-      log_.Error(Subsystem::kKnl, "deleting VTI {}: {}", child.vti->name, ec.message());
-    }
-    journal_->VtiRemoved(child.vti->name);
+    RemoveVti(child.vti->name);
     our_vtis_.erase(it);
   }
+}
+
+void Daemon::RemoveVti(const std::string& name) {
+  const auto entry = JournalEntry::Vti(name);
+  journal_->IntendRemove(entry);
+  const auto ec = vti_->Delete(name);
+  if (ec) log_.Error(Subsystem::kKnl, "deleting VTI {}: {}", name, ec.message());
+  journal_->Removed(entry, !ec || ec == std::errc::no_such_device);
 }
 
 void Daemon::OnDatagram(Datagram datagram) {
@@ -436,13 +449,7 @@ void Daemon::FinishShutdown() {
   // sending its DELETE; what is left here is the VTIs we created.
   engine_->TakeEvents();
   engine_.reset();
-  for (auto it = our_vtis_.rbegin(); vti_ && it != our_vtis_.rend(); ++it) {
-    if (auto ec = vti_->Delete(*it)) {
-      log_.Error(Subsystem::kKnl, "deleting VTI {}: {}", *it, ec.message());
-    } else {
-      journal_->VtiRemoved(*it);
-    }
-  }
+  for (auto it = our_vtis_.rbegin(); vti_ && it != our_vtis_.rend(); ++it) RemoveVti(*it);
   our_vtis_.clear();
   timer_.cancel();
   timer_armed_.reset();

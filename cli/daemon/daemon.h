@@ -78,6 +78,8 @@ class Daemon {
   void CreateVtis(const config::ConnectionConfig& conn, const xfrm::IpAddress& local,
                   const xfrm::IpAddress& remote);
   void DeleteVtis(const config::ConnectionConfig& conn);
+  // Deletes one VTI we created, journaled (write-ahead).
+  void RemoveVti(const std::string& name);
 
   void OnDatagram(Datagram datagram);
   void ArmKernelEvents();

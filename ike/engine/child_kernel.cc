@@ -45,7 +45,7 @@ xfrm::Lifetime Engine::ChildLifetime(const ChildConfig& cfg) {
 std::optional<std::uint32_t> Engine::AllocChildSpi(IkeSa& sa, const ChildConfig& child,
                                                    std::uint32_t* reqid) {
   *reqid = AcquireReqid(child, child.local_ts, child.remote_ts);
-  auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, *reqid);
+  auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, *reqid, xfrm::kCharonSpiRange);
   if (!spi) {
     ReleaseReqid(*reqid);
     *reqid = 0;

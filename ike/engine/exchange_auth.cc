@@ -152,7 +152,7 @@ void Engine::ProcessAuthRequest(IkeSa& sa, const Header& header, const std::vect
            NotifyType::kNoProposalChosen, cfg->name);
     } else {
       std::uint32_t reqid = AcquireReqid(*cfg, *local_ts, *remote_ts);
-      auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, reqid);
+      auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, reqid, xfrm::kCharonSpiRange);
       if (spi) {
         child = InstallChild(sa, *cfg, *choice, *spi, reqid, *local_ts, *remote_ts, sa.nonce_i,
                              sa.nonce_r, nullptr, false, true, now);

@@ -141,7 +141,7 @@ void Engine::ProcessChildRequest(IkeSa& sa, const Header& header, const std::vec
     g_ir = std::move(*shared);
   }
   std::uint32_t reqid = AcquireReqid(*cfg, *local_ts, *remote_ts);
-  auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, reqid);
+  auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, reqid, xfrm::kCharonSpiRange);
   if (!spi) {
     ReleaseReqid(reqid);
     return reply_error(NotifyType::kNoAdditionalSas, {}, "SPI allocation failed");

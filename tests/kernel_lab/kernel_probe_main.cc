@@ -165,8 +165,8 @@ int Install(const Options& o) {
   if (o.Has("fail-nth")) (*kernel)->FailNth(o.Number("fail-nth", 0), std::errc::no_buffer_space);
 
   // The inbound SPI comes from ALLOCSPI as in minivpnd; the lab asks for a given value.
-  (*kernel)->SetSpiRange(child->spi_in, child->spi_in);
-  const auto spi = (*kernel)->AllocSpi(child->remote, child->local, child->reqid);
+  const auto spi = (*kernel)->AllocSpi(child->remote, child->local, child->reqid,
+                                       xfrm::SpiRange{child->spi_in, child->spi_in});
   if (!spi) return Fail("AllocSpi: " + spi.error().message());
   if (auto ec = xfrm::InstallChildSa(**kernel, *child)) return Fail(ec.message());
 
@@ -398,7 +398,7 @@ int Bench(const Options& o) {
     c.spi_out = 0x10000000u + static_cast<std::uint32_t>(i);
 
     auto t = Clock::now();
-    const auto spi = (*kernel)->AllocSpi(c.remote, c.local, c.reqid);
+    const auto spi = (*kernel)->AllocSpi(c.remote, c.local, c.reqid, xfrm::kCharonSpiRange);
     alloc.Add(since(t), i, n);
     if (!spi) return Fail("AllocSpi #" + std::to_string(i) + ": " + spi.error().message());
     c.spi_in = *spi;

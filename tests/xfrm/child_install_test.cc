@@ -77,7 +77,7 @@ TEST(ChildInstall, NatTPortsSwapForInbound) {
 
 TEST(ChildInstall, InstallsInCharonOrderAndRemovesEverything) {
   FakeKernel k;
-  const auto spi = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1);
+  const auto spi = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, kCharonSpiRange);
   ASSERT_TRUE(spi.has_value());
   const ChildSaKernel c = SeedChild(*spi);
   ASSERT_FALSE(InstallChildSa(k, c));
@@ -100,7 +100,7 @@ TEST(ChildInstall, EachStepFailingRollsBackCompletely) {
   for (std::size_t step = 1; step <= 5; ++step) {
     SCOPED_TRACE(step);
     FakeKernel k;
-    const auto spi = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1);
+    const auto spi = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, kCharonSpiRange);
     ASSERT_TRUE(spi.has_value());
     k.FailNth(step, std::errc::no_buffer_space);
     EXPECT_EQ(InstallChildSa(k, SeedChild(*spi)), std::errc::no_buffer_space);
@@ -110,8 +110,8 @@ TEST(ChildInstall, EachStepFailingRollsBackCompletely) {
 
 TEST(ChildInstall, SharedPoliciesSurviveOneChildRemoval) {
   FakeKernel k;
-  const auto spi1 = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1);
-  const auto spi2 = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1);
+  const auto spi1 = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, kCharonSpiRange);
+  const auto spi2 = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, kCharonSpiRange);
   ASSERT_TRUE(spi1 && spi2);
   ChildSaKernel c1 = SeedChild(*spi1);
   ChildSaKernel c2 = SeedChild(*spi2);
@@ -122,7 +122,7 @@ TEST(ChildInstall, SharedPoliciesSurviveOneChildRemoval) {
   EXPECT_EQ(k.PolicyRefCount(out), 2u);
   EXPECT_EQ(k.FindPolicy(out)->tmpl_spi, 0xc7902372u);
   // A failing third child must not disturb the two installed ones.
-  const auto spi3 = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1);
+  const auto spi3 = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, kCharonSpiRange);
   ASSERT_TRUE(spi3.has_value());
   ChildSaKernel c3 = SeedChild(*spi3);
   c3.spi_out = 0xc7902373;
@@ -141,7 +141,7 @@ TEST(ChildInstall, SharedPoliciesSurviveOneChildRemoval) {
 
 TEST(ChildInstall, RemoveReportsFirstErrorButContinues) {
   FakeKernel k;
-  const auto spi = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1);
+  const auto spi = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, kCharonSpiRange);
   ASSERT_TRUE(spi.has_value());
   const ChildSaKernel c = SeedChild(*spi);
   ASSERT_FALSE(InstallChildSa(k, c));

@@ -29,7 +29,7 @@ ChildSaKernel Child(std::uint32_t spi_in, std::uint32_t spi_out) {
 
 TEST(ChildSa, InboundFailureReleasesTheAllocatedSpi) {
   FakeKernel k;
-  const auto spi = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1);
+  const auto spi = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, kCharonSpiRange);
   ASSERT_TRUE(spi.has_value());
   k.FailNth(1, std::errc::no_buffer_space);
   EXPECT_EQ(InstallInboundSa(k, Child(*spi, 0xc7000001)), std::errc::no_buffer_space);
@@ -45,12 +45,12 @@ TEST(ChildSa, PolicyFailureRemovesTheEarlierPolicies) {
 
 TEST(ChildSa, RekeySequenceMakeBeforeBreak) {
   FakeKernel k;
-  const auto old_in = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1);
+  const auto old_in = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, kCharonSpiRange);
   ASSERT_TRUE(old_in.has_value());
   const ChildSaKernel old_child = Child(*old_in, 0xc7000001);
   ASSERT_FALSE(InstallChildSa(k, old_child));
 
-  const auto new_in = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1);
+  const auto new_in = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, kCharonSpiRange);
   ASSERT_TRUE(new_in.has_value());
   const ChildSaKernel new_child = Child(*new_in, 0xc7000002);
   ASSERT_FALSE(InstallInboundSa(k, new_child));

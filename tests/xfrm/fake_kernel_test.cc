@@ -34,8 +34,8 @@ TEST(FakeKernel, AllocSpiIsDeterministicInCharonRange) {
   FakeKernel a;
   FakeKernel b;
   for (int i = 0; i < 3; ++i) {
-    const auto spi_a = a.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1);
-    const auto spi_b = b.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1);
+    const auto spi_a = a.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, kCharonSpiRange);
+    const auto spi_b = b.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, kCharonSpiRange);
     ASSERT_TRUE(spi_a.has_value());
     ASSERT_TRUE(spi_b.has_value());
     EXPECT_EQ(*spi_a, *spi_b);
@@ -56,7 +56,7 @@ TEST(FakeKernel, InboundNeedsAllocatedSpi) {
   EXPECT_EQ(ec, std::errc::no_such_process);
   EXPECT_TRUE(k.empty());
 
-  const auto spi = k.AllocSpi(in.id.src, in.id.dst, 1);
+  const auto spi = k.AllocSpi(in.id.src, in.id.dst, 1, kCharonSpiRange);
   ASSERT_TRUE(spi.has_value());
   in.id.spi = *spi;
   EXPECT_FALSE(k.AddSa(in));
@@ -142,11 +142,11 @@ TEST(FakeKernel, FailNthFailsExactlyThatCallAndChangesNothing) {
   EXPECT_EQ(k.log()[1].result, std::errc::no_buffer_space);
 
   k.FailNth(1, std::errc::no_buffer_space);
-  EXPECT_FALSE(k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1).has_value());
+  EXPECT_FALSE(k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, kCharonSpiRange).has_value());
   EXPECT_EQ(k.larval_count(), 0u);
   k.FailNth(1, std::errc::no_buffer_space);
   k.FailNth(0, std::errc::no_buffer_space);  // disarmed
-  EXPECT_TRUE(k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1).has_value());
+  EXPECT_TRUE(k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, kCharonSpiRange).has_value());
 }
 
 TEST(FakeKernel, LogRecordsOperationsInOrderWithoutKeys) {
@@ -185,17 +185,17 @@ TEST(FakeKernel, AllocSpiSkipsInstalledSpis) {
   FakeKernel k;
   const SaSpec installed = OutboundSa(0xc0000001);
   ASSERT_FALSE(k.AddSa(installed));
-  const auto spi = k.AllocSpi(Ip("192.0.2.1"), installed.id.dst, 1);
+  const auto spi = k.AllocSpi(Ip("192.0.2.1"), installed.id.dst, 1, kCharonSpiRange);
   ASSERT_TRUE(spi.has_value());
   EXPECT_NE(*spi, 0xc0000001u);
-  const auto other = k.AllocSpi(Ip("192.0.2.1"), Ip("192.0.2.9"), 1);
+  const auto other = k.AllocSpi(Ip("192.0.2.1"), Ip("192.0.2.9"), 1, kCharonSpiRange);
   ASSERT_TRUE(other.has_value());
   EXPECT_EQ(*other, 0xc0000003u) << "the counter moves on; another destination is not affected";
 }
 
 TEST(FakeKernel, DelSaReleasesLarvalSpi) {
   FakeKernel k;
-  const auto spi = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1);
+  const auto spi = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, kCharonSpiRange);
   ASSERT_TRUE(spi.has_value());
   EXPECT_FALSE(k.DelSa({Ip("192.0.2.2"), Ip("192.0.2.1"), *spi, 50, Mark::None()}));
   EXPECT_TRUE(k.empty());

@@ -201,14 +201,14 @@ TEST(NetlinkKernel, AllocSpiAndRelease) {
     auto kernel = NetlinkKernel::Open();
     if (!r.Expect(kernel.has_value(), "open")) return r.text;
     NetlinkSocket dump = DumpSocket();
-    const auto spi = (*kernel)->AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1);
+    const auto spi = (*kernel)->AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, kCharonSpiRange);
     if (!r.Expect(spi.has_value(), "AllocSpi: " + (spi ? "" : spi.error().message()))) {
       return r.text;
     }
     r.Expect(*spi >= 0xc0000000u && *spi <= 0xcfffffffu, "spi in charon's range");
     r.Expect(CountSas(dump) == 1, "one larval SA");
-    (*kernel)->SetSpiRange(0xc1234567, 0xc1234567);
-    const auto exact = (*kernel)->AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1);
+    const auto exact =
+        (*kernel)->AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, SpiRange{0xc1234567, 0xc1234567});
     r.Expect(exact.has_value() && *exact == 0xc1234567u, "exact SPI");
     for (const std::uint32_t s : {*spi, 0xc1234567u}) {
       const auto ec = (*kernel)->DelSa({Ip("192.0.2.2"), Ip("192.0.2.1"), s, IPPROTO_ESP, Mark{}});
@@ -234,7 +234,7 @@ TEST(NetlinkKernel, FailedChildInstallLeavesNothing) {
     auto kernel = NetlinkKernel::Open();
     if (!r.Expect(kernel.has_value(), "open")) return r.text;
     NetlinkSocket dump = DumpSocket();
-    const auto spi = (*kernel)->AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1);
+    const auto spi = (*kernel)->AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, kCharonSpiRange);
     if (!r.Expect(spi.has_value(), "AllocSpi")) return r.text;
     ChildSaKernel child = SeedChild(*spi, 12);
 
@@ -245,8 +245,8 @@ TEST(NetlinkKernel, FailedChildInstallLeavesNothing) {
     r.Expect(DumpPolicies(dump).empty(), "policies left after the injected failure");
 
     // The real kernel's answer.
-    (*kernel)->SetSpiRange(*spi, *spi);
-    r.Expect((*kernel)->AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1).has_value(), "realloc");
+    r.Expect((*kernel)->AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, SpiRange{*spi, *spi}).has_value(),
+             "realloc");
     const auto ec = InstallChildSa(**kernel, child);
     if (!ec) {  // a kernel with ESP and GCM: the install worked, take it down again
       r.Expect(CountSas(dump) == 2 && DumpPolicies(dump).size() == 3, "installed state");
