@@ -102,15 +102,16 @@ ChildSa* Engine::InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice
   // 2.23: NAT on either side -> ESP in UDP between the IKE ports.
   if (sa.nat_local || sa.nat_remote)
     p.encap = xfrm::UdpEncap{.sport = sa.local.port, .dport = sa.remote.port};
-  // A new CHILD_SA goes in whole; a rekeyed one (make-before-break) gets its inbound SA now and
-  // its outbound SA now on the initiator, when the old SA's DELETE arrives on the responder.
-  bool outbound = install_policies || we_initiated;
+  // A new CHILD_SA goes in whole. A rekeyed one (make-before-break) gets both SAs now, in both
+  // roles: the OUT policy's template names the old outbound SPI, so the kernel keeps sending on
+  // the old SA until SwitchToSuccessor moves it. An install failure here is answered (responder)
+  // or refused (initiator) while the old SA still carries the traffic.
   std::error_code ec;
   if (install_policies) {
     ec = xfrm::InstallChildSa(kernel_, p);
   } else {
     ec = xfrm::InstallInboundSa(kernel_, p);
-    if (!ec && outbound) {
+    if (!ec) {
       ec = xfrm::InstallOutboundSa(kernel_, p);
       if (ec) (void)kernel_.DelSa(xfrm::InboundSaSpec(p).id);
     }
@@ -127,13 +128,10 @@ ChildSa* Engine::InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice
   c.name = cfg.name;
   p.encr_key_in = SecretBytes();
   p.integ_key_in = SecretBytes();
-  if (outbound) {
-    p.encr_key_out = SecretBytes();
-    p.integ_key_out = SecretBytes();
-  }
+  p.encr_key_out = SecretBytes();
+  p.integ_key_out = SecretBytes();
   c.params = std::move(p);
   c.suite = s;
-  c.outbound_installed = outbound;
   c.owns_policies = install_policies;
   c.installed_at = now;
   c.rekey_at = now + Seconds(c.params.lifetime.soft_add_seconds);
@@ -150,25 +148,23 @@ ChildSa* Engine::InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice
   return &ref;
 }
 
-// Make-before-break (kernel-reference.md): the OUT policy's template moves to the new SPI.
-void Engine::SwitchToSuccessor(IkeSa& sa, ChildSa& old_child, TimePoint now) {
+// Make-before-break (kernel-reference.md): the OUT policy's template moves to the new SPI (both
+// SAs of the successor are in the kernel since its CREATE_CHILD_SA). False if the kernel refused
+// the UPDPOLICY: the OUT policy still names the old SA, which then keeps the policies.
+bool Engine::SwitchToSuccessor(IkeSa& sa, ChildSa& old_child, TimePoint now) {
   ChildSa* next = sa.FindChild(old_child.successor);
-  if (!next || next->redundant) return;
-  if (!next->outbound_installed) {
-    if (auto ec = xfrm::InstallOutboundSa(kernel_, next->params))
-      Emit(EventKind::kFailure, &sa, now, "installing outbound SA failed: " + ec.message(),
-           std::nullopt, next->name);
-    next->outbound_installed = true;
-    next->params.encr_key_out = SecretBytes();
-    next->params.integ_key_out = SecretBytes();
+  if (!next || next->redundant) return false;
+  if (!old_child.owns_policies) return true;
+  if (auto ec = xfrm::SwitchOutbound(kernel_, next->params)) {
+    Emit(EventKind::kFailure, &sa, now,
+         "moving the OUT policy to CHILD_SA {" + std::to_string(next->id) +
+             "} failed: " + ec.message(),
+         std::nullopt, next->name);
+    return false;
   }
-  if (old_child.owns_policies) {
-    if (auto ec = xfrm::SwitchOutbound(kernel_, next->params))
-      Emit(EventKind::kFailure, &sa, now, "switching OUT policy failed: " + ec.message(),
-           std::nullopt, next->name);
-    old_child.owns_policies = false;
-    next->owns_policies = true;
-  }
+  old_child.owns_policies = false;
+  next->owns_policies = true;
+  return true;
 }
 
 void Engine::RemoveChild(IkeSa& sa, std::uint64_t child_id, TimePoint now,
@@ -179,7 +175,13 @@ void Engine::RemoveChild(IkeSa& sa, std::uint64_t child_id, TimePoint now,
   if (it->owns_policies) {
     ChildSa* next = sa.FindChild(it->successor);
     if (next && !next->redundant && next->id != it->id) {
-      SwitchToSuccessor(sa, *it, now);
+      if (!SwitchToSuccessor(sa, *it, now)) {
+        // The old SA goes anyway (the peer deleted it, or it expired): the successor takes the
+        // policies as they are and is rekeyed at once, which moves the OUT policy again.
+        it->owns_policies = false;
+        next->owns_policies = true;
+        sa.tasks.push_back(Task{.kind = Task::Kind::kRekeyChild, .child_id = next->id});
+      }
       it = std::find_if(sa.children.begin(), sa.children.end(),
                         [&](const ChildSa& c) { return c.id == child_id; });
     } else {
@@ -192,6 +194,18 @@ void Engine::RemoveChild(IkeSa& sa, std::uint64_t child_id, TimePoint now,
   std::string name = it->name;
   std::uint64_t id = it->id;
   sa.children.erase(it);
+  // A successor deleted before its predecessor (the rekey's initiator could not move its OUT
+  // policy and deletes the new SA): the predecessor is an ordinary installed SA again.
+  for (auto& c : sa.children) {
+    if (c.peer_successor == id) {
+      c.peer_successor = 0;
+      c.peer_rekey_min_nonce.clear();
+    }
+    if (c.successor == id) {
+      c.successor = 0;
+      if (c.state == ChildState::kRekeyed) c.state = ChildState::kInstalled;
+    }
+  }
   Emit(EventKind::kChildDown, &sa, now,
        "CHILD_SA " + name + "{" + std::to_string(id) + "} deleted: " + std::string(reason),
        std::nullopt, name);

@@ -385,8 +385,7 @@ void Engine::HandleKernelEvent(const KernelEvent& event, TimePoint now) {
         if (c.params.spi_in != expire->sa.spi && c.params.spi_out != expire->sa.spi) continue;
         Touch(*sa);
         if (c.state != ChildState::kInstalled) {
-          Emit(EventKind::kDropped, sa.get(), now, "expire of a CHILD_SA being rekeyed/deleted",
-               std::nullopt, c.name);
+          HandleExpireInRekey(*sa, c, expire->hard, now);
           return;
         }
         // Soft: make-before-break rekey (2.8); hard: the kernel dropped the SA, delete it.
@@ -414,6 +413,34 @@ void Engine::HandleKernelEvent(const KernelEvent& event, TimePoint now) {
          "NAT mapping change of SPI " + std::to_string(mapping->sa.spi) + " to " +
              Endpoint{mapping->new_src, mapping->new_sport}.ToString() + " (not acted on)");
   }
+}
+
+// An expire for a CHILD_SA that is already being replaced or deleted. A soft expire asks for
+// what is under way. A hard one means the kernel dropped the SA: a rekeyed SA whose successor is
+// ready hands the traffic over now instead of at the peer's DELETE; a rekey still in flight
+// decides (replaced if it succeeds, deleted if it fails).
+void Engine::HandleExpireInRekey(IkeSa& sa, ChildSa& c, bool hard, TimePoint now) {
+  const std::string id = "CHILD_SA " + c.name + "{" + std::to_string(c.id) + "}";
+  if (!hard || c.state == ChildState::kDeleting) {
+    Emit(EventKind::kDropped, &sa, now,
+         std::string(hard ? "hard" : "soft") + " expire of " + id +
+             " ignored: it is being " +
+             (c.state == ChildState::kDeleting ? "deleted" : "rekeyed"),
+         std::nullopt, c.name);
+    return;
+  }
+  if (c.state == ChildState::kRekeyed) {
+    const bool moved = !c.owns_policies || SwitchToSuccessor(sa, c, now);
+    Emit(EventKind::kDropped, &sa, now,
+         "hard expire of rekeyed " + id +
+             (moved ? ": traffic is on its successor" : ": waiting for the peer's DELETE"),
+         std::nullopt, c.name);
+    return;
+  }
+  c.hard_expired = true;  // kRekeying: see ProcessChildResponse
+  Emit(EventKind::kDropped, &sa, now,
+       "hard expire of " + id + " during its rekey: the rekey's outcome replaces or deletes it",
+       std::nullopt, c.name);
 }
 
 void Engine::CheckSaTimers(IkeSa& sa, TimePoint now) {

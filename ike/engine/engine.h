@@ -226,7 +226,8 @@ class Engine {
   // Removes a CHILD_SA from the kernel (its policies too if it owns them and nothing replaces
   // it) and from the SA, emitting kChildDown.
   void RemoveChild(IkeSa& sa, std::uint64_t child_id, TimePoint now, std::string_view reason);
-  void SwitchToSuccessor(IkeSa& sa, ChildSa& old_child, TimePoint now);
+  bool SwitchToSuccessor(IkeSa& sa, ChildSa& old_child, TimePoint now);
+  void HandleExpireInRekey(IkeSa& sa, ChildSa& child, bool hard, TimePoint now);
   // start_action = trap: IN/FWD/OUT policies with trap priority and no SPI, so the first packet
   // that matches makes the kernel send an ACQUIRE for the child's reqid. They stay while the peer
   // config exists; a CHILD_SA's own policies take their place while it is installed.

@@ -201,6 +201,9 @@ void Engine::ProcessChildResponse(IkeSa& sa, Outstanding& out, const std::vector
         old->state = ChildState::kRekeyed;
       } else {
         old->state = ChildState::kInstalled;
+        // The kernel dropped it meanwhile (hard expire) and no successor came: it goes.
+        if (old->hard_expired)
+          sa.tasks.insert(sa.tasks.begin(), Task{.kind = Task::Kind::kDeleteChild, .child_id = old_id});
       }
     }
   };
@@ -295,7 +298,19 @@ void Engine::ProcessChildResponse(IkeSa& sa, Outstanding& out, const std::vector
   // Make-before-break, initiator: OUT moves to the new SA now, then the old one is deleted.
   old->successor = new_id;
   old->state = ChildState::kRekeyed;
-  SwitchToSuccessor(sa, *old, now);
+  if (!SwitchToSuccessor(sa, *old, now)) {
+    // The kernel kept the OUT policy on the old SA: traffic stays there. The new SA goes (we
+    // created it, we delete it) and the rekey is tried again later.
+    old->successor = 0;
+    old->state = ChildState::kInstalled;
+    sa.FindChild(new_id)->redundant = true;
+    sa.tasks.insert(sa.tasks.begin(), Task{.kind = Task::Kind::kDeleteChild, .child_id = new_id});
+    sa.tasks.push_back(Task{.kind = Task::Kind::kRekeyChild,
+                            .child_name = p.name,
+                            .child_id = old_id,
+                            .not_before = RetryAt(now)});
+    return;
+  }
   Emit(EventKind::kChildRekeyed, &sa, now,
        "CHILD_SA " + p.name + "{" + std::to_string(old_id) + "} rekeyed to {" +
            std::to_string(new_id) + "}",

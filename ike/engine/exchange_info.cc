@@ -83,9 +83,8 @@ void Engine::ProcessInfoRequest(IkeSa& sa, const Header& header, const std::vect
         c->successor = c->peer_successor;
         rekeyed = true;
       }
-      // Make-before-break, responder: OUT moves to the new SA when the old one is deleted.
-      if (rekeyed) SwitchToSuccessor(sa, *c, now);
-      c = sa.FindChild(id);
+      // Make-before-break, responder: OUT moves to the new SA when the old one is deleted
+      // (RemoveChild hands the policies to the successor).
       answer.spis.push_back(SpiBytes32(c->params.spi_in));
       std::string name = c->name;
       bool redundant = c->redundant;

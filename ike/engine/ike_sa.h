@@ -37,11 +37,10 @@ struct ChildSa {
   std::uint64_t id = 0;  // engine-wide serial
   std::string name{};    // ChildConfig::name
   ChildState state = ChildState::kInstalled;
-  // SPIs, reqid, TS, marks, algorithms. The keys are wiped once both SAs are in the kernel; a
-  // rekey responder keeps the outbound keys until the DELETE of the old SA (make-before-break).
+  // SPIs, reqid, TS, marks, algorithms. The keys are wiped once both SAs are in the kernel
+  // (right after the exchange that created them, in both roles).
   xfrm::ChildSaParams params{};
   EspSuite suite{};
-  bool outbound_installed = false;
   bool owns_policies = false;  // the policies of a rekey lineage are installed once
   TimePoint installed_at{};
   TimePoint rekey_at{};   // soft lifetime (engine side; the kernel also sends a soft expire)
@@ -52,6 +51,7 @@ struct ChildSa {
   Bytes peer_rekey_min_nonce{};
   std::uint64_t successor = 0;  // the SA that replaces this one (our rekey or the peer's)
   bool redundant = false;       // lost a rekey collision: to be deleted by its creator
+  bool hard_expired = false;    // the kernel dropped an SA of it while our rekey was in flight
   // 2.17 inputs for Engine::ExplainInput (public): the nonces of the exchange that created it
   // and whether we sent its request (then spi_in is the initiator's SPI).
   Bytes keymat_nonce_i{}, keymat_nonce_r{};

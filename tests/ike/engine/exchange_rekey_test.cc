@@ -53,20 +53,23 @@ TEST_F(RekeyTest, ChildRekeyFromInitiatorMakeBeforeBreak) {
   kernel_b_.ClearLog();
   ASSERT_TRUE(a_.Rekey("to-b", "net", net_.now()).has_value());
   DeliverOnly();  // CREATE_CHILD_SA request [ N(REKEY_SA) SA No TSi TSr ]
-  // Responder: only the new inbound SA so far; OUT still on the old SA.
-  EXPECT_EQ(Kinds(kernel_b_), (std::vector{FakeOpKind::kAllocSpi, FakeOpKind::kAddSa}));
+  // Responder: both new SAs before it answers (an install failure is answered while the old SA
+  // still carries everything); the OUT policy still names the old outbound SPI, so the kernel
+  // keeps sending on the old SA.
+  EXPECT_EQ(Kinds(kernel_b_),
+            (std::vector{FakeOpKind::kAllocSpi, FakeOpKind::kAddSa, FakeOpKind::kAddSa}));
   EXPECT_TRUE(kernel_b_.log()[1].inbound);
+  EXPECT_FALSE(kernel_b_.log()[2].inbound);
+  EXPECT_EQ(kernel_b_.FindPolicy(OutPolicy())->tmpl_spi, Children(b_)[0].spi_out);
   DeliverOnly();  // response
   // Initiator: new inbound + outbound SA, OUT switched, then DELETE of the old one.
   EXPECT_EQ(Kinds(kernel_a_), (std::vector{FakeOpKind::kAllocSpi, FakeOpKind::kAddSa,
                                            FakeOpKind::kAddSa, FakeOpKind::kUpdatePolicy}));
   EXPECT_EQ(kernel_a_.sa_count(), 4u);
   DeliverOnly();  // INFORMATIONAL [ D ]
-  // Responder: outbound SA + OUT switch when the DELETE arrives, then the old SAs go.
+  // Responder: the OUT switch when the DELETE arrives, then the old SAs go.
   auto kb = Kinds(kernel_b_);
   ASSERT_GE(kb.size(), 6u);
-  EXPECT_EQ(kb[2], FakeOpKind::kAddSa);
-  EXPECT_FALSE(kernel_b_.log()[2].inbound);
   EXPECT_EQ(kb[3], FakeOpKind::kUpdatePolicy);
   EXPECT_EQ(kb[4], FakeOpKind::kDelSa);
   EXPECT_EQ(kb[5], FakeOpKind::kDelSa);
@@ -76,6 +79,137 @@ TEST_F(RekeyTest, ChildRekeyFromInitiatorMakeBeforeBreak) {
   EXPECT_NE(after.spi_in, before.spi_in);
   EXPECT_NE(after.spi_out, before.spi_out);
   EXPECT_EQ(OfKind(a_.TakeEvents(), EventKind::kChildRekeyed).size(), 1u);
+}
+
+// Issue 17: make-before-break never breaks first. The responder's new outbound SA cannot be
+// installed: it answers with an error while the old SA still carries the traffic, and the
+// initiator keeps the old SA. (Before: the responder installed the outbound SA only when the
+// DELETE of the old one arrived, moved the OUT policy to it even though the install had failed,
+// and deleted the old SA: a blackhole.)
+TEST_F(RekeyTest, ResponderOutboundInstallFailureKeepsTrafficOnTheOldSa) {
+  Establish();
+  const auto before = Children(b_)[0];
+  kernel_b_.FailNth(3, std::errc::no_buffer_space);  // AllocSpi, inbound AddSa, outbound AddSa
+  ASSERT_TRUE(a_.Rekey("to-b", "net", net_.now()).has_value());
+  net_.RunFor(seconds(2));
+  ExpectOneConsistentChild();
+  EXPECT_EQ(Children(b_)[0].spi_in, before.spi_in);
+  EXPECT_EQ(Children(b_)[0].spi_out, before.spi_out);
+  auto failures = OfKind(b_.TakeEvents(), EventKind::kFailure);
+  ASSERT_FALSE(failures.empty());
+  EXPECT_NE(failures[0].text.find("installing CHILD_SA failed"), std::string::npos)
+      << failures[0].text;
+}
+
+// The initiator's kernel refuses to move the OUT policy: the old SA keeps the traffic, the new
+// one is deleted, and the rekey is tried again later (and then succeeds).
+TEST_F(RekeyTest, InitiatorOutPolicySwitchFailureKeepsTheOldSaAndRetries) {
+  Establish();
+  const auto before = Children(a_)[0];
+  ASSERT_TRUE(a_.Rekey("to-b", "net", net_.now()).has_value());
+  DeliverOnly();                                     // request (A allocated its SPI already)
+  kernel_a_.FailNth(3, std::errc::no_buffer_space);  // inbound AddSa, outbound AddSa, UPDPOLICY
+  DeliverOnly();                                     // response
+  ASSERT_NE(kernel_a_.FindPolicy(OutPolicy()), nullptr);
+  EXPECT_EQ(kernel_a_.FindPolicy(OutPolicy())->tmpl_spi, before.spi_out);
+  net_.RunFor(seconds(1));  // the new SA is deleted on both sides
+  ExpectOneConsistentChild();
+  EXPECT_EQ(Children(a_)[0].spi_out, before.spi_out);
+  net_.RunFor(seconds(120));  // the retry
+  ExpectOneConsistentChild();
+  EXPECT_NE(Children(a_)[0].spi_out, before.spi_out);
+}
+
+// Expires in mid-rekey (issue 17): a soft one is what is under way already; a hard one on the
+// responder, after the exchange but before the peer's DELETE, moves the traffic at once.
+TEST_F(RekeyTest, SoftExpireDuringARekeyIsIgnored) {
+  Establish();
+  const auto before = Children(a_)[0];
+  ASSERT_TRUE(a_.Rekey("to-b", "net", net_.now()).has_value());
+  DeliverOnly();  // request: A is rekeying
+  a_.HandleKernelEvent(xfrm::ExpireEvent{.sa = {.src = Ip("192.0.2.2"),
+                                                .dst = Ip("192.0.2.1"),
+                                                .spi = before.spi_in,
+                                                .proto = 50,
+                                                .mark = {}},
+                                         .reqid = 1,
+                                         .hard = false},
+                       net_.now());
+  net_.RunFor(seconds(2));
+  ExpectOneConsistentChild();
+  auto events = a_.TakeEvents();
+  EXPECT_EQ(OfKind(events, EventKind::kChildRekeyed).size(), 1u) << "one rekey, not two";
+  auto dropped = OfKind(events, EventKind::kDropped);
+  ASSERT_FALSE(dropped.empty());
+  EXPECT_NE(dropped.back().text.find("soft expire"), std::string::npos) << dropped.back().text;
+}
+
+TEST_F(RekeyTest, HardExpireOfTheRekeyedSaOnTheResponderMovesTrafficAtOnce) {
+  Establish();
+  const auto old_b = Children(b_)[0];
+  ASSERT_TRUE(a_.Rekey("to-b", "net", net_.now()).has_value());
+  DeliverOnly();  // request: B installs both new SAs
+  DeliverOnly();  // response: A switched, its DELETE of the old SA is on its way
+  net_.CollectReliable();
+  ASSERT_EQ(net_.pending(), 1u);
+  // The kernel drops B's old outbound SA before the DELETE arrives.
+  b_.HandleKernelEvent(xfrm::ExpireEvent{.sa = {.src = Ip("192.0.2.2"),
+                                                .dst = Ip("192.0.2.1"),
+                                                .spi = old_b.spi_out,
+                                                .proto = 50,
+                                                .mark = xfrm::Mark{12, 0xffffffff}},
+                                         .reqid = 1,
+                                         .hard = true},
+                       net_.now());
+  ASSERT_NE(kernel_b_.FindPolicy(OutPolicy()), nullptr);
+  EXPECT_NE(kernel_b_.FindPolicy(OutPolicy())->tmpl_spi, old_b.spi_out)
+      << "the OUT policy still names the SA the kernel dropped";
+  net_.RunFor(seconds(2));
+  ExpectOneConsistentChild();
+}
+
+// A hard expire while our own rekey is in flight: a successful rekey replaces the SA; a failed
+// one deletes it (the kernel dropped it), on both sides.
+TEST_F(RekeyTest, HardExpireDuringOurRekeyThenTheRekeyDecides) {
+  for (bool rekey_fails : {false, true}) {
+    SCOPED_TRACE(rekey_fails ? "rekey fails" : "rekey succeeds");
+    crypto::SeededRandom ra(5), rb(6);
+    xfrm::FakeKernel ka, kb;
+    Engine a(EngineConfig{}, ra, ka), b(EngineConfig{}, rb, kb);
+    SimNetwork net;
+    net.Attach(Ip("192.0.2.1"), &a);
+    net.Attach(Ip("192.0.2.2"), &b);
+    ASSERT_TRUE(a.AddPeer(PeerA(), net.now()).has_value());
+    ASSERT_TRUE(b.AddPeer(PeerB(), net.now()).has_value());
+    ASSERT_TRUE(a.Initiate("to-b", "net", net.now()).has_value());
+    net.RunFor(seconds(1));
+    const auto old_a = Children(a)[0];
+    if (rekey_fails) kb.FailNth(1, std::errc::no_buffer_space);  // B's AllocSpi
+    ASSERT_TRUE(a.Rekey("to-b", "net", net.now()).has_value());
+    a.HandleKernelEvent(xfrm::ExpireEvent{.sa = {.src = Ip("192.0.2.2"),
+                                                 .dst = Ip("192.0.2.1"),
+                                                 .spi = old_a.spi_in,
+                                                 .proto = 50,
+                                                 .mark = {}},
+                                          .reqid = 1,
+                                          .hard = true},
+                        net.now());
+    net.RunFor(seconds(2));
+    auto ca = Children(a), cb = Children(b);
+    if (rekey_fails) {
+      EXPECT_TRUE(ca.empty());
+      EXPECT_TRUE(cb.empty());
+      EXPECT_TRUE(ka.empty());
+      EXPECT_TRUE(kb.empty());
+    } else {
+      ASSERT_EQ(ca.size(), 1u);
+      ASSERT_EQ(cb.size(), 1u);
+      EXPECT_NE(ca[0].spi_in, old_a.spi_in);
+      EXPECT_EQ(ca[0].spi_in, cb[0].spi_out);
+      EXPECT_EQ(ka.sa_count(), 2u);
+      EXPECT_EQ(ka.FindPolicy(OutPolicy())->tmpl_spi, ca[0].spi_out);
+    }
+  }
 }
 
 TEST_F(RekeyTest, ChildRekeyFromResponder) {
