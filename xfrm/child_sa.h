@@ -3,9 +3,12 @@
 // child_install.h. A CHILD rekey as charon does it:
 //   1. InstallInboundSa(new)  right after the CREATE_CHILD_SA exchange, both roles: the peer may
 //                             send on the new SA as soon as it has the response.
-//   2. InstallOutboundSa(new) + SwitchOutbound(new): the OUT policy's template moves to the new
-//                             outbound SPI — the initiator right after the exchange, the
-//                             responder when the DELETE of the old SA arrives.
+//   2. InstallOutboundSa(new) right after the exchange too (charon's responder waits for the
+//                             DELETE; minivpn does not, see kernel-reference.md: the OUT
+//                             template's SPI keeps the kernel on the old SA).
+//      SwitchOutbound(new):   the OUT policy's template moves to the new outbound SPI — the
+//                             initiator right after the exchange, the responder when the
+//                             DELETE of the old SA arrives.
 //   3. RemoveSas(old). Policies stay (shared by reqid, selectors and marks).
 #pragma once
 
