@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "cli/daemon/kernel_check.h"
 #include "cli/daemon/peer_mapping.h"
 #include "cli/daemon/trace_log.h"
 #include "ike/observe/wireshark_keys.h"
@@ -50,6 +51,13 @@ std::expected<void, std::string> Daemon::Start() {
     }
   }
 
+  // Refuse now, naming the missing module or capability, not after IKE_AUTH (--check-kernel).
+  if (const auto missing = options_.fake_kernel ? std::vector<std::string>{}
+                                                : CheckKernelAtStart(config);
+      !missing.empty()) {
+    for (const auto& line : missing) log_.Error(Subsystem::kKnl, "{}", line);
+    return std::unexpected("this kernel cannot run the configuration (see above)");
+  }
   if (auto opened = OpenKernel(); !opened) return opened;
   ike::EngineConfig engine_config = ToEngineConfig(config.global);
   engine_config.retain_keymat = options_.retain_keys;
