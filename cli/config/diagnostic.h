@@ -1,10 +1,16 @@
 // Diagnostics of the configuration loader: every problem found in a file is collected (never
-// just the first) as "file:line:column: severity: message". Messages never contain secrets.
+// just the first) as "file:line:column: severity: message". Messages never contain secrets: the
+// parsers say so in their wording, and as a second line of defence every file's text is scanned
+// for what looks like a secret (the token after a `secret` or `PSK` keyword, 4 characters or
+// more) before it is parsed, and any message quoting such a token shows "<hidden>" instead, even
+// when a broken file makes the secret part of another value.
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "crypto/secret.h"
 
 namespace minivpn::config {
 
@@ -42,15 +48,20 @@ class Diagnostics {
     Add(Severity::kNote, where, std::move(message));
   }
   void Add(Severity severity, const Location& where, std::string message) {
-    list_.push_back(Diagnostic{severity, where, std::move(message)});
+    list_.push_back(Diagnostic{severity, where, Hide(std::move(message))});
   }
+  // Remembers the secret-looking tokens of a file's text (call before parsing it).
+  void HideSecretsOf(std::string_view text);
   bool HasErrors() const;
   std::size_t ErrorCount() const;
   const std::vector<Diagnostic>& list() const { return list_; }
   std::vector<Diagnostic> Take() { return std::move(list_); }
 
  private:
+  std::string Hide(std::string message) const;
+
   std::vector<Diagnostic> list_;
+  std::vector<SecretBytes> hidden_;  // wiped when the diagnostics go
 };
 
 }  // namespace minivpn::config

@@ -57,18 +57,35 @@ bool ValidConnName(std::string_view name) {
   });
 }
 
+// What a diagnostic may quote of an unexpected line: its first word, up to '=' (a parameter's
+// name, never its value, which may be a pasted secret).
+std::string_view FirstWord(std::string_view text) {
+  const auto end = text.find_first_of(" \t=\"'");
+  return text.substr(0, end);
+}
+
 class Reader {
  public:
   Reader(std::vector<Section>& sections, Diagnostics& d) : sections_(sections), d_(d) {}
 
   void ReadFile(const std::string& path, int depth, const Location& from) {
+    const Location where = from.file.empty() ? Location{path, 0, 0} : from;
+    if (auto refused = guard_.Enter(path)) {
+      if (!refused->empty()) d_.Error(where, *refused);
+      return;
+    }
+    ReadLines(path, depth, where);
+    guard_.Leave();
+  }
+
+  void ReadLines(const std::string& path, int depth, const Location& where) {
     std::string text;
     std::string error;
     if (!config::ReadFile(path, text, error)) {
-      d_.Error(from.file.empty() ? Location{path, 0, 0} : from,
-               fmt::format("cannot read '{}': {}", path, error));
+      d_.Error(where, fmt::format("cannot read '{}': {}", path, error));
       return;
     }
+    d_.HideSecretsOf(text);
     int line_no = 0;
     std::size_t pos = text.starts_with("\xef\xbb\xbf") ? 3 : 0;  // UTF-8 BOM
     while (pos <= text.size()) {
@@ -116,7 +133,7 @@ class Reader {
       return;
     }
     if (eq == std::string_view::npos || Trim(body.substr(0, eq)) != key) {
-      d_.Error(where, fmt::format("expected '=' after '{}'", key));
+      d_.Error(where, fmt::format("expected '=' after '{}'", FirstWord(key)));
       return;
     }
     std::string_view raw = body.substr(eq + 1);
@@ -183,7 +200,7 @@ class Reader {
     d_.Error(where, fmt::format("expected 'conn <name>', 'config setup', 'ca <name>' or "
                                 "'include <file>' at the start of a line, found '{}' (parameters "
                                 "must be indented)",
-                                body));
+                                FirstWord(body)));
   }
 
   void Include(std::string pattern, const Location& where, int depth) {
@@ -209,6 +226,7 @@ class Reader {
 
   std::vector<Section>& sections_;
   Diagnostics& d_;
+  IncludeGuard guard_;
   long current_ = -1;
 };
 

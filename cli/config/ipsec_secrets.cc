@@ -52,6 +52,7 @@ bool Tokenize(std::string_view text, Location start, std::vector<Token>& out, Di
       while (i < text.size() && text[i] != '\n') adv();
     } else if (c == '"' || c == '\'') {
       Token t{"", true, Location{start.file, line, col}};
+      t.text.reserve(text.size() - i);  // no reallocation: no unwiped partial copy of a secret
       char quote = c;
       adv();
       while (i < text.size() && text[i] != quote) {
@@ -70,6 +71,7 @@ bool Tokenize(std::string_view text, Location start, std::vector<Token>& out, Di
       adv();
     } else {
       Token t{"", false, Location{start.file, line, col}};
+      t.text.reserve(text.size() - i);
       while (i < text.size() && !std::strchr(" \t\r\n#\"", text[i]) &&
              !(text[i] == ':' && IsSeparatorColon(text, i))) {
         t.text += text[i];
@@ -109,14 +111,18 @@ void ParseEntry(std::string_view text, Location start, Config& config, Diagnosti
     return;
   }
   const Token& type = tokens[colon + 1];
-  if (type.text != "PSK") {
-    if (type.text == "RSA" || type.text == "ECDSA" || type.text == "BLISS" || type.text == "EAP" ||
-        type.text == "XAUTH" || type.text == "NTLM" || type.text == "PIN" || type.text == "P12" ||
-        type.text == "PKCS8" || type.text == "PKCS12") {
+  if (type.text != "PSK" || type.quoted) {
+    if (!type.quoted &&
+        (type.text == "RSA" || type.text == "ECDSA" || type.text == "BLISS" || type.text == "EAP" ||
+         type.text == "XAUTH" || type.text == "NTLM" || type.text == "PIN" || type.text == "P12" ||
+         type.text == "PKCS8" || type.text == "PKCS12")) {
       d.Warning(type.where,
                 fmt::format("{} secret ignored: minivpn uses PSK entries only", type.text));
     } else {
-      d.Error(type.where, fmt::format("unknown secret type '{}' (expected PSK)", type.text));
+      // Never echoed: with the keyword forgotten ('id : "secret"') this token is the secret.
+      d.Error(type.where,
+              "expected the secret type PSK after ':' (the text found there is not shown: it may "
+              "be the secret; write 'ids : PSK \"secret\"')");
     }
     WipeTokens(tokens);
     return;
@@ -164,15 +170,29 @@ void ParseEntry(std::string_view text, Location start, Config& config, Diagnosti
   if (ok) config.secrets.push_back(std::move(secret));
 }
 
+void LoadLines(const std::string& path, Config& config, Diagnostics& d, int depth,
+               const Location& from, IncludeGuard& guard);
+
 void LoadFile(const std::string& path, Config& config, Diagnostics& d, int depth,
-              const Location& from) {
+              const Location& from, IncludeGuard& guard) {
+  const Location where = from.file.empty() ? Location{path, 0, 0} : from;
+  if (auto refused = guard.Enter(path)) {
+    if (!refused->empty()) d.Error(where, *refused);
+    return;
+  }
+  LoadLines(path, config, d, depth, where, guard);
+  guard.Leave();
+}
+
+void LoadLines(const std::string& path, Config& config, Diagnostics& d, int depth,
+               const Location& from, IncludeGuard& guard) {
   std::string text;
   std::string error;
   if (!ReadFile(path, text, error)) {
-    d.Error(from.file.empty() ? Location{path, 0, 0} : from,
-            fmt::format("cannot read '{}': {}", path, error));
+    d.Error(from, fmt::format("cannot read '{}': {}", path, error));
     return;
   }
+  d.HideSecretsOf(text);
   CheckSecretFilePermissions(path, d);
   // Entries: a line starting in column 1 begins one; indented lines continue it.
   std::size_t pos = text.starts_with("\xef\xbb\xbf") ? 3 : 0;  // UTF-8 BOM
@@ -213,7 +233,7 @@ void LoadFile(const std::string& path, Config& config, Diagnostics& d, int depth
           d.Error(where, fmt::format("cannot read included file '{}': {}", pattern,
                                      std::strerror(ENOENT)));
         }
-        for (const auto& f : files) LoadFile(f, config, d, depth + 1, where);
+        for (const auto& f : files) LoadFile(f, config, d, depth + 1, where, guard);
       }
     } else {
       flush();
@@ -243,7 +263,8 @@ void CheckSecretFilePermissions(const std::string& path, Diagnostics& d) {
 }
 
 void LoadIpsecSecrets(const std::string& path, Config& config, Diagnostics& d) {
-  LoadFile(path, config, d, 0, Location{});
+  IncludeGuard guard;
+  LoadFile(path, config, d, 0, Location{}, guard);
 }
 
 }  // namespace minivpn::config

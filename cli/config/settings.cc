@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <set>
 
 #include "crypto/secret.h"
@@ -85,15 +87,21 @@ class Parser {
 
   void ParseFile(const std::string& path, SettingsSection& target, int depth,
                  const Location& from) {
+    const Location where = from.file.empty() ? Location{path, 0, 0} : from;
+    if (auto refused = guard_.Enter(path)) {
+      if (!refused->empty()) diags_.Error(where, *refused);
+      return;
+    }
     std::string text;
     std::string error;
     if (!ReadFile(path, text, error)) {
-      diags_.Error(from.file.empty() ? Location{path, 0, 0} : from,
-                   fmt::format("cannot read '{}': {}", path, error));
-      return;
+      diags_.Error(where, fmt::format("cannot read '{}': {}", path, error));
+    } else {
+      diags_.HideSecretsOf(text);
+      ParseText(text, path, target, depth);
+      WipeString(text);
     }
-    ParseText(text, path, target, depth);
-    WipeString(text);
+    guard_.Leave();
   }
 
   void ParseText(std::string_view text, const std::string& file, SettingsSection& target,
@@ -385,6 +393,7 @@ class Parser {
   }
 
   SettingsDocument& doc_;
+  IncludeGuard guard_;
   Diagnostics& diags_;
   int nesting_ = 0;
   bool aborted_ = false;
@@ -410,6 +419,28 @@ SettingsDocument::~SettingsDocument() { WipeSection(root); }
 
 // Reads straight into `out` with read(2): no stream buffers keep copies of files that hold
 // PSKs (callers wipe `out` after parsing).
+std::optional<std::string> IncludeGuard::Enter(const std::string& path) {
+  if (files_ >= kMaxFiles) {
+    if (budget_reported_) return std::string();
+    budget_reported_ = true;
+    return fmt::format("more than {} files read for one configuration: stopped at '{}' (a file "
+                       "included over and over?)",
+                       kMaxFiles, path);
+  }
+  std::error_code ec;
+  std::string canonical = std::filesystem::weakly_canonical(path, ec).string();
+  if (ec) canonical = path;
+  const auto seen = std::find(stack_.begin(), stack_.end(), canonical);
+  if (seen != stack_.end()) {
+    std::string chain;
+    for (auto it = seen; it != stack_.end(); ++it) chain += *it + " -> ";
+    return fmt::format("'{}' includes itself ({}{}): not read again", path, chain, canonical);
+  }
+  ++files_;
+  stack_.push_back(std::move(canonical));
+  return std::nullopt;
+}
+
 bool ReadFile(const std::string& path, std::string& out, std::string& error) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -478,6 +509,7 @@ SettingsDocument ParseSettingsText(std::string_view text, const std::string& nam
                                    Diagnostics& diags) {
   SettingsDocument doc;
   Parser parser(doc, diags);
+  diags.HideSecretsOf(text);
   parser.ParseText(text, name, doc.root, 0);
   parser.ResolveReferences();
   return doc;

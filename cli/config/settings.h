@@ -11,6 +11,7 @@
 // Every syntax error is collected with its file:line:column; parsing resumes at the next line.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,24 @@ SettingsDocument ParseSettingsFile(const std::string& path, Diagnostics& diags);
 // Parses text as if read from `name` (includes are resolved relative to `base_dir`).
 SettingsDocument ParseSettingsText(std::string_view text, const std::string& name,
                                    Diagnostics& diags);
+
+// One load's include bookkeeping, shared by the three formats: a file that includes itself
+// (directly or through others) is refused, naming the chain, and one load reads at most
+// kMaxFiles files (a file including another k times at each of 10 levels would otherwise make a
+// SIGHUP reload parse k^10 files on the daemon's event thread).
+class IncludeGuard {
+ public:
+  static constexpr std::size_t kMaxFiles = 1000;
+  // Before reading `path`: nullopt if it may be read; else the error to report (empty: already
+  // reported, skip quietly). Every successful Enter is paired with a Leave after the file.
+  std::optional<std::string> Enter(const std::string& path);
+  void Leave() { stack_.pop_back(); }
+
+ private:
+  std::vector<std::string> stack_;  // canonical paths of the files being read
+  std::size_t files_ = 0;
+  bool budget_reported_ = false;
+};
 
 // Helpers shared with the ipsec.conf reader.
 bool ReadFile(const std::string& path, std::string& out, std::string& error);

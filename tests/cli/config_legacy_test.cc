@@ -3,9 +3,12 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
 #include "cli/config/config.h"
+#include "cli/config/loaders.h"
+#include "cli/config/settings.h"
 #include "cli/config/proposal.h"
 #include "cli/config/values.h"
 #include "tests/cli/config_test_util.h"
@@ -323,7 +326,7 @@ TEST(Legacy, SecretsErrors) {
   const auto& l = r.diagnostics;
   EXPECT_DIAG(l, Severity::kError, "expected ':' between the identities", 1);
   EXPECT_DIAG(l, Severity::kError, "expected a secret type (PSK) after ':'", 2);
-  EXPECT_DIAG(l, Severity::kError, "unknown secret type 'FOO'", 3, 11);
+  EXPECT_DIAG(l, Severity::kError, "expected the secret type PSK after ':' (the text found there is not shown", 3, 11);
   EXPECT_DIAG(l, Severity::kError, "expected the secret after 'PSK'", 4);
   EXPECT_DIAG(l, Severity::kError, "expected a \"quoted\" secret", 5, 15);
   EXPECT_DIAG(l, Severity::kError, "unterminated quoted string", 6, 15);
@@ -608,6 +611,80 @@ TEST(Legacy, StrongswanConfErrorsAndDefaults) {
   EXPECT_EQ(defaults.retransmit_tries, 5u);
   EXPECT_DOUBLE_EQ(defaults.retransmit_timeout, 4.0);
   EXPECT_DOUBLE_EQ(defaults.retransmit_base, 1.8);
+}
+
+}  // namespace
+}  // namespace minivpn::config
+
+namespace minivpn::config {
+namespace {
+using testing::Dump;
+using testing::TempDir;
+
+std::size_t CountErrors(const std::vector<Diagnostic>& diags, std::string_view text) {
+  return static_cast<std::size_t>(std::count_if(diags.begin(), diags.end(), [&](const auto& d) {
+    return d.severity == Severity::kError && d.message.find(text) != std::string::npos;
+  }));
+}
+
+// Issue 18: includes had a depth limit (10) and nothing else. A file that includes itself k
+// times was read k^10 times (and reported k^10 times), on the daemon's event thread at SIGHUP.
+// Now a file on the include chain is not read again (one error per directive, naming the chain),
+// and one load reads at most IncludeGuard::kMaxFiles files.
+TEST(Includes, AFileIncludingItselfIsReadOnceInEveryFormat) {
+  TempDir dir;
+  const std::string three_times = "include self.conf\ninclude self.conf\ninclude self.conf\n";
+  dir.Write("self.conf", three_times, 0644);
+  {
+    Diagnostics d;
+    ParseSettingsFile(dir.path() + "/self.conf", d);
+    EXPECT_EQ(CountErrors(d.list(), "includes itself"), 3u) << Dump(d.list()).substr(0, 2000);
+    EXPECT_EQ(d.list().size(), 3u);
+  }
+  {
+    Config config;
+    Diagnostics d;
+    LoadIpsecConf(dir.path() + "/self.conf", config, d, Nobody);
+    EXPECT_EQ(CountErrors(d.list(), "includes itself"), 3u) << Dump(d.list()).substr(0, 2000);
+  }
+  {
+    Config config;
+    Diagnostics d;
+    dir.Write("self.secrets", "include self.secrets\ninclude self.secrets\ninclude self.secrets\n");
+    LoadIpsecSecrets(dir.path() + "/self.secrets", config, d);
+    EXPECT_EQ(CountErrors(d.list(), "includes itself"), 3u) << Dump(d.list()).substr(0, 2000);
+  }
+}
+
+TEST(Includes, ALoopThroughAnotherFileNamesTheChain) {
+  TempDir dir;
+  const std::string a = dir.Write("a.conf", "include b.conf\n", 0644);
+  dir.Write("b.conf", "include a.conf\n", 0644);
+  Diagnostics d;
+  ParseSettingsFile(a, d);
+  ASSERT_EQ(d.list().size(), 1u) << Dump(d.list());
+  EXPECT_DIAG(d.list(), Severity::kError,
+              "includes itself (" + dir.path() + "/a.conf -> " + dir.path() + "/b.conf -> " +
+                  dir.path() + "/a.conf)",
+              1, 1);
+  EXPECT_EQ(d.list()[0].where.file, dir.path() + "/b.conf");
+}
+
+TEST(Includes, OneLoadReadsABoundedNumberOfFiles) {
+  // level i includes level i+1 four times: 4^9 = 262144 reads of the last file before.
+  TempDir dir;
+  for (int level = 0; level < 9; ++level) {
+    std::string next = "l" + std::to_string(level + 1) + ".conf";
+    std::string text;
+    for (int k = 0; k < 4; ++k) text += "include " + next + "\n";
+    dir.Write("l" + std::to_string(level) + ".conf", text, 0644);
+  }
+  dir.Write("l9.conf", "charon { port = 500 }\n", 0644);
+  Diagnostics d;
+  ParseSettingsFile(dir.path() + "/l0.conf", d);
+  EXPECT_EQ(CountErrors(d.list(), "more than 1000 files read for one configuration"), 1u)
+      << Dump(d.list()).substr(0, 2000);
+  EXPECT_EQ(d.list().size(), 1u);
 }
 
 }  // namespace
