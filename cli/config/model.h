@@ -196,6 +196,9 @@ struct GlobalSettings {
   std::uint32_t cookie_threshold = base::charon::kCookieThreshold;
   std::uint32_t cookie_threshold_ip = base::charon::kCookieThresholdIp;
   std::uint32_t block_threshold = base::charon::kBlockThreshold;
+  // charon's init_limit_half_open (charon: 0 = no limit); minivpn's default caps it, see
+  // ike::EngineConfig::init_limit_half_open.
+  std::uint32_t init_limit_half_open = 10000;
   Seconds half_open_timeout{base::charon::kHalfOpenTimeout};
   std::uint32_t fragment_size = base::charon::kFragmentSize;
   std::uint16_t port = base::charon::kPort;

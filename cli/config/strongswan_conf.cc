@@ -1,7 +1,8 @@
 // strongswan.conf: only charon { } / charon-systemd { } keys that change minivpnd's behaviour
 // are interpreted (strongswan.conf(5) defaults: install_routes [yes], retransmit_tries [5],
 // retransmit_timeout [4.0], retransmit_base [1.8], cookie_threshold [30],
-// cookie_threshold_ip [3], block_threshold [5], half_open_timeout [30], fragment_size [1280],
+// cookie_threshold_ip [3], block_threshold [5], init_limit_half_open [charon 0 = none, minivpn
+// 10000], half_open_timeout [30], fragment_size [1280],
 // port [500], port_nat_t [4500], make_before_break [no]) and charon.plugins.save-keys
 // { load [no], wireshark_keys [], ike [no], esp [no] }, and the log levels of charon's loggers
 // (filelog, stderr, syslog, journal; GlobalSettings::log_levels). Everything else in the file
@@ -125,6 +126,8 @@ void LoadCharonSection(const SettingsSection& s, GlobalSettings& g, Diagnostics&
       TakeUint(v, g.cookie_threshold_ip, 0xffffffff, d);
     } else if (k == "block_threshold") {
       TakeUint(v, g.block_threshold, 0xffffffff, d);
+    } else if (k == "init_limit_half_open") {
+      TakeUint(v, g.init_limit_half_open, 0xffffffff, d);
     } else if (k == "half_open_timeout") {
       auto t = ParseDuration(v.value, false);
       if (!t) {

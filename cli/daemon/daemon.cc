@@ -8,6 +8,7 @@
 
 #include "cli/daemon/kernel_check.h"
 #include "cli/daemon/peer_mapping.h"
+#include "cli/daemon/process_hardening.h"
 #include "cli/daemon/trace_log.h"
 #include "ike/observe/wireshark_keys.h"
 #include "xfrm/fake_kernel.h"
@@ -34,6 +35,10 @@ std::expected<void, std::string> Daemon::Start() {
   auto lock = InstanceLock::Acquire(InstanceLock::PathFor(options_.journal_path));
   if (!lock) return std::unexpected(lock.error());
   lock_.emplace(std::move(*lock));
+  // Before the configuration (and its PSKs) is read: no core dump may hold a secret.
+  if (auto ec = KeepSecretsOutOfCoreDumps()) {
+    return std::unexpected("cannot disable core dumps: " + ec.message());
+  }
   // charon in the same kernel would fight over the same SAs, policies and ports.
   if (!options_.fake_kernel && UnixSocketAnswers(kCharonViciSocket)) {
     return std::unexpected(fmt::format(

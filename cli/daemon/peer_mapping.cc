@@ -165,6 +165,7 @@ ike::EngineConfig ToEngineConfig(const config::GlobalSettings& global) {
   engine.cookie_threshold = global.cookie_threshold;
   engine.cookie_threshold_ip = global.cookie_threshold_ip;
   engine.block_threshold_ip = global.block_threshold;
+  engine.init_limit_half_open = global.init_limit_half_open;
   engine.half_open_timeout = global.half_open_timeout;
   engine.fragment_size = global.fragment_size;
   engine.ike_port = global.port;

@@ -97,8 +97,9 @@ ChildSa* IkeSa::FindChildByOutbound(std::uint32_t spi) {
 }
 
 Engine::Engine(EngineConfig config, crypto::Random& random, xfrm::KernelIpsec& kernel)
-    : config_(std::move(config)), random_(random), kernel_(kernel), cookie_secret_(32) {
-  random_.Fill(cookie_secret_);
+    : config_(std::move(config)), random_(random), kernel_(kernel) {
+  cookie_current_.secret = SecretBytes(32);
+  random_.Fill(cookie_current_.secret.MutableReveal());
 }
 
 Engine::~Engine() = default;
@@ -251,7 +252,7 @@ void Engine::DestroySa(IkeSa& sa, TimePoint now, std::string_view reason) {
   }
   if (auto it = by_spi_.find(sa.our_spi()); it != by_spi_.end() && it->second == sa.serial)
     by_spi_.erase(it);
-  std::erase_if(half_open_, [&](const auto& kv) { return kv.second == sa.serial; });
+  if (sa.half_open_key) half_open_.erase(*std::exchange(sa.half_open_key, std::nullopt));
   sa.destroyed = true;
   Emit(EventKind::kIkeDown, &sa, now, std::string(reason));
   auto it = sas_.find(sa.serial);
@@ -526,20 +527,29 @@ std::optional<TimePoint> Engine::NextDeadline() const {
 std::vector<Datagram> Engine::TakeDatagrams() { return std::exchange(out_, {}); }
 std::vector<Event> Engine::TakeEvents() { return std::exchange(events_, {}); }
 
+namespace {
+// The unit half-open SAs are counted per: an IPv4 address, or an IPv6 /64 (one host's prefix:
+// a host holds a whole /64 and can send from any address in it).
+xfrm::IpAddress HalfOpenSource(xfrm::IpAddress address) {
+  if (!address.is_v4()) std::fill(address.bytes.begin() + 8, address.bytes.end(), 0);
+  return address;
+}
+}  // namespace
+
 void Engine::SyncHalfOpen(std::uint64_t serial) {
   auto it = sas_.find(serial);
   const IkeSa* sa = it == sas_.end() ? nullptr : it->second.get();
   const bool half_open =
       sa && !sa->destroyed && !sa->initiator && sa->state == IkeState::kConnecting;
   if (auto counted = half_open_ip_.find(serial); counted != half_open_ip_.end()) {
-    if (half_open && counted->second == sa->remote.address) return;
+    if (half_open && counted->second == HalfOpenSource(sa->remote.address)) return;
     auto per_ip = half_open_per_ip_.find(counted->second);
     if (--per_ip->second == 0) half_open_per_ip_.erase(per_ip);
     half_open_ip_.erase(counted);
   }
   if (half_open) {
-    half_open_ip_.emplace(serial, sa->remote.address);
-    ++half_open_per_ip_[sa->remote.address];
+    half_open_ip_.emplace(serial, HalfOpenSource(sa->remote.address));
+    ++half_open_per_ip_[HalfOpenSource(sa->remote.address)];
   }
 }
 

@@ -17,6 +17,7 @@
 #include <array>
 #include <cstdint>
 #include <expected>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -144,7 +145,18 @@ class Engine {
   void ProcessInitRequest(const Message& message, const Bytes& raw, const Endpoint& local,
                           const Endpoint& remote, TimePoint now);
   void ProcessInitResponse(IkeSa& sa, const Message& message, const Bytes& raw, TimePoint now);
-  Bytes MakeCookie(const Message& request, const Endpoint& remote) const;
+  struct CookieSecret {
+    std::uint32_t version = 0;
+    SecretBytes secret;
+  };
+  Bytes MakeCookie(const Message& request, const Endpoint& remote,
+                   const CookieSecret& secret) const;
+  // True if `cookie` was made by MakeCookie for this request with the current or previous secret.
+  bool CookieValid(ByteView cookie, const Message& request, const Endpoint& remote) const;
+  void RotateCookieSecret(TimePoint now);
+  // Costly IKE_SA_INIT failures within half_open_timeout (see EngineConfig).
+  std::size_t RecentInitFailures(TimePoint now);
+  bool AllowInitError(TimePoint now);
   bool DeriveInitKeys(IkeSa& sa, const SecretBytes& g_ir);
   const PeerConfig* PeerForAddresses(const Endpoint& local, const Endpoint& remote) const;
 
@@ -254,7 +266,11 @@ class Engine {
   };
   std::map<std::tuple<xfrm::Subnet, xfrm::Subnet, xfrm::Mark, xfrm::Mark>, ReqidEntry> reqids_;
   std::uint32_t next_reqid_ = 1;
-  Bytes cookie_secret_;
+  CookieSecret cookie_current_, cookie_previous_;
+  TimePoint cookie_rotate_at_{};
+  std::deque<TimePoint> init_failures_;  // at most cookie_threshold entries
+  TimePoint init_error_window_{};
+  std::uint32_t init_errors_sent_ = 0;
   TimePoint invalid_spi_window_{};
   std::uint32_t invalid_spi_sent_ = 0;
   // SAs destroyed during the current top-level call; freed when it returns (Scope), so that
@@ -279,8 +295,8 @@ class Engine {
   // 2.6 half-open SAs (responder SAs still in kConnecting), counted per remote IP so that
   // IKE_SA_INIT checks its thresholds in O(log n). Brought up to date with the deadline index at
   // the end of every top-level call, for the SAs that call touched.
-  std::map<std::uint64_t, xfrm::IpAddress> half_open_ip_;  // serial -> the IP it is counted for
-  std::map<xfrm::IpAddress, std::size_t> half_open_per_ip_;
+  std::map<std::uint64_t, xfrm::IpAddress> half_open_ip_;  // serial -> the source it counts for
+  std::map<xfrm::IpAddress, std::size_t> half_open_per_ip_;  // IPv4 address or IPv6 /64 -> count
   void SyncHalfOpen(std::uint64_t serial);
   struct Scope {
     explicit Scope(Engine& e) : engine(e) { ++engine.depth_; }

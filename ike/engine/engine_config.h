@@ -115,6 +115,18 @@ struct EngineConfig {
   std::size_t cookie_threshold_ip = base::charon::kCookieThresholdIp;
   std::size_t block_threshold_ip = base::charon::kBlockThreshold;
   Seconds half_open_timeout{base::charon::kHalfOpenTimeout};
+  // Half-open SAs from all sources together (charon's init_limit_half_open; charon's default 0
+  // means no limit; minivpn's 10,000 bounds the memory a flood that answers cookies can take;
+  // 0 = no limit). Per source, half-open SAs are counted per IPv4 address and per IPv6 /64.
+  std::size_t init_limit_half_open = 10000;
+  // IKE_SA_INIT requests that fail after the key exchange was computed (a bad public value)
+  // cost what a half-open SA costs: each counts toward cookie_threshold for half_open_timeout.
+  // The COOKIE secret (RFC 7296 2.6) is replaced every cookie_secret_lifetime; a cookie made
+  // with the previous secret is still accepted, so a cookie lives at most twice that long.
+  Seconds cookie_secret_lifetime{60};
+  // Unprotected error answers to IKE_SA_INIT (NO_PROPOSAL_CHOSEN, INVALID_KE_PAYLOAD,
+  // INVALID_SYNTAX ...), per second, all sources together; COOKIE answers are not limited.
+  std::uint32_t init_errors_per_second = 20;
   // RFC 7383: fragment protected messages above this IP datagram size (charon fragment_size).
   std::size_t fragment_size = base::charon::kFragmentSize;
   std::uint16_t nat_t_port = base::charon::kPortNatT;

@@ -54,7 +54,7 @@ void Engine::EstablishIke(IkeSa& sa, TimePoint now) {
   sa.state = IkeState::kEstablished;
   sa.established_at = now;
   sa.destroy_at.reset();
-  std::erase_if(half_open_, [&](const auto& kv) { return kv.second == sa.serial; });
+  if (sa.half_open_key) half_open_.erase(*std::exchange(sa.half_open_key, std::nullopt));
   // Both AUTH payloads are computed and verified by now: the IKE_SA_INIT messages (2.15
   // RealMessage1/2) and SK_pi/SK_pr are needed no longer (an IKE rekey derives from SK_d, 2.18).
   Bytes().swap(sa.init_request);

@@ -98,17 +98,64 @@ const PeerConfig* Engine::PeerForAddresses(const Endpoint& local, const Endpoint
 }
 
 // 2.6: Cookie = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>).
-Bytes Engine::MakeCookie(const Message& request, const Endpoint& remote) const {
-  Bytes input;
-  if (const auto* n = Body<NoncePayload>(request, PayloadType::kNonce)) Append(input, n->data);
-  std::size_t len = remote.address.is_v4() ? 4 : 16;
-  input.insert(input.end(), remote.address.bytes.begin(),
-               remote.address.bytes.begin() + static_cast<long>(len));
-  Append(input, SpiBytes64(request.header.spi_i));
-  Append(input, cookie_secret_);
-  Bytes cookie = {0, 0, 0, 0};  // secret version 0
-  Append(cookie, crypto::Sha1(input));
+// 2.6: Cookie = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>).
+Bytes Engine::MakeCookie(const Message& request, const Endpoint& remote,
+                         const CookieSecret& secret) const {
+  SecretBytes input;
+  if (const auto* n = Body<NoncePayload>(request, PayloadType::kNonce)) input.Append(n->data);
+  const std::size_t len = remote.address.is_v4() ? 4 : 16;
+  input.Append(ByteView(remote.address.bytes.data(), len));
+  input.Append(SpiBytes64(request.header.spi_i));
+  input.Append(secret.secret.Reveal());
+  Bytes cookie = {static_cast<std::uint8_t>(secret.version >> 24),
+                  static_cast<std::uint8_t>(secret.version >> 16),
+                  static_cast<std::uint8_t>(secret.version >> 8),
+                  static_cast<std::uint8_t>(secret.version)};
+  Append(cookie, crypto::Sha1(input.Reveal()));
   return cookie;
+}
+
+bool Engine::CookieValid(ByteView cookie, const Message& request, const Endpoint& remote) const {
+  if (cookie.size() < 4) return false;
+  const std::uint32_t version = (std::uint32_t{cookie[0]} << 24) | (std::uint32_t{cookie[1]} << 16) |
+                                (std::uint32_t{cookie[2]} << 8) | cookie[3];
+  for (const CookieSecret* s : {&cookie_current_, &cookie_previous_}) {
+    if (s->secret.empty() || s->version != version) continue;
+    const Bytes expected = MakeCookie(request, remote, *s);
+    if (expected.size() != cookie.size()) return false;
+    std::uint8_t diff = 0;  // constant time
+    for (std::size_t i = 0; i < cookie.size(); ++i) diff |= expected[i] ^ cookie[i];
+    return diff == 0;
+  }
+  return false;
+}
+
+void Engine::RotateCookieSecret(TimePoint now) {
+  if (cookie_rotate_at_ == TimePoint{}) cookie_rotate_at_ = now + config_.cookie_secret_lifetime;
+  if (now < cookie_rotate_at_) return;
+  cookie_previous_ = std::move(cookie_current_);
+  cookie_current_.version = cookie_previous_.version + 1;
+  cookie_current_.secret = SecretBytes(32);
+  random_.Fill(cookie_current_.secret.MutableReveal());
+  // Two lifetimes without a request: the previous secret is as stale as the one before it.
+  if (now >= cookie_rotate_at_ + config_.cookie_secret_lifetime) cookie_previous_ = CookieSecret{};
+  cookie_rotate_at_ = now + config_.cookie_secret_lifetime;
+}
+
+std::size_t Engine::RecentInitFailures(TimePoint now) {
+  while (!init_failures_.empty() && init_failures_.front() + config_.half_open_timeout <= now)
+    init_failures_.pop_front();
+  return init_failures_.size();
+}
+
+bool Engine::AllowInitError(TimePoint now) {
+  if (now >= init_error_window_ + std::chrono::seconds(1)) {
+    init_error_window_ = now;
+    init_errors_sent_ = 0;
+  }
+  if (init_errors_sent_ >= config_.init_errors_per_second) return false;
+  ++init_errors_sent_;
+  return true;
 }
 
 void Engine::StartInit(IkeSa& sa, TimePoint now) {
@@ -172,12 +219,21 @@ void Engine::ProcessInitRequest(const Message& m, const Bytes& raw, const Endpoi
   // Traced here, before any decision, so that refused requests show up in a trace too.
   if (trace_sink_) TraceMessage(Direction::kReceived, nullptr, local, remote, m, nullptr, 1, now);
   auto reject = [&](NotifyType type, Bytes data, std::string why) {
+    if (!AllowInitError(now)) {  // a flood of bad requests: neither an answer nor a log line
+      Emit(EventKind::kDropped, nullptr, now, "IKE_SA_INIT error answers over their rate limit");
+      return;
+    }
     Event e{.kind = EventKind::kFailure,
             .time = now,
             .notify = type,
             .text = "IKE_SA_INIT from " + remote.ToString() + ": " + std::move(why)};
     events_.push_back(std::move(e));
     SendUnprotectedResponse(h, {MakeNotify(type, std::move(data))}, local, remote, now);
+  };
+  // Failures after the key exchange was computed cost as much as a half-open SA.
+  auto costly = [&] {
+    init_failures_.push_back(now);
+    if (init_failures_.size() > config_.cookie_threshold) init_failures_.pop_front();
   };
   if (h.spi_r != 0 || h.message_id != 0 || !h.is_initiator()) {
     Emit(EventKind::kDropped, nullptr, now, "IKE_SA_INIT request with bad SPI/ID/flags");
@@ -190,8 +246,11 @@ void Engine::ProcessInitRequest(const Message& m, const Bytes& raw, const Endpoi
   // 2.6 / bad-inputs M: per-IP block, then cookies above the half-open thresholds.
   // The counts are those of the previous calls (SyncHalfOpen); nothing before this point of
   // the current call changes an SA.
+  RotateCookieSecret(now);
   const std::size_t total = half_open_ip_.size();
-  const auto per_ip = half_open_per_ip_.find(remote.address);
+  xfrm::IpAddress source = remote.address;  // an IPv4 address or an IPv6 /64 (SyncHalfOpen)
+  if (!source.is_v4()) std::fill(source.bytes.begin() + 8, source.bytes.end(), 0);
+  const auto per_ip = half_open_per_ip_.find(source);
   const std::size_t from_ip = per_ip == half_open_per_ip_.end() ? 0 : per_ip->second;
 #ifndef NDEBUG
   {
@@ -199,22 +258,31 @@ void Engine::ProcessInitRequest(const Message& m, const Bytes& raw, const Endpoi
     for (const auto& [serial, sa] : sas_) {
       if (sa->initiator || sa->state != IkeState::kConnecting) continue;
       ++scan_total;
-      if (sa->remote.address == remote.address) ++scan_from_ip;
+      xfrm::IpAddress from = sa->remote.address;
+      if (!from.is_v4()) std::fill(from.bytes.begin() + 8, from.bytes.end(), 0);
+      if (from == source) ++scan_from_ip;
     }
     assert(scan_total == total && scan_from_ip == from_ip);
   }
 #endif
+  if (config_.init_limit_half_open != 0 && total >= config_.init_limit_half_open) {
+    Emit(EventKind::kDropped, nullptr, now,
+         "half-open SA limit reached (" + std::to_string(total) + ")");
+    return;
+  }
   if (from_ip >= config_.block_threshold_ip) {
     Emit(EventKind::kDropped, nullptr, now,
          "too many half-open SAs from " + remote.address.ToString());
     return;
   }
-  if (total >= config_.cookie_threshold || from_ip >= config_.cookie_threshold_ip) {
-    Bytes expected = MakeCookie(m, remote);
+  if (total + RecentInitFailures(now) >= config_.cookie_threshold ||
+      from_ip >= config_.cookie_threshold_ip) {
     const auto* first =
         m.payloads.empty() ? nullptr : std::get_if<NotifyPayload>(&m.payloads[0].body);
-    if (!first || first->type != NotifyType::kCookie || first->data != expected) {
-      SendUnprotectedResponse(h, {MakeNotify(NotifyType::kCookie, expected)}, local, remote, now);
+    if (!first || first->type != NotifyType::kCookie || !CookieValid(first->data, m, remote)) {
+      SendUnprotectedResponse(
+          h, {MakeNotify(NotifyType::kCookie, MakeCookie(m, remote, cookie_current_))}, local,
+          remote, now);
       return;
     }
   }
@@ -249,13 +317,21 @@ void Engine::ProcessInitRequest(const Message& m, const Bytes& raw, const Endpoi
     reject(NotifyType::kInvalidSyntax, {}, "KE data length wrong for the group");
     return;
   }
+  // A reflection of one of our own IKE_SA_INIT requests (our SPI and nonce come back).
+  if (const IkeSa* own = FindSaBySpi(h.spi_i);
+      own && own->initiator && own->nonce_i == nonce->data) {
+    Emit(EventKind::kDropped, nullptr, now, "IKE_SA_INIT request reflecting our own");
+    return;
+  }
   auto our_ke = crypto::KeyExchange::Generate(ke->group);
   if (!our_ke) {
+    costly();
     reject(NotifyType::kNoProposalChosen, {}, "key exchange: " + our_ke.error());
     return;
   }
   auto shared = (*our_ke)->ComputeShared(ke->data);
   if (!shared) {
+    costly();
     reject(NotifyType::kNoProposalChosen, {}, "peer KE rejected: " + shared.error());
     return;
   }
@@ -264,7 +340,8 @@ void Engine::ProcessInitRequest(const Message& m, const Bytes& raw, const Endpoi
   sa.spi_i = h.spi_i;
   sa.spi_r = NewIkeSpi();
   RegisterSpi(sa);
-  half_open_[{sa.spi_i, remote}] = sa.serial;
+  sa.half_open_key = std::pair{sa.spi_i, remote};
+  half_open_[*sa.half_open_key] = sa.serial;
   sa.local = local;
   sa.remote = remote;
   sa.suite = choice->suite;
@@ -281,6 +358,7 @@ void Engine::ProcessInitRequest(const Message& m, const Bytes& raw, const Endpoi
   sa.peer_fragmentation =
       peer->fragmentation && m.FindNotify(NotifyType::kIkev2FragmentationSupported);
   if (!DeriveInitKeys(sa, *shared)) {
+    costly();
     DestroySa(sa, now, "key derivation failed");
     return;
   }
@@ -388,6 +466,12 @@ void Engine::ProcessInitResponse(IkeSa& sa, const Message& m, const Bytes& raw, 
     Emit(EventKind::kFailure, &sa, now, "IKE_SA_INIT response not acceptable",
          NotifyType::kNoProposalChosen);
     DestroySa(sa, now, "IKE_SA_INIT failed");
+    return;
+  }
+  if (nonce->data == sa.nonce_i) {
+    // Nr == Ni: our own nonce reflected; unauthenticated, so only dropped (the real answer may
+    // still come).
+    Emit(EventKind::kDropped, &sa, now, "IKE_SA_INIT response with Nr equal to our Ni");
     return;
   }
   auto shared = sa.ke->ComputeShared(ke->data);

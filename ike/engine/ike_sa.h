@@ -128,6 +128,8 @@ struct IkeSa {
   IkeState state = IkeState::kConnecting;
   Endpoint local{};
   Endpoint remote{};
+  // Responder, until IKE_AUTH: its key in Engine::half_open_ (the request's SPIi and source).
+  std::optional<std::pair<std::uint64_t, Endpoint>> half_open_key{};
   TimePoint created{};
   TimePoint established_at{};
   TimePoint last_received{};

@@ -10,6 +10,8 @@
 #include <utility>
 #include <variant>
 
+#include "crypto/secret.h"
+
 namespace minivpn::ike {
 namespace {
 
@@ -107,13 +109,18 @@ std::expected<std::vector<Payload>, ParseError> Unprotect(ByteView datagram, con
   const std::size_t body_offset = datagram.size() - sk->body.size();
   auto plaintext = Open(datagram, body_offset, PayloadType::kSk, cipher);
   if (!plaintext) return std::unexpected(std::move(plaintext.error()));
-  return DecodePayloads(sk->first_inner, *plaintext, body_offset + cipher.iv_size());
+  auto inner = DecodePayloads(sk->first_inner, *plaintext, body_offset + cipher.iv_size());
+  // The decoded payloads are copies: the decrypted buffer is wiped, not just freed.
+  SecureWipe(plaintext->data(), plaintext->size());
+  return inner;
 }
 
 void Reassembler::Reset() {
   message_id_ = 0;
   total_ = 0;
   first_inner_ = PayloadType::kNone;
+  for (auto& p : plaintexts_)
+    if (p) SecureWipe(p->data(), p->size());
   plaintexts_.clear();
 }
 
@@ -160,11 +167,11 @@ std::expected<std::optional<Reassembler::Result>, ParseError> Reassembler::Add(
   const bool complete =
       std::all_of(plaintexts_.begin(), plaintexts_.end(), [](const auto& p) { return p.has_value(); });
   if (!complete) return std::nullopt;
-  Bytes whole;
-  for (const auto& p : plaintexts_) Append(whole, *p);
+  SecretBytes whole;  // wiped when it goes, like each fragment's plaintext (Reset)
+  for (const auto& p : plaintexts_) whole.Append(*p);
   const PayloadType first = first_inner_;
   Reset();
-  auto inner = DecodePayloads(first, whole, 0);
+  auto inner = DecodePayloads(first, whole.Reveal(), 0);
   if (!inner) return std::unexpected(std::move(inner.error()));
   return Result{std::move(*inner)};
 }

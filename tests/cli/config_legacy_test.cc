@@ -507,7 +507,8 @@ TEST(Legacy, StrongswanConfHonouredKeysAndIgnoredRest) {
                       "charon {\n  install_routes = no\n  retransmit_tries = 3\n"
                       "  retransmit_timeout = 2.5\n  retransmit_base = 1.5\n"
                       "  cookie_threshold = 10\n  cookie_threshold_ip = 2\n"
-                      "  block_threshold = 4\n  half_open_timeout = 20s\n"
+                      "  block_threshold = 4\n  init_limit_half_open = 500\n"
+                      "  half_open_timeout = 20s\n"
                       "  fragment_size = 1400\n  port = 5000\n  port_nat_t = 5001\n"
                       "  make_before_break = yes\n  some_future_option = 42\n"
                       "  plugins { kernel-netlink { fwmark = !0x42 } }\n}\n"
@@ -523,6 +524,7 @@ TEST(Legacy, StrongswanConfHonouredKeysAndIgnoredRest) {
   EXPECT_EQ(g.cookie_threshold, 10u);
   EXPECT_EQ(g.cookie_threshold_ip, 2u);
   EXPECT_EQ(g.block_threshold, 4u);
+  EXPECT_EQ(g.init_limit_half_open, 500u);
   EXPECT_EQ(g.half_open_timeout, 20s);
   EXPECT_EQ(g.fragment_size, 1400u);
   EXPECT_EQ(g.port, 5000);

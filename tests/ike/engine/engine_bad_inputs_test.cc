@@ -619,6 +619,187 @@ TEST_F(BadInputTest, M_SpoofedInitFloodSwitchesToCookies) {
   EXPECT_TRUE(k.empty());
 }
 
+// Issue 18 (M): IKE_SA_INIT requests that fail after the key exchange (here the all-zero X25519
+// value, RFC 7748 6.1) cost a key generation each but created no half-open SA, so COOKIE never
+// switched on. Now each counts toward cookie_threshold for half_open_timeout.
+TEST_F(BadInputTest, M_InitFailuresAfterTheKeyExchangeSwitchOnCookies) {
+  crypto::SeededRandom r(3);
+  xfrm::FakeKernel k;
+  EngineConfig config;
+  config.init_errors_per_second = 1000;  // this test counts cookies, not the answer budget
+  Engine b(config, r, k);
+  PeerConfig any = PeerB();
+  any.remote_address = xfrm::IpAddress{};
+  ASSERT_TRUE(b.AddPeer(std::move(any), net_.now()).has_value());
+  for (std::uint32_t i = 0; i < config.cookie_threshold; ++i) {
+    Endpoint from{xfrm::IpAddress::V4(0x0a000000 + i), 500};
+    ManualInitiator peer(b, net_.now(), 100 + i, from);
+    Message m = peer.DefaultInit();
+    std::get<KePayload>(m.payloads[1].body).data.assign(32, 0);  // the all-zero point
+    auto replies = ManualInitiator::Unprotected(peer.Send(m, from));
+    ASSERT_EQ(replies.size(), 1u);
+    EXPECT_TRUE(replies[0].FindNotify(NotifyType::kNoProposalChosen)) << i;
+  }
+  EXPECT_EQ(b.half_open_count(), 0u);
+  Endpoint fresh{xfrm::IpAddress::V4(0x0b000001), 500};
+  ManualInitiator legit(b, net_.now(), 7, fresh);
+  auto replies = ManualInitiator::Unprotected(legit.Send(legit.DefaultInit(), fresh));
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_TRUE(replies[0].FindNotify(NotifyType::kCookie)) << "COOKIE must be on after the failures";
+  // They age out with half_open_timeout: then a request is answered without a cookie again.
+  ManualInitiator later(b, net_.now() + config.half_open_timeout, 8, fresh);
+  replies = ManualInitiator::Unprotected(later.Send(later.DefaultInit(), fresh));
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_TRUE(replies[0].Find(PayloadType::kSa));
+}
+
+// Issue 18 (M): unprotected error answers were sent for every bad IKE_SA_INIT.
+TEST_F(BadInputTest, M_ErrorAnswersToInitAreRateLimited) {
+  std::size_t answers = 0;
+  for (std::uint32_t i = 0; i < 100; ++i) {
+    Endpoint from{xfrm::IpAddress::V4(0x0a000000 + i), 500};
+    ManualInitiator peer(b_, net_.now(), 300 + i, from);
+    Message m = peer.DefaultInit();
+    m.payloads.erase(m.payloads.begin() + 2);  // no nonce: INVALID_SYNTAX
+    answers += peer.Send(m, from).size();
+  }
+  EXPECT_EQ(answers, b_.config().init_errors_per_second);
+  ManualInitiator next(b_, net_.now() + seconds(1), 999, {xfrm::IpAddress::V4(0x0c000001), 500});
+  Message m = next.DefaultInit();
+  m.payloads.erase(m.payloads.begin() + 2);
+  EXPECT_EQ(next.Send(m, Endpoint{xfrm::IpAddress::V4(0x0c000001), 500}).size(), 1u)
+      << "a new second, a new budget";
+}
+
+// Issue 18 (M): half-open SAs were counted per /128, so one IPv6 /64 (one host) was unlimited.
+TEST_F(BadInputTest, M_OneIpv6Slash64IsOneSource) {
+  crypto::SeededRandom r(3);
+  xfrm::FakeKernel k;
+  Engine b(EngineConfig{}, r, k);
+  PeerConfig any = PeerB();
+  any.local_address = xfrm::IpAddress{};
+  any.remote_address = xfrm::IpAddress{};
+  ASSERT_TRUE(b.AddPeer(std::move(any), net_.now()).has_value());
+  std::size_t created = 0, cookies = 0, silent = 0;
+  for (int i = 1; i <= 8; ++i) {
+    Endpoint from{*xfrm::IpAddress::Parse("2001:db8:0:1::" + std::to_string(i)), 500};
+    ManualInitiator peer(b, net_.now(), 400 + static_cast<std::uint64_t>(i), from,
+                         Endpoint{*xfrm::IpAddress::Parse("2001:db8::2"), 500});
+    Message m = peer.DefaultInit();
+    auto replies = ManualInitiator::Unprotected(peer.Send(m, from));
+    if (replies.size() == 1 && replies[0].FindNotify(NotifyType::kCookie)) {
+      ++cookies;
+      m.payloads.insert(
+          m.payloads.begin(),
+          MakeNotify(NotifyType::kCookie, replies[0].FindNotify(NotifyType::kCookie)->data));
+      replies = ManualInitiator::Unprotected(peer.Send(m, from));
+    }
+    if (replies.empty())
+      ++silent;
+    else if (replies[0].Find(PayloadType::kSa))
+      ++created;
+  }
+  // The same as from one IPv4 address (M_PerSourceCookieThenBlock).
+  EXPECT_EQ(created, 5u);
+  EXPECT_EQ(cookies, 2u);
+  EXPECT_EQ(silent, 3u);
+}
+
+// Issue 18 (M): no global cap on half-open SAs (charon's init_limit_half_open).
+TEST_F(BadInputTest, M_GlobalHalfOpenLimit) {
+  crypto::SeededRandom r(3);
+  xfrm::FakeKernel k;
+  EngineConfig config;
+  config.init_limit_half_open = 40;
+  Engine b(config, r, k);
+  PeerConfig any = PeerB();
+  any.remote_address = xfrm::IpAddress{};
+  ASSERT_TRUE(b.AddPeer(std::move(any), net_.now()).has_value());
+  std::size_t created = 0;
+  for (std::uint32_t i = 0; i < 60; ++i) {  // each source answers its cookie
+    Endpoint from{xfrm::IpAddress::V4(0x0a000000 + i), 500};
+    ManualInitiator peer(b, net_.now(), 500 + i, from);
+    Message m = peer.DefaultInit();
+    auto replies = ManualInitiator::Unprotected(peer.Send(m, from));
+    if (replies.size() == 1 && replies[0].FindNotify(NotifyType::kCookie)) {
+      m.payloads.insert(
+          m.payloads.begin(),
+          MakeNotify(NotifyType::kCookie, replies[0].FindNotify(NotifyType::kCookie)->data));
+      replies = ManualInitiator::Unprotected(peer.Send(m, from));
+    }
+    if (replies.size() == 1 && replies[0].Find(PayloadType::kSa)) ++created;
+  }
+  EXPECT_EQ(created, 40u);
+  EXPECT_EQ(b.half_open_count(), 40u);
+}
+
+// Issue 18 (M): the COOKIE secret was made once and never changed (2.6 asks for a periodic
+// change with a version). A cookie is good for the current and the previous secret only.
+TEST_F(BadInputTest, M_CookieSecretRotatesWithAVersion) {
+  crypto::SeededRandom r(3);
+  xfrm::FakeKernel k;
+  EngineConfig config;
+  config.cookie_threshold = 0;  // every request needs a cookie
+  Engine b(config, r, k);
+  ASSERT_TRUE(b.AddPeer(PeerB(), net_.now()).has_value());
+  // "SA" (accepted), "COOKIE" (+ the cookie in *cookie_out) or "" (dropped).
+  auto send = [&](TimePoint at, std::uint64_t seed, const Bytes& cookie, Bytes* cookie_out) {
+    b.HandleTimers(at);  // half-open SAs of earlier steps time out (30 s)
+    ManualInitiator peer(b, at, seed);
+    Message m = peer.DefaultInit();
+    if (!cookie.empty())
+      m.payloads.insert(m.payloads.begin(), MakeNotify(NotifyType::kCookie, cookie));
+    auto replies = ManualInitiator::Unprotected(peer.Send(m));
+    if (replies.empty()) return std::string();
+    if (replies[0].Find(PayloadType::kSa)) return std::string("SA");
+    const NotifyPayload* n = replies[0].FindNotify(NotifyType::kCookie);
+    if (n && cookie_out) *cookie_out = n->data;
+    return std::string(n ? "COOKIE" : "other");
+  };
+  const TimePoint t0 = net_.now();
+  Bytes cookie, second, refused;
+  ASSERT_EQ(send(t0, 11, {}, &cookie), "COOKIE");
+  ASSERT_EQ(cookie.size(), 24u);  // 4-octet version + SHA-1
+  EXPECT_EQ(send(t0 + seconds(29), 11, cookie, nullptr), "SA") << "the same secret";
+  EXPECT_EQ(send(t0 + seconds(61), 12, {}, &second), "COOKIE");  // the secret changes here
+  EXPECT_NE(Bytes(second.begin(), second.begin() + 4), Bytes(cookie.begin(), cookie.begin() + 4))
+      << "a new secret, a new version";
+  EXPECT_EQ(send(t0 + seconds(62), 11, cookie, nullptr), "SA") << "the previous secret";
+  EXPECT_EQ(send(t0 + seconds(125), 11, cookie, &refused), "COOKIE")
+      << "two changes later the old cookie is refused";
+  EXPECT_NE(refused, cookie);
+}
+
+// Issue 18: Ni == Nr was never checked. A response carrying our own nonce back is dropped (it is
+// unauthenticated), and the genuine response still completes the exchange; a reflected copy of
+// our own IKE_SA_INIT request is not answered.
+TEST_F(BadInputTest, ReflectedNoncesAndRequestsAreDropped) {
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.CollectReliable();
+  ASSERT_EQ(net_.pending(), 1u);
+  const Datagram request = net_.in_flight()[0].datagram;
+  // The request reflected to its sender, as if B had sent it (A receives it on its own address).
+  a_.HandleDatagram(Datagram{request.local, request.remote, request.data}, net_.now());
+  EXPECT_TRUE(a_.TakeDatagrams().empty()) << "a reflected request must not be answered";
+  EXPECT_EQ(a_.half_open_count(), 0u);
+  net_.Deliver(0);  // to B
+  net_.CollectReliable();
+  ASSERT_EQ(net_.pending(), 1u);
+  Datagram response = net_.in_flight()[0].datagram;
+  auto decoded = Decode(response.data);
+  ASSERT_TRUE(decoded);
+  auto request_decoded = Decode(request.data);
+  Message forged = *decoded;
+  for (auto& p : forged.payloads)
+    if (auto* n = std::get_if<NoncePayload>(&p.body))
+      n->data = std::get<NoncePayload>(request_decoded->payloads[2].body).data;
+  a_.HandleDatagram(Datagram{response.remote, response.local, Encode(forged)}, net_.now());
+  EXPECT_TRUE(a_.TakeDatagrams().empty()) << "Nr == Ni: no IKE_AUTH on that";
+  net_.Deliver(0);  // the genuine response
+  net_.RunFor(seconds(1));
+  EXPECT_EQ(EstablishedCount(a_), 1u);
+}
+
 TEST_F(BadInputTest, M_PerSourceCookieThenBlock) {
   std::size_t created = 0, cookies = 0, silent = 0;
   for (int i = 0; i < 8; ++i) {
