@@ -31,6 +31,7 @@ inline constexpr std::uint32_t kCookieThresholdIp = 3;
 inline constexpr std::uint32_t kBlockThreshold = 5;
 inline constexpr seconds kHalfOpenTimeout{30};
 inline constexpr std::uint32_t kFragmentSize = 1280;
+inline constexpr std::uint32_t kMaxPacket = 10000;  // max_packet: datagrams and reassembled messages
 inline constexpr std::uint16_t kPort = 500;
 inline constexpr std::uint16_t kPortNatT = 4500;
 

@@ -201,6 +201,7 @@ struct GlobalSettings {
   std::uint32_t init_limit_half_open = 10000;
   Seconds half_open_timeout{base::charon::kHalfOpenTimeout};
   std::uint32_t fragment_size = base::charon::kFragmentSize;
+  std::uint32_t max_packet = base::charon::kMaxPacket;
   std::uint16_t port = base::charon::kPort;
   std::uint16_t port_nat_t = base::charon::kPortNatT;
   bool make_before_break = false;

@@ -2,7 +2,7 @@
 // are interpreted (strongswan.conf(5) defaults: install_routes [yes], retransmit_tries [5],
 // retransmit_timeout [4.0], retransmit_base [1.8], cookie_threshold [30],
 // cookie_threshold_ip [3], block_threshold [5], init_limit_half_open [charon 0 = none, minivpn
-// 10000], half_open_timeout [30], fragment_size [1280],
+// 10000], half_open_timeout [30], fragment_size [1280], max_packet [10000],
 // port [500], port_nat_t [4500], make_before_break [no]) and charon.plugins.save-keys
 // { load [no], wireshark_keys [], ike [no], esp [no] }, and the log levels of charon's loggers
 // (filelog, stderr, syslog, journal; GlobalSettings::log_levels). Everything else in the file
@@ -137,6 +137,8 @@ void LoadCharonSection(const SettingsSection& s, GlobalSettings& g, Diagnostics&
       }
     } else if (k == "fragment_size") {
       TakeUint(v, g.fragment_size, 65535, d);
+    } else if (k == "max_packet") {
+      TakeUint(v, g.max_packet, 65535, d);
     } else if (k == "port" || k == "port_nat_t") {
       TakeUint(v, k == "port" ? g.port : g.port_nat_t, 65535, d);
     }

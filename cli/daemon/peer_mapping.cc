@@ -168,6 +168,7 @@ ike::EngineConfig ToEngineConfig(const config::GlobalSettings& global) {
   engine.init_limit_half_open = global.init_limit_half_open;
   engine.half_open_timeout = global.half_open_timeout;
   engine.fragment_size = global.fragment_size;
+  engine.max_packet = global.max_packet;
   engine.ike_port = global.port;
   engine.nat_t_port = global.port_nat_t;
   return engine;

@@ -253,6 +253,9 @@ void Engine::DestroySa(IkeSa& sa, TimePoint now, std::string_view reason) {
   if (auto it = by_spi_.find(sa.our_spi()); it != by_spi_.end() && it->second == sa.serial)
     by_spi_.erase(it);
   if (sa.half_open_key) half_open_.erase(*std::exchange(sa.half_open_key, std::nullopt));
+  fragment_bytes_ -= sa.request_fragments.buffered_bytes() + sa.response_fragments.buffered_bytes();
+  sa.request_fragments.Reset();
+  sa.response_fragments.Reset();
   sa.destroyed = true;
   Emit(EventKind::kIkeDown, &sa, now, std::string(reason));
   auto it = sas_.find(sa.serial);

@@ -269,6 +269,7 @@ class Engine {
   CookieSecret cookie_current_, cookie_previous_;
   TimePoint cookie_rotate_at_{};
   std::deque<TimePoint> init_failures_;  // at most cookie_threshold entries
+  std::size_t fragment_bytes_ = 0;  // held by the Reassemblers of all SAs
   TimePoint init_error_window_{};
   std::uint32_t init_errors_sent_ = 0;
   TimePoint invalid_spi_window_{};

@@ -129,6 +129,13 @@ struct EngineConfig {
   std::uint32_t init_errors_per_second = 20;
   // RFC 7383: fragment protected messages above this IP datagram size (charon fragment_size).
   std::size_t fragment_size = base::charon::kFragmentSize;
+  // charon's max_packet: a larger datagram is dropped, and so is a fragmented message whose
+  // reassembled plaintext would grow beyond it.
+  std::size_t max_packet = base::charon::kMaxPacket;
+  // Plaintext held for fragmented messages being reassembled, all IKE SAs together (charon has
+  // no such budget; each SA holds at most 2 x max_packet): a fragment that would exceed it is
+  // dropped, and its message is retransmitted by the peer later.
+  std::size_t fragment_bytes_limit = 4u << 20;
   std::uint16_t nat_t_port = base::charon::kPortNatT;
   std::uint16_t ike_port = base::charon::kPort;
   // Bounded retries of IKE_SA_INIT after INVALID_KE_PAYLOAD / COOKIE.

@@ -127,6 +127,12 @@ bool Engine::AllowInvalidSpi(TimePoint now) {
 void Engine::HandleDatagram(const Datagram& datagram, TimePoint now) {
   Scope scope(*this);
   ByteView data = datagram.data;
+  if (data.size() > config_.max_packet) {
+    Emit(EventKind::kDropped, nullptr, now,
+         "datagram of " + std::to_string(data.size()) + " octets from " +
+             datagram.remote.ToString() + " (max_packet " + std::to_string(config_.max_packet) + ")");
+    return;
+  }
   if (datagram.local.port == config_.nat_t_port) {
     // RFC 3948 2.3 NAT keepalive: one 0xFF octet, ignored.
     if (data.size() == 1 && data[0] == 0xff) return;
@@ -236,16 +242,35 @@ void Engine::HandleProtected(IkeSa& sa, const Message& message, const Bytes& raw
   if (fragment) {
     const auto& skf = std::get<SkfPayload>(message.payloads.back().body);
     Reassembler& r = response ? sa.response_fragments : sa.request_fragments;
+    const std::size_t held_before = r.buffered_bytes();
+    // Keeps fragment_bytes_ (all SAs) in step with what r holds, however this branch ends.
+    auto account = [&] { fragment_bytes_ = fragment_bytes_ - held_before + r.buffered_bytes(); };
     if (r.message_id() != h.message_id) r.Reset();
+    if (r.buffered_bytes() + raw.size() > config_.max_packet) {
+      r.Reset();
+      account();
+      Emit(EventKind::kDropped, &sa, now,
+           "fragmented message larger than max_packet (" + std::to_string(config_.max_packet) + ")");
+      return;
+    }
+    if (fragment_bytes_ - held_before + r.buffered_bytes() + raw.size() >
+        config_.fragment_bytes_limit) {
+      account();
+      Emit(EventKind::kDropped, &sa, now, "fragment buffers of all SAs full");
+      return;
+    }
     auto added = r.Add(raw, message, *sa.cipher_in);
+    account();
     if (!added) {
       Emit(EventKind::kDropped, &sa, now, "fragment: " + Describe(added.error()));
       return;
     }
-    if (skf.fragment_number == 1) sa.cached_request_hashes_pending = Hash(raw);
+    // Only an authentic fragment 1 that was kept stands for the message (not a forged copy).
+    if (skf.fragment_number == 1 && r.last_stored()) sa.cached_request_hashes_pending = Hash(raw);
     if (!added->has_value()) return;  // more fragments to come
     opened = std::move((*added)->inner);
     r.Reset();
+    account();
     hashes.push_back(sa.cached_request_hashes_pending);
   } else {
     opened = Unprotect(raw, message, *sa.cipher_in);

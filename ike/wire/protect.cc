@@ -122,10 +122,12 @@ void Reassembler::Reset() {
   for (auto& p : plaintexts_)
     if (p) SecureWipe(p->data(), p->size());
   plaintexts_.clear();
+  buffered_ = 0;
 }
 
 std::expected<std::optional<Reassembler::Result>, ParseError> Reassembler::Add(
     ByteView datagram, const Message& message, const crypto::SkCipher& cipher) {
+  last_stored_ = false;
   const SkfPayload* skf =
       message.payloads.empty() ? nullptr : std::get_if<SkfPayload>(&message.payloads.back().body);
   if (skf == nullptr || skf->body.size() > datagram.size()) {
@@ -163,7 +165,9 @@ std::expected<std::optional<Reassembler::Result>, ParseError> Reassembler::Add(
     plaintexts_.assign(total_, std::nullopt);
   }
   if (skf->fragment_number == 1) first_inner_ = skf->first_inner;
+  buffered_ += plaintext->size();
   plaintexts_[index] = std::move(*plaintext);
+  last_stored_ = true;
   const bool complete =
       std::all_of(plaintexts_.begin(), plaintexts_.end(), [](const auto& p) { return p.has_value(); });
   if (!complete) return std::nullopt;

@@ -57,9 +57,17 @@ class Reassembler {
   std::expected<std::optional<Result>, ParseError> Add(ByteView datagram, const Message& message,
                                                       const crypto::SkCipher& cipher);
   std::uint32_t message_id() const { return message_id_; }
+  // Whether the last Add authenticated and kept its fragment. A duplicate is ignored before any
+  // check, so only a stored fragment may stand for the message (e.g. as the hash that makes a
+  // retransmission get the cached response): a forged copy of fragment 1 must not.
+  bool last_stored() const { return last_stored_; }
+  // Plaintext octets held for the message being reassembled (for the engine's budgets).
+  std::size_t buffered_bytes() const { return buffered_; }
   void Reset();
 
  private:
+  bool last_stored_ = false;
+  std::size_t buffered_ = 0;
   std::uint32_t message_id_ = 0;
   std::uint16_t total_ = 0;
   PayloadType first_inner_ = PayloadType::kNone;

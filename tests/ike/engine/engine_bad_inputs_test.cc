@@ -800,6 +800,54 @@ TEST_F(BadInputTest, ReflectedNoncesAndRequestsAreDropped) {
   EXPECT_EQ(EstablishedCount(a_), 1u);
 }
 
+// Issue 18 (L): datagrams up to 64 KiB were accepted and fragment buffers had no bound beyond
+// 64 fragments per message and SA. Now max_packet bounds datagrams and reassembled messages, and
+// fragment_bytes_limit the plaintext held for all SAs together.
+TEST_F(BadInputTest, L_DatagramsAboveMaxPacketAreDropped) {
+  Bytes big(b_.config().max_packet + 1, 0);
+  b_.HandleDatagram(Datagram{{Ip("192.0.2.2"), 500}, {Ip("192.0.2.1"), 500}, big}, net_.now());
+  EXPECT_TRUE(b_.TakeDatagrams().empty());
+  auto dropped = OfKind(b_.TakeEvents(), EventKind::kDropped);
+  ASSERT_EQ(dropped.size(), 1u);
+  EXPECT_NE(dropped[0].text.find("max_packet"), std::string::npos) << dropped[0].text;
+}
+
+TEST_F(BadInputTest, L_FragmentBudgetsBoundWhatIsHeld) {
+  struct Case {
+    std::size_t max_packet, fragment_bytes_limit;
+    bool establishes;
+  };
+  // IKE_SA_INIT travels in 208-octet datagrams, IKE_AUTH in three fragments of 122, 122 and 111
+  // octets (about 70 octets of plaintext each).
+  for (const Case c :
+       {Case{10000, 4u << 20, true}, Case{10000, 200, false}, Case{220, 4u << 20, false}}) {
+    SCOPED_TRACE(std::to_string(c.max_packet) + "/" + std::to_string(c.fragment_bytes_limit));
+    crypto::SeededRandom ra(1), rb(2);
+    xfrm::FakeKernel ka, kb;
+    EngineConfig small;
+    small.fragment_size = 150;  // IKE_AUTH goes in several fragments
+    EngineConfig bounded;
+    bounded.max_packet = c.max_packet;
+    bounded.fragment_bytes_limit = c.fragment_bytes_limit;
+    Engine a(small, ra, ka), b(bounded, rb, kb);
+    SimNetwork net;
+    net.Attach(Ip("192.0.2.1"), &a);
+    net.Attach(Ip("192.0.2.2"), &b);
+    ASSERT_TRUE(a.AddPeer(PeerA(), net.now()).has_value());
+    ASSERT_TRUE(b.AddPeer(PeerB(), net.now()).has_value());
+    ASSERT_TRUE(a.Initiate("to-b", "net", net.now()).has_value());
+    net.RunFor(seconds(30));
+    EXPECT_EQ(EstablishedCount(b), c.establishes ? 1u : 0u);
+    if (!c.establishes) {
+      bool budget_named = false;
+      for (const auto& e : OfKind(b.TakeEvents(), EventKind::kDropped))
+        budget_named = budget_named || e.text.find("fragment buffers of all SAs full") != std::string::npos ||
+                       e.text.find("larger than max_packet") != std::string::npos;
+      EXPECT_TRUE(budget_named);
+    }
+  }
+}
+
 TEST_F(BadInputTest, M_PerSourceCookieThenBlock) {
   std::size_t created = 0, cookies = 0, silent = 0;
   for (int i = 0; i < 8; ++i) {

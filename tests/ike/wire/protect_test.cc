@@ -281,6 +281,29 @@ TEST(BadInputsL, NonFirstFragmentNamingAnInnerPayload) {
   EXPECT_EQ(m.error().offset, 28u);
 }
 
+// Issue 18: a duplicate is ignored before it is authenticated, so the engine must not take it
+// for the message: only a fragment the reassembler authenticated and kept says last_stored().
+TEST(BadInputsL, OnlyAStoredFragmentStandsForTheMessage) {
+  crypto::SkCipher cipher = MakeCipher(kGcm);
+  const std::vector<Bytes> f = Fragments(cipher);
+  Reassembler r;
+  ASSERT_TRUE(Add(r, f[0], cipher).has_value());
+  EXPECT_TRUE(r.last_stored());
+  const std::size_t held = r.buffered_bytes();
+  EXPECT_GT(held, 0u);
+  Bytes forged = f[0];
+  forged.back() ^= 0x01;  // a forged copy of fragment 1
+  auto dup = Add(r, forged, cipher);
+  ASSERT_TRUE(dup.has_value());  // ignored as a duplicate ...
+  EXPECT_FALSE(r.last_stored()) << "... and not taken for fragment 1";
+  EXPECT_EQ(r.buffered_bytes(), held);
+  ASSERT_TRUE(Add(r, f[1], cipher).has_value());
+  EXPECT_TRUE(r.last_stored());
+  EXPECT_GT(r.buffered_bytes(), held);
+  r.Reset();
+  EXPECT_EQ(r.buffered_bytes(), 0u);
+}
+
 TEST(BadInputsL, ForgedFragmentIsDroppedAndTheRestStillCompletes) {
   crypto::SkCipher cipher = MakeCipher(kGcm);
   const std::vector<Bytes> f = Fragments(cipher);
