@@ -611,9 +611,25 @@ void LoadIpsecConf(const std::string& path, Config& config, Diagnostics& d,
 
   Params defaults;
   std::set<std::string> also_targets;
+  UniquePolicy unique = UniquePolicy::kReplace;  // ipsec.conf(5): uniqueids [yes]
   for (const auto& s : sections) {
     if (s.type == "config") {
       for (const auto& p : s.params) {
+        if (p.key == "uniqueids") {
+          if (p.value == "yes" || p.value == "replace") {
+            unique = UniquePolicy::kReplace;
+          } else if (p.value == "no") {
+            unique = UniquePolicy::kNo;
+          } else if (p.value == "never") {
+            unique = UniquePolicy::kNever;
+          } else if (p.value == "keep") {
+            unique = UniquePolicy::kKeep;
+          } else {
+            d.Error(p.where, fmt::format("invalid value '{}' for 'uniqueids' (expected yes, no, "
+                                         "never, replace or keep)",
+                                         FirstWord(p.value)));
+          }
+        }
         static constexpr std::string_view kSetup[] = {
             "charondebug", "uniqueids",  "strictcrlpolicy",  "cachecrls",       "charonstart",
             "plutostart",  "plutodebug", "nat_traversal",    "virtual_private", "protostack",
@@ -662,7 +678,10 @@ void LoadIpsecConf(const std::string& path, Config& config, Diagnostics& d,
       continue;
     }
     ConnBuilder builder(r.section->name, r.section->where, r.params, d);
-    if (auto c = builder.Build(is_local)) config.connections.push_back(std::move(*c));
+    if (auto c = builder.Build(is_local)) {
+      c->unique = unique;
+      config.connections.push_back(std::move(*c));
+    }
   }
 }
 

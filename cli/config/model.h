@@ -148,6 +148,11 @@ struct ChildConfig {
   bool operator==(const ChildConfig&) const = default;
 };
 
+// Several IKE SAs with the same peer identity (swanctl.conf(5) `unique`): kNo keeps them unless
+// the peer sends INITIAL_CONTACT, kNever keeps them even then, kReplace deletes the older ones
+// once a new one is up, kKeep refuses the new one.
+enum class UniquePolicy : std::uint8_t { kNo, kNever, kReplace, kKeep };
+
 struct ConnectionConfig {
   std::string name{};
   Location where{};
@@ -167,6 +172,8 @@ struct ConnectionConfig {
   Seconds rand_time{base::charon::kIkeRandTime};
   Seconds reauth_time{0};         // accepted; minivpn rekeys instead of reauthenticating
   std::uint32_t keyingtries = base::charon::kKeyingTries;  // 0 = forever
+  // swanctl `unique` (ipsec.conf: config setup `uniqueids`, default yes = replace).
+  UniquePolicy unique = UniquePolicy::kNo;
   bool mobike = true;
   bool encap = false;
   Fragmentation fragmentation = Fragmentation::kYes;

@@ -362,6 +362,13 @@ void LoadConnection(const SettingsSection& s, Config& config, Diagnostics& d) {
                 {"force", Fragmentation::kForce},
                 {"no", Fragmentation::kNo}},
                "yes, accept, force or no");
+    } else if (k == "unique") {
+      TakeEnum(v, conn.unique, d,
+               {{"no", UniquePolicy::kNo},
+                {"never", UniquePolicy::kNever},
+                {"replace", UniquePolicy::kReplace},
+                {"keep", UniquePolicy::kKeep}},
+               "no, never, replace or keep");
     } else if (k == "keyingtries") {
       std::uint64_t tries = 0;
       if (Take(ParseUint(v.value, 0xffffffff), tries, v, d)) {
@@ -377,7 +384,7 @@ void LoadConnection(const SettingsSection& s, Config& config, Diagnostics& d) {
       }
     } else {
       ReportKey(d, v, fmt::format("connection '{}'", conn.name),
-                {"send_certreq", "send_cert", "unique", "childless", "dscp"},
+                {"send_certreq", "send_cert", "childless", "dscp"},
                 {"vips", "aggressive", "pull", "pools", "ppk_id", "ppk_required", "if_id_in",
                  "if_id_out", "mediation", "mediated_by", "mediation_peer"});
     }

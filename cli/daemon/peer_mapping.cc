@@ -123,6 +123,12 @@ std::expected<ike::PeerConfig, std::string> ToPeerConfig(const config::Connectio
   peer.rand_time = conn.rand_time;
   peer.fragmentation = conn.fragmentation != config::Fragmentation::kNo;
   peer.keyingtries = conn.keyingtries;
+  switch (conn.unique) {
+    case config::UniquePolicy::kNo: peer.unique = ike::UniquePolicy::kNo; break;
+    case config::UniquePolicy::kNever: peer.unique = ike::UniquePolicy::kNever; break;
+    case config::UniquePolicy::kReplace: peer.unique = ike::UniquePolicy::kReplace; break;
+    case config::UniquePolicy::kKeep: peer.unique = ike::UniquePolicy::kKeep; break;
+  }
   for (const auto& c : conn.children) {
     ike::ChildConfig child;
     child.name = c.name;

@@ -59,6 +59,10 @@ struct Identity {
 enum class StartAction : std::uint8_t { kNone, kTrap, kStart };
 enum class DpdAction : std::uint8_t { kClear, kRestart, kTrap };
 enum class CloseAction : std::uint8_t { kNone, kClear, kRestart, kTrap };
+// Several IKE SAs with one peer identity (charon's `unique`): kNo keeps them unless the peer sends
+// INITIAL_CONTACT, kNever keeps them even then, kReplace deletes the older ones when a new one
+// is up, kKeep refuses the new one (AUTHENTICATION_FAILED).
+enum class UniquePolicy : std::uint8_t { kNo, kNever, kReplace, kKeep };
 
 // What the engine negotiates and installs for one child; built from the config's
 // config::ChildConfig by cli/daemon/peer_mapping.cc (which resolves dynamic selectors and
@@ -95,6 +99,7 @@ struct PeerConfig {
   Seconds rand_time{0};          // 0 = over_time (charon)
   bool fragmentation = true;     // announce and use RFC 7383 fragmentation
   bool send_initial_contact = true;
+  UniquePolicy unique = UniquePolicy::kNo;
   // Attempts to establish before giving up (charon's keyingtries); 0 = keep trying forever.
   std::uint32_t keyingtries = base::charon::kKeyingTries;
   std::vector<ChildConfig> children{};

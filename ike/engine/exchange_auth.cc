@@ -99,18 +99,27 @@ void Engine::ProcessAuthRequest(IkeSa& sa, const Header& header, const std::vect
                                                 sa.sk_pi, EncodePayloadBody(*idi_payload));
   if (auth->data.size() != expected.size() || !expected.Equals(auth->data))
     return fail("AUTH value of '" + DescribeId(*idi) + "' does not verify");
+  // The other IKE SAs with this identity ("the peer": one responder config, say remote id
+  // %any, may serve many); SAs still being set up (a simultaneous start) do not count.
+  std::vector<IkeSa*> old;
+  for (IkeSa* other : SasOf(peer->name))
+    if (other != &sa && !other->destroyed && other->state != IkeState::kConnecting &&
+        other->state != IkeState::kAuthenticating && other->remote_identity == *idi)
+      old.push_back(other);
+  if (peer->unique == UniquePolicy::kKeep && !old.empty())
+    return fail("an IKE SA with '" + DescribeId(*idi) + "' exists (unique = keep)");
   SetPeer(sa, peer->name);
   sa.remote_identity = *idi;
-
-  // 2.4: INITIAL_CONTACT: the peer lost its state; drop our older SAs with it. "The peer" is
-  // this identity: one responder config (say remote id %any) may serve many peers.
-  if (FindNotify(inner, NotifyType::kInitialContact)) {
-    std::vector<IkeSa*> old;
-    for (IkeSa* other : SasOf(sa.peer))
-      if (other != &sa && !other->destroyed && other->state != IkeState::kConnecting &&
-          other->state != IkeState::kAuthenticating && other->remote_identity == *idi)
-        old.push_back(other);  // SAs still being set up (a simultaneous start) stay
+  // 2.4: INITIAL_CONTACT: the peer lost its state; drop our older SAs with it (not with
+  // unique = never). unique = replace: the older ones are deleted (DELETE sent) either way.
+  if (FindNotify(inner, NotifyType::kInitialContact) && peer->unique != UniquePolicy::kNever) {
     for (IkeSa* o : old) DestroySa(*o, now, "INITIAL_CONTACT from the peer");
+  } else if (peer->unique == UniquePolicy::kReplace) {
+    for (IkeSa* o : old) {
+      Emit(EventKind::kDropped, o, now, "replaced by a new IKE SA with the same peer (unique = replace)");
+      o->tasks.insert(o->tasks.begin(), Task{.kind = Task::Kind::kDeleteIke});
+      StartNextTask(*o, now);
+    }
   }
 
   Payload idr_out{.type = PayloadType::kIdr, .body = ToIdPayload(peer->local_id)};

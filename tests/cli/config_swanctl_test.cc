@@ -261,13 +261,13 @@ TEST(Swanctl, SecretEncodingsAndDefaultLocalId) {
 
 TEST(Swanctl, UnknownAndUnsupportedKeysAreReported) {
   TempDir dir;
-  auto r = LoadSwanctlText(dir, Conn("    colour = blue\n    aggressive = yes\n    unique = keep\n",
+  auto r = LoadSwanctlText(dir, Conn("    colour = blue\n    aggressive = yes\n    send_cert = always\n",
                                      "        colour = red\n        interface = eth0\n"
                                      "        hostaccess = yes\n"));
   EXPECT_FALSE(r.ok());
   EXPECT_DIAG(r.diagnostics, Severity::kError, "unknown key 'colour' in connection 'gw'", 5, 5);
   EXPECT_DIAG(r.diagnostics, Severity::kError, "'aggressive' is not supported", 6);
-  EXPECT_DIAG(r.diagnostics, Severity::kWarning, "'unique' is accepted and ignored", 7);
+  EXPECT_DIAG(r.diagnostics, Severity::kWarning, "'send_cert' is accepted and ignored", 7);
   EXPECT_DIAG(r.diagnostics, Severity::kError, "unknown key 'colour' in child 'net'", 16);
   EXPECT_DIAG(r.diagnostics, Severity::kError, "'interface' is not supported", 17);
   EXPECT_DIAG(r.diagnostics, Severity::kWarning, "'hostaccess' is accepted and ignored", 18);

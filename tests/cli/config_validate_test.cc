@@ -247,3 +247,41 @@ TEST(Diagnostic, Formatting) {
 
 }  // namespace
 }  // namespace minivpn::config
+
+namespace minivpn::config {
+namespace {
+
+// Issue 18: `unique` (swanctl.conf) and `uniqueids` (ipsec.conf config setup) were ignored.
+TEST(Unique, SwanctlValuesAndDefault) {
+  TempDir dir;
+  for (auto [text, want] : {std::pair{"", UniquePolicy::kNo}, {"no", UniquePolicy::kNo},
+                            {"never", UniquePolicy::kNever}, {"replace", UniquePolicy::kReplace},
+                            {"keep", UniquePolicy::kKeep}}) {
+    auto r = Load(dir, Swanctl(*text ? std::string("  unique = ") + text + "\n" : "", ""));
+    ASSERT_TRUE(r.ok()) << testing::Dump(r.diagnostics);
+    EXPECT_EQ(r.config.connections.at(0).unique, want) << text;
+  }
+  auto bad = Load(dir, Swanctl("  unique = sometimes\n", ""));
+  EXPECT_DIAG(bad.diagnostics, Severity::kError, "no, never, replace or keep", 5);
+}
+
+TEST(Unique, IpsecConfUniqueidsDefaultsToReplace) {
+  TempDir dir;
+  const std::string conn =
+      "conn a\n  left=192.0.2.1\n  right=198.51.100.1\n  rightid=b\n  auto=add\n";
+  for (auto [setup, want] : {std::pair{"", UniquePolicy::kReplace},
+                             {"config setup\n  uniqueids=no\n", UniquePolicy::kNo},
+                             {"config setup\n  uniqueids=never\n", UniquePolicy::kNever},
+                             {"config setup\n  uniqueids=keep\n", UniquePolicy::kKeep}}) {
+    ConfigPaths paths{.ipsec_conf = dir.Write("ipsec.conf", std::string(setup) + conn),
+                      .ipsec_secrets = dir.Write("ipsec.secrets", ": PSK \"x\"\n")};
+    auto r = LoadConfig(paths, LoadOptions{[](const IpAddress& a) {
+                          return a.ToString() == "192.0.2.1";
+                        }});
+    ASSERT_TRUE(r.ok()) << testing::Dump(r.diagnostics);
+    EXPECT_EQ(r.config.connections.at(0).unique, want) << setup;
+  }
+}
+
+}  // namespace
+}  // namespace minivpn::config

@@ -365,3 +365,57 @@ TEST_F(EstablishTest, SimultaneousInitiationFromBothSides) {
 
 }  // namespace
 }  // namespace minivpn::ike::test
+
+namespace minivpn::ike::test {
+namespace {
+
+// Issue 18: IKE SAs per peer identity were unbounded; charon's `unique` decides (swanctl.conf(5)).
+// A (192.0.2.1) is up with B; then A2 (192.0.2.3), with the same identity, establishes too.
+struct UniqueCase {
+  UniquePolicy unique;
+  bool initial_contact;    // sent by A2
+  std::size_t b_sas;       // IKE SAs B holds at the end
+  std::size_t a_sas;       // ... and A
+  bool a2_up;
+};
+
+class UniqueTest : public ::testing::TestWithParam<UniqueCase> {};
+
+TEST_P(UniqueTest, SecondIkeSaWithTheSameIdentity) {
+  const UniqueCase c = GetParam();
+  crypto::SeededRandom ra(1), ra2(3), rb(2);
+  xfrm::FakeKernel ka, ka2, kb;
+  Engine a(EngineConfig{}, ra, ka), a2(EngineConfig{}, ra2, ka2), b(EngineConfig{}, rb, kb);
+  SimNetwork net;
+  net.Attach(Ip("192.0.2.1"), &a);
+  net.Attach(Ip("192.0.2.3"), &a2);
+  net.Attach(Ip("192.0.2.2"), &b);
+  PeerConfig pb = MakePeer("to-a", "192.0.2.2", "192.0.2.1", "b.test", "a.test");
+  pb.remote_address = xfrm::IpAddress{};  // any address
+  pb.unique = c.unique;
+  ASSERT_TRUE(b.AddPeer(std::move(pb), net.now()).has_value());
+  ASSERT_TRUE(a.AddPeer(MakePeer("to-b", "192.0.2.1", "192.0.2.2", "a.test", "b.test"), net.now()));
+  PeerConfig p2 = MakePeer("to-b", "192.0.2.3", "192.0.2.2", "a.test", "b.test");
+  p2.children[0].mark_in = p2.children[0].mark_out = xfrm::Mark{13, 0xffffffff};
+  p2.send_initial_contact = c.initial_contact;
+  ASSERT_TRUE(a2.AddPeer(std::move(p2), net.now()).has_value());
+  ASSERT_TRUE(a.Initiate("to-b", "net", net.now()).has_value());
+  net.RunFor(std::chrono::seconds(1));
+  ASSERT_EQ(b.ike_sa_count(), 1u);
+  ASSERT_TRUE(a2.Initiate("to-b", "net", net.now()).has_value());
+  net.RunFor(std::chrono::seconds(5));
+  EXPECT_EQ(b.ike_sa_count(), c.b_sas);
+  EXPECT_EQ(a.ike_sa_count(), c.a_sas);
+  EXPECT_EQ(a2.ike_sa_count(), c.a2_up ? 1u : 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Policies, UniqueTest,
+    ::testing::Values(UniqueCase{UniquePolicy::kNo, false, 2, 1, true},
+                      UniqueCase{UniquePolicy::kNo, true, 1, 1, true},  // A keeps its stale SA
+                      UniqueCase{UniquePolicy::kNever, true, 2, 1, true},
+                      UniqueCase{UniquePolicy::kReplace, false, 1, 0, true},  // DELETE sent to A
+                      UniqueCase{UniquePolicy::kKeep, false, 1, 1, false}));
+
+}  // namespace
+}  // namespace minivpn::ike::test
