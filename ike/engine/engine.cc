@@ -556,6 +556,14 @@ void Engine::SyncHalfOpen(std::uint64_t serial) {
   }
 }
 
+void Engine::SetMessageIdsForTesting(std::uint64_t serial, std::uint32_t next,
+                                     std::uint32_t expected) {
+  if (IkeSa* sa = FindSa(serial)) {
+    sa->next_mid = next;
+    sa->expected_mid = expected;
+  }
+}
+
 std::vector<IkeSaInfo> Engine::ListSas(TimePoint now) const {
   using std::chrono::duration_cast;
   std::vector<IkeSaInfo> out;

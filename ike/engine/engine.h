@@ -77,6 +77,9 @@ class Engine {
   // Queries for the control tool.
   std::vector<IkeSaInfo> ListSas(TimePoint now) const;
   std::size_t ike_sa_count() const { return sas_.size(); }
+  // Tests only: jump an IKE SA's message IDs (our next request, the peer's next request) close to
+  // 2^32 to exercise RFC 7296 2.2's wrap rule without 4 billion exchanges.
+  void SetMessageIdsForTesting(std::uint64_t serial, std::uint32_t next, std::uint32_t expected);
   std::size_t half_open_count() const { return half_open_ip_.size(); }
   const EngineConfig& config() const { return config_; }
 

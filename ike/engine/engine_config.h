@@ -132,6 +132,9 @@ struct EngineConfig {
   // Unprotected error answers to IKE_SA_INIT (NO_PROPOSAL_CHOSEN, INVALID_KE_PAYLOAD,
   // INVALID_SYNTAX ...), per second, all sources together; COOKIE answers are not limited.
   std::uint32_t init_errors_per_second = 20;
+  // CHILD_SAs one IKE SA may hold (an authenticated peer asking for more gets NO_ADDITIONAL_SAS;
+  // rekeys do not count). charon has no such limit.
+  std::size_t max_children_per_ike_sa = 256;
   // RFC 7383: fragment protected messages above this IP datagram size (charon fragment_size).
   std::size_t fragment_size = base::charon::kFragmentSize;
   // charon's max_packet: a larger datagram is dropped, and so is a fragmented message whose

@@ -26,6 +26,13 @@ void Engine::SendRaw(const Endpoint& local, const Endpoint& remote, const Bytes&
 }
 
 namespace {
+// RFC 7296 2.2: message IDs must not wrap. We rekey the IKE SA when 256 IDs are left, and use
+// 2^32-1 for nothing: reaching it closes the SA.
+constexpr std::uint32_t kLastMessageId = 0xffffffff;
+constexpr std::uint32_t kRekeyBeforeMessageId = kLastMessageId - 256;
+}  // namespace
+
+namespace {
 std::size_t FragmentLimit(const EngineConfig& config, const IkeSa& sa) {
   std::size_t overhead = (sa.local.address.is_v4() ? 20 : 40) + 8;
   if (sa.local.port == config.nat_t_port) overhead += 4;
@@ -44,6 +51,11 @@ std::vector<Bytes> Seal(const EngineConfig& config, IkeSa& sa, const Header& hea
 void Engine::SendRequest(IkeSa& sa, ExchangeKind kind, ExchangeType exchange,
                          std::vector<Payload> payloads, TimePoint now, Outstanding pending) {
   if (sa.destroyed || !sa.cipher_out) return;
+  if (sa.next_mid == kLastMessageId) {  // 2.2: no wrap; the rekey before this one failed
+    Emit(EventKind::kFailure, &sa, now, "message IDs exhausted: closing the IKE SA");
+    DestroySa(sa, now, "message IDs exhausted");
+    return;
+  }
   Header h{.spi_i = sa.spi_i,
            .spi_r = sa.spi_r,
            .exchange = exchange,
@@ -75,7 +87,14 @@ void Engine::SendResponse(IkeSa& sa, const Header& request, std::vector<Payload>
   sa.has_cached = true;
   sa.cached_mid = request.message_id;
   sa.cached_request_hashes = request_hashes;
-  sa.expected_mid = request.message_id + 1;
+  // 2.2: message IDs never wrap. After the peer's 2^32-1 it can send no request: the SA must go
+  // (our IKE rekey replaces it).
+  if (request.message_id == kLastMessageId) {
+    sa.peer_mids_exhausted = true;
+    sa.tasks.insert(sa.tasks.begin(), Task{.kind = Task::Kind::kRekeyIke});
+  } else {
+    sa.expected_mid = request.message_id + 1;
+  }
   for (const auto& d : sa.cached_response) SendRaw(sa.local, sa.remote, d);
   Emit(EventKind::kExchangeSent, &sa, now, Summary(h, payloads));
   if (trace_sink_) TraceSealed(sa, sa.cached_response, payloads, now);
@@ -215,7 +234,7 @@ void Engine::HandleProtected(IkeSa& sa, const Message& message, const Bytes& raw
   const bool response = h.is_response();
   const bool fragment = message.payloads.back().type == PayloadType::kSkf;
   if (!response) {
-    if (h.message_id != sa.expected_mid) {
+    if (h.message_id != sa.expected_mid || sa.peer_mids_exhausted) {
       // 2.1: a retransmitted request gets the cached response byte for byte; with fragments,
       // only fragment 1 triggers the resend (RFC 7383 2.6.2).
       if (sa.has_cached && h.message_id == sa.cached_mid &&
@@ -402,6 +421,12 @@ void Engine::DispatchResponse(IkeSa& sa, const Header& /*header*/, std::vector<P
 }
 
 void Engine::StartNextTask(IkeSa& sa, TimePoint now) {
+  // 2.2: before our message IDs would wrap, the IKE SA is rekeyed (the new one starts at 0).
+  if (sa.next_mid >= kRekeyBeforeMessageId && !sa.tasks.empty() &&
+      sa.tasks.front().kind != Task::Kind::kRekeyIke &&
+      sa.tasks.front().kind != Task::Kind::kDeleteIke) {
+    sa.tasks.insert(sa.tasks.begin(), Task{.kind = Task::Kind::kRekeyIke});
+  }
   while (!sa.destroyed && !sa.outstanding && sa.state == IkeState::kEstablished &&
          !sa.tasks.empty()) {
     Task t = sa.tasks.front();

@@ -112,6 +112,10 @@ void Engine::ProcessChildRequest(IkeSa& sa, const Header& header, const std::vec
       remote_ts = NarrowTs(old->params.remote_ts, *tsi);
     }
   } else {
+    // A rekey replaces a CHILD_SA; a new one adds to what this IKE SA holds (bounded).
+    if (sa.children.size() >= config_.max_children_per_ike_sa)
+      return reply_error(NotifyType::kNoAdditionalSas, {},
+                         std::to_string(sa.children.size()) + " CHILD_SAs on this IKE SA already");
     for (const auto& c : peer->children) {
       local_ts = NarrowTs(c.local_ts, *tsr);
       remote_ts = NarrowTs(c.remote_ts, *tsi);

@@ -165,6 +165,7 @@ struct IkeSa {
   // Message IDs (2.2) and the exchange in flight.
   std::uint32_t next_mid = 0;      // our next request
   std::uint32_t expected_mid = 0;  // the peer's next request
+  bool peer_mids_exhausted = false;  // the peer used message ID 2^32-1: no request after it
   std::unique_ptr<Outstanding> outstanding{};  // on the heap: null while the SA idles
 
   // Response cache (2.1): the last response, resent byte for byte for a retransmission.

@@ -419,3 +419,57 @@ INSTANTIATE_TEST_SUITE_P(
 
 }  // namespace
 }  // namespace minivpn::ike::test
+
+namespace minivpn::ike::test {
+namespace {
+
+// Issue 18: CHILD_SAs per IKE SA were unbounded. With max_children_per_ike_sa = 2 the third
+// CREATE_CHILD_SA is refused with NO_ADDITIONAL_SAS; a rekey still works at the limit.
+TEST(ChildLimit, TheResponderRefusesChildrenBeyondItsLimit) {
+  crypto::SeededRandom ra(1), rb(2);
+  xfrm::FakeKernel ka, kb;
+  EngineConfig limited;
+  limited.max_children_per_ike_sa = 2;
+  Engine a(EngineConfig{}, ra, ka), b(limited, rb, kb);
+  SimNetwork net;
+  net.Attach(Ip("192.0.2.1"), &a);
+  net.Attach(Ip("192.0.2.2"), &b);
+  PeerConfig pa = MakePeer("to-b", "192.0.2.1", "192.0.2.2", "a.test", "b.test");
+  PeerConfig pb = MakePeer("to-a", "192.0.2.2", "192.0.2.1", "b.test", "a.test");
+  for (PeerConfig* p : {&pa, &pb}) {
+    for (std::uint32_t i = 1; i <= 2; ++i) {
+      ChildConfig c = RouteChild("net" + std::to_string(i), 12 + i);
+      c.local_ts = Net((std::string("10.") + std::to_string(p == &pa ? 1 : 2) + "." +
+                        std::to_string(i) + ".0/24").c_str());
+      c.remote_ts = Net((std::string("10.") + std::to_string(p == &pa ? 2 : 1) + "." +
+                         std::to_string(i) + ".0/24").c_str());
+      p->children.push_back(c);
+    }
+  }
+  ASSERT_TRUE(a.AddPeer(std::move(pa), net.now()).has_value());
+  ASSERT_TRUE(b.AddPeer(std::move(pb), net.now()).has_value());
+  ASSERT_TRUE(a.Initiate("to-b", "net", net.now()).has_value());
+  net.RunFor(std::chrono::seconds(1));
+  ASSERT_TRUE(a.Initiate("to-b", "net1", net.now()).has_value());
+  net.RunFor(std::chrono::seconds(1));
+  ASSERT_TRUE(a.Initiate("to-b", "net2", net.now()).has_value());
+  net.RunFor(std::chrono::seconds(1));
+  std::size_t b_children = 0;
+  for (const auto& sa : b.ListSas(net.now())) b_children += sa.children.size();
+  EXPECT_EQ(b_children, 2u);
+  bool refused = false;
+  for (const auto& e : OfKind(b.TakeEvents(), EventKind::kFailure))
+    refused = refused || (e.notify == NotifyType::kNoAdditionalSas &&
+                          e.text.find("2 CHILD_SAs on this IKE SA already") != std::string::npos);
+  EXPECT_TRUE(refused);
+  EXPECT_EQ(kb.sa_count(), 4u);  // two pairs, nothing of the refused one
+  ASSERT_TRUE(a.Rekey("to-b", "net", net.now()).has_value());  // a rekey at the limit
+  net.RunFor(std::chrono::seconds(2));
+  b_children = 0;
+  for (const auto& sa : b.ListSas(net.now())) b_children += sa.children.size();
+  EXPECT_EQ(b_children, 2u);
+  EXPECT_EQ(kb.sa_count(), 4u);
+}
+
+}  // namespace
+}  // namespace minivpn::ike::test

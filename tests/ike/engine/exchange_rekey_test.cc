@@ -445,3 +445,40 @@ TEST_F(RekeyTest, ChildRequestDuringIkeRekeyGetsTemporaryFailure) {
 
 }  // namespace
 }  // namespace minivpn::ike::test
+
+namespace minivpn::ike::test {
+namespace {
+
+// Issue 18: message IDs wrapped at 2^32 silently (RFC 7296 2.2: the IKE SA must be rekeyed or
+// closed first). With 256 IDs left, the next request is preceded by an IKE rekey; at 2^32-1
+// nothing more is sent and the SA is closed.
+class MessageIdTest : public RekeyTest {};
+
+TEST_F(MessageIdTest, AnIkeRekeyComesBeforeTheIdsRunOut) {
+  Establish();
+  const auto before = a_.ListSas(net_.now())[0];
+  a_.SetMessageIdsForTesting(before.serial, 0xffffffffu - 200, 1);
+  b_.SetMessageIdsForTesting(b_.ListSas(net_.now())[0].serial, 1, 0xffffffffu - 200);
+  ASSERT_TRUE(a_.Rekey("to-b", "net", net_.now()).has_value());
+  net_.RunFor(seconds(2));
+  const auto sas = a_.ListSas(net_.now());
+  ASSERT_EQ(sas.size(), 1u);
+  EXPECT_NE(sas[0].spi_i, before.spi_i) << "the IKE SA was rekeyed";
+  ExpectOneConsistentChild();
+  EXPECT_NE(Children(a_)[0].spi_in, before.children[0].spi_in) << "and the CHILD rekey ran";
+}
+
+TEST_F(MessageIdTest, TheLastIdIsNeverSent) {
+  Establish();
+  const auto sa = a_.ListSas(net_.now())[0];
+  a_.SetMessageIdsForTesting(sa.serial, 0xffffffffu, 1);
+  ASSERT_TRUE(a_.Rekey("to-b", "net", net_.now()).has_value());
+  EXPECT_TRUE(a_.TakeDatagrams().empty());
+  EXPECT_EQ(a_.ike_sa_count(), 0u);
+  auto failures = OfKind(a_.TakeEvents(), EventKind::kFailure);
+  ASSERT_FALSE(failures.empty());
+  EXPECT_NE(failures.back().text.find("message IDs exhausted"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace minivpn::ike::test
