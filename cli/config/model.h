@@ -209,6 +209,8 @@ struct GlobalSettings {
   Seconds half_open_timeout{base::charon::kHalfOpenTimeout};
   std::uint32_t fragment_size = base::charon::kFragmentSize;
   std::uint32_t max_packet = base::charon::kMaxPacket;
+  // charon.plugins.vici.socket (unix://...): if it answers, charon runs on this host.
+  std::string vici_socket = "/var/run/charon.vici";
   std::uint16_t port = base::charon::kPort;
   std::uint16_t port_nat_t = base::charon::kPortNatT;
   bool make_before_break = false;

@@ -144,8 +144,22 @@ void LoadCharonSection(const SettingsSection& s, GlobalSettings& g, Diagnostics&
     }
     // Any other key is one of charon's many settings minivpn does not interpret.
   }
-  // charon.plugins.save-keys (strongSwan's save-keys plugin, the Wireshark export).
+  // charon.plugins.vici.socket: where a running charon answers (minivpnd refuses to start then).
   const SettingsSection* plugins = s.FindSection("plugins");
+  if (const SettingsSection* vici = plugins ? plugins->FindSection("vici") : nullptr) {
+    if (const auto* v = vici->FindValue("socket"); v && !v->value.empty()) {
+      std::string_view uri = v->value;
+      if (uri.starts_with("unix://")) {
+        g.vici_socket = std::string(uri.substr(7));
+      } else {
+        d.Warning(v->value_where,
+                  fmt::format("'vici.socket' = '{}' is not a unix:// URI: minivpnd checks for a "
+                              "running charon at {}",
+                              v->value, g.vici_socket));
+      }
+    }
+  }
+  // charon.plugins.save-keys (strongSwan's save-keys plugin, the Wireshark export).
   const SettingsSection* save_keys = plugins ? plugins->FindSection("save-keys") : nullptr;
   if (save_keys == nullptr) return;
   for (const auto& v : save_keys->values) {

@@ -39,17 +39,18 @@ std::expected<void, std::string> Daemon::Start() {
   if (auto ec = KeepSecretsOutOfCoreDumps()) {
     return std::unexpected("cannot disable core dumps: " + ec.message());
   }
-  // charon in the same kernel would fight over the same SAs, policies and ports.
-  if (!options_.fake_kernel && UnixSocketAnswers(kCharonViciSocket)) {
-    return std::unexpected(fmt::format(
-        "charon is running (its vici socket {} answers): stop it first (systemctl stop "
-        "strongswan), two IKE daemons cannot share a kernel's IPsec state",
-        kCharonViciSocket));
-  }
   auto loaded = config::LoadConfig(options_.config);
   LogDiagnostics(loaded.diagnostics);
   if (!loaded.ok()) return std::unexpected("configuration has errors (see above)");
   config::Config config = std::move(loaded.config);
+  // charon in the same kernel would fight over the same SAs, policies and ports. Its vici socket
+  // is where strongswan.conf says (charon.plugins.vici.socket), /var/run/charon.vici by default.
+  if (!options_.fake_kernel && UnixSocketAnswers(config.global.vici_socket)) {
+    return std::unexpected(fmt::format(
+        "charon is running (its vici socket {} answers): stop it first (systemctl stop "
+        "strongswan), two IKE daemons cannot share a kernel's IPsec state",
+        config.global.vici_socket));
+  }
   if (!options_.log_levels_from_command_line) {
     for (const auto& [name, level] : config.global.log_levels) {
       if (auto subsystem = ParseSubsystem(name)) log_.SetLevel(*subsystem, level);

@@ -37,10 +37,6 @@ namespace minivpn::daemon {
 
 using config::ConfigPaths;
 
-// charon's default vici socket (strongswan.conf charon.plugins.vici.socket): if it answers,
-// charon runs and owns this kernel's IPsec state.
-inline constexpr const char* kCharonViciSocket = "/var/run/charon.vici";
-
 struct DaemonOptions {
   ConfigPaths config;
   std::string control_path{kDefaultControlPath};

@@ -511,7 +511,8 @@ TEST(Legacy, StrongswanConfHonouredKeysAndIgnoredRest) {
                       "  half_open_timeout = 20s\n"
                       "  fragment_size = 1400\n  port = 5000\n  port_nat_t = 5001\n"
                       "  make_before_break = yes\n  some_future_option = 42\n"
-                      "  plugins { kernel-netlink { fwmark = !0x42 } }\n}\n"
+                      "  plugins { kernel-netlink { fwmark = !0x42 }\n"
+                      "    vici { socket = unix:///run/strongswan/charon.vici } }\n}\n"
                       "charon-systemd { retransmit_tries = 7 }\n"
                       "libstrongswan { whatever = 1 }\n");
   ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
@@ -525,6 +526,7 @@ TEST(Legacy, StrongswanConfHonouredKeysAndIgnoredRest) {
   EXPECT_EQ(g.cookie_threshold_ip, 2u);
   EXPECT_EQ(g.block_threshold, 4u);
   EXPECT_EQ(g.init_limit_half_open, 500u);
+  EXPECT_EQ(g.vici_socket, "/run/strongswan/charon.vici");
   EXPECT_EQ(g.half_open_timeout, 20s);
   EXPECT_EQ(g.fragment_size, 1400u);
   EXPECT_EQ(g.port, 5000);
