@@ -7,9 +7,6 @@
 namespace minivpn::xfrm {
 namespace {
 
-constexpr std::uint32_t kSpiMin = 0xc0000000;
-constexpr std::uint32_t kSpiMax = 0xcfffffff;
-
 const char* KindName(FakeOpKind kind) {
   switch (kind) {
     case FakeOpKind::kAllocSpi:

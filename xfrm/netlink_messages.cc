@@ -60,9 +60,11 @@ Mark MarkFromAttr(const nlattr* attr) {
   return mark.is_set() ? mark : Mark{};
 }
 
-// Finds one attribute after the `fixed` header; mnl_attr_ok bounds every step by nlmsg_len.
+// Finds one attribute after the `fixed` header; every step is bounded by nlmsg_len itself (libmnl's
+// payload tail is nlmsg_len rounded up to 4: up to 3 octets past the message, found by the
+// netlink fuzzer).
 const nlattr* FindAttr(const nlmsghdr* nlh, std::size_t fixed, std::uint16_t type) {
-  const auto* tail = static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh));
+  const auto* tail = reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len;
   const auto* attr = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(nlh, fixed));
   while (static_cast<const void*>(attr) < static_cast<const void*>(tail) &&
          mnl_attr_ok(attr, static_cast<int>(tail - reinterpret_cast<const char*>(attr)))) {

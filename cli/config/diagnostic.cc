@@ -32,6 +32,11 @@ std::string ToString(const Diagnostic& d) {
 
 namespace {
 
+// `set` holds c (a NUL is never in a set: std::strchr would match the terminator and make the
+// scanning loops stop on a NUL byte without consuming it, forever).
+constexpr bool IsAnyOf(char c, std::string_view set) { return set.find(c) != std::string_view::npos; }
+
+
 bool StartsWithNoCase(std::string_view text, std::string_view word) {
   if (text.size() < word.size()) return false;
   for (std::size_t i = 0; i < word.size(); ++i)
@@ -52,12 +57,12 @@ void Diagnostics::HideSecretsOf(std::string_view text) {
   };
   auto remember_words = [&](std::size_t from, std::size_t to) {
     for (std::size_t q = from; q < to;) {
-      while (q < to && std::strchr(kAround, text[q])) ++q;
+      while (q < to && IsAnyOf(text[q], kAround)) ++q;
       std::size_t end = q;
-      while (end < to && !std::strchr(kAround, text[end])) ++end;
+      while (end < to && !IsAnyOf(text[end], kAround)) ++end;
       const std::string_view word = text.substr(q, end - q);
       remember(word);
-      if (word.size() > 2 && word[0] == '0' && std::strchr("xXs", word[1])) remember(word.substr(2));
+      if (word.size() > 2 && word[0] == '0' && IsAnyOf(word[1], "xXs")) remember(word.substr(2));
       q = end;
     }
   };
@@ -114,7 +119,7 @@ void Diagnostics::HideSecretsOf(std::string_view text) {
     if (end < text.size()) {
       const std::size_t next_end = line_end(end + 1);
       bool empty = true;
-      for (std::size_t q = p; q < end; ++q) empty = empty && std::strchr(kAround, text[q]);
+      for (std::size_t q = p; q < end; ++q) empty = empty && IsAnyOf(text[q], kAround);
       if (open_quote || empty || !ordinary(end + 1, next_end)) remember_words(end + 1, next_end);
     }
   }
@@ -124,9 +129,12 @@ std::string Diagnostics::Hide(std::string message) const {
   for (const auto& h : hidden_) {
     const auto bytes = h.Reveal();
     const std::string_view secret(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    constexpr std::string_view kHidden = "<hidden>";
+    // The search goes on after the replacement: a secret such as "hidden" must not be found
+    // inside the "<hidden>" just written (found by the ipsec_conf fuzzer: an endless loop).
     for (auto pos = message.find(secret); pos != std::string::npos;
-         pos = message.find(secret, pos)) {
-      message.replace(pos, secret.size(), "<hidden>");
+         pos = message.find(secret, pos + kHidden.size())) {
+      message.replace(pos, secret.size(), kHidden);
     }
   }
   return message;

@@ -15,6 +15,11 @@
 namespace minivpn::config {
 namespace {
 
+// `set` holds c (a NUL is never in a set: std::strchr would match the terminator and make the
+// scanning loops stop on a NUL byte without consuming it, forever).
+constexpr bool IsAnyOf(char c, std::string_view set) { return set.find(c) != std::string_view::npos; }
+
+
 constexpr int kMaxIncludeDepth = 10;
 
 struct Token {
@@ -26,7 +31,7 @@ struct Token {
 // ':' separates identities from the secret when followed by whitespace or the end, so that
 // IPv6 identities ("2001:db8::1 : PSK ..") keep their colons.
 bool IsSeparatorColon(std::string_view text, std::size_t i) {
-  return i + 1 >= text.size() || std::strchr(" \t\r\n", text[i + 1]) != nullptr;
+  return i + 1 >= text.size() || IsAnyOf(text[i + 1], " \t\r\n");
 }
 
 // Splits an entry's text into tokens; quoted strings keep spaces and '#'. Returns false on an
@@ -72,7 +77,7 @@ bool Tokenize(std::string_view text, Location start, std::vector<Token>& out, Di
     } else {
       Token t{"", false, Location{start.file, line, col}};
       t.text.reserve(text.size() - i);
-      while (i < text.size() && !std::strchr(" \t\r\n#\"", text[i]) &&
+      while (i < text.size() && !IsAnyOf(text[i], " \t\r\n#\"") &&
              !(text[i] == ':' && IsSeparatorColon(text, i))) {
         t.text += text[i];
         adv();
@@ -211,7 +216,9 @@ void LoadLines(const std::string& path, Config& config, Diagnostics& d, int dept
     bool continuation = !l.empty() && (l[0] == ' ' || l[0] == '\t');
     std::string_view trimmed = Trim(l);
     if (trimmed.empty() || trimmed[0] == '#') {
-      // blank or comment line: does not end an entry
+      // blank or comment line: does not end an entry; inside one it keeps its line break so
+      // that the tokens after it are reported on their own line
+      if (!entry.empty()) entry += '\n';
     } else if (continuation && !entry.empty()) {
       entry += '\n';
       entry += l;

@@ -17,6 +17,11 @@
 namespace minivpn::config {
 namespace {
 
+// `set` holds c (a NUL is never in a set: std::strchr would match the terminator and make the
+// scanning loops stop on a NUL byte without consuming it, forever).
+constexpr bool IsAnyOf(char c, std::string_view set) { return set.find(c) != std::string_view::npos; }
+
+
 constexpr int kMaxIncludeDepth = 10;
 constexpr int kMaxNesting = 64;
 constexpr std::string_view kUtf8Bom = "\xef\xbb\xbf";
@@ -101,6 +106,16 @@ class Parser {
       ParseText(text, path, target, depth);
       WipeString(text);
     }
+    guard_.Leave();
+  }
+
+  // Text read from elsewhere as if it were the file `name` (which therefore may not include itself).
+  void ParseNamedText(std::string_view text, const std::string& name) {
+    if (auto refused = guard_.Enter(name)) {
+      if (!refused->empty()) diags_.Error(Location{name, 0, 0}, *refused);
+      return;
+    }
+    ParseText(text, name, doc_.root, 0);
     guard_.Leave();
   }
 
@@ -233,7 +248,7 @@ class Parser {
       if (!first) value += ' ';
       first = false;
       if (c.peek() != '"') {
-        while (!c.eof() && !std::strchr(" \t\r\n#}\"", c.peek())) {
+        while (!c.eof() && !IsAnyOf(c.peek(), " \t\r\n#}\"")) {
           value += c.peek();
           c.advance();
         }
@@ -510,7 +525,7 @@ SettingsDocument ParseSettingsText(std::string_view text, const std::string& nam
   SettingsDocument doc;
   Parser parser(doc, diags);
   diags.HideSecretsOf(text);
-  parser.ParseText(text, name, doc.root, 0);
+  parser.ParseNamedText(text, name);
   parser.ResolveReferences();
   return doc;
 }

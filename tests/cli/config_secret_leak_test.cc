@@ -145,3 +145,49 @@ TEST(SecretLeak, AForgottenPskKeywordDoesNotEchoTheSecret) {
 
 }  // namespace
 }  // namespace minivpn::config
+
+namespace minivpn::config {
+namespace {
+
+// Found by the config fuzzers (issue 18).
+TEST(FuzzFindings, ASecretThatIsPartOfTheMarkerDoesNotLoopForever) {
+  TempDir dir;
+  ConfigPaths paths;
+  paths.ipsec_conf = dir.Write("ipsec.conf", kIpsecConf);
+  paths.ipsec_secrets = dir.Write("ipsec.secrets", "C=hidden : PSK \"hidden\"\n");
+  auto r = LoadConfig(paths, LoadOptions{NotLocal});  // returned at all: the loop is gone
+  EXPECT_FALSE(r.diagnostics.empty());
+  for (const auto& d : r.diagnostics)
+    EXPECT_EQ(ToString(d).find("'C=hidden"), std::string::npos) << ToString(d);
+}
+
+TEST(FuzzFindings, ANulByteEndsNoScanningLoop) {
+  TempDir dir;
+  const std::string nul(1, '\0');
+  ConfigPaths swanctl;
+  swanctl.swanctl_conf =
+      dir.Write("swanctl.conf", "connections {\n  c {\n    local_addrs = 192.0.2.1" + nul + "\n  }\n}\n");
+  auto r = LoadConfig(swanctl, LoadOptions{NotLocal});
+  EXPECT_FALSE(r.ok());
+  ConfigPaths legacy;
+  legacy.ipsec_conf = dir.Write("ipsec.conf", kIpsecConf);
+  legacy.ipsec_secrets = dir.Write("ipsec.secrets", "a.test" + nul + " : PSK \"x\"\n");
+  r = LoadConfig(legacy, LoadOptions{NotLocal});
+  EXPECT_FALSE(r.diagnostics.empty());
+}
+
+TEST(FuzzFindings, IpsecSecretsLinesAfterABlankOrCommentLineInsideAnEntry) {
+  TempDir dir;
+  ConfigPaths paths;
+  paths.ipsec_conf = dir.Write("ipsec.conf", kIpsecConf);
+  paths.ipsec_secrets = dir.Write("ipsec.secrets",
+                                  "a.test b.test : PSK\n"
+                                  "# a comment inside the entry\n"
+                                  "\n"
+                                  "  \"s3cr3t-line4\" extra\n");
+  auto r = LoadConfig(paths, LoadOptions{NotLocal});
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "unexpected text after the secret", 4, 18);
+}
+
+}  // namespace
+}  // namespace minivpn::config

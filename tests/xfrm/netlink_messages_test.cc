@@ -634,5 +634,20 @@ TEST(ParseXfrmEvent, IgnoresOtherTypesAndBrokenAttributes) {
   EXPECT_EQ(std::get<ExpireEvent>(*event).sa.mark, Mark{});
 }
 
+// Found by the netlink fuzzer (issue 18): attributes were bounded by nlmsg_len rounded up to 4, so
+// an attribute ending up to 3 octets past the message was still read. Here nlmsg_len stops 2
+// octets short of the mark attribute's end (the buffer holds them): the mark must not be read.
+TEST(ParseXfrmEvent, AttributesEndAtNlmsgLenNotItsAlignment) {
+  xfrm_user_expire expire{};
+  expire.state.family = AF_INET;
+  NlMessage msg = EventMessage(XFRM_MSG_EXPIRE, expire, Mark{12, 0xffffffff});
+  Bytes bytes(msg.bytes().begin(), msg.bytes().end());
+  const std::uint32_t len = static_cast<std::uint32_t>(bytes.size()) - 2;
+  std::memcpy(bytes.data(), &len, sizeof(len));
+  const auto event = ParseXfrmEvent(bytes);
+  ASSERT_TRUE(event.has_value());
+  EXPECT_EQ(std::get<ExpireEvent>(*event).sa.mark, Mark{});
+}
+
 }  // namespace
 }  // namespace minivpn::xfrm
