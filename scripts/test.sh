@@ -11,7 +11,7 @@ bash scripts/setup.sh
 # The binaries the labs run: an optimised build without sanitizers (ASan's shadow memory does
 # not fit the user-mode-Linux guest).
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C build/release minivpnd minivpnctl minivpn-kernel-probe
+ninja -C build/release minivpnd minivpnctl minivpn-kernel-probe minivpn-ike-flood
 
 # libFuzzer targets need clang.
 CC=clang-16 CXX=clang++-16 cmake -S . -B build/fuzz -G Ninja -DMINIVPN_FUZZ=ON >/dev/null
