@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every minivpn test and ends with ctest's summary:
-#   unit tests built with ASan+UBSan, each libFuzzer target for 60 s (clang build), and the
+#   unit tests built with ASan+UBSan, each libFuzzer target for its budget (tests/fuzz/fuzzers.cmake,
+#   30-60 s; clang build), and the
 #   user-mode-Linux lab (interop/) against real strongSwan charon, using the release binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
