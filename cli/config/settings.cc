@@ -36,6 +36,20 @@ void WipeString(std::string& s) {
   s.clear();
 }
 
+// Appends to a value that may be a secret. A std::string that outgrows its buffer frees the old
+// one as it is, with the first part of the value in it; this grows it by hand and wipes the old
+// buffer first (issue 18).
+void AppendWiping(std::string& s, char c) {
+  if (s.size() == s.capacity()) {
+    std::string bigger;
+    bigger.reserve(2 * s.capacity() + 16);
+    bigger.append(s);
+    WipeString(s);
+    s = std::move(bigger);
+  }
+  s.push_back(c);
+}
+
 void WipeSection(SettingsSection& s) {
   for (auto& v : s.values) WipeString(v.value);
   for (auto& sub : s.sections) WipeSection(sub);
@@ -245,11 +259,11 @@ class Parser {
     while (true) {
       c.SkipSpaces();
       if (c.eof() || c.peek() == '\n' || c.peek() == '#' || c.peek() == '}') break;
-      if (!first) value += ' ';
+      if (!first) AppendWiping(value, ' ');
       first = false;
       if (c.peek() != '"') {
         while (!c.eof() && !IsAnyOf(c.peek(), " \t\r\n#}\"")) {
-          value += c.peek();
+          AppendWiping(value, c.peek());
           c.advance();
         }
         continue;
@@ -270,23 +284,23 @@ class Parser {
           c.advance();
           switch (e) {
             case 'n':
-              value += '\n';
+              AppendWiping(value, '\n');
               break;
             case 'r':
-              value += '\r';
+              AppendWiping(value, '\r');
               break;
             case 't':
-              value += '\t';
+              AppendWiping(value, '\t');
               break;
             case '\n':
               break;  // an escaped end of line joins the lines
             default:
-              value += e;
+              AppendWiping(value, e);
               break;
           }
           continue;
         }
-        value += ch;
+        AppendWiping(value, ch);
       }
       if (!closed) {
         diags_.Error(quote_loc, fmt::format("unterminated quoted value of '{}'", key));
