@@ -530,14 +530,10 @@ std::optional<TimePoint> Engine::NextDeadline() const {
 std::vector<Datagram> Engine::TakeDatagrams() { return std::exchange(out_, {}); }
 std::vector<Event> Engine::TakeEvents() { return std::exchange(events_, {}); }
 
-namespace {
-// The unit half-open SAs are counted per: an IPv4 address, or an IPv6 /64 (one host's prefix:
-// a host holds a whole /64 and can send from any address in it).
-xfrm::IpAddress HalfOpenSource(xfrm::IpAddress address) {
+xfrm::IpAddress Engine::HalfOpenSource(xfrm::IpAddress address) {
   if (!address.is_v4()) std::fill(address.bytes.begin() + 8, address.bytes.end(), 0);
   return address;
 }
-}  // namespace
 
 void Engine::SyncHalfOpen(std::uint64_t serial) {
   auto it = sas_.find(serial);

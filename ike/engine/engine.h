@@ -302,6 +302,9 @@ class Engine {
   std::map<std::uint64_t, xfrm::IpAddress> half_open_ip_;  // serial -> the source it counts for
   std::map<xfrm::IpAddress, std::size_t> half_open_per_ip_;  // IPv4 address or IPv6 /64 -> count
   void SyncHalfOpen(std::uint64_t serial);
+  // The unit half-open SAs are counted per: an IPv4 address, or an IPv6 /64 (one host's prefix:
+  // a host holds a whole /64 and can send from any address in it).
+  static xfrm::IpAddress HalfOpenSource(xfrm::IpAddress address);
   struct Scope {
     explicit Scope(Engine& e) : engine(e) { ++engine.depth_; }
     ~Scope() {

@@ -248,8 +248,7 @@ void Engine::ProcessInitRequest(const Message& m, const Bytes& raw, const Endpoi
   // the current call changes an SA.
   RotateCookieSecret(now);
   const std::size_t total = half_open_ip_.size();
-  xfrm::IpAddress source = remote.address;  // an IPv4 address or an IPv6 /64 (SyncHalfOpen)
-  if (!source.is_v4()) std::fill(source.bytes.begin() + 8, source.bytes.end(), 0);
+  const xfrm::IpAddress source = HalfOpenSource(remote.address);
   const auto per_ip = half_open_per_ip_.find(source);
   const std::size_t from_ip = per_ip == half_open_per_ip_.end() ? 0 : per_ip->second;
 #ifndef NDEBUG
@@ -258,9 +257,7 @@ void Engine::ProcessInitRequest(const Message& m, const Bytes& raw, const Endpoi
     for (const auto& [serial, sa] : sas_) {
       if (sa->initiator || sa->state != IkeState::kConnecting) continue;
       ++scan_total;
-      xfrm::IpAddress from = sa->remote.address;
-      if (!from.is_v4()) std::fill(from.bytes.begin() + 8, from.bytes.end(), 0);
-      if (from == source) ++scan_from_ip;
+      if (HalfOpenSource(sa->remote.address) == source) ++scan_from_ip;
     }
     assert(scan_total == total && scan_from_ip == from_ip);
   }
