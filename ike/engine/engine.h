@@ -133,6 +133,7 @@ class Engine {
   void SendUnprotectedResponse(const Header& request, std::vector<Payload> payloads,
                                const Endpoint& local, const Endpoint& remote, TimePoint now);
   void Retransmit(IkeSa& sa, TimePoint now);
+  void ResendCached(IkeSa& sa, std::string_view what, TimePoint now);
   void StartNextTask(IkeSa& sa, TimePoint now);
   void HandleProtected(IkeSa& sa, const Message& message, const Bytes& raw, const Endpoint& local,
                        const Endpoint& remote, TimePoint now);

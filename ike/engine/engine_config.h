@@ -150,6 +150,11 @@ struct EngineConfig {
   std::uint32_t max_init_retries = 3;
   // Delay before retrying a CHILD/IKE rekey that got TEMPORARY_FAILURE (RFC 7296 2.25).
   Seconds retry_delay{10};
+  // Copies of one request answered with the cached response (RFC 7296 2.1 retransmissions):
+  // an initiator retransmits a few times (charon: retransmit_tries, 5), a replay of a captured
+  // request (from a spoofed source, for IKE_SA_INIT) thousands of times. Later copies are
+  // dropped; the next request of the exchange gets a fresh budget. charon has no such bound.
+  std::uint32_t max_cached_resends = 10;
   // Rate limit for unprotected INVALID_IKE_SPI replies (per second, all peers).
   std::uint32_t invalid_spi_per_second = 10;
   // Nonce length we send (RFC 7296 2.10: at least half the PRF key size, 16..256).

@@ -85,6 +85,7 @@ void Engine::SendResponse(IkeSa& sa, const Header& request, std::vector<Payload>
            .message_id = request.message_id};
   sa.cached_response = Seal(config_, sa, h, payloads, random_);
   sa.has_cached = true;
+  sa.cached_resends = 0;
   sa.cached_mid = request.message_id;
   sa.cached_request_hashes = request_hashes;
   // 2.2: message IDs never wrap. After the peer's 2^32-1 it can send no request: the SA must go
@@ -180,8 +181,7 @@ void Engine::HandleDatagram(const Datagram& datagram, TimePoint now) {
         IkeSa* sa = FindSa(it->second);
         if (sa && sa->has_cached && sa->cached_mid == 0 && !sa->cached_request_hashes.empty() &&
             sa->cached_request_hashes.front() == Hash(raw)) {
-          for (const auto& d : sa->cached_response) SendRaw(sa->local, sa->remote, d);
-          Emit(EventKind::kRetransmit, sa, now, "IKE_SA_INIT response 0 (cached)");
+          ResendCached(*sa, "IKE_SA_INIT response 0", now);
         } else {
           Emit(EventKind::kDropped, sa, now, "IKE_SA_INIT for an existing half-open SA");
         }
@@ -228,6 +228,22 @@ void Engine::HandleDatagram(const Datagram& datagram, TimePoint now) {
   HandleProtected(*sa, message, raw, datagram.local, datagram.remote, now);
 }
 
+// 2.1: a retransmitted request gets the cached response, byte for byte, at most
+// max_cached_resends times: beyond that it is a replay, not a retransmission.
+void Engine::ResendCached(IkeSa& sa, std::string_view what, TimePoint now) {
+  if (sa.cached_resends >= config_.max_cached_resends) {
+    if (sa.cached_resends++ == config_.max_cached_resends) {
+      Emit(EventKind::kDropped, &sa, now,
+           "request " + std::to_string(sa.cached_mid) + " repeated more than " +
+               std::to_string(config_.max_cached_resends) + " times: a replay, no longer answered");
+    }
+    return;
+  }
+  ++sa.cached_resends;
+  for (const auto& d : sa.cached_response) SendRaw(sa.local, sa.remote, d);
+  Emit(EventKind::kRetransmit, &sa, now, std::string(what) + " (cached)");
+}
+
 void Engine::HandleProtected(IkeSa& sa, const Message& message, const Bytes& raw,
                              const Endpoint& local, const Endpoint& remote, TimePoint now) {
   const Header& h = message.header;
@@ -240,9 +256,7 @@ void Engine::HandleProtected(IkeSa& sa, const Message& message, const Bytes& raw
       if (sa.has_cached && h.message_id == sa.cached_mid &&
           std::find(sa.cached_request_hashes.begin(), sa.cached_request_hashes.end(), Hash(raw)) !=
               sa.cached_request_hashes.end()) {
-        for (const auto& d : sa.cached_response) SendRaw(sa.local, sa.remote, d);
-        Emit(EventKind::kRetransmit, &sa, now,
-             "response " + std::to_string(h.message_id) + " (cached)");
+        ResendCached(sa, "response " + std::to_string(h.message_id), now);
       } else {
         Emit(EventKind::kDropped, &sa, now,
              "request with message ID " + std::to_string(h.message_id) + " outside the window");

@@ -172,6 +172,7 @@ struct IkeSa {
   bool has_cached = false;
   std::uint32_t cached_mid = 0;
   std::vector<Bytes> cached_response{};
+  std::uint32_t cached_resends = 0;  // times cached_response was sent again (max_cached_resends)
   std::vector<Bytes> cached_request_hashes{};
   Bytes cached_request_hashes_pending{};  // hash of fragment 1 of the request being reassembled
   Reassembler request_fragments{};

@@ -943,5 +943,30 @@ TEST_F(BadInputTest, M_OneResponsePerRequest) {
   EXPECT_EQ(b_.half_open_count(), 1u);
 }
 
+// The lab's flood (interop/scenarios/flood.sh) replays one captured IKE_SA_INIT 1,000 times a
+// second from one spoofed source: each copy matched the half-open SA it had made and got the
+// cached 160-octet response, 10,000 reflected datagrams in 60 s. A real initiator retransmits a
+// few times (charon: 5); copies beyond max_cached_resends are dropped, and so are replays of a
+// captured protected request (the SA's peer would otherwise receive one response per copy).
+TEST_F(BadInputTest, M_ReplayedRequestsGetABoundedNumberOfCachedResponses) {
+  auto peer = Peer();
+  ASSERT_TRUE(peer.CompleteInit());  // the first answer
+  std::size_t replies = 1;
+  for (int i = 0; i < 1000; ++i) replies += peer.SendBytes(peer.init_request).size();
+  EXPECT_EQ(replies, 1u + b_.config().max_cached_resends);
+  EXPECT_EQ(b_.half_open_count(), 1u);
+
+  // The same bound for a protected request of an established SA (IKE_AUTH here).
+  Bytes auth =
+      peer.Protected(ExchangeType::kIkeAuth, 1, peer.AuthPayloads(ManualInitiator::DefaultId()));
+  replies = 0;
+  for (int i = 0; i < 1000; ++i) replies += peer.SendBytes(auth).size();
+  EXPECT_EQ(replies, 1u + b_.config().max_cached_resends);
+  EXPECT_EQ(EstablishedCount(b_), 1u);
+  // A new request still gets its answer (a fresh budget per cached response).
+  auto dpd = peer.SendBytes(peer.Protected(ExchangeType::kInformational, 2, {}));
+  EXPECT_EQ(dpd.size(), 1u);
+}
+
 }  // namespace
 }  // namespace minivpn::ike::test
