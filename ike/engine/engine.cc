@@ -128,7 +128,7 @@ void Engine::RemovePeer(std::string_view name, TimePoint now) {
   for (IkeSa* sa : SasOf(name)) {
     if (sa->cipher_out && sa->state != IkeState::kConnecting) {
       // 1.4.1: tell the peer; we do not wait for the answer of a removed config.
-      sa->outstanding.reset();
+      AbandonOutstanding(*sa);
       StartDelete(*sa, true, {}, now);
     }
     DestroySa(*sa, now, "peer config removed");
@@ -239,17 +239,27 @@ void Engine::Emit(EventKind kind, const IkeSa* sa, TimePoint now, std::string te
   events_.push_back(std::move(e));
 }
 
+// The SPI and reqid a CHILD_SA being negotiated holds (nothing is installed yet).
+void Engine::ReleasePending(IkeSa& sa, PendingChild& p) {
+  if (p.spi_in) ReleaseSpi(sa, p.spi_in);
+  if (p.reqid) ReleaseReqid(p.reqid);
+  p.spi_in = 0;
+  p.reqid = 0;
+}
+
+// Forgets our request in flight without an answer, and what it holds.
+void Engine::AbandonOutstanding(IkeSa& sa) {
+  if (!sa.outstanding) return;
+  ReleasePending(sa, sa.outstanding->child);
+  sa.outstanding.reset();
+}
+
 void Engine::DestroySa(IkeSa& sa, TimePoint now, std::string_view reason) {
   if (sa.destroyed) return;
   Touch(sa);
   while (!sa.children.empty()) RemoveChild(sa, sa.children.back().id, now, reason);
-  for (PendingChild* p : {sa.outstanding ? &sa.outstanding->child : nullptr, &sa.auth_pending}) {
-    if (!p) continue;
-    if (p->spi_in) ReleaseSpi(sa, p->spi_in);
-    if (p->reqid) ReleaseReqid(p->reqid);
-    p->spi_in = 0;
-    p->reqid = 0;
-  }
+  AbandonOutstanding(sa);
+  ReleasePending(sa, sa.auth_pending);
   if (auto it = by_spi_.find(sa.our_spi()); it != by_spi_.end() && it->second == sa.serial)
     by_spi_.erase(it);
   if (sa.half_open_key) half_open_.erase(*std::exchange(sa.half_open_key, std::nullopt));

@@ -113,6 +113,8 @@ class Engine {
   void RegisterSpi(IkeSa& sa);
   // Removes the SA: its CHILD_SAs leave the kernel, events are emitted, the SA is erased.
   void DestroySa(IkeSa& sa, TimePoint now, std::string_view reason);
+  void ReleasePending(IkeSa& sa, PendingChild& pending);
+  void AbandonOutstanding(IkeSa& sa);
   void Emit(EventKind kind, const IkeSa* sa, TimePoint now, std::string text,
             std::optional<NotifyType> notify = std::nullopt, std::string_view child = {});
   void ScheduleIkeRekey(IkeSa& sa, TimePoint now);

@@ -349,8 +349,9 @@ void Engine::HandleProtected(IkeSa& sa, const Message& message, const Bytes& raw
                sa.outstanding->kind == ExchangeKind::kInit) {
       DestroySa(sa, now, "invalid IKE_AUTH response");
     } else {
-      sa.outstanding.reset();
-      StartNextTask(sa, now);
+      // The exchange failed as if the peer had answered with that error: its handler undoes
+      // what the request started (a new CHILD_SA's SPI, the rekey state of the SA).
+      DispatchResponse(sa, h, {MakeNotify(rules.error().notify)}, now);
     }
     return;
   }

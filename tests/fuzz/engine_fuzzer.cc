@@ -7,11 +7,18 @@
 //           payload chains,
 //   mode 3: the same on an established IKE SA (CREATE_CHILD_SA / INFORMATIONAL / anything),
 //   mode 4: an initiator engine whose IKE_SA_INIT was answered by hand: arbitrary plaintext in
-//           validly protected responses reaches its IKE_AUTH processing.
+//           validly protected responses reaches its IKE_AUTH processing,
+//   mode 5: an initiator engine whose IKE SA and first CHILD_SA were established by hand: the
+//           input interleaves commands (CHILD and IKE rekey, a second CHILD_SA, delete, time for
+//           DPD and retransmissions, a kernel call that fails) with arbitrary plaintext in validly
+//           protected responses to its requests and in requests of the peer (collisions).
+// Modes 0-4 are data[0] % 5 (the corpus's seeds), modes 5+ are data[0] = 5, 6, ...
 // After the datagrams the timers run for a while. Invariant checked: nothing crashes, and
-// after deleting everything the fake kernel is empty.
+// after deleting everything the fake kernel is empty (but for objects whose removal the fuzzer
+// made fail).
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <vector>
@@ -87,9 +94,9 @@ struct Reader {
 struct Manual {
   crypto::SeededRandom rng{99};
   std::uint64_t spi_i = 0x0123456789abcdefULL, spi_r = 0;
-  Bytes nonce_i = Bytes(32, 0x11), nonce_r, init_request;
+  Bytes nonce_i = Bytes(32, 0x11), nonce_r, init_request, init_response;
   std::optional<crypto::Prf> prf;
-  SecretBytes sk_pi;
+  SecretBytes sk_pi, sk_pr;
   std::optional<crypto::SkCipher> out;
 
   bool Init(Engine& b, TimePoint now) {
@@ -182,7 +189,8 @@ bool RespondToInit(Manual& m, Engine& a, const Datagram& init, TimePoint now) {
   if (!ke) return false;
   m.spi_i = req->header.spi_i;
   m.spi_r = 0x0fedcba987654321ULL;
-  Bytes nonce_i = std::get<NoncePayload>(req->Find(PayloadType::kNonce)->body).data;
+  m.nonce_i = std::get<NoncePayload>(req->Find(PayloadType::kNonce)->body).data;
+  const Bytes& nonce_i = m.nonce_i;
   m.nonce_r = Bytes(32, 0x22);
   auto shared = (*ke)->ComputeShared(std::get<KePayload>(req->Find(PayloadType::kKe)->body).data);
   if (!shared) return false;
@@ -210,7 +218,9 @@ bool RespondToInit(Manual& m, Engine& a, const Datagram& init, TimePoint now) {
                                          std::move(keys.sk_er), SecretBytes());
   if (!cipher) return false;
   m.out.emplace(std::move(*cipher));
-  a.HandleDatagram(Datagram{.local = kA, .remote = kB, .data = Encode(r)}, now);
+  m.sk_pr = std::move(keys.sk_pr);
+  m.init_response = Encode(r);
+  a.HandleDatagram(Datagram{.local = kA, .remote = kB, .data = m.init_response}, now);
   return !a.TakeDatagrams().empty();  // the IKE_AUTH request went out
 }
 
@@ -228,16 +238,145 @@ void RunTimers(Engine& e, TimePoint& now) {
   }
 }
 
+// Mode 5: completes the IKE_AUTH that RespondToInit's engine sent: IDr AUTH SA TSi TSr.
+bool CompleteAuth(Manual& m, Engine& a, TimePoint now) {
+  Payload id = MakePayload(PayloadType::kIdr,
+                           IdPayload{.id_type = IdType::kFqdn, .data = Bytes{'b'}});
+  SecretBytes psk = SecretBytes::FromString("fuzz psk");
+  SecretBytes auth =
+      crypto::ComputePskAuth(*m.prf, psk, m.init_response, m.nonce_i, m.sk_pr,
+                             EncodePayloadBody(id));
+  const EspSuite suite{.encr = {crypto::EncrId::kAesGcm16, 256}};
+  std::vector<Payload> p{id};
+  p.push_back(MakePayload(PayloadType::kAuth,
+                          AuthPayload{.method = AuthMethod::kSharedKeyMic,
+                                      .data = Bytes(auth.Reveal().begin(), auth.Reveal().end())}));
+  p.push_back(MakePayload(PayloadType::kSa, AnswerEsp(suite, 1, 0xc2000001)));
+  p.push_back(MakePayload(PayloadType::kTsi, ToTsPayload(*xfrm::Subnet::Parse("0.0.0.0/0"))));
+  p.push_back(MakePayload(PayloadType::kTsr, ToTsPayload(*xfrm::Subnet::Parse("0.0.0.0/0"))));
+  Bytes msg(4, 0);
+  Append(msg, m.Seal(ExchangeType::kIkeAuth, 1, PayloadType::kIdr, EncodePayloads(p),
+                     kFlagResponse));
+  a.HandleDatagram(Datagram{.local = {kA.address, 4500}, .remote = {kB.address, 4500}, .data = msg},
+                   now);
+  a.TakeDatagrams();
+  for (const auto& e : a.TakeEvents())
+    if (e.kind == EventKind::kChildUp) return true;
+  return false;
+}
+
+// The header of the last request among `sent` (the engine's datagrams), if any.
+std::optional<Header> LastRequest(const std::vector<Datagram>& sent) {
+  std::optional<Header> last;
+  for (const auto& d : sent) {
+    ByteView data = d.data;
+    if (d.local.port == 4500) {
+      if (data.size() < 4) continue;
+      data = data.subspan(4);
+    }
+    auto m = Decode(data);
+    if (m && !m->header.is_response()) last = m->header;
+  }
+  return last;
+}
+
+// The invariant broke: the kernel's call log says how.
+[[noreturn]] void LeftBehind(const xfrm::FakeKernel& kernel) {
+  std::fprintf(stderr, "kernel objects left behind: %zu SAs, %zu larval, %zu policies\n",
+               kernel.sa_count(), kernel.larval_count(), kernel.policy_count());
+  for (const auto& op : kernel.log()) std::fprintf(stderr, "  %s\n", op.ToString().c_str());
+  std::abort();
+}
+
+// Objects the fuzzer made the kernel keep: removals it failed on purpose.
+std::size_t FailedRemovals(const xfrm::FakeKernel& kernel) {
+  std::size_t n = 0;
+  for (const auto& op : kernel.log()) {
+    if ((op.kind == xfrm::FakeOpKind::kDelSa || op.kind == xfrm::FakeOpKind::kDelPolicy) &&
+        op.result)
+      ++n;
+  }
+  return n;
+}
+
+constexpr std::errc kKernelErrors[] = {std::errc::io_error, std::errc::file_exists,
+                                       std::errc::no_such_file_or_directory,
+                                       std::errc::no_buffer_space};
+
+// Mode 5. Each input record is [len_hi len_lo flags] data; flags & 7 is the step:
+//   0 answer the engine's latest request (its exchange and message ID) with `data` as plaintext
+//   1 send a request of the peer: exchange (flags >> 3) & 3, the peer's next message ID;
+//     flags & 0x20 moves that ID on
+//   2 rekey the CHILD_SA   3 rekey the IKE SA   4 delete the CHILD_SA   5 a second CHILD_SA
+//   6 time passes: (flags >> 3) x 3 s, timers run (DPD every 30 s, retransmissions)
+//   7 the ((flags >> 3) % 4 + 1)-th kernel call from now fails
+void RunEstablishedInitiator(Reader in, Engine& engine, xfrm::FakeKernel& kernel, TimePoint now) {
+  if (!engine.AddPeer(Peer("to-b", "192.0.2.1", "192.0.2.2", "a", "b"), now)) return;
+  if (!engine.Initiate("to-b", "net", now)) return;
+  auto sent = engine.TakeDatagrams();
+  Manual peer;
+  if (sent.empty() || !RespondToInit(peer, engine, sent[0], now)) return;
+  if (!CompleteAuth(peer, engine, now)) std::abort();  // a valid answer must establish
+  std::optional<Header> outstanding;
+  std::uint32_t peer_mid = 0;
+  Bytes d;
+  std::uint8_t flags;
+  while (in.Next(&d, &flags)) {
+    PayloadType first = d.empty() ? PayloadType::kNone : static_cast<PayloadType>(d[0]);
+    ByteView plaintext = d.empty() ? ByteView{} : ByteView(d).subspan(1);
+    auto deliver = [&](Bytes message) {
+      Bytes datagram(4, 0);
+      Append(datagram, message);
+      engine.HandleDatagram(
+          Datagram{.local = {kA.address, 4500}, .remote = {kB.address, 4500}, .data = datagram},
+          now);
+    };
+    switch (flags & 7) {
+      case 0:
+        if (outstanding)
+          deliver(peer.Seal(outstanding->exchange, outstanding->message_id, first, plaintext,
+                            kFlagResponse));
+        break;
+      case 1:
+        deliver(peer.Seal(kExchanges[(flags >> 3) & 3], peer_mid, first, plaintext, 0));
+        if (flags & 0x20) ++peer_mid;
+        break;
+      case 2: (void)engine.Rekey("to-b", "net", now); break;
+      case 3: (void)engine.Rekey("to-b", "", now); break;
+      case 4: (void)engine.Terminate("to-b", "net", now); break;
+      case 5: (void)engine.Initiate("to-b", "net", now); break;
+      case 6:
+        now += std::chrono::seconds(3 * (flags >> 3));
+        engine.HandleTimers(now);
+        break;
+      case 7: kernel.FailNth((flags >> 3) % 4 + 1, kKernelErrors[(flags >> 5) & 3]); break;
+    }
+    if (auto last = LastRequest(engine.TakeDatagrams())) outstanding = last;
+    engine.TakeEvents();
+  }
+  kernel.FailNth(0, std::errc::io_error);
+  RunTimers(engine, now);
+  (void)engine.Terminate("to-b", "", now);
+  engine.RemovePeer("to-b", now);
+  if (kernel.sa_count() + kernel.larval_count() + kernel.policy_count() > FailedRemovals(kernel))
+    LeftBehind(kernel);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
-  const int mode = data[0] % 5;
+  const int mode = data[0] == 5 ? 5 : data[0] % 5;
   Reader in{data + 1, size - 1};
   TimePoint now{std::chrono::hours(1)};
   crypto::SeededRandom rand(1);
   xfrm::FakeKernel kernel;
   Engine engine(EngineConfig{}, rand, kernel);
+
+  if (mode == 5) {
+    RunEstablishedInitiator(in, engine, kernel, now);
+    return 0;
+  }
 
   if (mode == 4) {
     if (!engine.AddPeer(Peer("to-b", "192.0.2.1", "192.0.2.2", "a", "b"), now)) return 0;
@@ -261,7 +400,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     RunTimers(engine, now);
     (void)engine.Terminate("to-b", "", now);
     engine.RemovePeer("to-b", now);
-    if (!kernel.empty()) std::abort();
+    if (!kernel.empty()) LeftBehind(kernel);
     return 0;
   }
 
@@ -330,6 +469,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // Whatever happened, deleting everything must leave the kernel empty.
   (void)engine.Terminate("to-a", "", now);
   engine.RemovePeer("to-a", now);
-  if (!kernel.empty()) std::abort();
+  if (!kernel.empty()) LeftBehind(kernel);
   return 0;
 }

@@ -1,6 +1,10 @@
 // CREATE_CHILD_SA: CHILD and IKE rekeys from each side, make-before-break kernel ordering,
 // simultaneous rekeys decided by the nonce tie-break (2.8.1/2.8.2), rekey vs delete (2.25),
 // kernel soft/hard expire events.
+#include <functional>
+
+#include "ike/engine/engine_payloads.h"
+#include "ike/wire/protect.h"
 #include "tests/ike/engine/engine_test_util.h"
 
 namespace minivpn::ike::test {
@@ -210,6 +214,80 @@ TEST_F(RekeyTest, HardExpireDuringOurRekeyThenTheRekeyDecides) {
       EXPECT_EQ(ka.FindPolicy(OutPolicy())->tmpl_spi, ca[0].spi_out);
     }
   }
+}
+
+// Found by the engine fuzzer (mode 5): removing the peer's config while our CHILD rekey was in
+// flight dropped the request with its allocated SPI: the larval SA stayed in the kernel.
+TEST_F(RekeyTest, RemovingThePeerDuringOurRekeyReleasesTheNewSpi) {
+  Establish();
+  ASSERT_TRUE(a_.Rekey("to-b", "net", net_.now()).has_value());
+  net_.CollectReliable();  // the CREATE_CHILD_SA request, never delivered
+  EXPECT_EQ(kernel_a_.larval_count(), 1u);
+  a_.RemovePeer("to-b", net_.now());
+  EXPECT_TRUE(kernel_a_.empty()) << kernel_a_.sa_count() << " SAs, " << kernel_a_.larval_count()
+                                 << " larval, " << kernel_a_.policy_count() << " policies";
+}
+
+// B's answers re-sealed with B's own keys after a test changed their payloads: authentic but
+// malformed messages (B retains its keys for this, EngineConfig::retain_keymat).
+class MalformedAnswerTest : public TwoPeers {
+ protected:
+  MalformedAnswerTest() : TwoPeers(EngineConfig{.retain_keymat = true}) {}
+
+  // The one datagram in flight (from B), its plaintext payloads edited and sealed again.
+  void EditInFlight(const std::function<void(std::vector<Payload>&)>& edit) {
+    auto input = b_.ExplainInput(b_.ListSas(net_.now())[0].serial, true);
+    ASSERT_TRUE(input.has_value()) << input.error();
+    auto cipher = crypto::SkCipher::Create({crypto::EncrId::kAesGcm16, 256, crypto::IntegId::kNone},
+                                           input->keys.sk_er.Clone(), SecretBytes());
+    ASSERT_TRUE(cipher.has_value());
+    ASSERT_EQ(net_.pending(), 1u);
+    Bytes& data = net_.in_flight()[0].datagram.data;
+    const bool marker = net_.in_flight()[0].datagram.local.port == 4500;
+    ByteView ike = marker ? ByteView(data).subspan(4) : ByteView(data);
+    auto message = Decode(ike);
+    ASSERT_TRUE(message.has_value());
+    auto inner = Unprotect(ike, *message, *cipher);
+    ASSERT_TRUE(inner.has_value());
+    edit(*inner);
+    crypto::SeededRandom rng(9);
+    Bytes sealed = Protect(message->header, *inner, *cipher, rng);
+    data = marker ? Bytes(4, 0) : Bytes();
+    Append(data, sealed);
+  }
+};
+
+// Found by the engine fuzzer (mode 5): a response that failed the exchange rules (here a second
+// Nonce payload) was dropped together with our request: a CHILD rekey kept its new SPI in the
+// kernel and its old SA in state rekeying for good; an IKE rekey left the IKE SA in state
+// rekeying, so it never started another exchange (no DPD, no rekey, no delete).
+TEST_F(MalformedAnswerTest, ARekeyAnsweredWithAMalformedResponseIsUndone) {
+  Establish();
+  const auto duplicate_nonce = [](std::vector<Payload>& inner) {
+    const Payload* nonce = FindPayload(inner, PayloadType::kNonce);
+    ASSERT_NE(nonce, nullptr);
+    inner.push_back(*nonce);
+  };
+  for (const char* child : {"net", ""}) {
+    SCOPED_TRACE(*child ? "CHILD rekey" : "IKE rekey");
+    ASSERT_TRUE(a_.Rekey("to-b", child, net_.now()).has_value());
+    DeliverOnly();  // CREATE_CHILD_SA request
+    net_.CollectReliable();
+    EditInFlight(duplicate_nonce);
+    net_.Deliver(0);
+    a_.TakeEvents();
+    auto sas = a_.ListSas(net_.now());
+    ASSERT_EQ(sas.size(), 1u);
+    EXPECT_EQ(sas[0].state, IkeState::kEstablished);
+    ASSERT_EQ(sas[0].children.size(), 1u);
+    EXPECT_EQ(sas[0].children[0].state, ChildState::kInstalled);
+    EXPECT_EQ(kernel_a_.larval_count(), 0u);
+    EXPECT_EQ(kernel_a_.sa_count(), 2u);
+  }
+  // The IKE SA still works: a DELETE goes out and is answered.
+  ASSERT_TRUE(a_.Terminate("to-b", "", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  EXPECT_TRUE(kernel_a_.empty());
 }
 
 TEST_F(RekeyTest, ChildRekeyFromResponder) {
