@@ -6,6 +6,7 @@ set(MINIVPN_FUZZERS
   decode:60     # the IKEv2 codec
   protect:60    # SK/SKF protection and fragmentation
   engine:60     # the IKE engine
+  engine_pair:30  # two engines: collisions, fragments, kernel failures, expires
   swanctl:30    # swanctl.conf + strongswan.conf
   ipsec_conf:30 # ipsec.conf (+ ipsec.secrets, strongswan.conf)
   ipsec_secrets:30
