@@ -128,6 +128,14 @@ std::expected<std::unique_ptr<VtiManager>, std::error_code> VtiManager::Open() {
   return std::unique_ptr<VtiManager>(new VtiManager(std::move(*socket)));
 }
 
+std::optional<std::uint32_t> LinkIndexOf(const nlmsghdr* reply) {
+  if (reply->nlmsg_type != RTM_NEWLINK || mnl_nlmsg_get_payload_len(reply) < sizeof(ifinfomsg))
+    return std::nullopt;
+  ifinfomsg info;
+  std::memcpy(&info, mnl_nlmsg_get_payload(reply), sizeof(info));
+  return static_cast<std::uint32_t>(info.ifi_index);
+}
+
 std::expected<std::uint32_t, std::error_code> VtiManager::IndexOf(std::string_view name,
                                                                   KernelOp op) {
   if (!base::IsValidInterfaceName(name)) return std::unexpected(KernelError(EINVAL, op));
@@ -138,10 +146,7 @@ std::expected<std::uint32_t, std::error_code> VtiManager::IndexOf(std::string_vi
   mnl_attr_put_strz(nlh, IFLA_IFNAME, copy.c_str());
   std::uint32_t index = 0;
   const auto ec = socket_.Request(msg, op, [&index](const nlmsghdr* reply) {
-    if (reply->nlmsg_type == RTM_NEWLINK && mnl_nlmsg_get_payload_len(reply) >= sizeof(ifinfomsg)) {
-      index = static_cast<std::uint32_t>(
-          static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(reply))->ifi_index);
-    }
+    if (auto i = LinkIndexOf(reply)) index = *i;
     return std::error_code();
   });
   if (ec) return std::unexpected(ec == std::errc::no_such_device ? KernelError(ENODEV, op) : ec);

@@ -55,6 +55,10 @@ xfrm::NlMessage BuildAddAddress(const xfrm::Subnet& address, std::uint32_t ifind
 // The /proc/sys path of net.ipv{4,6}.conf.<name>.disable_policy.
 std::string DisablePolicyPath(std::string_view name, bool ipv6);
 
+// The interface index an RTM_NEWLINK reply (to RTM_GETLINK) names; nullopt for any other
+// message or a short one.
+std::optional<std::uint32_t> LinkIndexOf(const nlmsghdr* reply);
+
 class VtiManager {
  public:
   static std::expected<std::unique_ptr<VtiManager>, std::error_code> Open();

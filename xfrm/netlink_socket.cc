@@ -3,6 +3,7 @@
 #include <libmnl/libmnl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -86,37 +87,45 @@ std::error_code NetlinkSocket::Request(NlMessage& msg, KernelOp op, const ReplyF
   if (mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len) < 0) return KernelError(errno, op);
 
   // A dump ends with NLMSG_DONE, an acked request with the ACK; anything else with its reply.
-  const bool stop_after_first = (nlh->nlmsg_flags & (NLM_F_ACK | NLM_F_DUMP)) == 0;
-  std::error_code result;       // the kernel's error
-  std::error_code reply_error;  // the first error on_reply reported (the reply is still drained)
-  bool done = false;
-  while (!done) {
+  ReplyState state{.seq = seq,
+                   .portid = portid_,
+                   .stop_after_first = (nlh->nlmsg_flags & (NLM_F_ACK | NLM_F_DUMP)) == 0};
+  while (!state.done) {
     const ssize_t n = mnl_socket_recvfrom(nl_, rx_.get(), kRxSize);
     if (n < 0) {
       if (errno == EINTR) continue;
-      result = KernelError(errno, op);
+      state.result = KernelError(errno, op);
       break;
     }
-    int len = static_cast<int>(n);
-    for (auto* reply = reinterpret_cast<const nlmsghdr*>(rx_.get());
-         !done && mnl_nlmsg_ok(reply, len); reply = mnl_nlmsg_next(reply, &len)) {
-      // Messages of an earlier request (e.g. one that failed mid-way) are skipped.
-      if (reply->nlmsg_seq != seq || reply->nlmsg_pid != portid_) continue;
-      if (reply->nlmsg_type == NLMSG_ERROR || reply->nlmsg_type == NLMSG_DONE) {
-        const int error = PayloadError(reply);  // NLMSG_ERROR: 0 = ACK; DONE: 0 or -errno
-        if (error < 0) result = KernelError(-error, op);
-        done = true;
-      } else if (reply->nlmsg_type >= NLMSG_MIN_TYPE) {
-        if (on_reply) {
-          const std::error_code ec = on_reply(reply);
-          if (ec && !reply_error) reply_error = ec;
-        }
-        done = stop_after_first;
-      }
-    }
+    ReadReplies({rx_.get(), static_cast<std::size_t>(n)}, op, on_reply, state);
     SecureWipe(rx_.get(), static_cast<std::size_t>(n));
   }
-  return result ? result : reply_error;
+  return state.result ? state.result : state.reply_error;
+}
+
+void ReadReplies(std::span<const std::uint8_t> datagram, KernelOp op,
+                 const std::function<std::error_code(const nlmsghdr*)>& on_reply,
+                 ReplyState& state) {
+  int len = static_cast<int>(std::min<std::size_t>(datagram.size(), kRxSize));
+  // mnl_nlmsg_ok compares (int)nlmsg_len with len: a length of 2 GiB or more would pass it.
+  for (auto* reply = reinterpret_cast<const nlmsghdr*>(datagram.data());
+       !state.done && mnl_nlmsg_ok(reply, len) && reply->nlmsg_len <= static_cast<unsigned>(len);
+       reply = mnl_nlmsg_next(reply, &len)) {
+    // Messages of an earlier request (e.g. one that failed mid-way) are skipped.
+    if (reply->nlmsg_seq != state.seq || reply->nlmsg_pid != state.portid) continue;
+    if (reply->nlmsg_type == NLMSG_ERROR || reply->nlmsg_type == NLMSG_DONE) {
+      const int error = PayloadError(reply);  // NLMSG_ERROR: 0 = ACK; DONE: 0 or -errno
+      // The kernel's errnos are 1..4095 (MAX_ERRNO); anything beyond is a malformed answer.
+      if (error < 0) state.result = KernelError(error >= -4095 ? -error : EPROTO, op);
+      state.done = true;
+    } else if (reply->nlmsg_type >= NLMSG_MIN_TYPE) {
+      if (on_reply) {
+        const std::error_code ec = on_reply(reply);
+        if (ec && !state.reply_error) state.reply_error = ec;
+      }
+      state.done = state.stop_after_first;
+    }
+  }
 }
 
 std::expected<std::span<const std::uint8_t>, std::error_code> NetlinkSocket::Receive() {

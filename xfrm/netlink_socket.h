@@ -19,6 +19,24 @@ struct mnl_socket;
 
 namespace minivpn::xfrm {
 
+// What one request has read of its answer so far; ReadReplies fills it datagram by datagram.
+struct ReplyState {
+  std::uint32_t seq = 0;       // of the request
+  std::uint32_t portid = 0;    // of our socket
+  bool stop_after_first = false;  // neither NLM_F_ACK nor NLM_F_DUMP: the first reply ends it
+  bool done = false;
+  std::error_code result{};     // the kernel's error (NLMSG_ERROR / NLMSG_DONE)
+  std::error_code reply_error{};  // the first error on_reply reported (the answer is read on)
+};
+
+// Walks the messages of one received datagram the way the kernel frames them (libmnl's
+// mnl_nlmsg_ok / mnl_nlmsg_next never step outside `datagram`): messages of other requests are
+// skipped, NLMSG_ERROR / NLMSG_DONE end the answer, data messages go to on_reply. Pure: the
+// fuzzers feed it arbitrary datagrams (tests/fuzz/netlink_fuzzer.cc).
+void ReadReplies(std::span<const std::uint8_t> datagram, KernelOp op,
+                 const std::function<std::error_code(const nlmsghdr*)>& on_reply,
+                 ReplyState& state);
+
 class NetlinkSocket {
  public:
   // bus: NETLINK_XFRM or NETLINK_ROUTE. groups: multicast bitmask to join (0 for requests).

@@ -1,7 +1,9 @@
-// libFuzzer target for the NETLINK_XFRM reply and event parsers (xfrm/netlink_messages.h,
-// xfrm/netlink_kernel.h): ParseAllocSpiReply, ParseSaCounters (the NEWSA answers to ALLOCSPI
-// and GETSA), ParseXfrmEvent (EXPIRE, ACQUIRE, MAPPING) and ParseXfrmEvents (a multicast
-// datagram of several messages).
+// libFuzzer target for the netlink reply and event parsers: xfrm::ReadReplies (how every
+// request's answer is walked, NETLINK_XFRM and NETLINK_ROUTE), the NETLINK_XFRM parsers
+// (xfrm/netlink_messages.h, xfrm/netlink_kernel.h): ParseAllocSpiReply, ParseSaCounters (the
+// NEWSA answers to ALLOCSPI and GETSA), ParseXfrmEvent (EXPIRE, ACQUIRE, MAPPING) and
+// ParseXfrmEvents (a multicast datagram of several messages), and the rtnetlink one,
+// vti::LinkIndexOf (the RTM_NEWLINK answer to RTM_GETLINK).
 //
 // The first input octet picks how the rest is used:
 //   even: as received, nlmsg_len fields as they are (ParseXfrmEvent/ParseXfrmEvents promise to
@@ -21,6 +23,7 @@
 // xfrm/netlink_messages.cc FindAttr); with it a local run can look for other bugs.
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/xfrm.h>
 
 #include <cstddef>
@@ -34,8 +37,10 @@
 #include <vector>
 
 #include "tests/fuzz/fuzz_util.h"
+#include "vti/vti.h"
 #include "xfrm/netlink_kernel.h"
 #include "xfrm/netlink_messages.h"
+#include "xfrm/netlink_socket.h"
 
 namespace {
 
@@ -153,14 +158,33 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (events != expected) Fail("ParseXfrmEvents differs from ParseXfrmEvent per message");
   (void)xfrm::ParseXfrmEvent(datagram);
 
-  // A request's reply, walked as NetlinkSocket::Request does, plus the unsigned length check
-  // mnl_nlmsg_ok lacks: it compares (int)nlmsg_len <= len, so a message claiming 2 GiB or more
-  // passes and mnl_nlmsg_next then leaves the buffer (a kernel never sends one; reported).
-  int len = static_cast<int>(n);
-  for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.get());
-       mnl_nlmsg_ok(nlh, len) && nlh->nlmsg_len <= static_cast<unsigned>(len);
-       nlh = mnl_nlmsg_next(nlh, &len)) {
+  // A request's answer, walked by the code NetlinkSocket::Request uses (xfrm::ReadReplies, for
+  // NETLINK_XFRM and NETLINK_ROUTE alike): the request's sequence number and port id are the
+  // first message's, so the walk follows the datagram (an ACK or DONE ends it; bit 1 of the first
+  // octet: a request without NLM_F_ACK, which the first data message ends). Every data message
+  // goes through the xfrm reply parsers and the rtnetlink one (vti's LinkIndexOf).
+  xfrm::ReplyState state{.stop_after_first = (data[0] & 2) != 0};
+  if (n >= sizeof(nlmsghdr)) {
+    nlmsghdr first;
+    std::memcpy(&first, buf.get(), sizeof(first));
+    state.seq = first.nlmsg_seq;
+    state.portid = first.nlmsg_pid;
+  }
+  std::size_t replies = 0;
+  xfrm::ReadReplies(datagram, xfrm::KernelOp::kQuerySa, [&](const nlmsghdr* nlh) {
+    if (nlh->nlmsg_len > n) Fail("ReadReplies passed a message longer than the datagram");
+    ++replies;
     CheckMessage(nlh);
+    const std::size_t payload = nlh->nlmsg_len - NLMSG_HDRLEN;
+    const auto index = vti::LinkIndexOf(nlh);
+    if (index.has_value() != (nlh->nlmsg_type == RTM_NEWLINK && payload >= sizeof(ifinfomsg)))
+      Fail("LinkIndexOf accepted a message that is not a whole RTM_NEWLINK, or refused one");
+    return std::error_code();
+  }, state);
+  if (state.stop_after_first && replies > 1) Fail("more than the first reply was read");
+  if (state.done && state.result && state.result.category() != std::system_category() &&
+      state.result.message().empty()) {
+    Fail("a kernel error without a message");
   }
   return 0;
 }
