@@ -364,6 +364,9 @@ void Engine::HandleProtected(IkeSa& sa, const Message& message, const Bytes& raw
       sa.local = local;
     }
     DispatchRequest(sa, h, std::move(inner), hashes, local, remote, now);
+    // A task the request queued (e.g. the IKE rekey after the peer's last message ID) starts
+    // now if no request of ours is in flight.
+    if (!sa.destroyed) StartNextTask(sa, now);
   } else {
     DispatchResponse(sa, h, std::move(inner), now);
   }

@@ -550,6 +550,33 @@ TEST_F(BadInputTest, K_MessageIdsOutsideTheWindowAreIgnored) {
   EXPECT_EQ(peer.SendBytes(peer.Protected(ExchangeType::kInformational, 2, {})).size(), 1u);
 }
 
+// RFC 7296 2.2: message IDs never wrap. The peer's request with ID 2^32-1 is answered; after it
+// the peer can send no request on this SA, so nothing more is accepted (not even a "wrapped"
+// ID 0) and we replace the SA with an IKE rekey at once.
+TEST_F(BadInputTest, K_AfterThePeersLastMessageIdWeRekeyAndAcceptNoRequest) {
+  auto peer = Peer();
+  ASSERT_TRUE(peer.CompleteAuth());
+  b_.SetMessageIdsForTesting(b_.ListSas(TimePoint{})[0].serial, 0, 0xffffffffu);
+  auto replies = peer.SendBytes(peer.Protected(ExchangeType::kInformational, 0xffffffffu, {}));
+  ASSERT_EQ(replies.size(), 2u);
+  auto answer = Decode(replies[0].data);
+  auto rekey = Decode(replies[1].data);
+  ASSERT_TRUE(answer && rekey);
+  EXPECT_TRUE(answer->header.is_response());
+  EXPECT_EQ(answer->header.message_id, 0xffffffffu);
+  EXPECT_FALSE(rekey->header.is_response());
+  EXPECT_EQ(rekey->header.exchange, ExchangeType::kCreateChildSa);
+  auto inner = peer.Open({replies[1]});
+  ASSERT_TRUE(inner[0].has_value());
+  const auto* sa = FindBody<SaPayload>(*inner[0], PayloadType::kSa);
+  ASSERT_NE(sa, nullptr);
+  EXPECT_EQ(sa->proposals[0].protocol, ProtocolId::kIke) << "an IKE rekey";
+  for (std::uint32_t mid : {0u, 1u, 0xffffffffu - 1}) {
+    EXPECT_TRUE(peer.SendBytes(peer.Protected(ExchangeType::kInformational, mid, {})).empty())
+        << "request " << mid;
+  }
+}
+
 TEST_F(BadInputTest, K_UnsolicitedResponseIsIgnored) {
   auto peer = Peer();
   ASSERT_TRUE(peer.CompleteAuth());
