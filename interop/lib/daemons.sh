@@ -21,6 +21,8 @@ role_of() {
 #   VTI mark (mark_in/mark_out = pair key); see lab_xfrmi
 #   remote_addrs=<addresses>: instead of Y's address (e.g. %any: a road-warrior style responder
 #   that answers IKE_SA_INIT from any source)
+#   local_addrs=<addresses>: instead of X's address (e.g. %any: answers on every local address,
+#   IPv6 ones included; see lab_wan6)
 # Defaults come from the variables IKE_<X>, IKE, ESP_<X>, ESP, PSK_<X> (X = router, uppercase)
 # and LAB_PSK_DEFAULT.
 lab_conn() {
@@ -30,7 +32,7 @@ lab_conn() {
   local -A o=([ike]="${!ike_var:-${IKE:-aes256gcm16-prfsha256-x25519}}"
     [esp]="${!esp_var:-${ESP:-aes256gcm16}}" [psk]="${!psk_var:-$LAB_PSK_DEFAULT}" [start]=none
     [dpd]="" [dpd_action]="" [keyingtries]="" [rekey]="" [life]="" [rand]="" [ike_rekey]=""
-    [ike_over]="" [ike_rand]="" [close]="" [wireshark]="" [if_id]="" [remote_addrs]="")
+    [ike_over]="" [ike_rand]="" [close]="" [wireshark]="" [if_id]="" [remote_addrs]="" [local_addrs]="")
   local kv
   for kv in "$@"; do o[${kv%%=*}]=${kv#*=}; done
   local key name="to-$y" dir="$LAB_RUN/$x"
@@ -39,7 +41,7 @@ lab_conn() {
   {
     echo "  $name {"
     echo "    version = 2"
-    echo "    local_addrs = ${LAB_WAN[$x]}"
+    echo "    local_addrs = ${o[local_addrs]:-${LAB_WAN[$x]}}"
     echo "    remote_addrs = ${o[remote_addrs]:-${LAB_WAN[$y]}}"
     echo "    proposals = ${o[ike]}"
     [[ -n ${o[dpd]} ]] && echo "    dpd_delay = ${o[dpd]}"

@@ -11,6 +11,9 @@ declare -A LAB_LAN_GW=([a]=10.1.0.1 [b]=10.2.0.1 [c]=10.3.0.1)
 declare -A LAB_HOST=([a]=10.1.0.10 [b]=10.2.0.10 [c]=10.3.0.10)
 # VTI key of each pair; it is also the xfrm mark of the pair's SAs and policies.
 declare -A LAB_KEY=([ab]=12 [ac]=13 [bc]=23)
+# IPv6 on a transport link, opt-in (lab_wan6; RFC 3849 documentation prefix 2001:db8::/32).
+declare -A LAB_WAN6=([a]=2001:db8:a::1 [b]=2001:db8:b::1 [c]=2001:db8:c::1)
+declare -A LAB_WAN6_GW=([a]=2001:db8:a::fe [b]=2001:db8:b::fe [c]=2001:db8:c::fe)
 
 # ---- namespaces and links ------------------------------------------------------------------------
 
@@ -64,6 +67,21 @@ link set eth-$x up
 addr add ${LAB_WAN_GW[$x]}/24 dev eth-$x
 EOF
   forwarding_on "$x"
+}
+
+# lab_wan6 X: IPv6 on the link between router X and "inet" as well: ${LAB_WAN6[X]}/64 on X's
+# eth0, ${LAB_WAN6_GW[X]}/64 on inet's eth-X (no DAD: usable at once), and an IPv6 default route
+# on X via inet. The links are IPv4 only without it. inet does not forward IPv6 (no IPv6 between
+# the sites): what X sends to other IPv6 addresses ends in inet, where a packet socket sees it
+# (the flood scenario's attacker owns an IPv6 /64 behind inet that way).
+lab_wan6() {
+  local x=$1
+  step "topology: IPv6 on the link $x - inet (${LAB_WAN6[$x]}/64, gateway ${LAB_WAN6_GW[$x]})"
+  must ip -n "$x" -batch - <<EOF
+addr add ${LAB_WAN6[$x]}/64 dev eth0 nodad
+route add ::/0 via ${LAB_WAN6_GW[$x]} dev eth0
+EOF
+  must ip -n inet addr add "${LAB_WAN6_GW[$x]}/64" dev "eth-$x" nodad
 }
 
 lab_topology_two_sites() {
