@@ -18,6 +18,9 @@ packages=(
   # the QEMU lab backend: Debian's stock kernel under QEMU, an initramfs of busybox + 9p modules
   # (cpio packs it, xz-utils unpacks the kernel for a direct PVH boot)
   qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils
+  # the Debian package (scripts/build-deb.sh) and its test (tests/package/: lintian, a fresh
+  # Debian 12 root made by mmdebstrap); man-db renders the man pages (tests/docs/)
+  debhelper dpkg-dev lintian mmdebstrap man-db groff-base
 )
 
 missing=()
