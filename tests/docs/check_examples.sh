@@ -1,6 +1,7 @@
 #!/bin/bash
 # The configuration examples in docs/examples/ must be what the tools accept: every swanctl.conf
-# passes `minivpnd --check-config`, every bird.conf passes `bird -p` (BIRD's parse-only mode).
+# and every ipsec.conf (with the ipsec.secrets beside it) passes `minivpnd --check-config`, every
+# bird.conf passes `bird -p` (BIRD's parse-only mode).
 # Usage: check_examples.sh <minivpnd binary>
 set -uo pipefail
 minivpnd=$1
@@ -19,6 +20,19 @@ while IFS= read -r conf; do
     echo "FAIL $rel:"; sed "s|$work/swanctl.conf|$rel|" <<<"$out"; fail=1
   fi
 done < <(find "$examples" -name swanctl.conf | sort)
+# ipsec.conf examples, each with the ipsec.secrets beside it.
+while IFS= read -r conf; do
+  rel=${conf#"$examples"/}
+  cp "$conf" "$work/ipsec.conf"
+  cp "$(dirname "$conf")/ipsec.secrets" "$work/ipsec.secrets"
+  chmod 600 "$work/ipsec.secrets"
+  if out=$("$minivpnd" --check-config --ipsec-conf "$work/ipsec.conf" \
+             --ipsec-secrets "$work/ipsec.secrets" 2>&1); then
+    echo "ok   $rel: ${out##*$'\n'}"
+  else
+    echo "FAIL $rel:"; sed "s|$work/||g" <<<"$out"; fail=1
+  fi
+done < <(find "$examples" -name ipsec.conf | sort)
 while IFS= read -r conf; do
   rel=${conf#"$examples"/}
   if out=$(bird -p -c "$conf" 2>&1); then
