@@ -15,7 +15,14 @@ using nlohmann::json;
 
 int Run(const std::string& socket, const ControlRequest& request, bool as_json,
         std::string (*render)(const json&)) {
-  auto reply = minivpn::daemon::SendControlRequest(socket, request);
+  // Progress lines of a waiting command (its SA's log lines) as they come, like swanctl.
+  auto print_progress = [as_json](const std::string& line) {
+    if (!as_json) {
+      fmt::print("{}\n", line);
+      std::fflush(stdout);
+    }
+  };
+  auto reply = minivpn::daemon::SendControlRequest(socket, request, print_progress);
   if (!reply) {
     fmt::print(stderr, "minivpnctl: {}\n", reply.error());
     return 2;
@@ -42,6 +49,8 @@ int main(int argc, char** argv) {
   app.add_option("-s,--control", socket, "control socket of minivpnd")->capture_default_str();
   app.add_flag("--json", as_json, "print the daemon's JSON reply instead of a table");
   app.require_subcommand(1);
+  // Options of the tool work after the subcommand too (`minivpnctl list-sas --json`).
+  app.fallthrough();
 
   std::string name, child, subsystem;
   int level = 1;
@@ -50,9 +59,17 @@ int main(int argc, char** argv) {
   auto* initiate = app.add_subcommand("initiate", "bring up a connection (IKE and CHILD SAs)");
   auto* terminate = app.add_subcommand("terminate", "delete a connection's IKE SA");
   auto* rekey = app.add_subcommand("rekey", "rekey a connection's IKE SA or one child");
+  double timeout = 0;
+  bool no_wait = false;
   for (auto* cmd : {initiate, terminate, rekey}) {
     cmd->add_option("name", name, "connection name")->required();
     cmd->add_option("--child", child, "a child of the connection");
+    cmd->add_option("-t,--timeout", timeout,
+                    "seconds to wait for the outcome; 0 waits until it is known")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_flag("--no-wait", no_wait,
+                  "return once minivpnd has queued the request (exit 0 says nothing more)");
   }
   auto* explain = app.add_subcommand(
       "explain", "key-derivation walk-through of a connection's IKE SA (RFC 7296 2.13-2.18)");
@@ -83,6 +100,12 @@ int main(int argc, char** argv) {
     request.command = *initiate ? "initiate" : *terminate ? "terminate" : "rekey";
     request.args = {{"name", name}};
     if (!child.empty()) request.args["child"] = child;
+    if (!no_wait) {
+      // Wait for the outcome, print the SA's log lines meanwhile; exit 0 only on success.
+      request.args["wait"] = true;
+      if (timeout > 0) request.args["timeout"] = timeout;
+      render = minivpn::ctl::RenderOutcome;
+    }
   } else if (*explain) {
     request.command = "explain";
     request.args = json::object();
@@ -92,6 +115,7 @@ int main(int argc, char** argv) {
     render = minivpn::ctl::RenderExplain;
   } else if (*reload) {
     request.command = "reload";
+    render = minivpn::ctl::RenderReload;
   } else if (*stats) {
     request.command = "stats";
     render = minivpn::ctl::RenderStats;

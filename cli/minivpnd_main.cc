@@ -3,7 +3,6 @@
 #include <fmt/core.h>
 
 #include <boost/asio/io_context.hpp>
-#include <filesystem>
 #include <iostream>
 #include <string>
 
@@ -16,25 +15,8 @@ namespace {
 
 using minivpn::daemon::ConfigPaths;
 
-// charon's file locations, so a host that ran charon needs no options at all.
-void ApplyDefaultPaths(ConfigPaths& paths) {
-  namespace fs = std::filesystem;
-  if (paths.swanctl_conf.empty() && paths.ipsec_conf.empty()) {
-    if (fs::exists("/etc/swanctl/swanctl.conf")) {
-      paths.swanctl_conf = "/etc/swanctl/swanctl.conf";
-    } else {
-      paths.ipsec_conf = "/etc/ipsec.conf";
-    }
-  }
-  if (!paths.ipsec_conf.empty() && paths.ipsec_secrets.empty()) {
-    paths.ipsec_secrets = (fs::path(paths.ipsec_conf).parent_path() / "ipsec.secrets").string();
-  }
-  if (paths.strongswan_conf.empty() && fs::exists("/etc/strongswan.conf")) {
-    paths.strongswan_conf = "/etc/strongswan.conf";
-  }
-}
-
 int RunCheckConfig(const ConfigPaths& paths) {
+  fmt::print(stderr, "files: {}\n", minivpn::config::Describe(paths));
   auto loaded = minivpn::config::LoadConfig(paths);
   const auto& config = loaded.config;
   std::size_t errors = 0;
@@ -109,7 +91,13 @@ int main(int argc, char** argv) {
                                        : minivpn::ike::TraceForm::kSummary;
   }
 
-  ApplyDefaultPaths(options.config);
+  // charon's file locations when none is given: a host that ran charon needs no options.
+  auto paths = minivpn::config::ChooseConfigPaths(options.config);
+  if (!paths) {
+    fmt::print(stderr, "minivpnd: {}\n", paths.error());
+    return 1;
+  }
+  options.config = std::move(*paths);
   if (check) return RunCheckConfig(options.config);
   if (check_kernel) {
     const auto probe = minivpn::daemon::SystemKernelProbe();

@@ -7,7 +7,7 @@ packages=(
   # build
   build-essential cmake pkg-config ninja-build python3
   libssl-dev libmnl-dev libboost-dev libboost-system-dev libfmt-dev
-  libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev libsystemd-dev
   # fuzzing (libFuzzer, sanitizers)
   clang-16 libclang-rt-16-dev
   # the user-mode-Linux lab

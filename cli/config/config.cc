@@ -3,13 +3,16 @@
 #include "base/vti_rules.h"
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "cli/config/loaders.h"
@@ -218,6 +221,56 @@ LoadResult LoadConfig(const ConfigPaths& paths, const LoadOptions& options) {
   }
   result.diagnostics = d.Take();
   return result;
+}
+
+std::expected<ConfigPaths, std::string> ChooseConfigPaths(ConfigPaths given,
+                                                          const DefaultLocations& where,
+                                                          const LoadOptions& options) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (given.strongswan_conf.empty() && fs::exists(where.strongswan_conf, ec))
+    given.strongswan_conf = where.strongswan_conf;
+  if (given.swanctl_conf.empty() && given.ipsec_conf.empty()) {
+    // Connections each file defines on its own (nullopt: the file does not exist).
+    auto defines = [&](ConfigPaths alone) -> std::optional<std::size_t> {
+      if (!fs::exists(alone.swanctl_conf.empty() ? alone.ipsec_conf : alone.swanctl_conf, ec))
+        return std::nullopt;
+      if (!alone.ipsec_secrets.empty() && !fs::exists(alone.ipsec_secrets, ec))
+        alone.ipsec_secrets.clear();
+      alone.strongswan_conf = given.strongswan_conf;
+      return LoadConfig(alone, options).config.connections.size();
+    };
+    const auto swanctl = defines(ConfigPaths{.swanctl_conf = where.swanctl_conf});
+    const auto ipsec = defines(
+        ConfigPaths{.ipsec_conf = where.ipsec_conf, .ipsec_secrets = where.ipsec_secrets});
+    if (swanctl.value_or(0) > 0 && ipsec.value_or(0) > 0) {
+      return std::unexpected(fmt::format(
+          "both {} and {} define connections: choose one with --config {} or --ipsec-conf {} "
+          "(minivpnd loads one of them)",
+          where.swanctl_conf, where.ipsec_conf, where.swanctl_conf, where.ipsec_conf));
+    }
+    if (ipsec.value_or(0) > 0 || (!swanctl && ipsec)) {
+      given.ipsec_conf = where.ipsec_conf;
+      if (given.ipsec_secrets.empty()) given.ipsec_secrets = where.ipsec_secrets;
+    } else if (swanctl) {
+      given.swanctl_conf = where.swanctl_conf;
+    } else {
+      given.ipsec_conf = where.ipsec_conf;  // neither exists: "cannot read" names ipsec.conf
+      if (given.ipsec_secrets.empty()) given.ipsec_secrets = where.ipsec_secrets;
+    }
+  }
+  if (!given.ipsec_conf.empty() && given.ipsec_secrets.empty())
+    given.ipsec_secrets = (fs::path(given.ipsec_conf).parent_path() / "ipsec.secrets").string();
+  return given;
+}
+
+std::string Describe(const ConfigPaths& paths) {
+  std::vector<std::string> parts;
+  if (!paths.swanctl_conf.empty()) parts.push_back("swanctl.conf " + paths.swanctl_conf);
+  if (!paths.ipsec_conf.empty()) parts.push_back("ipsec.conf " + paths.ipsec_conf);
+  if (!paths.ipsec_secrets.empty()) parts.push_back("ipsec.secrets " + paths.ipsec_secrets);
+  if (!paths.strongswan_conf.empty()) parts.push_back("strongswan.conf " + paths.strongswan_conf);
+  return fmt::format("{}", fmt::join(parts, ", "));
 }
 
 std::vector<Diagnostic> CheckConfig(const ConfigPaths& paths, const LoadOptions& options) {

@@ -4,6 +4,7 @@
 // holds an error. See docs/config.md for every accepted key.
 #pragma once
 
+#include <expected>
 #include <functional>
 #include <string>
 #include <vector>
@@ -35,6 +36,29 @@ LoadResult LoadConfig(const ConfigPaths& paths, const LoadOptions& options = {})
 
 // Everything LoadConfig reports, without keeping the model (and its secrets).
 std::vector<Diagnostic> CheckConfig(const ConfigPaths& paths, const LoadOptions& options = {});
+
+// Where charon keeps its files (Debian): the defaults when minivpnd is given none.
+struct DefaultLocations {
+  std::string swanctl_conf = "/etc/swanctl/swanctl.conf";
+  std::string ipsec_conf = "/etc/ipsec.conf";
+  std::string ipsec_secrets = "/etc/ipsec.secrets";
+  std::string strongswan_conf = "/etc/strongswan.conf";
+};
+
+// The files to load when the command line names none (issue 19): of swanctl.conf and
+// ipsec.conf, the one that defines connections (Debian installs both as templates with every
+// connection commented out). Both defining connections is an error naming both. Neither
+// (templates, or files whose errors keep any connection from being read): swanctl.conf if it
+// exists, else ipsec.conf (then "no connections are defined" names that file). ipsec.secrets
+// goes with ipsec.conf, strongswan.conf is used if it exists. Given paths are kept as they are
+// (an ipsec.conf without ipsec.secrets gets the ipsec.secrets beside it).
+std::expected<ConfigPaths, std::string> ChooseConfigPaths(ConfigPaths given,
+                                                          const DefaultLocations& where = {},
+                                                          const LoadOptions& options = {});
+
+// "swanctl.conf /etc/swanctl/swanctl.conf, strongswan.conf /etc/strongswan.conf": what a
+// load reads, for the log.
+std::string Describe(const ConfigPaths& paths);
 
 // True if `address` is assigned to one of this host's interfaces.
 bool IsLocalAddress(const IpAddress& address);

@@ -1,6 +1,7 @@
 #include "cli/ctl/render.h"
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 namespace minivpn::ctl {
 
@@ -115,6 +116,24 @@ std::string RenderStats(const json& result) {
     if (result.contains(key)) out += fmt::format("{:<30} {}\n", key, result.at(key).dump());
   }
   return out;
+}
+
+std::string RenderOutcome(const json& result) { return Str(result, "outcome") + "\n"; }
+
+std::string RenderReload(const json& result) {
+  std::string out = "reloaded:";
+  const char* sep = " ";
+  for (const char* key : {"added", "removed", "changed", "unchanged"}) {
+    std::vector<std::string> names;
+    if (auto it = result.find(key); it != result.end() && it->is_array()) {
+      for (const auto& n : *it)
+        if (n.is_string()) names.push_back(n.get<std::string>());
+    }
+    out += fmt::format("{}{} {}", sep, names.size(), key);
+    if (!names.empty()) out += fmt::format(" ({})", fmt::join(names, ", "));
+    sep = ", ";
+  }
+  return out + "\n";
 }
 
 std::string RenderExplain(const json& result) {

@@ -16,5 +16,9 @@ std::string RenderConns(const nlohmann::json& result);
 std::string RenderStats(const nlohmann::json& result);
 // `explain`: a header naming the IKE SA, then the daemon's walk-through text.
 std::string RenderExplain(const nlohmann::json& result);
+// initiate, terminate, rekey: the outcome the command waited for ("CHILD_SA to-b established").
+std::string RenderOutcome(const nlohmann::json& result);
+// `reload`: "reloaded: 1 added (c), 0 removed, 1 changed (b), 2 unchanged (d, e)".
+std::string RenderReload(const nlohmann::json& result);
 
 }  // namespace minivpn::ctl

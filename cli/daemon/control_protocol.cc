@@ -79,6 +79,19 @@ std::string FormatControlReply(const ControlReply& reply) {
   return doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
+std::string FormatControlProgress(std::string_view log_line) {
+  json doc = {{"version", kControlProtocolVersion}, {"log", log_line}};
+  return doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+std::optional<std::string> ParseControlProgress(std::string_view line) {
+  json doc = json::parse(line, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
+  auto log = doc.find("log");
+  if (log == doc.end() || !log->is_string() || doc.contains("ok")) return std::nullopt;
+  return log->get<std::string>();
+}
+
 std::expected<ControlReply, std::string> ParseControlReply(std::string_view line) {
   json doc = json::parse(line, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) return std::unexpected("reply is not a JSON object");

@@ -6,11 +6,15 @@
 //   reply:   {"version": 1, "ok": true, "result": ...}
 //            {"version": 1, "ok": false, "error": "no connection named 'x'"}
 // A request with another major version gets ok=false and the versions the daemon speaks.
+// Before its reply, a request that waits for an outcome (initiate, terminate, rekey with
+// "wait": true) gets progress lines, the log lines of its SA as they happen:
+//   progress: {"version": 1, "log": "[IKE] to-b[3] IKE_SA to-b[3] established"}
 #pragma once
 
 #include <nlohmann/json.hpp>
 
 #include <expected>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -49,5 +53,8 @@ std::expected<ControlRequest, std::string> ParseControlRequest(std::string_view 
 std::string FormatControlRequest(const ControlRequest& request);  // one line, with '\n'
 std::string FormatControlReply(const ControlReply& reply);        // one line, with '\n'
 std::expected<ControlReply, std::string> ParseControlReply(std::string_view line);
+std::string FormatControlProgress(std::string_view log_line);  // one line, with '\n'
+// The log line of a progress line; nullopt for any other line (a reply).
+std::optional<std::string> ParseControlProgress(std::string_view line);
 
 }  // namespace minivpn::daemon

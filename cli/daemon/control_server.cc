@@ -11,6 +11,8 @@
 #include <boost/asio/write.hpp>
 #include <cerrno>
 #include <cstring>
+#include <deque>
+#include <utility>
 #include <istream>
 
 namespace minivpn::daemon {
@@ -20,18 +22,39 @@ using stream = asio::local::stream_protocol;
 
 class ControlServer::Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(stream::socket socket, const Handler& handler)
+  Session(stream::socket socket, const AsyncHandler& handler)
       : socket_(std::move(socket)), handler_(handler), buffer_(kMaxControlLine + 1) {}
 
   void Start() {
     if (!PeerIsRoot()) {
-      Reply(ControlReply::Fail("permission denied: the control socket is for root only"), true);
+      Send(FormatControlReply(
+               ControlReply::Fail("permission denied: the control socket is for root only")),
+           kClose);
       return;
     }
     ReadLine();
   }
 
  private:
+  // What happens once a line is written: nothing more, read the next request, or close.
+  enum After { kNothing, kReadNext, kClose };
+
+  // Handed to the handler; keeps the session (and its socket) open until Finish. Writes to a
+  // client that went away fail and are dropped.
+  class Responder : public ControlResponder {
+   public:
+    explicit Responder(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+    void Progress(std::string_view log_line) override {
+      if (session_) session_->Send(FormatControlProgress(log_line), kNothing);
+    }
+    void Finish(const ControlReply& reply) override {
+      if (auto s = std::exchange(session_, nullptr)) s->Send(FormatControlReply(reply), kReadNext);
+    }
+
+   private:
+    std::shared_ptr<Session> session_;
+  };
+
   bool PeerIsRoot() {
     ucred cred{};
     socklen_t len = sizeof cred;
@@ -48,30 +71,52 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
                              std::istream in(&self->buffer_);
                              std::string line;
                              std::getline(in, line);
+                             auto responder = std::make_shared<Responder>(self);
                              auto request = ParseControlRequest(line);
-                             self->Reply(request ? self->handler_(*request)
-                                                 : ControlReply::Fail(request.error()),
-                                         false);
+                             if (!request) {
+                               responder->Finish(ControlReply::Fail(request.error()));
+                             } else {
+                               self->handler_(*request, responder);
+                             }
                            });
   }
 
-  void Reply(const ControlReply& reply, bool close_after) {
-    auto text = std::make_shared<std::string>(FormatControlReply(reply));
-    asio::async_write(socket_, asio::buffer(*text),
-                      [self = shared_from_this(), text, close_after](boost::system::error_code ec,
-                                                                     std::size_t) {
-                        if (ec || close_after) return;
-                        self->ReadLine();
+  // Lines go out one at a time, in order (one async_write at a time on a socket).
+  void Send(std::string line, After after) {
+    queue_.push_back({std::move(line), after});
+    if (queue_.size() == 1) WriteFront();
+  }
+
+  void WriteFront() {
+    asio::async_write(socket_, asio::buffer(queue_.front().first),
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                        const After after = self->queue_.front().second;
+                        self->queue_.pop_front();
+                        if (ec || after == kClose) {
+                          self->queue_.clear();
+                          return;
+                        }
+                        if (!self->queue_.empty()) self->WriteFront();
+                        if (after == kReadNext) self->ReadLine();
                       });
   }
 
   stream::socket socket_;
-  Handler handler_;
+  AsyncHandler handler_;
   asio::streambuf buffer_;
+  std::deque<std::pair<std::string, After>> queue_;
 };
 
-ControlServer::ControlServer(asio::io_context& io, std::string path, Handler handler)
+ControlServer::ControlServer(asio::io_context& io, std::string path, AsyncHandler handler)
     : path_(std::move(path)), handler_(std::move(handler)), acceptor_(io) {}
+
+ControlServer::ControlServer(asio::io_context& io, std::string path, Handler handler)
+    : ControlServer(io, std::move(path),
+                    AsyncHandler([handler = std::move(handler)](
+                                     const ControlRequest& request,
+                                     std::shared_ptr<ControlResponder> responder) {
+                      responder->Finish(handler(request));
+                    })) {}
 
 ControlServer::~ControlServer() { Stop(); }
 
@@ -119,8 +164,9 @@ bool UnixSocketAnswers(const std::string& path) {
   return answers;
 }
 
-std::expected<ControlReply, std::string> SendControlRequest(const std::string& path,
-                                                            const ControlRequest& request) {
+std::expected<ControlReply, std::string> SendControlRequest(
+    const std::string& path, const ControlRequest& request,
+    const std::function<void(const std::string&)>& on_progress) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return std::unexpected(fmt::format("socket: {}", std::strerror(errno)));
   sockaddr_un addr{};
@@ -155,18 +201,28 @@ std::expected<ControlReply, std::string> SendControlRequest(const std::string& p
     }
     sent += static_cast<std::size_t>(n);
   }
+  // Progress lines (if any), then the reply.
   std::string in;
   char chunk[4096];
-  while (in.find('\n') == std::string::npos) {
+  for (;;) {
+    for (std::size_t end = in.find('\n'); end != std::string::npos; end = in.find('\n')) {
+      const std::string line = in.substr(0, end);
+      in.erase(0, end + 1);
+      if (auto progress = ParseControlProgress(line)) {
+        if (on_progress) on_progress(*progress);
+        continue;
+      }
+      ::close(fd);
+      return ParseControlReply(line);
+    }
     ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       ::close(fd);
       return std::unexpected("minivpnd closed the control connection without a reply");
     }
     in.append(chunk, static_cast<std::size_t>(n));
   }
-  ::close(fd);
-  return ParseControlReply(std::string_view(in).substr(0, in.find('\n')));
 }
 
 }  // namespace minivpn::daemon

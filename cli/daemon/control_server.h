@@ -9,17 +9,32 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include "cli/daemon/control_protocol.h"
 
 namespace minivpn::daemon {
 
+// The daemon's side of one request that answers later: progress lines, then one reply. Calls
+// after the client went away do nothing.
+class ControlResponder {
+ public:
+  virtual ~ControlResponder() = default;
+  virtual void Progress(std::string_view log_line) = 0;
+  virtual void Finish(const ControlReply& reply) = 0;
+};
+
 class ControlServer {
  public:
   using Handler = std::function<ControlReply(const ControlRequest&)>;
+  // Answers through the responder, now or later (the session reads no further request until
+  // Finish).
+  using AsyncHandler =
+      std::function<void(const ControlRequest&, std::shared_ptr<ControlResponder>)>;
 
   ControlServer(boost::asio::io_context& io, std::string path, Handler handler);
+  ControlServer(boost::asio::io_context& io, std::string path, AsyncHandler handler);
   ~ControlServer();
 
   // Binds the socket (replacing a stale one left by a dead daemon), chmod 0600, listens.
@@ -32,7 +47,7 @@ class ControlServer {
   void Accept();
 
   std::string path_;
-  Handler handler_;
+  AsyncHandler handler_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
 };
 
@@ -42,7 +57,9 @@ class ControlServer {
 // control socket, charon's vici socket).
 bool UnixSocketAnswers(const std::string& path);
 
-std::expected<ControlReply, std::string> SendControlRequest(const std::string& path,
-                                                            const ControlRequest& request);
+// on_progress (if given) gets each progress line's log line as it arrives.
+std::expected<ControlReply, std::string> SendControlRequest(
+    const std::string& path, const ControlRequest& request,
+    const std::function<void(const std::string&)>& on_progress = {});
 
 }  // namespace minivpn::daemon

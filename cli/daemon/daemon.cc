@@ -25,7 +25,8 @@ Daemon::Daemon(asio::io_context& io, DaemonOptions options, Logger& log)
       sockets_(io, [this](Datagram d) { OnDatagram(std::move(d)); }),
       timer_(io),
       shutdown_timer_(io),
-      signals_(io, SIGTERM, SIGINT, SIGHUP) {}
+      signals_(io, SIGTERM, SIGINT, SIGHUP),
+      service_timer_(io) {}
 
 Daemon::~Daemon() = default;
 
@@ -39,6 +40,7 @@ std::expected<void, std::string> Daemon::Start() {
   if (auto ec = KeepSecretsOutOfCoreDumps()) {
     return std::unexpected("cannot disable core dumps: " + ec.message());
   }
+  log_.Info(Subsystem::kCfg, 0, "loading {}", config::Describe(options_.config));
   auto loaded = config::LoadConfig(options_.config);
   LogDiagnostics(loaded.diagnostics);
   if (!loaded.ok()) return std::unexpected("configuration has errors (see above)");
@@ -89,7 +91,11 @@ std::expected<void, std::string> Daemon::Start() {
             config.global.port_nat_t);
 
   control_ = std::make_unique<ControlServer>(
-      io_, options_.control_path, [this](const ControlRequest& r) { return HandleControl(r); });
+      io_, options_.control_path,
+      ControlServer::AsyncHandler(
+          [this](const ControlRequest& r, std::shared_ptr<ControlResponder> responder) {
+            OnControlRequest(r, std::move(responder));
+          }));
   if (auto ec = control_->Start()) {
     return std::unexpected(fmt::format(
         "control socket {}: {}", options_.control_path,
@@ -100,7 +106,30 @@ std::expected<void, std::string> Daemon::Start() {
 
   if (auto applied = ApplyConfig(std::move(config), true); !applied) return applied;
   Pump();
+  notify_.Ready(ServiceStatusNow());
+  ArmServiceTimer();
   return {};
+}
+
+std::string Daemon::ServiceStatusNow() const {
+  return ServiceStatus(engine_ ? engine_->ike_sa_count() : 0,
+                       engine_ ? engine_->child_sa_count() : 0, config_.connections.size());
+}
+
+// Only under systemd (NOTIFY_SOCKET): the status line every 5 s, or more often if the unit's
+// WatchdogSec= asks for a keep-alive (sent at half its period, from this event loop, so a stuck
+// loop gets the service restarted).
+void Daemon::ArmServiceTimer() {
+  if (!notify_.active() || shutting_down_) return;
+  std::chrono::microseconds period = std::chrono::seconds(5);
+  if (auto watchdog = notify_.watchdog_interval()) period = std::min(period, *watchdog / 2);
+  service_timer_.expires_after(period);
+  service_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || shutting_down_) return;
+    if (notify_.watchdog_interval()) notify_.Watchdog();
+    notify_.Status(ServiceStatusNow());
+    ArmServiceTimer();
+  });
 }
 
 void Daemon::LogDiagnostics(const std::vector<config::Diagnostic>& diagnostics) {
@@ -185,7 +214,8 @@ void Daemon::CleanLeftovers() {
   }
 }
 
-std::expected<void, std::string> Daemon::ApplyConfig(config::Config next, bool initial) {
+std::expected<void, std::string> Daemon::ApplyConfig(config::Config next, bool initial,
+                                                     ReloadOutcome* outcome) {
   // Map every connection first, so a bad one changes nothing.
   std::vector<std::pair<const config::ConnectionConfig*, ike::PeerConfig>> mapped;
   for (const auto& conn : next.connections) {
@@ -204,13 +234,17 @@ std::expected<void, std::string> Daemon::ApplyConfig(config::Config next, bool i
       if (same != nullptr && *same == old) continue;
       log_.Info(Subsystem::kCfg, 1, "connection '{}' {}", old.name,
                 same ? "changed: restarting it" : "removed");
+      if (outcome) (same ? outcome->changed : outcome->removed).push_back(old.name);
       engine_->RemovePeer(old.name, now);
       DeleteVtis(old);
     }
   }
   for (auto& [conn, peer] : mapped) {
     const auto* old = initial ? nullptr : config_.Find(conn->name);
-    if (old != nullptr && *old == *conn) continue;  // unchanged: not touched at all
+    if (old != nullptr && *old == *conn) {  // unchanged: not touched at all
+      if (outcome) outcome->unchanged.push_back(conn->name);
+      continue;
+    }
     CreateVtis(*conn, peer.local_address, peer.remote_address);
     const WiresharkExport& keys = key_exports_[conn->name] =
         ToWiresharkExport(*conn, next.global);
@@ -221,8 +255,10 @@ std::expected<void, std::string> Daemon::ApplyConfig(config::Config next, bool i
     auto added = engine_->AddPeer(std::move(peer), now);
     if (!added) {
       log_.Error(Subsystem::kCfg, "connection '{}': {}", conn->name, added.error());
+      if (outcome) outcome->errors.push_back(fmt::format("connection '{}': {}", conn->name, added.error()));
     } else {
       log_.Info(Subsystem::kCfg, 1, "loaded connection '{}'", conn->name);
+      if (outcome && old == nullptr) outcome->added.push_back(conn->name);
     }
   }
   config_ = std::move(next);
@@ -349,8 +385,10 @@ void Daemon::Pump() {
     }
   }
   log_.Hold();
-  for (const auto& event : engine_->TakeEvents()) LogEvent(event);
+  const auto events = engine_->TakeEvents();
+  for (const auto& event : events) LogEvent(event);
   log_.Release();
+  if (!waiters_.empty()) AdvanceWaiters(events);
   if (shutting_down_ && engine_->ike_sa_count() == 0) {
     FinishShutdown();
     return;
@@ -365,6 +403,9 @@ void Daemon::LogEvent(const ike::Event& event) {
     return event.peer.empty() ? std::string()
                               : fmt::format("{}[{}] ", event.peer, event.ike_serial);
   };
+  // In the journal: IKE_SA_NAME and IKE_SA_UNIQUE_ID (as charon-systemd writes them).
+  std::optional<Logger::SaScope> tagged;
+  if (!event.peer.empty()) tagged.emplace(log_, SaTag{event.peer, event.ike_serial});
   switch (event.kind) {
     case ike::EventKind::kExchangeSent:
     case ike::EventKind::kExchangeReceived: {
@@ -430,24 +471,38 @@ void Daemon::OnKeys(const ike::KeyRecord& r) {
             r.table == ike::kEspSaTableFile ? "ESP" : "IKE", path);
 }
 
-void Daemon::Reload() {
-  log_.Info(Subsystem::kCfg, 0, "reloading configuration");
+Daemon::ReloadOutcome Daemon::Reload() {
+  notify_.Reloading();
+  log_.Info(Subsystem::kCfg, 0, "reloading {}", config::Describe(options_.config));
+  ReloadOutcome outcome;
   auto loaded = config::LoadConfig(options_.config);
   LogDiagnostics(loaded.diagnostics);
   if (!loaded.ok()) {
     log_.Error(Subsystem::kCfg, "reload refused: the new configuration has errors; keeping the "
                                 "running one");
-    return;
-  }
-  if (auto applied = ApplyConfig(std::move(loaded.config), false); !applied) {
+    outcome.refused = true;
+    for (const auto& d : loaded.diagnostics)
+      if (d.severity == config::Severity::kError) outcome.errors.push_back(config::ToString(d));
+  } else if (auto applied = ApplyConfig(std::move(loaded.config), false, &outcome); !applied) {
     log_.Error(Subsystem::kCfg, "reload refused: {}", applied.error());
+    outcome.refused = true;
+    outcome.errors.push_back(applied.error());
+  } else {
+    log_.Info(Subsystem::kCfg, 0, "reloaded: {} added, {} removed, {} changed, {} errors",
+              outcome.added.size(), outcome.removed.size(), outcome.changed.size(),
+              outcome.errors.size());
   }
   Pump();
+  notify_.Ready(ServiceStatusNow());
+  return outcome;
 }
 
 void Daemon::BeginShutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
+  notify_.Stopping();
+  service_timer_.cancel();
+  FinishWaiters(ControlReply::Fail("minivpnd is shutting down"));
   log_.Info(Subsystem::kIke, 0, "shutting down: deleting all SAs");
   for (const auto& conn : config_.connections) engine_->RemovePeer(conn.name, Now());
   shutdown_timer_.expires_after(options_.shutdown_grace);

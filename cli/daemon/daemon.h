@@ -27,6 +27,7 @@
 #include "cli/daemon/kernel_journal.h"
 #include "cli/daemon/log.h"
 #include "cli/daemon/peer_mapping.h"
+#include "cli/daemon/service_notify.h"
 #include "crypto/random.h"
 #include "ike/engine/engine.h"
 #include "ike/observe/trace.h"
@@ -70,7 +71,13 @@ class Daemon {
   void LogDiagnostics(const std::vector<config::Diagnostic>& diagnostics);
   std::expected<void, std::string> OpenKernel();
   void CleanLeftovers();
-  std::expected<void, std::string> ApplyConfig(config::Config next, bool initial);
+  // What a reload did (the control command's reply); refused: nothing changed.
+  struct ReloadOutcome {
+    std::vector<std::string> added, removed, changed, unchanged, errors;
+    bool refused = false;
+  };
+  std::expected<void, std::string> ApplyConfig(config::Config next, bool initial,
+                                               ReloadOutcome* outcome = nullptr);
   void CreateVtis(const config::ConnectionConfig& conn, const xfrm::IpAddress& local,
                   const xfrm::IpAddress& remote);
   void DeleteVtis(const config::ConnectionConfig& conn);
@@ -87,10 +94,20 @@ class Daemon {
   void OnKeys(const ike::KeyRecord& record);
 
   void ArmSignals();
-  void Reload();
+  ReloadOutcome Reload();
+  // systemd: STATUS= with the SA counts and WATCHDOG=1, every status period.
+  std::string ServiceStatusNow() const;
+  void ArmServiceTimer();
   void BeginShutdown();
   void FinishShutdown();
 
+  // The control socket's entry: waiting commands (initiate, terminate, rekey with "wait")
+  // answer when their outcome is known, the others at once (HandleControl).
+  void OnControlRequest(const ControlRequest& request,
+                        std::shared_ptr<ControlResponder> responder);
+  void StartWaiting(const ControlRequest& request, std::shared_ptr<ControlResponder> responder);
+  void AdvanceWaiters(const std::vector<ike::Event>& events);
+  void FinishWaiters(const ControlReply& reply);
   ControlReply HandleControl(const ControlRequest& request);
   ControlReply ListSas(const ControlRequest& request);
   ControlReply ListConns() const;
@@ -118,9 +135,24 @@ class Daemon {
   std::optional<ike::TimePoint> timer_armed_{};  // the deadline timer_ waits for, if any
   boost::asio::steady_timer shutdown_timer_;
   boost::asio::signal_set signals_;
+  ServiceNotifier notify_;
+  boost::asio::steady_timer service_timer_;
   std::vector<std::string> our_vtis_;
   // Per connection: where its Wireshark tables go (set when the peer is added to the engine).
   std::map<std::string, WiresharkExport, std::less<>> key_exports_;
+  // A control request waiting for the outcome of what it started.
+  struct Waiter {
+    enum class Kind { kInitiate, kTerminate, kTerminateChild, kRekeyIke, kRekeyChild };
+    std::uint64_t id = 0;
+    Kind kind = Kind::kInitiate;
+    std::string command{}, peer{}, child{};
+    std::uint64_t ike_serial = 0;  // initiate: the IKE SA it started or used
+    std::string last_notify{};     // the error notify of the latest failure on that SA
+    std::shared_ptr<ControlResponder> responder{};
+    std::shared_ptr<boost::asio::steady_timer> timeout{};
+  };
+  std::vector<Waiter> waiters_;
+  std::uint64_t next_waiter_id_ = 1;
   bool shutting_down_ = false;
   int exit_status_ = 0;
   ike::TimePoint started_;

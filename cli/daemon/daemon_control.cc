@@ -1,6 +1,7 @@
 // The control socket's commands (docs/control-protocol.md), answered from the engine's query
 // API and the kernel's counters.
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 
@@ -40,6 +41,188 @@ void AddCounters(json& child, const char* dir, xfrm::KernelIpsec& kernel, const 
 
 }  // namespace
 
+namespace {
+
+// The log line of an event, for the client waiting on its SA (as the log has it, at any level).
+std::optional<std::string> ProgressLine(const ike::Event& e) {
+  const std::string where = fmt::format("{}[{}] ", e.peer, e.ike_serial);
+  switch (e.kind) {
+    case ike::EventKind::kExchangeSent:
+      return fmt::format("[ENC] {}generating {}", where, e.text);
+    case ike::EventKind::kExchangeReceived:
+      return fmt::format("[ENC] {}parsed {}", where, e.text);
+    case ike::EventKind::kRetransmit:
+      return fmt::format("[IKE] {}retransmit {}", where, e.text);
+    case ike::EventKind::kDropped:
+      return std::nullopt;
+    case ike::EventKind::kFailure:
+      return fmt::format("[IKE] {}{}{}", where, e.text,
+                         e.notify ? fmt::format(" ({})", ike::Name(*e.notify)) : std::string());
+    default:
+      return fmt::format("[IKE] {}{}{}", where, e.text,
+                         e.child.empty() ? std::string() : fmt::format(" (child {})", e.child));
+  }
+}
+
+}  // namespace
+
+void Daemon::OnControlRequest(const ControlRequest& request,
+                              std::shared_ptr<ControlResponder> responder) {
+  const std::string& cmd = request.command;
+  const auto wait = request.args.is_object() ? request.args.find("wait") : request.args.end();
+  if ((cmd == "initiate" || cmd == "terminate" || cmd == "rekey") && wait != request.args.end() &&
+      wait->is_boolean() && wait->get<bool>()) {
+    StartWaiting(request, std::move(responder));
+    return;
+  }
+  responder->Finish(HandleControl(request));
+}
+
+void Daemon::StartWaiting(const ControlRequest& request,
+                          std::shared_ptr<ControlResponder> responder) {
+  const auto now = Now();
+  const std::string& cmd = request.command;
+  Waiter w{.id = next_waiter_id_++,
+           .command = cmd,
+           .peer = Arg(request, "name"),
+           .child = Arg(request, "child"),
+           .responder = std::move(responder)};
+  if (config_.Find(w.peer) == nullptr) {
+    w.responder->Finish(ControlReply::Fail(fmt::format("no connection named '{}'", w.peer)));
+    return;
+  }
+  if (shutting_down_) {
+    w.responder->Finish(ControlReply::Fail("minivpnd is shutting down"));
+    return;
+  }
+  double timeout = 0;
+  if (auto t = request.args.find("timeout"); t != request.args.end()) {
+    if (!t->is_number() || t->get<double>() < 0) {
+      w.responder->Finish(ControlReply::Fail("\"timeout\" must be a number of seconds >= 0"));
+      return;
+    }
+    timeout = t->get<double>();
+  }
+  std::expected<void, std::string> started;
+  if (cmd == "initiate") {
+    w.kind = Waiter::Kind::kInitiate;
+    auto serial = engine_->Initiate(w.peer, w.child, now);
+    if (serial) {
+      w.ike_serial = *serial;
+    } else {
+      started = std::unexpected(serial.error());
+    }
+  } else if (cmd == "terminate") {
+    w.kind = w.child.empty() ? Waiter::Kind::kTerminate : Waiter::Kind::kTerminateChild;
+    started = engine_->Terminate(w.peer, w.child, now);
+  } else {
+    w.kind = w.child.empty() ? Waiter::Kind::kRekeyIke : Waiter::Kind::kRekeyChild;
+    started = engine_->Rekey(w.peer, w.child, now);
+  }
+  if (!started) {
+    Pump();
+    w.responder->Finish(ControlReply::Fail(started.error()));
+    return;
+  }
+  if (timeout > 0) {
+    w.timeout = std::make_shared<boost::asio::steady_timer>(io_);
+    w.timeout->expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::duration<double>(timeout)));
+    w.timeout->async_wait([this, id = w.id, timeout, cmd](boost::system::error_code ec) {
+      if (ec) return;
+      auto it = std::find_if(waiters_.begin(), waiters_.end(),
+                             [id](const Waiter& x) { return x.id == id; });
+      if (it == waiters_.end()) return;
+      auto waiting = std::move(it->responder);
+      waiters_.erase(it);
+      waiting->Finish(ControlReply::Fail(fmt::format(
+          "{} timed out after {} s; it goes on in the background", cmd, timeout)));
+    });
+  }
+  waiters_.push_back(std::move(w));
+  Pump();  // its first messages go out; their lines reach the client
+  AdvanceWaiters({});  // e.g. terminate of a connection without an SA: done at once
+}
+
+void Daemon::AdvanceWaiters(const std::vector<ike::Event>& events) {
+  using Kind = Waiter::Kind;
+  std::vector<std::pair<std::shared_ptr<ControlResponder>, ControlReply>> done;
+  std::erase_if(waiters_, [&](Waiter& w) {
+    std::optional<ControlReply> outcome;
+    for (const auto& e : events) {
+      if (e.peer != w.peer) continue;
+      if (auto line = ProgressLine(e)) w.responder->Progress(*line);
+      if (e.kind == ike::EventKind::kFailure && e.notify) w.last_notify = ike::Name(*e.notify);
+      const bool child_matches = w.child.empty() || e.child == w.child;
+      switch (w.kind) {
+        case Kind::kInitiate:
+          if (e.kind == ike::EventKind::kChildUp && child_matches) {
+            outcome = ControlReply::Ok(json{{"outcome", fmt::format("CHILD_SA {} established",
+                                                                    e.child)}});
+          } else if (e.kind == ike::EventKind::kIkeUp && e.ike_serial == w.ike_serial &&
+                     config_.Find(w.peer)->children.empty()) {
+            outcome = ControlReply::Ok(json{{"outcome", "IKE_SA established"}});
+          } else if (e.kind == ike::EventKind::kIkeDown && e.ike_serial == w.ike_serial) {
+            outcome = ControlReply::Fail(fmt::format(
+                "IKE_SA {}[{}] failed: {}{}", e.peer, e.ike_serial, e.text,
+                w.last_notify.empty() ? std::string() : fmt::format(" ({})", w.last_notify)));
+          } else if (e.kind == ike::EventKind::kFailure && e.ike_serial == w.ike_serial &&
+                     !e.child.empty() && child_matches && e.notify) {
+            outcome = ControlReply::Fail(
+                fmt::format("CHILD_SA {} failed: {} ({})", e.child, e.text, ike::Name(*e.notify)));
+          }
+          break;
+        case Kind::kTerminateChild:
+          if (e.kind == ike::EventKind::kChildDown && e.child == w.child)
+            outcome = ControlReply::Ok(json{{"outcome", fmt::format("CHILD_SA {} deleted", e.child)}});
+          break;
+        case Kind::kRekeyChild:
+          if (e.kind == ike::EventKind::kChildRekeyed && e.child == w.child) {
+            outcome = ControlReply::Ok(json{{"outcome", fmt::format("CHILD_SA {} rekeyed", e.child)}});
+          } else if (e.kind == ike::EventKind::kFailure && e.child == w.child && e.notify) {
+            outcome = ControlReply::Fail(fmt::format("CHILD_SA {} rekey failed: {} ({})", e.child,
+                                                     e.text, ike::Name(*e.notify)));
+          }
+          break;
+        case Kind::kRekeyIke:
+          if (e.kind == ike::EventKind::kIkeRekeyed) {
+            outcome = ControlReply::Ok(json{{"outcome", "IKE_SA rekeyed"}});
+          } else if (e.kind == ike::EventKind::kFailure &&
+                     e.text.starts_with("IKE rekey failed")) {
+            outcome = ControlReply::Fail(fmt::format(
+                "IKE_SA rekey failed{}", e.notify ? fmt::format(" ({})", ike::Name(*e.notify))
+                                                  : std::string()));
+          }
+          break;
+        case Kind::kTerminate:
+          break;
+      }
+      if (outcome) break;
+    }
+    if (!outcome && w.kind == Kind::kTerminate && engine_->ike_sa_count(w.peer) == 0)
+      outcome = ControlReply::Ok(json{{"outcome", "IKE_SA deleted"}});
+    if (!outcome && (w.kind == Kind::kRekeyIke || w.kind == Kind::kRekeyChild ||
+                     w.kind == Kind::kTerminateChild) &&
+        engine_->ike_sa_count(w.peer) == 0) {
+      outcome = ControlReply::Fail(fmt::format("the IKE_SA of '{}' is gone", w.peer));
+    }
+    if (!outcome) return false;
+    if (w.timeout) w.timeout->cancel();
+    done.emplace_back(std::move(w.responder), std::move(*outcome));
+    return true;
+  });
+  for (auto& [responder, reply] : done) responder->Finish(reply);
+}
+
+void Daemon::FinishWaiters(const ControlReply& reply) {
+  auto waiters = std::move(waiters_);
+  waiters_.clear();
+  for (auto& w : waiters) {
+    if (w.timeout) w.timeout->cancel();
+    w.responder->Finish(reply);
+  }
+}
+
 ControlReply Daemon::HandleControl(const ControlRequest& request) {
   const auto now = Now();
   const std::string& cmd = request.command;
@@ -48,8 +231,14 @@ ControlReply Daemon::HandleControl(const ControlRequest& request) {
   if (cmd == "stats") return Stats();
   if (cmd == "explain") return Explain(request);
   if (cmd == "reload") {
-    Reload();
-    return ControlReply::Ok();
+    const ReloadOutcome r = Reload();
+    if (r.refused || !r.errors.empty()) {
+      return ControlReply::Fail(fmt::format("{}: {}", r.refused ? "refused, the running configuration is kept" : "applied with errors",
+                                            fmt::join(r.errors, "; ")));
+    }
+    return ControlReply::Ok(
+        json{{"added", r.added}, {"removed", r.removed}, {"changed", r.changed},
+             {"unchanged", r.unchanged}});
   }
   if (cmd == "log-level") {
     std::string subsystem = Arg(request, "subsystem");
@@ -225,15 +414,13 @@ ControlReply Daemon::ListConns() const {
 }
 
 ControlReply Daemon::Stats() const {
-  std::size_t children = 0;
-  for (const auto& ike : engine_->ListSas(Now())) children += ike.children.size();
   return ControlReply::Ok(
       {{"exchanges", exchanges_},
        {"retransmits", {{"total", retransmits_}}},
        {"failures", failures_},
        {"ike_sas", engine_->ike_sa_count()},
        {"half_open", engine_->half_open_count()},
-       {"child_sas", children},
+       {"child_sas", engine_->child_sa_count()},
        {"uptime", std::chrono::duration_cast<std::chrono::seconds>(Now() - started_).count()}});
 }
 

@@ -570,6 +570,12 @@ void Engine::SetMessageIdsForTesting(std::uint64_t serial, std::uint32_t next,
   }
 }
 
+std::size_t Engine::child_sa_count() const {
+  std::size_t n = 0;
+  for (const auto& [serial, sa] : sas_) n += sa->children.size();
+  return n;
+}
+
 std::vector<IkeSaInfo> Engine::ListSas(TimePoint now) const {
   using std::chrono::duration_cast;
   std::vector<IkeSaInfo> out;

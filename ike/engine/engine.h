@@ -77,6 +77,11 @@ class Engine {
   // Queries for the control tool.
   std::vector<IkeSaInfo> ListSas(TimePoint now) const;
   std::size_t ike_sa_count() const { return sas_.size(); }
+  std::size_t child_sa_count() const;  // CHILD_SAs of all IKE SAs (walks them)
+  std::size_t ike_sa_count(std::string_view peer) const {  // IKE SAs of one peer config
+    auto it = sas_by_peer_.find(peer);
+    return it == sas_by_peer_.end() ? 0 : it->second.size();
+  }
   // Tests only: jump an IKE SA's message IDs (our next request, the peer's next request) close to
   // 2^32 to exercise RFC 7296 2.2's wrap rule without 4 billion exchanges.
   void SetMessageIdsForTesting(std::uint64_t serial, std::uint32_t next, std::uint32_t expected);

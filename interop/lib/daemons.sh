@@ -267,7 +267,7 @@ lab_initiate() {
   step "initiate $name on $x ($(role_of "$x"))"
   case $(role_of "$x") in
     charon) out=$(swan "$x" --initiate --ike "$name" --child "$name" --timeout 30 2>&1) ;;
-    minivpnd) out=$(ctl "$x" initiate "$name" 2>&1) ;;
+    minivpnd) out=$(ctl "$x" initiate "$name" --timeout 30 2>&1) ;;
   esac
   rc=$?
   echo "$out" >>"$LAB_OUT/$x/initiate.out"
@@ -281,7 +281,7 @@ lab_terminate() {
   step "terminate $name on $x"
   case $(role_of "$x") in
     charon) out=$(swan "$x" --terminate --ike "$name" --timeout 10 2>&1) ;;
-    minivpnd) out=$(ctl "$x" terminate "$name" 2>&1) ;;
+    minivpnd) out=$(ctl "$x" terminate "$name" --timeout 10 2>&1) ;;
   esac
   rc=$?
   echo "$out" >>"$LAB_OUT/$x/terminate.out"
@@ -308,10 +308,12 @@ lab_rekey() {
   case $(role_of "$x") in
     charon) out=$(swan "$x" --rekey "--$kind" "$name" 2>&1) ;;
     minivpnd)
+      # --no-wait: as swanctl --rekey, which returns once the rekey is started (scenarios
+      # start rekeys on both ends back to back to make them collide).
       if [[ $kind == ike ]]; then
-        out=$(ctl "$x" rekey "$name" 2>&1)
+        out=$(ctl "$x" rekey "$name" --no-wait 2>&1)
       else
-        out=$(ctl "$x" rekey "$name" --child "$name" 2>&1)
+        out=$(ctl "$x" rekey "$name" --child "$name" --no-wait 2>&1)
       fi
       ;;
   esac

@@ -21,7 +21,8 @@ lab_start a b
 
 initiator=${INITIATOR:-a}
 responder=$([[ $initiator == a ]] && echo b || echo a)
-# swanctl reports the failure, minivpnctl only queues the request: the checks below are the proof.
+# swanctl and minivpnctl report the failure (both wait for the outcome); the checks below are the
+# proof.
 lab_initiate "$initiator" "to-$responder" || note "initiate reported: $LAB_WHY"
 expect "$EXPECT_NOTIFY logged by the initiator ($initiator)" \
   lab_wait_log "$initiator" "$EXPECT_NOTIFY" 15

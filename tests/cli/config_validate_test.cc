@@ -166,6 +166,61 @@ TEST(Validate, DuplicateNamesAcrossFormatsAndNoFiles) {
   EXPECT_DIAG(missing.diagnostics, Severity::kError, "cannot read");
 }
 
+// Issue 19: with no file named, minivpnd uses the one of charon's two files that defines
+// connections (Debian ships both as templates), refuses when both do, and says which it read.
+TEST(ChooseConfigPaths, TheFileThatDefinesConnections) {
+  TempDir dir;
+  const DefaultLocations where{.swanctl_conf = dir.path() + "/swanctl/swanctl.conf",
+                               .ipsec_conf = dir.path() + "/ipsec.conf",
+                               .ipsec_secrets = dir.path() + "/ipsec.secrets",
+                               .strongswan_conf = dir.path() + "/strongswan.conf"};
+  const LoadOptions local_a{[](const IpAddress& a) { return a.ToString() == "192.0.2.1"; }};
+  const std::string ipsec_conn =
+      "conn gw\n  left=192.0.2.1\n  right=198.51.100.1\n  rightid=routerB\n  auto=add\n";
+
+  // Nothing exists: ipsec.conf, so that "cannot read" names a file.
+  auto none = ChooseConfigPaths({}, where, local_a);
+  ASSERT_TRUE(none.has_value());
+  EXPECT_EQ(none->ipsec_conf, where.ipsec_conf);
+  EXPECT_EQ(none->ipsec_secrets, where.ipsec_secrets);
+  EXPECT_TRUE(none->strongswan_conf.empty());
+
+  // Debian's templates: both files, every connection commented out -> swanctl.conf.
+  dir.Write("swanctl/swanctl.conf", "connections {\n  # gw { }\n}\n");
+  dir.Write("ipsec.conf", "config setup\n# conn gw\n");
+  dir.Write("strongswan.conf", "charon {\n}\n");
+  auto templates = ChooseConfigPaths({}, where, local_a);
+  ASSERT_TRUE(templates.has_value());
+  EXPECT_EQ(templates->swanctl_conf, where.swanctl_conf);
+  EXPECT_TRUE(templates->ipsec_conf.empty());
+  EXPECT_EQ(templates->strongswan_conf, where.strongswan_conf);
+
+  // The template swanctl.conf beside a real ipsec.conf: ipsec.conf (was: 0 connections loaded).
+  dir.Write("ipsec.conf", ipsec_conn);
+  dir.Write("ipsec.secrets", "routerB : PSK \"s\"\n");
+  auto legacy = ChooseConfigPaths({}, where, local_a);
+  ASSERT_TRUE(legacy.has_value());
+  EXPECT_TRUE(legacy->swanctl_conf.empty());
+  EXPECT_EQ(legacy->ipsec_conf, where.ipsec_conf);
+  EXPECT_EQ(legacy->ipsec_secrets, where.ipsec_secrets);
+  EXPECT_EQ(Describe(*legacy), "ipsec.conf " + where.ipsec_conf + ", ipsec.secrets " +
+                                   where.ipsec_secrets + ", strongswan.conf " +
+                                   where.strongswan_conf);
+
+  // Both define connections: an error naming both.
+  dir.Write("swanctl/swanctl.conf", Swanctl("", ""));
+  auto both = ChooseConfigPaths({}, where, local_a);
+  ASSERT_FALSE(both.has_value());
+  EXPECT_NE(both.error().find(where.swanctl_conf), std::string::npos) << both.error();
+  EXPECT_NE(both.error().find(where.ipsec_conf), std::string::npos) << both.error();
+
+  // A file named on the command line is used as given.
+  auto given = ChooseConfigPaths({.ipsec_conf = where.ipsec_conf}, where, local_a);
+  ASSERT_TRUE(given.has_value());
+  EXPECT_TRUE(given->swanctl_conf.empty());
+  EXPECT_EQ(given->ipsec_secrets, where.ipsec_secrets) << "the ipsec.secrets beside it";
+}
+
 TEST(Validate, EmptyConfigurationWarns) {
   TempDir dir;
   auto r = LoadConfig(ConfigPaths{.swanctl_conf = dir.Write("swanctl.conf", "# all commented\n")});

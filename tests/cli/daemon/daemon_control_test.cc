@@ -7,7 +7,10 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <string_view>
+#include <set>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -121,6 +124,132 @@ TEST_F(DaemonControlTest, CommandsReachTheEngineAndReportItsAnswer) {
   EXPECT_TRUE(terminated.ok) << terminated.error;
   auto after = Send({.command = "list-sas"});
   EXPECT_TRUE(after.result.at("ike_sas").empty());
+}
+
+// Issue 19: `minivpnctl reload` (and so systemctl reload) reports the outcome and fails when
+// the new configuration is refused; the running one stays.
+TEST_F(DaemonControlTest, ReloadReportsItsOutcomeAndFailsOnARefusedConfig) {
+  const fs::path conf = dir_ / "swanctl.conf";
+  std::string text;
+  {
+    std::ifstream in(conf);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::ofstream(conf) << "connections {\n  to-b {\n    proposals = no-such-algorithm\n";
+  auto refused = Send({.command = "reload"});
+  EXPECT_FALSE(refused.ok);
+  EXPECT_NE(refused.error.find("refused, the running configuration is kept"), std::string::npos)
+      << refused.error;
+  EXPECT_NE(refused.error.find("swanctl.conf:"), std::string::npos) << refused.error;
+  EXPECT_EQ(refused.error.find("test-only-psk"), std::string::npos);
+  auto conns = Send({.command = "list-conns"});
+  ASSERT_EQ(conns.result.at("connections").size(), 1u) << "the running configuration stays";
+
+  // to-b changed (another ESP proposal), to-c added.
+  std::string next = text;
+  next.replace(next.find("esp_proposals = aes256gcm16"), 27, "esp_proposals = aes128gcm16");
+  std::string to_c = next.substr(next.find("  to-b {"));
+  to_c = to_c.substr(0, to_c.find("\n  }\n") + 5);
+  to_c.replace(2, 4, "to-c");
+  next.insert(next.find("  to-b {"), to_c);
+  std::ofstream(conf) << next;
+  auto applied = Send({.command = "reload"});
+  ASSERT_TRUE(applied.ok) << applied.error << "\n" << next;
+  EXPECT_EQ(applied.result.at("added"), nlohmann::json::array({"to-c"}));
+  EXPECT_EQ(applied.result.at("changed"), nlohmann::json::array({"to-b"}));
+  EXPECT_EQ(applied.result.at("removed"), nlohmann::json::array());
+}
+
+// Issue 19: initiate/terminate/rekey with "wait" answer with the outcome and stream the SA's
+// log lines before it. The peer here never answers, so initiate times out; terminate of the
+// connecting SA succeeds once it is gone.
+TEST_F(DaemonControlTest, WaitingCommandsStreamProgressAndReportTheOutcome) {
+  std::vector<std::string> progress;
+  auto collect = [&](const std::string& line) { progress.push_back(line); };
+  auto initiated = SendControlRequest(
+      control_,
+      {.command = "initiate", .args = {{"name", "to-b"}, {"wait", true}, {"timeout", 0.5}}},
+      collect);
+  ASSERT_TRUE(initiated) << initiated.error();
+  EXPECT_FALSE(initiated->ok);
+  EXPECT_EQ(initiated->error, "initiate timed out after 0.5 s; it goes on in the background");
+  ASSERT_FALSE(progress.empty());
+  EXPECT_NE(progress[0].find("to-b[1] generating IKE_SA_INIT request 0 [ SA KE No"),
+            std::string::npos)
+      << progress[0];
+
+  progress.clear();
+  auto terminated = SendControlRequest(
+      control_, {.command = "terminate", .args = {{"name", "to-b"}, {"wait", true}}}, collect);
+  ASSERT_TRUE(terminated) << terminated.error();
+  EXPECT_TRUE(terminated->ok) << terminated->error;
+  EXPECT_EQ(terminated->result.at("outcome"), "IKE_SA deleted");
+  EXPECT_TRUE(Send({.command = "list-sas"}).result.at("ike_sas").empty());
+
+  // Nothing to rekey: the engine's error at once; a bad timeout is refused.
+  auto rekey = Send({.command = "rekey", .args = {{"name", "to-b"}, {"wait", true}}});
+  EXPECT_FALSE(rekey.ok);
+  auto bad = Send({.command = "initiate", .args = {{"name", "to-b"}, {"wait", true},
+                                                   {"timeout", "soon"}}});
+  EXPECT_FALSE(bad.ok);
+  EXPECT_NE(bad.error.find("timeout"), std::string::npos) << bad.error;
+}
+
+// The top-level keys of the first JSON object in a docs/control-protocol.md table cell.
+std::set<std::string> TopLevelKeys(std::string_view cell) {
+  std::set<std::string> keys;
+  int depth = 0;
+  for (std::size_t i = 0; i < cell.size(); ++i) {
+    const char c = cell[i];
+    if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (--depth == 0) break;
+    } else if (c == '"' && depth == 1) {
+      const std::size_t end = cell.find('"', i + 1);
+      if (end == std::string_view::npos) break;
+      if (cell.substr(end + 1, 1) == ":") keys.insert(std::string(cell.substr(i + 1, end - i - 1)));
+      i = end;
+    }
+  }
+  return keys;
+}
+
+// The result column of a command's row in docs/control-protocol.md's command table.
+std::string DocumentedResult(const std::string& command) {
+  std::ifstream in(std::string(MINIVPN_FIXTURES) + "/../../docs/control-protocol.md");
+  std::string line;
+  const std::string row = "| `" + command + "` |";
+  while (std::getline(in, line)) {
+    if (!line.starts_with(row)) continue;
+    const std::size_t last = line.rfind(" | ", line.size() - 3);
+    return line.substr(last + 3);
+  }
+  return {};
+}
+
+// Issue 19: the replies have drifted from the protocol document before; now every reply this
+// fixture can produce is checked against the keys the document shows for it.
+TEST_F(DaemonControlTest, RepliesHaveTheKeysTheProtocolDocShows) {
+  const std::vector<ControlRequest> requests = {
+      {.command = "list-conns"}, {.command = "list-sas"}, {.command = "stats"},
+      {.command = "reload"}};
+  for (const auto& request : requests) {
+    SCOPED_TRACE(request.command);
+    const std::string documented = DocumentedResult(request.command);
+    ASSERT_FALSE(documented.empty()) << "no row for " << request.command;
+    auto reply = Send(request);
+    ASSERT_TRUE(reply.ok) << reply.error;
+    std::set<std::string> keys;
+    for (const auto& [key, value] : reply.result.items()) keys.insert(key);
+    EXPECT_EQ(keys, TopLevelKeys(documented)) << documented;
+  }
+  // A waiting command's success: {"outcome": ...}.
+  EXPECT_EQ(TopLevelKeys(DocumentedResult("terminate")).count("outcome"), 1u);
+  ASSERT_TRUE(Send({.command = "initiate", .args = {{"name", "to-b"}}}).ok);
+  auto terminated = Send({.command = "terminate", .args = {{"name", "to-b"}, {"wait", true}}});
+  ASSERT_TRUE(terminated.ok) << terminated.error;
+  EXPECT_TRUE(terminated.result.contains("outcome"));
 }
 
 TEST_F(DaemonControlTest, BadRequestsGetASpecificError) {
