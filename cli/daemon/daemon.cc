@@ -255,7 +255,8 @@ std::expected<void, std::string> Daemon::ApplyConfig(config::Config next, bool i
     auto added = engine_->AddPeer(std::move(peer), now);
     if (!added) {
       log_.Error(Subsystem::kCfg, "connection '{}': {}", conn->name, added.error());
-      if (outcome) outcome->errors.push_back(fmt::format("connection '{}': {}", conn->name, added.error()));
+      if (outcome)
+        outcome->errors.push_back(fmt::format("connection '{}': {}", conn->name, added.error()));
     } else {
       log_.Info(Subsystem::kCfg, 1, "loaded connection '{}'", conn->name);
       if (outcome && old == nullptr) outcome->added.push_back(conn->name);

@@ -174,11 +174,13 @@ void Daemon::AdvanceWaiters(const std::vector<ike::Event>& events) {
           break;
         case Kind::kTerminateChild:
           if (e.kind == ike::EventKind::kChildDown && e.child == w.child)
-            outcome = ControlReply::Ok(json{{"outcome", fmt::format("CHILD_SA {} deleted", e.child)}});
+            outcome = ControlReply::Ok(
+                json{{"outcome", fmt::format("CHILD_SA {} deleted", e.child)}});
           break;
         case Kind::kRekeyChild:
           if (e.kind == ike::EventKind::kChildRekeyed && e.child == w.child) {
-            outcome = ControlReply::Ok(json{{"outcome", fmt::format("CHILD_SA {} rekeyed", e.child)}});
+            outcome = ControlReply::Ok(
+                json{{"outcome", fmt::format("CHILD_SA {} rekeyed", e.child)}});
           } else if (e.kind == ike::EventKind::kFailure && e.child == w.child && e.notify) {
             outcome = ControlReply::Fail(fmt::format("CHILD_SA {} rekey failed: {} ({})", e.child,
                                                      e.text, ike::Name(*e.notify)));
@@ -233,8 +235,11 @@ ControlReply Daemon::HandleControl(const ControlRequest& request) {
   if (cmd == "reload") {
     const ReloadOutcome r = Reload();
     if (r.refused || !r.errors.empty()) {
-      return ControlReply::Fail(fmt::format("{}: {}", r.refused ? "refused, the running configuration is kept" : "applied with errors",
-                                            fmt::join(r.errors, "; ")));
+      return ControlReply::Fail(
+          fmt::format("{}: {}",
+                      r.refused ? "refused, the running configuration is kept"
+                                : "applied with errors",
+                      fmt::join(r.errors, "; ")));
     }
     return ControlReply::Ok(
         json{{"added", r.added}, {"removed", r.removed}, {"changed", r.changed},

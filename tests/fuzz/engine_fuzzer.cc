@@ -33,6 +33,7 @@
 #include "ike/engine/engine_payloads.h"
 #include "ike/engine/negotiation.h"
 #include "ike/wire/protect.h"
+#include "tests/fuzz/engine_fuzz_config.h"
 #include "xfrm/fake_kernel.h"
 
 namespace {
@@ -40,36 +41,15 @@ namespace {
 using namespace minivpn;       // NOLINT
 using namespace minivpn::ike;  // NOLINT
 
-xfrm::IpAddress Ip(const char* s) { return *xfrm::IpAddress::Parse(s); }
+xfrm::IpAddress Ip(const char* s) { return fuzz::FuzzIp(s); }
 
 const Endpoint kA{Ip("192.0.2.1"), 500};
 const Endpoint kB{Ip("192.0.2.2"), 500};
 
 PeerConfig Peer(const char* name, const char* local, const char* remote, const char* lid,
                 const char* rid) {
-  PeerConfig p;
-  p.name = name;
-  p.local_address = Ip(local);
-  p.remote_address = Ip(remote);
-  p.proposals = {IkeProposal{.encr = {{crypto::EncrId::kAesGcm16, 256}},
-                             .integ = {},
-                             .prf = {crypto::PrfId::kHmacSha2_256},
-                             .dh = {crypto::DhGroup::kCurve25519}}};
-  p.local_id = Identity{IdType::kFqdn, lid};
-  p.remote_id = Identity{IdType::kFqdn, rid};
-  p.psk = SecretBytes::FromString("fuzz psk");
-  p.dpd_delay = std::chrono::seconds(30);
-  ChildConfig c;
-  c.name = "net";
-  c.local_ts = *xfrm::Subnet::Parse("0.0.0.0/0");
-  c.remote_ts = *xfrm::Subnet::Parse("0.0.0.0/0");
-  c.mark_in = c.mark_out = xfrm::Mark{12, 0xffffffff};
-  c.proposals = {EspProposal{.encr = {{crypto::EncrId::kAesGcm16, 256}},
-                             .integ = {},
-                             .dh = {crypto::DhGroup::kCurve25519},
-                             .esn = {EsnId::kNoEsn}}};
-  p.children = {c};
-  return p;
+  return fuzz::FuzzPeer(name, local, remote, lid, rid, "fuzz psk",
+                        {fuzz::FuzzChild("net", "0.0.0.0/0", "0.0.0.0/0", 12)});
 }
 
 // Splits the input into datagrams: [len_hi len_lo flags] data...

@@ -16,6 +16,7 @@
 
 #include "crypto/random.h"
 #include "ike/engine/engine.h"
+#include "tests/fuzz/engine_fuzz_config.h"
 #include "xfrm/fake_kernel.h"
 
 namespace {
@@ -23,40 +24,15 @@ namespace {
 using namespace minivpn;       // NOLINT
 using namespace minivpn::ike;  // NOLINT
 
-xfrm::IpAddress Ip(const char* s) { return *xfrm::IpAddress::Parse(s); }
-
-ChildConfig Child(const char* name, const char* local, const char* remote, std::uint32_t mark) {
-  ChildConfig c;
-  c.name = name;
-  c.local_ts = *xfrm::Subnet::Parse(local);
-  c.remote_ts = *xfrm::Subnet::Parse(remote);
-  c.mark_in = c.mark_out = xfrm::Mark{mark, 0xffffffff};
-  c.proposals = {EspProposal{.encr = {{crypto::EncrId::kAesGcm16, 256}},
-                             .integ = {},
-                             .dh = {crypto::DhGroup::kCurve25519},
-                             .esn = {EsnId::kNoEsn}}};
-  return c;
-}
+xfrm::IpAddress Ip(const char* s) { return fuzz::FuzzIp(s); }
 
 // Two children per peer: the second one's selectors mirror between the sides.
 PeerConfig Peer(const char* name, const char* local, const char* remote, const char* lid,
                 const char* rid, bool side_a) {
-  PeerConfig p;
-  p.name = name;
-  p.local_address = Ip(local);
-  p.remote_address = Ip(remote);
-  p.proposals = {IkeProposal{.encr = {{crypto::EncrId::kAesGcm16, 256}},
-                             .integ = {},
-                             .prf = {crypto::PrfId::kHmacSha2_256},
-                             .dh = {crypto::DhGroup::kCurve25519}}};
-  p.local_id = Identity{IdType::kFqdn, lid};
-  p.remote_id = Identity{IdType::kFqdn, rid};
-  p.psk = SecretBytes::FromString("pair psk");
-  p.dpd_delay = std::chrono::seconds(30);
-  p.children = {Child("net", "0.0.0.0/0", "0.0.0.0/0", 12),
-                side_a ? Child("lan", "10.1.0.0/16", "10.2.0.0/16", 13)
-                       : Child("lan", "10.2.0.0/16", "10.1.0.0/16", 13)};
-  return p;
+  return fuzz::FuzzPeer(name, local, remote, lid, rid, "pair psk",
+                        {fuzz::FuzzChild("net", "0.0.0.0/0", "0.0.0.0/0", 12),
+                         side_a ? fuzz::FuzzChild("lan", "10.1.0.0/16", "10.2.0.0/16", 13)
+                                : fuzz::FuzzChild("lan", "10.2.0.0/16", "10.1.0.0/16", 13)});
 }
 
 struct Side {
@@ -79,7 +55,8 @@ class Pair {
       : a_("to-b", 11, config), b_("to-a", 22, config) {}
 
   bool Start() {
-    if (!a_.engine.AddPeer(Peer("to-b", "192.0.2.1", "192.0.2.2", "a", "b", true), now_)) return false;
+    if (!a_.engine.AddPeer(Peer("to-b", "192.0.2.1", "192.0.2.2", "a", "b", true), now_))
+      return false;
     if (!b_.engine.AddPeer(Peer("to-a", "192.0.2.2", "192.0.2.1", "b", "a", false), now_))
       return false;
     (void)a_.engine.Initiate("to-b", "net", now_);
@@ -160,8 +137,8 @@ class Pair {
     Datagram d = std::move(flight_[i]);
     flight_.erase(flight_.begin() + static_cast<std::ptrdiff_t>(i));
     Side& to = d.remote.address == Ip("192.0.2.1") ? a_ : b_;
-    to.engine.HandleDatagram(Datagram{.local = d.remote, .remote = d.local, .data = std::move(d.data)},
-                             now_);
+    to.engine.HandleDatagram(
+        Datagram{.local = d.remote, .remote = d.local, .data = std::move(d.data)}, now_);
   }
 
   void Collect() {

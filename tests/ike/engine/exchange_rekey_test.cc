@@ -11,6 +11,15 @@ namespace minivpn::ike::test {
 namespace {
 
 using std::chrono::seconds;
+
+// The kernel's EXPIRE of the ESP SA `spi` from `src` to `dst` (reqid 1, as every test here has).
+xfrm::ExpireEvent Expire(const char* src, const char* dst, std::uint32_t spi, bool hard,
+                         xfrm::Mark mark = {}) {
+  return xfrm::ExpireEvent{
+      .sa = {.src = Ip(src), .dst = Ip(dst), .spi = spi, .proto = 50, .mark = mark},
+      .reqid = 1,
+      .hard = hard};
+}
 using xfrm::FakeOpKind;
 
 class RekeyTest : public TwoPeers {
@@ -131,14 +140,7 @@ TEST_F(RekeyTest, SoftExpireDuringARekeyIsIgnored) {
   const auto before = Children(a_)[0];
   ASSERT_TRUE(a_.Rekey("to-b", "net", net_.now()).has_value());
   DeliverOnly();  // request: A is rekeying
-  a_.HandleKernelEvent(xfrm::ExpireEvent{.sa = {.src = Ip("192.0.2.2"),
-                                                .dst = Ip("192.0.2.1"),
-                                                .spi = before.spi_in,
-                                                .proto = 50,
-                                                .mark = {}},
-                                         .reqid = 1,
-                                         .hard = false},
-                       net_.now());
+  a_.HandleKernelEvent(Expire("192.0.2.2", "192.0.2.1", before.spi_in, false), net_.now());
   net_.RunFor(seconds(2));
   ExpectOneConsistentChild();
   auto events = a_.TakeEvents();
@@ -157,14 +159,9 @@ TEST_F(RekeyTest, HardExpireOfTheRekeyedSaOnTheResponderMovesTrafficAtOnce) {
   net_.CollectReliable();
   ASSERT_EQ(net_.pending(), 1u);
   // The kernel drops B's old outbound SA before the DELETE arrives.
-  b_.HandleKernelEvent(xfrm::ExpireEvent{.sa = {.src = Ip("192.0.2.2"),
-                                                .dst = Ip("192.0.2.1"),
-                                                .spi = old_b.spi_out,
-                                                .proto = 50,
-                                                .mark = xfrm::Mark{12, 0xffffffff}},
-                                         .reqid = 1,
-                                         .hard = true},
-                       net_.now());
+  b_.HandleKernelEvent(
+      Expire("192.0.2.2", "192.0.2.1", old_b.spi_out, true, xfrm::Mark{12, 0xffffffff}),
+      net_.now());
   ASSERT_NE(kernel_b_.FindPolicy(OutPolicy()), nullptr);
   EXPECT_NE(kernel_b_.FindPolicy(OutPolicy())->tmpl_spi, old_b.spi_out)
       << "the OUT policy still names the SA the kernel dropped";
@@ -190,14 +187,7 @@ TEST_F(RekeyTest, HardExpireDuringOurRekeyThenTheRekeyDecides) {
     const auto old_a = Children(a)[0];
     if (rekey_fails) kb.FailNth(1, std::errc::no_buffer_space);  // B's AllocSpi
     ASSERT_TRUE(a.Rekey("to-b", "net", net.now()).has_value());
-    a.HandleKernelEvent(xfrm::ExpireEvent{.sa = {.src = Ip("192.0.2.2"),
-                                                 .dst = Ip("192.0.2.1"),
-                                                 .spi = old_a.spi_in,
-                                                 .proto = 50,
-                                                 .mark = {}},
-                                          .reqid = 1,
-                                          .hard = true},
-                        net.now());
+    a.HandleKernelEvent(Expire("192.0.2.2", "192.0.2.1", old_a.spi_in, true), net.now());
     net.RunFor(seconds(2));
     auto ca = Children(a), cb = Children(b);
     if (rekey_fails) {
@@ -320,25 +310,13 @@ TEST_F(RekeyTest, ChildRekeyWithPfs) {
 TEST_F(RekeyTest, SoftExpireRekeysHardExpireDeletes) {
   Establish();
   auto c = Children(a_)[0];
-  xfrm::ExpireEvent soft{.sa = {.src = Ip("192.0.2.2"),
-                                .dst = Ip("192.0.2.1"),
-                                .spi = c.spi_in,
-                                .proto = 50,
-                                .mark = {}},
-                         .reqid = 1,
-                         .hard = false};
+  const xfrm::ExpireEvent soft = Expire("192.0.2.2", "192.0.2.1", c.spi_in, false);
   a_.HandleKernelEvent(soft, net_.now());
   net_.RunFor(seconds(1));
   ExpectOneConsistentChild();
   EXPECT_NE(Children(a_)[0].spi_in, c.spi_in);
   auto c2 = Children(b_)[0];
-  xfrm::ExpireEvent hard{.sa = {.src = Ip("192.0.2.1"),
-                                .dst = Ip("192.0.2.2"),
-                                .spi = c2.spi_in,
-                                .proto = 50,
-                                .mark = {}},
-                         .reqid = 1,
-                         .hard = true};
+  const xfrm::ExpireEvent hard = Expire("192.0.2.1", "192.0.2.2", c2.spi_in, true);
   b_.HandleKernelEvent(hard, net_.now());
   net_.RunFor(seconds(1));
   EXPECT_TRUE(Children(a_).empty());
