@@ -10,7 +10,8 @@
 #                         status is QEMU's (timeout's 124/137 when killed)
 #
 # The guest: qemu-system-x86_64, 1 CPU, 1 GiB, no devices but a serial console and virtio-9p
-# sharing the host's / (mount tag "hostroot"). The kernel is Debian's linux-image-amd64, which
+# sharing the host's / (mount tag "hostroot"; QEMU_SHARE_DIR names another root for qemu_boot, as
+# tests/package/systemd_boot_test.sh does for a Debian root with systemd as PID 1). The kernel is Debian's linux-image-amd64, which
 # has no 9p or virtio built in, so the initramfs holds busybox (busybox-static), those modules
 # (with their dependencies, resolved from modules.dep) and lib/qemu-rdinit.sh as /init; that
 # mounts the 9p root and switch_roots into the second stage given as init= (lib/qemu-init.sh).
@@ -184,7 +185,7 @@ _qemu_argv() {
   _qemu_cmd=("$QEMU_BIN" -nodefaults -no-user-config -machine pc -accel "$accel" -cpu "$cpu"
     -smp 1 -m 1024 -display none -monitor none -serial stdio -no-reboot
     -kernel "$image" -initrd "$QEMU_INITRD"
-    -virtfs "local,path=/,mount_tag=hostroot,security_model=$sm,multidevs=remap")
+    -virtfs "local,path=${QEMU_SHARE_DIR:-/},mount_tag=hostroot,security_model=$sm,multidevs=remap")
 }
 
 # Kernel arguments of every boot: serial console, quiet, a panic ends QEMU (-no-reboot).

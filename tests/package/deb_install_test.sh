@@ -31,19 +31,8 @@ src=$(realpath "${1:?$usage}")
 work=$(realpath -m "${2:?$usage}")
 prebuilt=
 if [[ ${3:-} == --deb ]]; then prebuilt=$(realpath "${4:?$usage}"); fi
-mirror=${MINIVPN_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-security=${MINIVPN_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
-t0=$(date +%s%N)
-failures=0
-
-say() {
-  local tenths=$((($(date +%s%N) - t0) / 100000000))
-  printf '[%5d.%ds] %s\n' $((tenths / 10)) $((tenths % 10)) "$*"
-}
-ok() { echo "         ok   $*"; }
-fail() { echo "         FAIL $*"; failures=$((failures + 1)); }
-die() { say "FAIL: $*"; exit 1; }
-indent() { sed 's/^/           /'; }
+# shellcheck source=SCRIPTDIR/package_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/package_lib.sh"
 
 [[ $(id -u) == 0 ]] || { echo "SKIP: needs root (chroot, mounts)"; exit 77; }
 for tool in mmdebstrap lintian dpkg-buildpackage dh unshare chroot; do
@@ -51,15 +40,7 @@ for tool in mmdebstrap lintian dpkg-buildpackage dh unshare chroot; do
 done
 mkdir -p "$work"
 
-# Network first: without the mirror neither the root nor apt's dependency resolution can work.
-mirror_host=$(sed -E 's|^[a-z]+://([^/:]+).*|\1|' <<<"$mirror")
-mirror_port=$(sed -nE 's|^[a-z]+://[^/:]+:([0-9]+).*|\1|p' <<<"$mirror")
-[[ $mirror == https://* ]] && mirror_port=${mirror_port:-443}
-if ! timeout 15 bash -c "exec 3<>/dev/tcp/$mirror_host/${mirror_port:-80}" 2>/dev/null; then
-  die "no network: cannot reach $mirror ($mirror_host port ${mirror_port:-80}). This test needs" \
-    "Debian's mirror to make the Debian 12 root and to let apt resolve the package's" \
-    "dependencies; set MINIVPN_DEBIAN_MIRROR to a reachable mirror"
-fi
+package_need_mirror
 
 # 1. The package, by the one command.
 if [[ -n $prebuilt ]]; then
@@ -90,49 +71,17 @@ else
 fi
 
 # 3. A fresh Debian 12 root from the cached tarball.
-cache=$work/bookworm-root.tar
-if [[ -f $cache ]] && [[ -n $(find "$cache" -mtime +30) ]]; then
-  say "the cached root is older than 30 days: making it again"
-  rm -f "$cache"
-fi
-if [[ ! -f $cache ]]; then
-  say "make the cached Debian 12 root: mmdebstrap --variant=apt --include=systemd,man-db bookworm"
-  if ! mmdebstrap --quiet --format=tar --variant=apt --include=systemd,man-db bookworm "$cache.part" \
-      "deb $mirror bookworm main" "deb $mirror bookworm-updates main" \
-      "deb $security bookworm-security main" >"$work/mmdebstrap.log" 2>&1; then
-    tail -n 20 "$work/mmdebstrap.log" | indent
-    rm -f "$cache.part"
-    die "mmdebstrap failed (log: $work/mmdebstrap.log)"
-  fi
-  mv "$cache.part" "$cache"
-fi
+cache=$(package_cached_root bookworm-root systemd,man-db) || exit 1
 root=$work/root
-if findmnt -rn -o TARGET | grep -q "^$root"; then die "something is mounted under $root"; fi
-rm -rf --one-file-system "$root"
-mkdir -p "$root"
-say "unpack the root ($(du -h "$cache" | cut -f1 | tail -n 1)) into $root"
-tar -C "$root" -xf "$cache" || die "cannot unpack $cache"
+package_unpack_root "$cache" "$root"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
 cp "$deb" "$root/tmp/"
 
-# Runs a command in the root, in /tmp there: in private mount and PID namespaces with /proc,
-# /sys and /dev mounted, which end with the command (nothing stays mounted or running). bash
-# stays PID 1 of the namespace (no exec): systemd tools running as PID 1 log to the kernel, not
-# to stderr.
-in_root() {
-  unshare --mount --propagation private --pid --fork -- bash -c '
-    r=$1; shift
-    mount -t proc proc "$r/proc" && mount -t sysfs -o ro sysfs "$r/sys" &&
-      mount --rbind /dev "$r/dev" || exit 125
-    chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-      LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive TERM=dumb \
-      /bin/sh -c '"'"'cd /tmp && exec "$@"'"'"' sh "$@"' bash "$root" "$@"
-}
 # Checks one command's output: check <description> <expected exit> <pattern or ""> <command...>
 check() {
   local what=$1 want=$2 pattern=$3 out rc
   shift 3
-  out=$(in_root "$@" 2>&1)
+  out=$(in_root "$root" "$@" 2>&1)
   rc=$?
   if [[ $rc != "$want" ]]; then
     fail "$what: exit $rc, expected $want"; echo "$out" | head -n 20 | indent
@@ -145,11 +94,11 @@ check() {
 
 # 4. Install with apt, as the README says.
 say "apt install ./$debname in the root"
-in_root apt-get update -qq >"$work/apt.log" 2>&1 || {
+in_root "$root" apt-get update -qq >"$work/apt.log" 2>&1 || {
   tail -n 20 "$work/apt.log" | indent
   die "apt-get update failed in the root (network? log: $work/apt.log)"
 }
-if in_root apt install -y --no-install-recommends "./$debname" >>"$work/apt.log" 2>&1; then
+if in_root "$root" apt install -y --no-install-recommends "./$debname" >>"$work/apt.log" 2>&1; then
   ok "installed; apt also installed: $(sed -n 's/^Setting up \([^:( ]*\).*/\1/p' "$work/apt.log" |
     grep -vx minivpn | sort | tr '\n' ' ')"
 else
@@ -170,7 +119,7 @@ check "minivpnctl without a daemon" 2 "/run/minivpnd.ctl" /usr/sbin/minivpnctl l
 say "check the unit"
 unit=/lib/systemd/system/minivpnd.service
 check "$unit is installed" 0 "" test -f "$unit"
-out=$(in_root systemd-analyze verify "$unit" 2>&1)
+out=$(in_root "$root" systemd-analyze verify "$unit" 2>&1)
 rc=$?
 if [[ $rc == 0 && -z $out ]]; then
   ok "systemd-analyze verify $unit: clean"
@@ -205,7 +154,7 @@ done
 
 say "compare dpkg -L minivpn with tests/package/minivpn.files"
 expected=$src/tests/package/minivpn.files
-if ! listed=$(in_root dpkg -L minivpn | sort); then
+if ! listed=$(in_root "$root" dpkg -L minivpn | sort); then
   fail "dpkg -L minivpn failed"
 elif diff_out=$(diff -u <(grep -v '^#' "$expected" | sort) <(echo "$listed")); then
   ok "dpkg -L minivpn: the $(wc -l <<<"$listed") expected paths"
@@ -215,7 +164,7 @@ else
 fi
 
 say "apt purge minivpn"
-if in_root apt-get purge -y minivpn >>"$work/apt.log" 2>&1; then
+if in_root "$root" apt-get purge -y minivpn >>"$work/apt.log" 2>&1; then
   check "the package is gone" 1 "" dpkg -s minivpn
   check "its files are gone" 0 "" bash -c \
     '! ls /usr/sbin/minivpnd /usr/sbin/minivpnctl /lib/systemd/system/minivpnd.service 2>/dev/null'
