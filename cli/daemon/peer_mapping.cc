@@ -122,6 +122,7 @@ std::expected<ike::PeerConfig, std::string> ToPeerConfig(const config::Connectio
   peer.over_time = conn.over_time;
   peer.rand_time = conn.rand_time;
   peer.fragmentation = conn.fragmentation != config::Fragmentation::kNo;
+  peer.mobike = conn.mobike;
   peer.keyingtries = conn.keyingtries;
   switch (conn.unique) {
     case config::UniquePolicy::kNo: peer.unique = ike::UniquePolicy::kNo; break;

@@ -98,6 +98,10 @@ struct PeerConfig {
   Seconds over_time{0};          // 0 = 10% of rekey_time (charon)
   Seconds rand_time{0};          // 0 = over_time (charon)
   bool fragmentation = true;     // announce and use RFC 7383 fragmentation
+  // mobike (charon's default yes): as charon, float to port 4500 after IKE_SA_INIT even without
+  // a NAT; with mobike = no only a detected NAT moves IKE there. (MOBIKE itself, RFC 4555, is not
+  // implemented: minivpnd does not send MOBIKE_SUPPORTED.)
+  bool mobike = true;
   bool send_initial_contact = true;
   UniquePolicy unique = UniquePolicy::kNo;
   // Attempts to establish before giving up (charon's keyingtries); 0 = keep trying forever.

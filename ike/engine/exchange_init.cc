@@ -495,11 +495,17 @@ void Engine::ProcessInitResponse(IkeSa& sa, const Message& m, const Bytes& raw, 
   sa.ke.reset();
   sa.outstanding.reset();
   sa.next_mid = 1;
-  // 2.23: with NAT-D on both sides move to port 4500 for IKE_AUTH (charon does this even
-  // without a NAT), from then on with the non-ESP marker.
-  if (sa.peer_natd && sa.local.port == config_.ike_port) {
+  // 2.23: with NAT-D on both sides move to port 4500 for IKE_AUTH, from then on with the
+  // non-ESP marker: behind a NAT, and (as charon with mobike = yes, its default) even without
+  // one. As charon's float_ports: the peer's port becomes 4500 only where port 500 was in use (a
+  // peer on a custom port keeps it), ours becomes our NAT-T port.
+  if (sa.peer_natd && (sa.nat_local || sa.nat_remote || peer->mobike) &&
+      sa.local.port == config_.ike_port) {
+    namespace charon = base::charon;
+    if (sa.remote.port == charon::kPort || sa.local.port == charon::kPort) {
+      sa.remote.port = charon::kPortNatT;
+    }
     sa.local.port = config_.nat_t_port;
-    sa.remote.port = config_.nat_t_port;
   }
   sa.state = IkeState::kAuthenticating;
   SendAuthRequest(sa, now);

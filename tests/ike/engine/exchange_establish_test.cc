@@ -9,6 +9,61 @@ namespace {
 
 class EstablishTest : public TwoPeers {};
 
+// The float after IKE_SA_INIT follows charon (ike_sa.c float_ports): the peer's port becomes
+// 4500 only where port 500 was in use on either side, ours becomes our NAT-T port. Two daemons on
+// custom ports (charon.port = 5000, port_nat_t = 5001; the peer at remote_port 7000) keep the
+// peer's port: IKE_AUTH went to port 5001 of the peer instead, which answered INVALID_IKE_SPI.
+class CustomPortTest : public TwoPeers {
+ protected:
+  CustomPortTest() : TwoPeers(EngineConfig{.nat_t_port = 5001, .ike_port = 5000}) {}
+
+  // The ports of the IKE_AUTH request when a initiates to a peer at remote_port.
+  using Ports = std::pair<std::uint16_t, std::uint16_t>;
+  Ports AuthPorts(std::uint16_t remote_port) {
+    PeerConfig pa = PeerA();
+    pa.remote_port = remote_port;
+    AddPeers(pa, PeerB());
+    EXPECT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+    net_.CollectReliable();
+    EXPECT_EQ(net_.in_flight().at(0).datagram.remote.port, remote_port);
+    net_.Deliver(0);   // IKE_SA_INIT request
+    net_.CollectReliable();
+    net_.Deliver(0);   // its response
+    net_.CollectReliable();
+    const Datagram& auth = net_.in_flight().at(0).datagram;
+    return {auth.local.port, auth.remote.port};
+  }
+};
+
+TEST_F(CustomPortTest, FloatKeepsAPeersCustomPort) {
+  EXPECT_EQ(AuthPorts(7000), Ports(5001, 7000));
+}
+
+TEST_F(CustomPortTest, FloatToAPeerOnPort500GoesTo4500) {
+  EXPECT_EQ(AuthPorts(500), Ports(5001, 4500));
+}
+
+// mobike = no (charon): without a NAT, IKE stays on the ports of IKE_SA_INIT, no marker.
+TEST_F(EstablishTest, MobikeNoStaysOnPort500WithoutANat) {
+  PeerConfig pa = PeerA();
+  pa.mobike = false;
+  AddPeers(pa, PeerB());
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  for (int i = 0; i < 2; ++i) {  // IKE_SA_INIT request and response
+    net_.CollectReliable();
+    net_.Deliver(0);
+  }
+  net_.CollectReliable();
+  ASSERT_EQ(net_.pending(), 1u);
+  const Datagram& auth = net_.in_flight()[0].datagram;
+  EXPECT_EQ(auth.local.port, 500);
+  EXPECT_EQ(auth.remote.port, 500);
+  EXPECT_EQ(Decode(auth.data)->header.exchange, ExchangeType::kIkeAuth) << "no marker";
+  net_.RunFor(std::chrono::seconds(1));
+  EXPECT_EQ(EstablishedCount(a_), 1u);
+  EXPECT_EQ(EstablishedCount(b_), 1u);
+}
+
 TEST_F(EstablishTest, SteppedMessageByMessage) {
   AddPeers();
   ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
