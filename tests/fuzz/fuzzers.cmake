@@ -13,6 +13,7 @@ set(MINIVPN_FUZZERS
   control:30    # the control protocol
   journal:30    # kernel journal replay and compaction
   netlink:30    # xfrm netlink replies and events
+  vici:30       # the vici codec and framer
 )
 
 # (CMAKE_CURRENT_LIST_DIR inside a function is the caller's.)
