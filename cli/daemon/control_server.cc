@@ -55,14 +55,7 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
     std::shared_ptr<Session> session_;
   };
 
-  bool PeerIsRoot() {
-    ucred cred{};
-    socklen_t len = sizeof cred;
-    if (getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-      return false;
-    }
-    return cred.uid == 0;
-  }
+  bool PeerIsRoot() { return daemon::PeerIsRoot(socket_.native_handle()); }
 
   void ReadLine() {
     asio::async_read_until(socket_, buffer_, '\n',
@@ -121,19 +114,9 @@ ControlServer::ControlServer(asio::io_context& io, std::string path, Handler han
 ControlServer::~ControlServer() { Stop(); }
 
 std::error_code ControlServer::Start() {
-  boost::system::error_code ec;
-  // A socket file left by a daemon that died is replaced; one a live daemon listens on never is.
-  if (UnixSocketAnswers(path_)) return std::make_error_code(std::errc::address_in_use);
-  ::unlink(path_.c_str());
-  // Create the socket file with mode 0600 from the start: no window where others can connect.
-  mode_t old_mask = ::umask(0177);
-  acceptor_.open(stream(), ec);
-  if (!ec) acceptor_.bind(stream::endpoint(path_), ec);
-  ::umask(old_mask);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return std::error_code(ec.value(), std::generic_category());
-  Accept();
-  return {};
+  const std::error_code ec = ListenRootOnly(acceptor_, path_);
+  if (!ec) Accept();
+  return ec;
 }
 
 void ControlServer::Stop() {
@@ -150,18 +133,6 @@ void ControlServer::Accept() {
     if (!ec) std::make_shared<Session>(std::move(socket), handler_)->Start();
     Accept();
   });
-}
-
-bool UnixSocketAnswers(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return false;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  bool answers = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return answers;
 }
 
 std::expected<ControlReply, std::string> SendControlRequest(

@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "cli/daemon/control_protocol.h"
+#include "cli/daemon/unix_socket.h"
 
 namespace minivpn::daemon {
 
@@ -53,9 +54,6 @@ class ControlServer {
 
 // The minivpnctl end: one blocking request/reply. Errors are sentences for the user
 // ("minivpnd is not running: no control socket at /run/minivpnd.ctl").
-// Whether a process accepts connections on the unix stream socket at `path` (a live daemon's
-// control socket, charon's vici socket).
-bool UnixSocketAnswers(const std::string& path);
 
 // on_progress (if given) gets each progress line's log line as it arrives.
 std::expected<ControlReply, std::string> SendControlRequest(

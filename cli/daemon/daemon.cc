@@ -102,6 +102,21 @@ std::expected<void, std::string> Daemon::Start() {
         ec == std::errc::address_in_use ? "another process listens on it" : ec.message()));
   }
 
+  const std::string vici_path =
+      options_.vici_path.empty() ? config.global.vici_socket : options_.vici_path;
+  vici_ = std::make_unique<ViciServer>(
+      io_, vici_path, std::set<std::string>{"control-log", "list-sa", "list-conn"},
+      [this](const std::string& command, const vici::Message& request,
+             std::shared_ptr<ViciResponder> responder) {
+        OnViciCommand(command, request, std::move(responder));
+      });
+  if (auto ec = vici_->Start()) {
+    return std::unexpected(fmt::format(
+        "vici socket {}: {}", vici_path,
+        ec == std::errc::address_in_use ? "another process listens on it" : ec.message()));
+  }
+  log_.Info(Subsystem::kCfg, 1, "vici socket {}", vici_path);
+
   ArmSignals();
 
   if (auto applied = ApplyConfig(std::move(config), true); !applied) return applied;
@@ -526,6 +541,7 @@ void Daemon::FinishShutdown() {
   shutdown_timer_.cancel();
   signals_.cancel();
   if (control_) control_->Stop();
+  if (vici_) vici_->Stop();
   events_stream_.reset();
   log_.Info(Subsystem::kIke, 0, "minivpnd stopped");
   io_.stop();

@@ -22,6 +22,7 @@
 
 #include "cli/config/config.h"
 #include "cli/daemon/control_server.h"
+#include "cli/daemon/vici_server.h"
 #include "cli/daemon/ike_socket.h"
 #include "cli/daemon/instance_lock.h"
 #include "cli/daemon/kernel_journal.h"
@@ -41,6 +42,9 @@ using config::ConfigPaths;
 struct DaemonOptions {
   ConfigPaths config;
   std::string control_path{kDefaultControlPath};
+  // The vici socket (swanctl's); empty: strongswan.conf's charon.plugins.vici.socket, else
+  // /var/run/charon.vici as for charon.
+  std::string vici_path{};
   std::string journal_path = "/run/minivpn/kernel.journal";
   std::chrono::milliseconds shutdown_grace{3000};  // wait this long for DELETE responses
   bool fake_kernel = false;  // benchmarks: keep CHILD_SAs in memory (xfrm/fake_kernel.h)
@@ -114,6 +118,15 @@ class Daemon {
   ControlReply Stats() const;
   ControlReply Explain(const ControlRequest& request);
 
+  // The vici socket's entry (daemon_vici.cc).
+  void OnViciCommand(const std::string& command, const vici::Message& request,
+                     std::shared_ptr<ViciResponder> responder);
+  void ViciControl(const std::string& command, const vici::Message& request,
+                   std::shared_ptr<ViciResponder> responder);
+  vici::Section ViciIkeSection(const ike::IkeSaInfo& ike, std::string_view only_child,
+                               std::uint64_t only_child_id) const;
+  vici::Section ViciConnSection(const config::ConnectionConfig& conn) const;
+
   boost::asio::io_context& io_;
   DaemonOptions options_;
   Logger& log_;
@@ -131,6 +144,7 @@ class Daemon {
   std::unique_ptr<boost::asio::posix::stream_descriptor> events_stream_;
   IkeSockets sockets_;
   std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<ViciServer> vici_;
   boost::asio::steady_timer timer_;
   std::optional<ike::TimePoint> timer_armed_{};  // the deadline timer_ waits for, if any
   boost::asio::steady_timer shutdown_timer_;

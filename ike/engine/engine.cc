@@ -589,7 +589,10 @@ std::vector<IkeSaInfo> Engine::ListSas(TimePoint now) const {
     info.spi_r = sa->spi_r;
     info.local = sa->local;
     info.remote = sa->remote;
-    if (sa->prf) info.algorithms = Describe(sa->suite);
+    if (sa->prf) {
+      info.algorithms = Describe(sa->suite);
+      info.suite = sa->suite;
+    }
     if (!sa->remote_identity.data.empty()) info.remote_identity = DescribeId(sa->remote_identity);
     info.nat_local = sa->nat_local;
     info.nat_remote = sa->nat_remote;
@@ -609,6 +612,7 @@ std::vector<IkeSaInfo> Engine::ListSas(TimePoint now) const {
       ci.local_ts = c.params.local_ts;
       ci.remote_ts = c.params.remote_ts;
       ci.algorithms = Describe(c.suite);
+      ci.suite = c.suite;
       ci.encap = c.params.encap.has_value();
       ci.age = duration_cast<Seconds>(now - c.installed_at);
       ci.rekey_in = duration_cast<Seconds>(c.rekey_at - now);

@@ -73,6 +73,24 @@ enum class ChildState : std::uint8_t {
 };
 std::string_view Name(ChildState state);
 
+// The transforms negotiated for an IKE SA.
+struct IkeSuite {
+  EncrSpec encr{};
+  crypto::IntegId integ = crypto::IntegId::kNone;
+  crypto::PrfId prf = crypto::PrfId::kHmacSha2_256;
+  crypto::DhGroup dh = crypto::DhGroup::kNone;
+  bool operator==(const IkeSuite&) const = default;
+};
+
+// The transforms chosen for a CHILD_SA (ESP).
+struct EspSuite {
+  EncrSpec encr{};
+  crypto::IntegId integ = crypto::IntegId::kNone;
+  crypto::DhGroup dh = crypto::DhGroup::kNone;  // PFS group, kNone without
+  bool esn = false;
+  bool operator==(const EspSuite&) const = default;
+};
+
 struct ChildSaInfo {
   std::uint64_t id = 0;  // engine-wide serial: a rekey gives the new CHILD_SA a higher one
   std::string name{};
@@ -86,6 +104,7 @@ struct ChildSaInfo {
   xfrm::Subnet local_ts{};
   xfrm::Subnet remote_ts{};
   std::string algorithms{};  // "AES_GCM_16_256/NO_EXT_SEQ"
+  EspSuite suite{};
   bool encap = false;
   std::chrono::seconds age{0};
   std::chrono::seconds rekey_in{0};  // until the soft lifetime
@@ -101,6 +120,7 @@ struct IkeSaInfo {
   Endpoint local{};
   Endpoint remote{};
   std::string algorithms{};  // "AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519"
+  std::optional<IkeSuite> suite{};  // once IKE_SA_INIT is done
   std::string remote_identity{};  // the peer's authenticated ID ("routerB"); empty before AUTH
   bool nat_local = false;
   bool nat_remote = false;

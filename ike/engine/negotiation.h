@@ -15,23 +15,6 @@
 namespace minivpn::ike {
 
 // The transforms chosen for an IKE SA.
-struct IkeSuite {
-  EncrSpec encr{};
-  crypto::IntegId integ = crypto::IntegId::kNone;
-  crypto::PrfId prf = crypto::PrfId::kHmacSha2_256;
-  crypto::DhGroup dh = crypto::DhGroup::kNone;
-  bool operator==(const IkeSuite&) const = default;
-};
-
-// The transforms chosen for a CHILD_SA (ESP).
-struct EspSuite {
-  EncrSpec encr{};
-  crypto::IntegId integ = crypto::IntegId::kNone;
-  crypto::DhGroup dh = crypto::DhGroup::kNone;  // PFS group, kNone without
-  bool esn = false;
-  bool operator==(const EspSuite&) const = default;
-};
-
 struct IkeChoice {
   IkeSuite suite{};
   std::uint8_t number = 1;

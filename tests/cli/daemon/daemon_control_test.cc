@@ -63,6 +63,7 @@ class DaemonControlTest : public ::testing::Test {
     options.config.swanctl_conf = dir_ / "swanctl.conf";
     options.config.strongswan_conf = dir_ / "strongswan.conf";
     options.control_path = dir_ / "minivpnd.ctl";
+    options.vici_path = dir_ / "charon.vici";
     options.journal_path = dir_ / "kernel.journal";
     options.fake_kernel = true;
     options.log_levels_from_command_line = true;

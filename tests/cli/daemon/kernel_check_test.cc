@@ -692,6 +692,7 @@ TEST(KernelCheckRealKernel, DaemonStartRefusesWhenTheCheckFails) {
     options.config.swanctl_conf = (dir / "swanctl.conf").string();
     options.config.strongswan_conf = (dir / "strongswan.conf").string();
     options.control_path = (dir / "minivpnd.ctl").string();
+    options.vici_path = (dir / "charon.vici").string();
     options.journal_path = (dir / "kernel.journal").string();
     options.log_levels_from_command_line = true;
 

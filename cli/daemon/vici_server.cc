@@ -1,0 +1,200 @@
+#include "cli/daemon/vici_server.h"
+
+#include <fmt/core.h>
+
+#include <boost/asio/write.hpp>
+#include <array>
+#include <deque>
+#include <utility>
+
+#include "cli/daemon/unix_socket.h"
+#include "vici/codec.h"
+#include "vici/framer.h"
+
+namespace minivpn::daemon {
+
+namespace asio = boost::asio;
+using stream = asio::local::stream_protocol;
+
+class ViciServer::Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(stream::socket socket, ViciServer& server)
+      : socket_(std::move(socket)), server_(server) {}
+
+  // A non-root peer is disconnected at once (charon's socket is root-only by its mode; here the
+  // credentials are checked as well, as for the control socket).
+  void Start() {
+    if (!PeerIsRoot(socket_.native_handle())) return;
+    Read();
+  }
+
+  bool Registered(std::string_view name) const { return registered_.contains(std::string(name)); }
+
+  void Send(const vici::Packet& packet) {
+    auto frame = vici::EncodeFrame(packet);
+    if (!frame) return;  // a message over the limit: nothing the client could read
+    queue_.push_back(std::move(*frame));
+    if (queue_.size() == 1) WriteFront();
+  }
+
+  // After a command's answer: the next packet.
+  void Resume() {
+    busy_ = false;
+    Dispatch();
+  }
+
+ private:
+  class Responder : public ViciResponder {
+   public:
+    explicit Responder(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+    void Event(std::string_view name, const vici::Message& message) override {
+      if (session_ && session_->Registered(name)) {
+        session_->Send(vici::Packet::Event(std::string(name), message));
+      }
+    }
+    bool Wants(std::string_view name) const override {
+      return session_ && session_->Registered(name);
+    }
+    void Finish(const vici::Message& reply) override {
+      if (auto s = std::exchange(session_, nullptr)) {
+        s->Send(vici::Packet::CmdResponse(reply));
+        s->Resume();
+      }
+    }
+    void Unknown() override {
+      if (auto s = std::exchange(session_, nullptr)) {
+        s->Send(vici::Packet::CmdUnknown());
+        s->Resume();
+      }
+    }
+
+   private:
+    std::shared_ptr<Session> session_;
+  };
+
+  void Read() {
+    socket_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](
+                                                      boost::system::error_code ec, std::size_t n) {
+      if (ec) return;  // closed: the session ends with its last reference
+      auto packets = self->framer_.FeedAll(std::span(self->chunk_.data(), n));
+      if (!packets) return;  // an oversized length prefix: drop the connection, as charon
+      for (auto& p : *packets) self->pending_.push_back(std::move(p));
+      self->Dispatch();
+      if (!self->framer_.failed()) self->Read();
+    });
+  }
+
+  // Handles waiting packets while no command is running.
+  void Dispatch() {
+    while (!busy_ && !pending_.empty()) {
+      auto packet = vici::DecodePacket(pending_.front());
+      pending_.pop_front();
+      if (!packet) {
+        Close();  // charon drops a connection on a malformed packet
+        return;
+      }
+      switch (packet->type) {
+        case vici::PacketType::kCmdRequest: {
+          busy_ = true;
+          server_.handler_(packet->name, packet->message,
+                           std::make_shared<Responder>(shared_from_this()));
+          break;
+        }
+        case vici::PacketType::kEventRegister:
+        case vici::PacketType::kEventUnregister: {
+          const bool known = server_.events_.contains(packet->name);
+          if (known && packet->type == vici::PacketType::kEventRegister) {
+            registered_.insert(packet->name);
+          } else if (known) {
+            registered_.erase(packet->name);
+          }
+          Send(known ? vici::Packet::EventConfirm() : vici::Packet::EventUnknown());
+          break;
+        }
+        default:
+          Close();  // a server's packet type from a client
+          return;
+      }
+    }
+  }
+
+  void Close() {
+    pending_.clear();
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+  }
+
+  void WriteFront() {
+    asio::async_write(socket_, asio::buffer(queue_.front()),
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                        self->queue_.pop_front();
+                        if (ec) {
+                          self->queue_.clear();
+                          return;
+                        }
+                        if (!self->queue_.empty()) self->WriteFront();
+                      });
+  }
+
+  stream::socket socket_;
+  ViciServer& server_;
+  vici::Framer framer_;
+  std::array<std::uint8_t, 16 * 1024> chunk_{};
+  std::deque<std::vector<std::uint8_t>> pending_;  // packets read, not yet handled
+  std::deque<std::vector<std::uint8_t>> queue_;    // frames to write, in order
+  std::set<std::string, std::less<>> registered_;
+  bool busy_ = false;  // a command is running
+};
+
+ViciServer::ViciServer(asio::io_context& io, std::string path, std::set<std::string> events,
+                       Handler handler)
+    : path_(std::move(path)),
+      events_(std::move(events)),
+      handler_(std::move(handler)),
+      acceptor_(io) {}
+
+ViciServer::~ViciServer() { Stop(); }
+
+std::error_code ViciServer::Start() {
+  const std::error_code ec = ListenRootOnly(acceptor_, path_);
+  if (!ec) Accept();
+  return ec;
+}
+
+void ViciServer::Stop() {
+  if (acceptor_.is_open()) {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    ::unlink(path_.c_str());
+  }
+}
+
+void ViciServer::Accept() {
+  acceptor_.async_accept([this](boost::system::error_code ec, stream::socket socket) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      auto session = std::make_shared<Session>(std::move(socket), *this);
+      std::erase_if(sessions_, [](const auto& s) { return s.expired(); });
+      sessions_.push_back(session);
+      session->Start();
+    }
+    Accept();
+  });
+}
+
+void ViciServer::Broadcast(std::string_view name, const vici::Message& message) {
+  for (const auto& weak : sessions_) {
+    if (auto s = weak.lock(); s && s->Registered(name)) {
+      s->Send(vici::Packet::Event(std::string(name), message));
+    }
+  }
+}
+
+bool ViciServer::HasListeners(std::string_view name) const {
+  for (const auto& weak : sessions_) {
+    if (auto s = weak.lock(); s && s->Registered(name)) return true;
+  }
+  return false;
+}
+
+}  // namespace minivpn::daemon
