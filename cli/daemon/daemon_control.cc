@@ -323,6 +323,7 @@ ControlReply Daemon::ListSas(const ControlRequest& request) {
                 {"spi_out", Hex32(child.spi_out)},
                 {"install_time", child.age.count()},
                 {"rekey_time", child.rekey_in.count()},
+                {"life_time", child.life_in.count()},
                 {"mark_in", MarkText(child.mark_in)},
                 {"mark_out", MarkText(child.mark_out)},
                 {"encap", child.encap},

@@ -81,6 +81,7 @@ Section ChildSection(const ike::IkeSaInfo& ike, const ike::ChildSaInfo& child,
   counters("out", xfrm::SaId{ike.local.address, ike.remote.address, child.spi_out, 50,
                              child.mark_out});
   c.Add("rekey-time", Num(child.rekey_in.count()))
+      .Add("life-time", Num(child.life_in.count()))
       .Add("install-time", Num(child.age.count()))
       .AddList("local-ts", {child.local_ts.ToString()})
       .AddList("remote-ts", {child.remote_ts.ToString()});

@@ -616,6 +616,7 @@ std::vector<IkeSaInfo> Engine::ListSas(TimePoint now) const {
       ci.encap = c.params.encap.has_value();
       ci.age = duration_cast<Seconds>(now - c.installed_at);
       ci.rekey_in = duration_cast<Seconds>(c.rekey_at - now);
+      ci.life_in = duration_cast<Seconds>(c.expire_at - now);
       info.children.push_back(std::move(ci));
     }
     out.push_back(std::move(info));

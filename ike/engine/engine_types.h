@@ -108,6 +108,7 @@ struct ChildSaInfo {
   bool encap = false;
   std::chrono::seconds age{0};
   std::chrono::seconds rekey_in{0};  // until the soft lifetime
+  std::chrono::seconds life_in{0};   // until the hard lifetime
 };
 
 struct IkeSaInfo {

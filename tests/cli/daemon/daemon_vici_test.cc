@@ -170,13 +170,13 @@ TEST_F(DaemonViciTest, InitiateListRekeyTerminateAsSwanctlDoes) {
   EXPECT_EQ(ike->ValueOr("dh-group", ""), "CURVE_25519");
   const vici::Section* child = ike->FindSection({"child-sas", "A-B-1"});
   ASSERT_NE(child, nullptr) << vici::Dump(*ike);
-  // charon's keys for an installed CHILD_SA before any traffic (use-in/out come with
-  // packets), less life-time, which minivpnd's list does not give yet.
+  // charon's keys for an installed CHILD_SA before any traffic (use-in/out come with packets).
   EXPECT_EQ(Keys(*child),
             (std::set<std::string>{"name", "uniqueid", "reqid", "state", "mode", "protocol",
                                    "spi-in", "spi-out", "mark-in", "mark-out", "encr-alg",
                                    "encr-keysize", "bytes-in", "packets-in", "bytes-out",
-                                   "packets-out", "rekey-time", "install-time", "local-ts",
+                                   "packets-out", "rekey-time", "life-time", "install-time",
+                                   "local-ts",
                                    "remote-ts"}));
   EXPECT_EQ(child->ValueOr("mark-in", ""), "0000000c");
   EXPECT_EQ(*child->FindList("local-ts"), vici::List{"10.1.0.0/24"});
