@@ -190,7 +190,7 @@ bool IsLocalAddress(const IpAddress& address) {
 LoadResult LoadConfig(const ConfigPaths& paths, const LoadOptions& options) {
   LoadResult result;
   Diagnostics d;
-  if (paths.swanctl_conf.empty() && paths.ipsec_conf.empty()) {
+  if (paths.swanctl_conf.empty() && paths.ipsec_conf.empty() && options.extra_swanctl.empty()) {
     d.Error(Location{}, "no configuration file given (swanctl.conf or ipsec.conf)");
   }
   if (!paths.strongswan_conf.empty()) {
@@ -214,8 +214,12 @@ LoadResult LoadConfig(const ConfigPaths& paths, const LoadOptions& options) {
   } else if (!paths.ipsec_secrets.empty()) {
     LoadIpsecSecrets(paths.ipsec_secrets, result.config, d);
   }
+  if (!options.extra_swanctl.empty()) {
+    SettingsDocument doc = ParseSettingsText(options.extra_swanctl, options.extra_swanctl_name, d);
+    LoadSwanctl(doc, result.config, d);
+  }
   Validate(result.config, d);
-  if (result.config.connections.empty() && !d.HasErrors()) {
+  if (result.config.connections.empty() && !d.HasErrors() && options.extra_swanctl.empty()) {
     d.Warning(Location{paths.swanctl_conf.empty() ? paths.ipsec_conf : paths.swanctl_conf, 0, 0},
               "no connections are defined (or none has auto=add|route|start)");
   }

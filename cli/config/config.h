@@ -24,6 +24,11 @@ struct ConfigPaths {
 struct LoadOptions {
   // Which ipsec.conf side is this host. Unset: the host's interface addresses (getifaddrs).
   std::function<bool(const IpAddress&)> is_local_address{};
+  // swanctl.conf text loaded after the files, as if read from a file of that name: what vici
+  // clients loaded into minivpnd (load-conn, load-shared), "connections { } secrets { }". With
+  // it, no configuration file is needed (a daemon configured over vici only).
+  std::string extra_swanctl{};
+  std::string extra_swanctl_name = "vici";
 };
 
 struct LoadResult {

@@ -491,7 +491,10 @@ Daemon::ReloadOutcome Daemon::Reload() {
   notify_.Reloading();
   log_.Info(Subsystem::kCfg, 0, "reloading {}", config::Describe(options_.config));
   ReloadOutcome outcome;
-  auto loaded = config::LoadConfig(options_.config);
+  config::LoadOptions load;
+  load.extra_swanctl = ViciSwanctlText();
+  auto loaded = config::LoadConfig(options_.config, load);
+  ::explicit_bzero(load.extra_swanctl.data(), load.extra_swanctl.size());  // it holds PSKs
   LogDiagnostics(loaded.diagnostics);
   if (!loaded.ok()) {
     log_.Error(Subsystem::kCfg, "reload refused: the new configuration has errors; keeping the "

@@ -9,6 +9,8 @@
 // Everything runs on one thread; the engine is never touched from anywhere else.
 #pragma once
 
+#include <string.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -126,6 +128,12 @@ class Daemon {
   vici::Section ViciIkeSection(const ike::IkeSaInfo& ike, std::string_view only_child,
                                std::uint64_t only_child_id) const;
   vici::Section ViciConnSection(const config::ConnectionConfig& conn) const;
+  // load-conn, unload-conn, load-shared, unload-shared, clear-creds: change what vici loaded
+  // and apply it as a reload; the change is undone when the result is refused.
+  void ViciLoad(const std::string& command, const vici::Message& request,
+                ViciResponder& responder);
+  // What vici clients loaded, as swanctl.conf text (config::LoadOptions::extra_swanctl).
+  std::string ViciSwanctlText() const;
 
   boost::asio::io_context& io_;
   DaemonOptions options_;
@@ -145,6 +153,18 @@ class Daemon {
   IkeSockets sockets_;
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<ViciServer> vici_;
+  // What vici clients loaded, in swanctl.conf syntax: each connection's section by name, each
+  // IKE secret's section by its id (the PSK as 0x hex; wiped when dropped).
+  struct WipedText {
+    std::string text;
+    WipedText() = default;
+    explicit WipedText(std::string t) : text(std::move(t)) {}
+    WipedText(const WipedText&) = default;
+    WipedText& operator=(const WipedText&) = default;
+    ~WipedText() { ::explicit_bzero(text.data(), text.size()); }
+  };
+  std::map<std::string, std::string, std::less<>> vici_conns_;
+  std::map<std::string, WipedText, std::less<>> vici_secrets_;
   boost::asio::steady_timer timer_;
   std::optional<ike::TimePoint> timer_armed_{};  // the deadline timer_ waits for, if any
   boost::asio::steady_timer shutdown_timer_;

@@ -5,8 +5,10 @@
 #include <sys/utsname.h>
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "cli/daemon/daemon.h"
 #include "cli/version.h"
@@ -273,9 +275,34 @@ void Daemon::OnViciCommand(const std::string& command, const vici::Message& requ
     }
     responder->Finish(Message());
   } else if (command == "get-conns") {
-    // Connections loaded over vici only: none yet (load-conn is not served; the configuration
-    // files' connections belong to another backend, as for charon).
-    responder->Finish(Message().AddList("conns", {}));
+    // Connections loaded over vici only (the files' are another backend's, as for charon).
+    vici::List names;
+    for (const auto& [name, text] : vici_conns_) names.push_back(name);
+    responder->Finish(Message().AddList("conns", std::move(names)));
+  } else if (command == "get-shared") {
+    vici::List ids;
+    for (const auto& [id, text] : vici_secrets_) ids.push_back(id);
+    responder->Finish(Message().AddList("keys", std::move(ids)));
+  } else if (command == "get-keys") {  // private keys: none, minivpnd authenticates with PSKs
+    responder->Finish(Message().AddList("keys", {}));
+  } else if (command == "get-authorities") {
+    responder->Finish(Message().AddList("authorities", {}));
+  } else if (command == "get-pools") {
+    responder->Finish(Message());
+  } else if (command == "load-conn" || command == "unload-conn" || command == "load-shared" ||
+             command == "unload-shared" || command == "clear-creds") {
+    ViciLoad(command, request, *responder);
+  } else if (command == "load-cert" || command == "load-key" || command == "load-token" ||
+             command == "load-authority" || command == "load-pool") {
+    responder->Finish(Failure(fmt::format(
+        "{}: minivpnd authenticates with pre-shared keys only (no certificates, keys, "
+        "authorities or pools)",
+        command)));
+  } else if (command == "reload-settings") {
+    const ReloadOutcome r = Reload();
+    responder->Finish(r.refused ? Failure(fmt::format("reloading failed: {}",
+                                                      fmt::join(r.errors, "; ")))
+                                : Message().Add("success", "yes"));
   } else if (command == "initiate" || command == "terminate" || command == "rekey") {
     ViciControl(command, request, std::move(responder));
   } else {
@@ -317,6 +344,142 @@ void Daemon::ViciControl(const std::string& command, const vici::Message& reques
   auto reply = std::make_shared<ViciWaiterReply>(std::move(responder), command,
                                                  command == "initiate" ? 0 : matches);
   OnControlRequest(control, std::move(reply));
+}
+
+namespace {
+
+// A name that can stand as a section name in swanctl.conf text (and so cannot change the
+// text's structure).
+bool PlainName(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+std::string Quoted(std::string_view value) {
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+// A vici section as swanctl.conf text: keys as quoted values, lists joined by commas (as the
+// file writes them), sections as blocks. Names must be plain (PlainName).
+std::expected<void, std::string> AppendSettings(std::string& out, const vici::Section& s,
+                                                int depth) {
+  const std::string indent(static_cast<std::size_t>(depth) * 2, ' ');
+  for (const auto& e : s.elements) {
+    if (!PlainName(e.name)) {
+      return std::unexpected(fmt::format("invalid name '{}' (letters, digits, '-', '_', '.')",
+                                         vici::Shown(e.name)));
+    }
+    if (const auto* value = e.value()) {
+      out += fmt::format("{}{} = {}\n", indent, e.name, Quoted(*value));
+    } else if (const auto* list = e.list()) {
+      out += fmt::format("{}{} = {}\n", indent, e.name, Quoted(fmt::format("{}", fmt::join(*list, ","))));
+    } else if (const auto* section = e.section()) {
+      out += fmt::format("{}{} {{\n", indent, e.name);
+      if (auto nested = AppendSettings(out, *section, depth + 1); !nested) return nested;
+      out += indent + "}\n";
+    }
+  }
+  return {};
+}
+
+std::string Hex(std::string_view octets) {
+  std::string out = "0x";
+  for (unsigned char c : octets) out += fmt::format("{:02x}", c);
+  return out;
+}
+
+}  // namespace
+
+std::string Daemon::ViciSwanctlText() const {
+  if (vici_conns_.empty() && vici_secrets_.empty()) return {};
+  std::string out = "connections {\n";
+  for (const auto& [name, text] : vici_conns_) out += text;
+  out += "}\nsecrets {\n";
+  for (const auto& [id, secret] : vici_secrets_) out += secret.text;
+  return out + "}\n";
+}
+
+void Daemon::ViciLoad(const std::string& command, const vici::Message& request,
+                      ViciResponder& responder) {
+  // The change, then a reload with it; a refused reload undoes the change.
+  auto conns = vici_conns_;
+  auto secrets = vici_secrets_;
+  if (command == "load-conn") {
+    if (request.elements.empty()) return responder.Finish(Failure("no connection given"));
+    for (const auto& e : request.elements) {
+      const auto* body = e.section();
+      if (body == nullptr || !PlainName(e.name)) {
+        return responder.Finish(Failure(fmt::format("invalid connection '{}'",
+                                                    vici::Shown(e.name))));
+      }
+      if (config_.Find(e.name) != nullptr && !vici_conns_.contains(e.name)) {
+        return responder.Finish(Failure(fmt::format(
+            "connection '{}' is defined in the configuration file; load it there", e.name)));
+      }
+      std::string text = "  " + e.name + " {\n";
+      if (auto ok = AppendSettings(text, *body, 2); !ok) {
+        return responder.Finish(Failure(fmt::format("connection '{}': {}", e.name, ok.error())));
+      }
+      vici_conns_[e.name] = text + "  }\n";
+    }
+  } else if (command == "unload-conn") {
+    const std::string name = request.ValueOr("name", "");
+    if (vici_conns_.erase(name) == 0) {
+      return responder.Finish(Failure(fmt::format("connection '{}' not found", name)));
+    }
+  } else if (command == "load-shared") {
+    std::string type = request.ValueOr("type", "");
+    std::transform(type.begin(), type.end(), type.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (type != "ike") {
+      return responder.Finish(Failure(fmt::format(
+          "shared key type '{}' not supported: minivpnd takes IKE pre-shared keys", type)));
+    }
+    const vici::List* owners = request.FindList("owners");
+    const std::string* data = request.Find("data");
+    std::string id = request.ValueOr("id", "");
+    if (id.empty()) id = fmt::format("ike-{}", vici_secrets_.size() + 1);
+    if (data == nullptr || data->empty() || !PlainName(id)) {
+      return responder.Finish(Failure("load-shared needs an id (letters, digits, '-', '_', '.') "
+                                      "and data"));
+    }
+    // The section name must start with "ike" for swanctl.conf's secrets { }.
+    WipedText text(fmt::format("  ike-vici-{} {{\n    secret = {}\n", id, Hex(*data)));
+    for (std::size_t i = 0; owners && i < owners->size(); ++i) {
+      text.text += fmt::format("    id-{} = {}\n", i + 1, Quoted((*owners)[i]));
+    }
+    text.text += "  }\n";
+    vici_secrets_[id] = std::move(text);
+  } else if (command == "unload-shared") {
+    const std::string id = request.ValueOr("id", "");
+    if (vici_secrets_.erase(id) == 0) {
+      return responder.Finish(Failure(fmt::format("shared key '{}' not found", id)));
+    }
+  } else if (command == "clear-creds") {
+    // The loaded keys go; the running connections keep theirs until the next load (as charon's
+    // established SAs keep theirs), since a connection without a key would refuse the reload.
+    vici_secrets_.clear();
+    return responder.Finish(Message().Add("success", "yes"));
+  }
+  const ReloadOutcome r = Reload();
+  if (r.refused || !r.errors.empty()) {
+    if (r.refused) {
+      vici_conns_ = std::move(conns);
+      vici_secrets_ = std::move(secrets);
+    }
+    return responder.Finish(Failure(fmt::format("{}", fmt::join(r.errors, "; "))));
+  }
+  responder.Finish(Message().Add("success", "yes"));
 }
 
 // A connection as list-conn has it.

@@ -122,7 +122,7 @@ TEST_F(DaemonViciTest, VersionStatsAndUnknownCommands) {
 
   // What minivpnd does not serve is vici's CMD_UNKNOWN (swanctl: "unknown command"), and an
   // event it cannot send is EVENT_UNKNOWN; the connection stays usable.
-  EXPECT_EQ(c.Call("load-authority", {}).type, PacketType::kCmdUnknown);
+  EXPECT_EQ(c.Call("list-certs", {}).type, PacketType::kCmdUnknown);
   c.Send(Packet::EventRegister("ike-nosuchevent"));
   auto refused = c.Receive();
   ASSERT_TRUE(refused.has_value());
@@ -212,6 +212,70 @@ TEST_F(DaemonViciTest, ListConnsStreamsEachConnection) {
   EXPECT_EQ(*conn->FindList({"children", "A-B", "remote-ts"}), vici::List{"10.2.0.0/24"});
   auto names = c.Call("get-conns", {});
   EXPECT_EQ(*names.message.FindList("conns"), vici::List{}) << "none loaded over vici";
+}
+
+// swanctl --load-all's commands: a PSK site-to-site connection loaded entirely over vici (its
+// secret by load-shared, the connection by load-conn, as swanctl sends them: lists for the
+// addresses, proposals and selectors) comes up; unload-conn removes it; a refused connection
+// changes nothing and says why (without the secret).
+TEST_F(DaemonViciTest, ConnectionsAndSecretsLoadedOverVici) {
+  ViciClient c(ViciPath());
+  EXPECT_EQ(*c.Call("get-shared", {}).message.FindList("keys"), vici::List{});
+  auto shared = c.Call("load-shared", Message()
+                                          .Add("id", "ike-vici")
+                                          .Add("type", "ike")
+                                          .Add("data", "golden-test-psk")
+                                          .AddList("owners", {"routerA", "routerB"}));
+  EXPECT_EQ(shared.message.ValueOr("success", ""), "yes") << vici::Dump(shared.message);
+  EXPECT_EQ(*c.Call("get-shared", {}).message.FindList("keys"), vici::List{"ike-vici"});
+
+  const auto conn = [&](std::string_view proposal) {
+    return Message().AddSection(
+        "A-B2",
+        vici::Section()
+            .Add("version", "2")
+            .AddList("local_addrs", {"127.0.0.1"})
+            .AddList("remote_addrs", {"127.0.0.1"})
+            .Add("remote_port", std::to_string(b_.port))
+            .AddList("proposals", {std::string(proposal)})
+            .Add("mobike", "no")
+            .AddSection("local", vici::Section().Add("auth", "psk").Add("id", "routerA"))
+            .AddSection("remote", vici::Section().Add("auth", "psk").Add("id", "routerB"))
+            .AddSection("children",
+                        vici::Section().AddSection(
+                            "A-B2", vici::Section()
+                                        .AddList("local_ts", {"10.1.0.0/24"})
+                                        .AddList("remote_ts", {"10.2.0.0/24"})
+                                        .AddList("esp_proposals", {"aes256gcm16"})
+                                        .Add("mark_in", "13")
+                                        .Add("mark_out", "13"))));
+  };
+  auto bad = c.Call("load-conn", conn("aes256-nosuchprf-x25519"));
+  EXPECT_EQ(bad.message.ValueOr("success", ""), "no");
+  EXPECT_NE(bad.message.ValueOr("errmsg", "").find("nosuchprf"), std::string::npos)
+      << vici::Dump(bad.message);
+  EXPECT_EQ(*c.Call("get-conns", {}).message.FindList("conns"), vici::List{});
+
+  auto loaded = c.Call("load-conn", conn("aes256gcm16-prfsha256-x25519"));
+  ASSERT_EQ(loaded.message.ValueOr("success", ""), "yes") << vici::Dump(loaded.message);
+  EXPECT_EQ(*c.Call("get-conns", {}).message.FindList("conns"), vici::List{"A-B2"});
+  auto up = c.Call("initiate", Message().Add("child", "A-B2").Add("timeout", "10000"));
+  EXPECT_EQ(up.message.ValueOr("success", ""), "yes") << vici::Dump(up.message);
+
+  // The file's connection cannot be replaced over vici; unknown types and names are refused.
+  auto file_conn = c.Call("load-conn", Message().AddSection("A-B", vici::Section()));
+  EXPECT_EQ(file_conn.message.ValueOr("success", ""), "no");
+  EXPECT_EQ(c.Call("load-shared", Message().Add("type", "eap").Add("data", "x"))
+                .message.ValueOr("success", ""),
+            "no");
+  EXPECT_EQ(c.Call("unload-conn", Message().Add("name", "nope")).message.ValueOr("errmsg", ""),
+            "connection 'nope' not found");
+
+  auto unloaded = c.Call("unload-conn", Message().Add("name", "A-B2"));
+  EXPECT_EQ(unloaded.message.ValueOr("success", ""), "yes") << vici::Dump(unloaded.message);
+  EXPECT_EQ(*c.Call("get-conns", {}).message.FindList("conns"), vici::List{});
+  EXPECT_EQ(log_text_.find("golden-test-psk"), std::string::npos) << "the PSK reached the log";
+  EXPECT_EQ(log_text_.find("676f6c64656e"), std::string::npos) << "the PSK (hex) reached the log";
 }
 
 // A length prefix over charon's 512 KiB limit: the connection is dropped before any buffer is
