@@ -28,7 +28,9 @@ Daemon::Daemon(asio::io_context& io, DaemonOptions options, Logger& log)
       signals_(io, SIGTERM, SIGINT, SIGHUP),
       service_timer_(io) {}
 
-Daemon::~Daemon() = default;
+Daemon::~Daemon() {
+  if (log_observer_ != 0) log_.RemoveObserver(log_observer_);
+}
 
 std::expected<void, std::string> Daemon::Start() {
   started_ = Now();
@@ -105,7 +107,9 @@ std::expected<void, std::string> Daemon::Start() {
   const std::string vici_path =
       options_.vici_path.empty() ? config.global.vici_socket : options_.vici_path;
   vici_ = std::make_unique<ViciServer>(
-      io_, vici_path, std::set<std::string>{"control-log", "list-sa", "list-conn"},
+      io_, vici_path,
+      std::set<std::string>{"control-log", "list-sa", "list-conn", "log", "ike-updown",
+                            "child-updown", "ike-rekey", "child-rekey"},
       [this](const std::string& command, const vici::Message& request,
              std::shared_ptr<ViciResponder> responder) {
         OnViciCommand(command, request, std::move(responder));
@@ -116,6 +120,10 @@ std::expected<void, std::string> Daemon::Start() {
         ec == std::errc::address_in_use ? "another process listens on it" : ec.message()));
   }
   log_.Info(Subsystem::kCfg, 1, "vici socket {}", vici_path);
+  log_observer_ = log_.AddObserver(
+      [this](Subsystem s, int level, const std::optional<SaTag>& sa, std::string_view text) {
+        ViciLogRecord(s, level, sa, text);
+      });
 
   ArmSignals();
 
@@ -405,6 +413,7 @@ void Daemon::Pump() {
   for (const auto& event : events) LogEvent(event);
   log_.Release();
   if (!waiters_.empty()) AdvanceWaiters(events);
+  if (vici_ && !events.empty()) ViciSaEvents(events);
   if (shutting_down_ && engine_->ike_sa_count() == 0) {
     FinishShutdown();
     return;
@@ -428,6 +437,7 @@ void Daemon::LogEvent(const ike::Event& event) {
       bool sent = event.kind == ike::EventKind::kExchangeSent;
       auto first_space = event.text.find(' ');
       ++exchanges_[event.text.substr(0, first_space)];
+      CountExchange(event);
       if (log_.Enabled(Subsystem::kEnc, 1)) {
         log_.Info(Subsystem::kEnc, 1, "{}{} {}", where(), sent ? "generating" : "parsed",
                   event.text);
@@ -448,6 +458,7 @@ void Daemon::LogEvent(const ike::Event& event) {
       }
       break;
     case ike::EventKind::kDropped:
+      CountExchange(event);
       if (log_.Enabled(Subsystem::kIke, 2))
         log_.Info(Subsystem::kIke, 2, "{}dropped: {}", where(), event.text);
       break;

@@ -126,7 +126,13 @@ class Daemon {
   void ViciControl(const std::string& command, const vici::Message& request,
                    std::shared_ptr<ViciResponder> responder);
   vici::Section ViciIkeSection(const ike::IkeSaInfo& ike, std::string_view only_child,
-                               std::uint64_t only_child_id) const;
+                               std::uint64_t only_child_id, bool with_children = true) const;
+  // The events registered vici clients get: ike-updown, child-updown, ike-rekey, child-rekey
+  // from the engine's events, log from every log record.
+  void ViciSaEvents(const std::vector<ike::Event>& events);
+  void ViciLogRecord(Subsystem s, int level, const std::optional<SaTag>& sa,
+                     std::string_view text);
+  void CountExchange(const ike::Event& event);
   vici::Section ViciConnSection(const config::ConnectionConfig& conn) const;
   // load-conn, unload-conn, load-shared, unload-shared, clear-creds: change what vici loaded
   // and apply it as a reload; the change is undone when the result is refused.
@@ -165,6 +171,11 @@ class Daemon {
   };
   std::map<std::string, std::string, std::less<>> vici_conns_;
   std::map<std::string, WipedText, std::less<>> vici_secrets_;
+  std::uint64_t log_observer_ = 0;
+  // The IKE SAs as of the last events, for the down events of SAs already gone.
+  std::map<std::uint64_t, ike::IkeSaInfo> vici_sa_cache_;
+  // charon's counters plugin (get-counters): global ("") and per connection.
+  std::map<std::string, std::map<std::string, std::uint64_t>, std::less<>> counters_;
   boost::asio::steady_timer timer_;
   std::optional<ike::TimePoint> timer_armed_{};  // the deadline timer_ waits for, if any
   boost::asio::steady_timer shutdown_timer_;

@@ -114,7 +114,7 @@ std::string UniqueName(config::UniquePolicy u) {
 
 // An IKE SA as list-sa (and the updown events) have it; the child-sas section only when asked.
 Section Daemon::ViciIkeSection(const ike::IkeSaInfo& ike, std::string_view only_child,
-                               std::uint64_t only_child_id) const {
+                               std::uint64_t only_child_id, bool with_children) const {
   Section s;
   s.Add("uniqueid", Num(static_cast<std::int64_t>(ike.serial)))
       .Add("version", "2")
@@ -145,6 +145,7 @@ Section Daemon::ViciIkeSection(const ike::IkeSaInfo& ike, std::string_view only_
     s.Add("established", Num(ike.age.count()));
   }
   if (ike.rekey_in) s.Add("rekey-time", Num(ike.rekey_in->count()));
+  if (!with_children) return s;
   Section children;
   for (const auto& child : ike.children) {
     if (!only_child.empty() && child.name != only_child) continue;
@@ -204,6 +205,15 @@ class ViciWaiterReply : public ControlResponder {
   std::string command_;
   std::size_t matches_;
 };
+
+// charon's counters plugin, in its order.
+constexpr const char* kCounterNames[] = {
+    "ike-rekey-init",       "ike-rekey-resp",        "child-rekey",         "invalid",
+    "invalid-spi",          "ike-init-in-req",       "ike-init-in-resp",    "ike-init-out-req",
+    "ike-init-out-resp",    "ike-auth-in-req",       "ike-auth-in-resp",    "ike-auth-out-req",
+    "ike-auth-out-resp",    "create-child-in-req",   "create-child-in-resp",
+    "create-child-out-req", "create-child-out-resp", "info-in-req",         "info-in-resp",
+    "info-out-req",         "info-out-resp"};
 
 Message Failure(std::string errmsg) {
   return Message().Add("success", "no").Add("errmsg", std::move(errmsg));
@@ -303,6 +313,47 @@ void Daemon::OnViciCommand(const std::string& command, const vici::Message& requ
     responder->Finish(r.refused ? Failure(fmt::format("reloading failed: {}",
                                                       fmt::join(r.errors, "; ")))
                                 : Message().Add("success", "yes"));
+  } else if (command == "get-counters") {
+    // charon's counters plugin: the global counters under "" (or one connection's), or all.
+    const std::string name = request.ValueOr("name", "");
+    const bool all = request.ValueOr("all", "no") == "yes";
+    Section counters;
+    for (const auto& [conn, values] : counters_) {
+      if (!all && conn != name) continue;
+      Section c;
+      for (const auto& [key, n] : values) c.Add(key, Num(static_cast<std::int64_t>(n)));
+      counters.AddSection(conn, std::move(c));
+    }
+    if (counters.empty()) {
+      Section zero;
+      for (const char* key : kCounterNames) zero.Add(key, "0");
+      counters.AddSection(name, std::move(zero));
+    }
+    responder->Finish(Message().AddSection("counters", std::move(counters)).Add("success", "yes"));
+  } else if (command == "reset-counters") {
+    const std::string name = request.ValueOr("name", "");
+    if (request.ValueOr("all", "no") == "yes") {
+      counters_.clear();
+    } else {
+      counters_.erase(name);
+    }
+    responder->Finish(Message().Add("success", "yes"));
+  } else if (command == "install" || command == "uninstall") {
+    // A CHILD_SA config's trap policies (start_action = trap without waiting for a reload).
+    const std::string child = request.ValueOr("child", "");
+    std::string ike = request.ValueOr("ike", "");
+    if (ike.empty()) {  // the connection that has this child
+      for (const auto& conn : config_.connections) {
+        for (const auto& c : conn.children) {
+          if (c.name == child && ike.empty()) ike = conn.name;
+        }
+      }
+    }
+    auto done = ike.empty() ? std::unexpected(fmt::format("configuration '{}' not found", child))
+                : command == "install" ? engine_->InstallTrap(ike, child, now)
+                                       : engine_->UninstallTrap(ike, child);
+    Pump();
+    responder->Finish(done ? Message().Add("success", "yes") : Failure(done.error()));
   } else if (command == "initiate" || command == "terminate" || command == "rekey") {
     ViciControl(command, request, std::move(responder));
   } else {
@@ -480,6 +531,132 @@ void Daemon::ViciLoad(const std::string& command, const vici::Message& request,
     return responder.Finish(Failure(fmt::format("{}", fmt::join(r.errors, "; "))));
   }
   responder.Finish(Message().Add("success", "yes"));
+}
+
+void Daemon::CountExchange(const ike::Event& event) {
+  // "IKE_AUTH request 1 [ ... ]" -> ike-auth-in-req / -out-req ...; a CREATE_CHILD_SA request
+  // rekeys the IKE SA when it has no TSi, a CHILD_SA when it has N(REKEY_SA).
+  static constexpr std::pair<std::string_view, std::string_view> kExchanges[] = {
+      {"IKE_SA_INIT", "ike-init"},
+      {"IKE_AUTH", "ike-auth"},
+      {"CREATE_CHILD_SA", "create-child"},
+      {"INFORMATIONAL", "info"}};
+  std::vector<std::string> keys;
+  const std::string_view text = event.text;
+  const bool in = event.kind == ike::EventKind::kExchangeReceived;
+  if (event.kind == ike::EventKind::kDropped) {
+    keys.push_back("invalid");
+  } else {
+    for (const auto& [exchange, counter] : kExchanges) {
+      if (!text.starts_with(exchange) || text.size() <= exchange.size()) continue;
+      const bool request = text.substr(exchange.size() + 1).starts_with("request");
+      keys.push_back(
+          fmt::format("{}-{}-{}", counter, in ? "in" : "out", request ? "req" : "resp"));
+      if (exchange == "CREATE_CHILD_SA" && request) {
+        if (text.find("TSi") == std::string_view::npos) {
+          keys.push_back(in ? "ike-rekey-resp" : "ike-rekey-init");
+        } else if (text.find("N(REKEY_SA)") != std::string_view::npos) {
+          keys.push_back("child-rekey");
+        }
+      }
+      break;
+    }
+  }
+  auto count = [&](const std::string& scope) {
+    auto& values = counters_[scope];
+    if (values.empty()) {
+      for (const char* name : kCounterNames) values[name] = 0;
+    }
+    for (const auto& key : keys) ++values[key];
+  };
+  count("");  // global
+  if (!event.peer.empty()) count(event.peer);
+}
+
+void Daemon::ViciLogRecord(Subsystem s, int level, const std::optional<SaTag>& sa,
+                           std::string_view text) {
+  if (!vici_ || !vici_->HasListeners("log")) return;
+  std::string group(Name(s));
+  std::transform(group.begin(), group.end(), group.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  Message m;
+  m.Add("group", group).Add("level", Num(level)).Add("thread", "1");
+  if (sa) {
+    m.Add("ikesa-name", std::string(sa->name))
+        .Add("ikesa-uniqueid", Num(static_cast<std::int64_t>(sa->unique_id)));
+    const std::string prefix = fmt::format("{}[{}] ", sa->name, sa->unique_id);
+    if (text.starts_with(prefix)) text.remove_prefix(prefix.size());
+  }
+  m.Add("msg", std::string(text));
+  vici_->Broadcast("log", m);
+}
+
+void Daemon::ViciSaEvents(const std::vector<ike::Event>& events) {
+  const bool wanted = vici_->HasListeners("ike-updown") || vici_->HasListeners("child-updown") ||
+                      vici_->HasListeners("ike-rekey") || vici_->HasListeners("child-rekey");
+  // Nothing is listed (an O(SAs) walk per batch of events) while nobody listens; the down
+  // event of an SA that went before the first listener came then carries no details.
+  if (!wanted) {
+    vici_sa_cache_.clear();
+    return;
+  }
+  std::map<std::uint64_t, ike::IkeSaInfo> now;
+  for (auto& sa : engine_->ListSas(Now())) {
+    const std::uint64_t serial = sa.serial;
+    now.emplace(serial, std::move(sa));
+  }
+  {
+    // The SA as it is now, else as it was at the previous events (gone since).
+    auto find = [&](std::uint64_t serial) -> const ike::IkeSaInfo* {
+      if (auto it = now.find(serial); it != now.end()) return &it->second;
+      if (auto it = vici_sa_cache_.find(serial); it != vici_sa_cache_.end()) return &it->second;
+      return nullptr;
+    };
+    // "CHILD_SA name{7} ..." -> 7
+    auto child_id = [](const std::string& text) -> std::uint64_t {
+      const std::size_t open = text.find('{'), close = text.find('}');
+      if (open == std::string::npos || close == std::string::npos || close < open) return 0;
+      return std::strtoull(text.substr(open + 1, close - open - 1).c_str(), nullptr, 10);
+    };
+    for (const auto& e : events) {
+      const ike::IkeSaInfo* info = find(e.ike_serial);
+      if (info == nullptr) continue;
+      switch (e.kind) {
+        case ike::EventKind::kIkeUp:
+        case ike::EventKind::kIkeDown: {
+          ike::IkeSaInfo shown = *info;
+          const bool up = e.kind == ike::EventKind::kIkeUp;
+          if (!up) shown.state = ike::IkeState::kDeleting;
+          Message m;
+          if (up) m.Add("up", "yes");
+          m.AddSection(e.peer, ViciIkeSection(shown, "", 0, false));
+          vici_->Broadcast("ike-updown", m);
+          break;
+        }
+        case ike::EventKind::kChildUp:
+        case ike::EventKind::kChildDown: {
+          const bool up = e.kind == ike::EventKind::kChildUp;
+          Message m;
+          if (up) m.Add("up", "yes");
+          m.AddSection(e.peer, ViciIkeSection(*info, e.child, child_id(e.text)));
+          vici_->Broadcast("child-updown", m);
+          break;
+        }
+        case ike::EventKind::kIkeRekeyed:
+        case ike::EventKind::kChildRekeyed: {
+          const bool ike = e.kind == ike::EventKind::kIkeRekeyed;
+          Message m;
+          m.AddSection(e.peer, ike ? Section().AddSection("new", ViciIkeSection(*info, "", 0, false))
+                                   : ViciIkeSection(*info, e.child, 0));
+          vici_->Broadcast(ike ? "ike-rekey" : "child-rekey", m);
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+  vici_sa_cache_ = std::move(now);
 }
 
 // A connection as list-conn has it.

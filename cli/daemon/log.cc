@@ -74,7 +74,17 @@ bool Logger::WriteToJournal(Subsystem s, Priority prio, std::string_view text, i
   return journal_(fields);
 }
 
+std::uint64_t Logger::AddObserver(Observer observer) {
+  observers_.emplace_back(next_observer_, std::move(observer));
+  return next_observer_++;
+}
+
+void Logger::RemoveObserver(std::uint64_t id) {
+  std::erase_if(observers_, [id](const auto& o) { return o.first == id; });
+}
+
 void Logger::Write(Subsystem s, Priority prio, std::string_view text, int level) {
+  for (const auto& [id, observer] : observers_) observer(s, level, sa_, text);
   if (journal_ && WriteToJournal(s, prio, text, level)) return;
   std::string line;
   if (journal_prefix_) line = fmt::format("<{}>", static_cast<int>(prio));

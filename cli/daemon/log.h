@@ -98,6 +98,13 @@ class Logger {
 
   void Write(Subsystem s, Priority prio, std::string_view text, int level = 0);
 
+  // Observers see every record written (after the level filter), with the IKE SA it is about:
+  // vici's "log" event. Remove an observer before it goes away.
+  using Observer = std::function<void(Subsystem s, int level, const std::optional<SaTag>& sa,
+                                      std::string_view text)>;
+  std::uint64_t AddObserver(Observer observer);
+  void RemoveObserver(std::uint64_t id);
+
  private:
   bool WriteToJournal(Subsystem s, Priority prio, std::string_view text, int level);
 
@@ -109,6 +116,8 @@ class Logger {
   bool held_ = false;
   std::string pending_;
   std::array<int, kSubsystemCount> levels_;
+  std::vector<std::pair<std::uint64_t, Observer>> observers_;
+  std::uint64_t next_observer_ = 1;
 };
 
 }  // namespace minivpn::daemon

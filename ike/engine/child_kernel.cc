@@ -2,6 +2,7 @@
 // remote TS, mark_in, mark_out) from 1, reused on rekey; soft lifetime = rekey_time -
 // random(0..rand_time), hard = life_time; KEYMAT (RFC 7296 2.17); install through
 // xfrm/child_sa.h; make-before-break switch of the OUT policy on rekeys.
+#include <fmt/core.h>
 #include <algorithm>
 #include <cstdio>
 
@@ -250,16 +251,37 @@ void Engine::InstallTrap(const PeerConfig& peer, const ChildConfig& c, TimePoint
            std::to_string(k.reqid) + "), the first packet starts the negotiation");
 }
 
-void Engine::RemoveTraps(std::string_view peer) {
+std::expected<void, std::string> Engine::InstallTrap(std::string_view peer,
+                                                    std::string_view child, TimePoint now) {
+  const PeerConfig* p = FindPeer(peer);
+  if (p == nullptr) return std::unexpected(fmt::format("no connection named '{}'", peer));
+  for (const auto& c : p->children) {
+    if (c.name != child) continue;
+    InstallTrap(*p, c, now);
+    return {};
+  }
+  return std::unexpected(fmt::format("connection '{}' has no child '{}'", peer, child));
+}
+
+std::expected<void, std::string> Engine::UninstallTrap(std::string_view peer,
+                                                      std::string_view child) {
+  if (RemoveTraps(peer, child)) return {};
+  return std::unexpected(fmt::format("policy '{}' does not exist", child));
+}
+
+bool Engine::RemoveTraps(std::string_view peer, std::string_view child) {
+  bool removed = false;
   for (auto it = traps_.begin(); it != traps_.end();) {
-    if (it->peer != peer) {
+    if (it->peer != peer || (!child.empty() && it->child != child)) {
       ++it;
       continue;
     }
     for (auto p = it->policies.rbegin(); p != it->policies.rend(); ++p) (void)kernel_.DelPolicy(p->id);
     ReleaseReqid(it->reqid);
     it = traps_.erase(it);
+    removed = true;
   }
+  return removed;
 }
 
 }  // namespace minivpn::ike

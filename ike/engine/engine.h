@@ -68,6 +68,11 @@ class Engine {
   // Empty child = rekey the IKE SA; else the CHILD_SA of that name.
   std::expected<void, std::string> Rekey(std::string_view peer, std::string_view child,
                                          TimePoint now);
+  // swanctl --install / --uninstall: the trap policies of one child of a peer (as its
+  // start_action = trap would install them); uninstall fails when none is installed.
+  std::expected<void, std::string> InstallTrap(std::string_view peer, std::string_view child,
+                                               TimePoint now);
+  std::expected<void, std::string> UninstallTrap(std::string_view peer, std::string_view child);
 
   // Outputs.
   std::vector<Datagram> TakeDatagrams();
@@ -258,7 +263,8 @@ class Engine {
   // when that child's trap is already there).
   void InstallTraps(const PeerConfig& peer, TimePoint now);
   void InstallTrap(const PeerConfig& peer, const ChildConfig& child, TimePoint now);
-  void RemoveTraps(std::string_view peer);
+  // The traps of a peer, or of one of its children (`child` non-empty); true if any was there.
+  bool RemoveTraps(std::string_view peer, std::string_view child = {});
 
   EngineConfig config_;
   crypto::Random& random_;

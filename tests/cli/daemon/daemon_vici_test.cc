@@ -198,6 +198,75 @@ TEST_F(DaemonViciTest, InitiateListRekeyTerminateAsSwanctlDoes) {
   EXPECT_EQ(unknown.message.ValueOr("errmsg", ""), "CHILD_SA config 'nope' not found");
 }
 
+// swanctl --monitor-sa (ike-updown, child-updown), --log (log), the rekey events, and
+// --counters (charon's counters plugin: get-counters, reset-counters).
+TEST_F(DaemonViciTest, EventsAndCounters) {
+  ViciClient monitor(ViciPath());
+  for (const char* event : {"ike-updown", "child-updown", "log", "child-rekey"}) {
+    ASSERT_TRUE(monitor.Register(event)) << event;
+  }
+  ViciClient c(ViciPath());
+  auto up = c.Call("initiate", Message().Add("child", "A-B").Add("timeout", "10000"));
+  ASSERT_EQ(up.message.ValueOr("success", ""), "yes") << vici::Dump(up.message);
+  auto rekeyed = c.Call("rekey", Message().Add("child", "A-B"));
+  ASSERT_EQ(rekeyed.message.ValueOr("success", ""), "yes");
+
+  std::set<std::string> seen;
+  bool ike_up = false, child_up = false, log_line = false;
+  for (int i = 0; i < 200 && !(ike_up && child_up && log_line && seen.contains("child-rekey"));
+       ++i) {
+    auto p = monitor.Receive();
+    ASSERT_TRUE(p.has_value()) << "events so far: " << seen.size();
+    ASSERT_EQ(p->type, PacketType::kEvent);
+    seen.insert(p->name);
+    if (p->name == "ike-updown" && p->message.ValueOr("up", "") == "yes") {
+      ike_up = true;
+      EXPECT_EQ(p->message.ValueOr("A-B.state", ""), "ESTABLISHED");
+      EXPECT_EQ(p->message.FindSection({"A-B", "child-sas"}), nullptr) << "without its children";
+    }
+    if (p->name == "child-updown" && p->message.ValueOr("up", "") == "yes") {
+      child_up = true;
+      EXPECT_NE(p->message.FindSection({"A-B", "child-sas"}), nullptr);
+    }
+    if (p->name == "log" && p->message.ValueOr("msg", "").starts_with("generating IKE_AUTH")) {
+      log_line = true;
+      EXPECT_EQ(p->message.ValueOr("group", ""), "ENC");
+      EXPECT_EQ(p->message.ValueOr("ikesa-name", ""), "A-B");
+    }
+  }
+  EXPECT_TRUE(ike_up && child_up && log_line && seen.contains("child-rekey"));
+
+  auto counters = c.Call("get-counters", Message().Add("name", "A-B"));
+  EXPECT_EQ(counters.message.ValueOr("success", ""), "yes");
+  const vici::Section* mine = counters.message.FindSection({"counters", "A-B"});
+  ASSERT_NE(mine, nullptr) << vici::Dump(counters.message);
+  EXPECT_EQ(mine->ValueOr("ike-init-out-req", ""), "1");
+  EXPECT_EQ(mine->ValueOr("ike-init-in-resp", ""), "1");
+  EXPECT_EQ(mine->ValueOr("ike-auth-out-req", ""), "1");
+  EXPECT_EQ(mine->ValueOr("child-rekey", ""), "1");
+  EXPECT_EQ(mine->elements.size(), 21u) << "charon's 21 counters";
+  EXPECT_EQ(c.Call("reset-counters", Message().Add("all", "yes")).message.ValueOr("success", ""),
+            "yes");
+  auto reset = c.Call("get-counters", {});
+  const std::string* global = reset.message.Find({"counters", "", "ike-init-out-req"});
+  ASSERT_NE(global, nullptr) << vici::Dump(reset.message);
+  EXPECT_EQ(*global, "0");
+}
+
+// swanctl --install / --uninstall: a child's trap policies on demand.
+TEST_F(DaemonViciTest, InstallAndUninstallTrapPolicies) {
+  ViciClient c(ViciPath());
+  auto installed = c.Call("install", Message().Add("child", "A-B"));
+  EXPECT_EQ(installed.message.ValueOr("success", ""), "yes") << vici::Dump(installed.message);
+  auto removed = c.Call("uninstall", Message().Add("child", "A-B"));
+  EXPECT_EQ(removed.message.ValueOr("success", ""), "yes") << vici::Dump(removed.message);
+  auto again = c.Call("uninstall", Message().Add("child", "A-B"));
+  EXPECT_EQ(again.message.ValueOr("success", ""), "no");
+  EXPECT_EQ(again.message.ValueOr("errmsg", ""), "policy 'A-B' does not exist");
+  EXPECT_EQ(c.Call("install", Message().Add("child", "nope")).message.ValueOr("errmsg", ""),
+            "configuration 'nope' not found");
+}
+
 TEST_F(DaemonViciTest, ListConnsStreamsEachConnection) {
   ViciClient c(ViciPath());
   ASSERT_TRUE(c.Register("list-conn"));
