@@ -1,4 +1,4 @@
-# about: Debian's stock swanctl drives minivpnd over vici: --version, --stats, --list-conns, --initiate, --list-sas (against charon's for the same tunnel), --rekey, --terminate
+# about: Debian's stock swanctl drives minivpnd over vici: --version, --stats, --list-conns, --initiate, --list-sas (against charon's), --rekey seen by --log and --monitor-sa, --counters, --terminate, --install/--uninstall
 #
 #   host-a 10.1.0.10                                                      host-b 10.2.0.10
 #      |                                                                       |
@@ -70,10 +70,31 @@ same_keys() {
 }
 expect "list-sa carries the keys charon fills (a/list-sas.raw, b/list-sas.raw)" same_keys
 
-step "swanctl --rekey and --terminate on a"
+expect "swanctl --list-sas --ike to-b: the same tunnel" swanctl_out a list-sas-ike.txt --list-sas --ike to-b
+normalise "$LAB_OUT/a/list-sas-ike.txt" >"$LAB_OUT/a/list-sas-ike.normalised"
+expect "  (compared with the unfiltered list)" cmp -s "$LAB_OUT/a/list-sas-ike.normalised" \
+  "$LAB_OUT/a/list-sas.normalised"
+expect "swanctl --list-sas --ike nope: nothing, exit 0" bash -c "[ -z \"\$(STRONGSWAN_CONF='$LAB_OUT/a/strongswan.conf' \
+  swanctl --list-sas --ike nope --uri 'unix://$LAB_RUN/a/vici')\" ]"
+
+step "swanctl --rekey on a, watched by swanctl --log and --monitor-sa"
+# Both in the background for the length of the rekey (swanctl --log/--monitor-sa run until
+# killed); their output is what they printed.
+STRONGSWAN_CONF="$LAB_OUT/a/strongswan.conf" timeout 6 swanctl --log \
+  --uri "unix://$LAB_RUN/a/vici" >"$LAB_OUT/a/log.txt" 2>&1 &
+log_pid=$!
+STRONGSWAN_CONF="$LAB_OUT/a/strongswan.conf" timeout 6 swanctl --monitor-sa --raw \
+  --uri "unix://$LAB_RUN/a/vici" >"$LAB_OUT/a/monitor-sa.txt" 2>&1 &
+monitor_pid=$!
+sleep 1
 spi_before=$(grep -oE 'in +[0-9a-f]{8}' "$LAB_OUT/a/list-sas.txt" | head -n 1)
 expect "swanctl --rekey --child to-b exits 0" swanctl_out a rekey.txt --rekey --child to-b
 expect "  rekey completed" has a/rekey.txt 'rekey completed successfully'
+wait "$log_pid" "$monitor_pid"
+expect "swanctl --log saw the rekey (CREATE_CHILD_SA)" has a/log.txt \
+  '^[0-9]+\[ENC\] generating CREATE_CHILD_SA request'
+expect "swanctl --monitor-sa saw the new CHILD_SA come up" has a/monitor-sa.txt \
+  'child-updown event \{up=yes to-b \{'
 new_child() {
   swan a --list-sas >"$LAB_OUT/a/list-sas-rekeyed.txt" 2>&1 &&
     ! grep -q "$spi_before" "$LAB_OUT/a/list-sas-rekeyed.txt" &&
@@ -81,12 +102,24 @@ new_child() {
 }
 expect "  a new CHILD_SA (the old inbound SPI is gone)" wait_until 10 new_child
 expect "ping across the rekeyed tunnel" lab_ping host-a "${LAB_HOST[b]}" 3
+expect "swanctl --counters --name to-b" swanctl_out a counters.txt --counters --name to-b
+expect "  counted the rekey's CREATE_CHILD_SA request" has a/counters.txt \
+  'create-child-out-req +: 1'
+expect "  and the IKE_SA_INIT request" has a/counters.txt 'ike-init-out-req +: 1'
+expect "swanctl --counters --reset --all" swanctl_out a counters-reset.txt --counters --reset --all
+expect "swanctl --uninstall of a child without traps: an error" \
+  bash -c "! STRONGSWAN_CONF='$LAB_OUT/a/strongswan.conf' swanctl --uninstall --child to-b \
+    --uri 'unix://$LAB_RUN/a/vici' >'$LAB_OUT/a/uninstall-none.txt' 2>&1"
 expect "swanctl --terminate --ike to-b exits 0" swanctl_out a terminate.txt --terminate --ike to-b \
   --timeout 10
 expect "  terminate completed" has a/terminate.txt 'terminate completed successfully'
 expect "tunnel down on a" lab_wait_no_sa a to-b 5
 expect "tunnel down on b" lab_wait_no_sa b to-a 5
 expect_not "swanctl --initiate of an unknown child fails" swan a --initiate --child nope --timeout 5
+expect "swanctl --install --child to-b: trap policies, no SA" swanctl_out a install.txt --install --child to-b
+expect "  the kernel holds to-b's OUT policy and no SA" trap_installed a
+expect "swanctl --uninstall --child to-b" swanctl_out a uninstall.txt --uninstall --child to-b
+expect "  the trap policies are gone" lab_wait_xfrm_empty a 5
 # A command minivpnd does not serve (list-certs): vici's "unknown command", which swanctl reports
 # as a failure at once (no hang).
 unserved_fails() {
