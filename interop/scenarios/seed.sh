@@ -23,38 +23,11 @@ must install -m 600 "$seed/ipsec.conf" "$LAB_OUT/a/ipsec.conf"
 must install -m 600 "$seed/ipsec.secrets" "$LAB_OUT/a/ipsec.secrets"
 : >"$LAB_RUN/a/connections"
 : >"$LAB_RUN/a/secrets"
-cat >"$LAB_RUN/b/connections" <<'CONF'
-  A-B {
-    version = 2
-    local_addrs = 198.51.100.1
-    remote_addrs = 192.0.2.1
-    proposals = aes256gcm16-prfsha256-x25519
-    local {
-      auth = psk
-      id = routerB
-    }
-    remote {
-      auth = psk
-      id = routerA
-    }
-    children {
-      A-B {
-        local_ts = 0.0.0.0/0
-        remote_ts = 0.0.0.0/0
-        mark_in = 12
-        mark_out = 12
-        esp_proposals = aes256gcm16
-      }
-    }
-  }
-CONF
-cat >"$LAB_RUN/b/secrets" <<'CONF'
-  ike-seed {
-    id-a = routerA
-    id-b = routerB
-    secret = "supersecret"
-  }
-CONF
+# Router b's side: tests/cli/data/seed/router-b.swanctl.conf, its sections as the lab's
+# connections and secrets pieces.
+section_body() { sed -n "/^$1 {/,/^}/p" "$seed/router-b.swanctl.conf" | sed '1d;$d'; }
+section_body connections >"$LAB_RUN/b/connections"
+section_body secrets >"$LAB_RUN/b/secrets"
 
 ROLE_A=minivpnd
 lab_start b a

@@ -98,40 +98,7 @@ swanctl {
   load = random nonce openssl pem pkcs1 x509 pubkey
 }
 EOF
-cat >"$etc/lab-b/swanctl.conf" <<'EOF'
-connections {
-  A-B {
-    version = 2
-    local_addrs = 198.51.100.1
-    remote_addrs = 192.0.2.1
-    proposals = aes256gcm16-prfsha256-x25519
-    local {
-      auth = psk
-      id = routerB
-    }
-    remote {
-      auth = psk
-      id = routerA
-    }
-    children {
-      A-B {
-        local_ts = 0.0.0.0/0
-        remote_ts = 0.0.0.0/0
-        mark_in = 12
-        mark_out = 12
-        esp_proposals = aes256gcm16
-      }
-    }
-  }
-}
-secrets {
-  ike-seed {
-    id-a = routerA
-    id-b = routerB
-    secret = "supersecret"
-  }
-}
-EOF
+install -m 600 "$src/tests/cli/data/seed/router-b.swanctl.conf" "$etc/lab-b/swanctl.conf"
 cat >"$etc/systemd/system/charon-b.service" <<'EOF'
 [Unit]
 Description=charon on the lab's router b (network namespace b)

@@ -16,25 +16,14 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <gtest/gtest.h>
 
-#include "cli/daemon/daemon.h"
+#include "tests/cli/daemon/two_daemons.h"
 
 namespace minivpn::daemon {
 namespace {
 
 namespace fs = std::filesystem;
 
-// Two UDP ports nobody holds right now (bound, then released).
-std::uint16_t FreePort() {
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using testing::FreePort;
 
 class DaemonControlTest : public ::testing::Test {
  protected:
