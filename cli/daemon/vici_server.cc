@@ -31,8 +31,16 @@ class ViciServer::Session : public std::enable_shared_from_this<Session> {
   bool Registered(std::string_view name) const { return registered_.contains(std::string(name)); }
 
   void Send(const vici::Packet& packet) {
+    if (!socket_.is_open()) return;
     auto frame = vici::EncodeFrame(packet);
     if (!frame) return;  // a message over the limit: nothing the client could read
+    // A client that registers for events and stops reading would make the queue grow without
+    // end: past the limit it is disconnected (charon's limit is its socket buffer).
+    queued_bytes_ += frame->size();
+    if (queued_bytes_ > kMaxQueuedBytes) {
+      Close();
+      return;
+    }
     queue_.push_back(std::move(*frame));
     if (queue_.size() == 1) WriteFront();
   }
@@ -120,6 +128,7 @@ class ViciServer::Session : public std::enable_shared_from_this<Session> {
 
   void Close() {
     pending_.clear();
+    registered_.clear();
     boost::system::error_code ignored;
     socket_.close(ignored);
   }
@@ -127,9 +136,12 @@ class ViciServer::Session : public std::enable_shared_from_this<Session> {
   void WriteFront() {
     asio::async_write(socket_, asio::buffer(queue_.front()),
                       [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                        if (self->queue_.empty()) return;  // closed meanwhile
+                        self->queued_bytes_ -= self->queue_.front().size();
                         self->queue_.pop_front();
                         if (ec) {
                           self->queue_.clear();
+                          self->queued_bytes_ = 0;
                           return;
                         }
                         if (!self->queue_.empty()) self->WriteFront();
@@ -143,6 +155,7 @@ class ViciServer::Session : public std::enable_shared_from_this<Session> {
   std::deque<std::vector<std::uint8_t>> pending_;  // packets read, not yet handled
   std::deque<std::vector<std::uint8_t>> queue_;    // frames to write, in order
   std::set<std::string, std::less<>> registered_;
+  std::size_t queued_bytes_ = 0;  // of queue_
   bool busy_ = false;  // a command is running
 };
 

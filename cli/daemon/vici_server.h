@@ -23,8 +23,9 @@
 
 namespace minivpn::daemon {
 
-// charon's default socket (charon.plugins.vici.socket).
-inline constexpr std::string_view kDefaultViciUri = "unix:///var/run/charon.vici";
+// Octets waiting to be written to one client; a client past it (one that stopped reading its
+// events) is disconnected.
+inline constexpr std::size_t kMaxQueuedBytes = 8 * 1024 * 1024;
 
 // The daemon's side of one command: streamed events, then one answer. Calls after the answer or
 // after the client went away do nothing.
