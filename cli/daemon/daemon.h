@@ -171,6 +171,7 @@ class Daemon {
   };
   std::map<std::string, std::string, std::less<>> vici_conns_;
   std::map<std::string, WipedText, std::less<>> vici_secrets_;
+  std::uint64_t vici_secret_serial_ = 0;  // names the keys loaded without an id
   std::uint64_t log_observer_ = 0;
   // The IKE SAs as of the last events, for the down events of SAs already gone.
   std::map<std::uint64_t, ike::IkeSaInfo> vici_sa_cache_;

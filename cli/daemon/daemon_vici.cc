@@ -224,6 +224,7 @@ Message Failure(std::string errmsg) {
 void Daemon::OnViciCommand(const std::string& command, const vici::Message& request,
                            std::shared_ptr<ViciResponder> responder) {
   const auto now = Now();
+  if (shutting_down_) return responder->Finish(Failure("minivpnd is shutting down"));
   if (command == "version") {
     utsname u{};
     ::uname(&u);
@@ -391,7 +392,19 @@ void Daemon::ViciControl(const std::string& command, const vici::Message& reques
     control.args["wait"] = true;
     if (timeout_ms > 0) control.args["timeout"] = static_cast<double>(timeout_ms) / 1000.0;
   }
-  const std::size_t matches = engine_ ? engine_->ike_sa_count(ike) : 0;
+  // charon's `matches`: the IKE SAs of the connection, or with `child` its CHILD_SAs of that
+  // name (installed ones).
+  std::size_t matches = 0;
+  if (child.empty()) {
+    matches = engine_->ike_sa_count(ike);
+  } else {
+    for (const auto& sa : engine_->ListSas(Now())) {
+      if (sa.peer != ike) continue;
+      for (const auto& c : sa.children) {
+        if (c.name == child && c.state == ike::ChildState::kInstalled) ++matches;
+      }
+    }
+  }
   auto reply = std::make_shared<ViciWaiterReply>(std::move(responder), command,
                                                  command == "initiate" ? 0 : matches);
   OnControlRequest(control, std::move(reply));
@@ -403,7 +416,7 @@ namespace {
 // text's structure).
 bool PlainName(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
   });
 }
 
@@ -411,8 +424,8 @@ std::string Quoted(std::string_view value) {
   std::string out = "\"";
   for (char c : value) {
     if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
+    if (c == '\n' || c == '\r') {
+      out += c == '\n' ? "\\n" : "\\r";
       continue;
     }
     out += c;
@@ -427,7 +440,7 @@ std::expected<void, std::string> AppendSettings(std::string& out, const vici::Se
   const std::string indent(static_cast<std::size_t>(depth) * 2, ' ');
   for (const auto& e : s.elements) {
     if (!PlainName(e.name)) {
-      return std::unexpected(fmt::format("invalid name '{}' (letters, digits, '-', '_', '.')",
+      return std::unexpected(fmt::format("invalid name '{}' (letters, digits, '-', '_')",
                                          vici::Shown(e.name)));
     }
     if (const auto* value = e.value()) {
@@ -467,6 +480,7 @@ void Daemon::ViciLoad(const std::string& command, const vici::Message& request,
   auto secrets = vici_secrets_;
   if (command == "load-conn") {
     if (request.elements.empty()) return responder.Finish(Failure("no connection given"));
+    auto loaded = vici_conns_;  // all sections or none
     for (const auto& e : request.elements) {
       const auto* body = e.section();
       if (body == nullptr || !PlainName(e.name)) {
@@ -481,8 +495,9 @@ void Daemon::ViciLoad(const std::string& command, const vici::Message& request,
       if (auto ok = AppendSettings(text, *body, 2); !ok) {
         return responder.Finish(Failure(fmt::format("connection '{}': {}", e.name, ok.error())));
       }
-      vici_conns_[e.name] = text + "  }\n";
+      loaded[e.name] = text + "  }\n";
     }
+    vici_conns_ = std::move(loaded);
   } else if (command == "unload-conn") {
     const std::string name = request.ValueOr("name", "");
     if (vici_conns_.erase(name) == 0) {
@@ -499,9 +514,9 @@ void Daemon::ViciLoad(const std::string& command, const vici::Message& request,
     const vici::List* owners = request.FindList("owners");
     const std::string* data = request.Find("data");
     std::string id = request.ValueOr("id", "");
-    if (id.empty()) id = fmt::format("ike-{}", vici_secrets_.size() + 1);
+    if (id.empty()) id = fmt::format("ike-{}", ++vici_secret_serial_);
     if (data == nullptr || data->empty() || !PlainName(id)) {
-      return responder.Finish(Failure("load-shared needs an id (letters, digits, '-', '_', '.') "
+      return responder.Finish(Failure("load-shared needs an id (letters, digits, '-', '_') "
                                       "and data"));
     }
     // The section name must start with "ike" for swanctl.conf's secrets { }.
@@ -511,15 +526,24 @@ void Daemon::ViciLoad(const std::string& command, const vici::Message& request,
     }
     text.text += "  }\n";
     vici_secrets_[id] = std::move(text);
-  } else if (command == "unload-shared") {
+  } else if (command == "unload-shared" || command == "clear-creds") {
     const std::string id = request.ValueOr("id", "");
-    if (vici_secrets_.erase(id) == 0) {
+    if (command == "clear-creds") {
+      vici_secrets_.clear();
+    } else if (vici_secrets_.erase(id) == 0) {
       return responder.Finish(Failure(fmt::format("shared key '{}' not found", id)));
     }
-  } else if (command == "clear-creds") {
-    // The loaded keys go; the running connections keep theirs until the next load (as charon's
-    // established SAs keep theirs), since a connection without a key would refuse the reload.
-    vici_secrets_.clear();
+    // A key goes even when a connection still needs it (swanctl --load-all unloads stale keys
+    // before it unloads their connections): the reload that would drop it from the running
+    // configuration is then refused, and the reply says that the connection keeps its key
+    // until it is unloaded or given another.
+    const ReloadOutcome r = Reload();
+    if (r.refused || !r.errors.empty()) {
+      return responder.Finish(Failure(fmt::format(
+          "the key is unloaded; the running connections keep their keys until they are "
+          "unloaded or reloaded: {}",
+          fmt::join(r.errors, "; "))));
+    }
     return responder.Finish(Message().Add("success", "yes"));
   }
   const ReloadOutcome r = Reload();

@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <array>
 #include <deque>
@@ -45,10 +46,20 @@ class ViciServer::Session : public std::enable_shared_from_this<Session> {
     if (queue_.size() == 1) WriteFront();
   }
 
-  // After a command's answer: the next packet.
+  // After a command's answer: the next packet, from the event loop (never inside the handler
+  // that answered: a command answered at once would otherwise nest one call per queued packet,
+  // and a waiting command's answer comes from inside the daemon's engine pump).
   void Resume() {
     busy_ = false;
-    Dispatch();
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->Dispatch(); });
+  }
+
+  void Close() {
+    pending_.clear();
+    busy_ = false;
+    registered_.clear();
+    boost::system::error_code ignored;
+    socket_.close(ignored);
   }
 
  private:
@@ -80,20 +91,28 @@ class ViciServer::Session : public std::enable_shared_from_this<Session> {
     std::shared_ptr<Session> session_;
   };
 
+  // Reads while nothing waits to be handled: a client that sends ahead of its answers stops
+  // being read (the socket's buffer holds the rest) instead of queueing without bound.
   void Read() {
+    if (reading_ || !socket_.is_open()) return;
+    reading_ = true;
     socket_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](
                                                       boost::system::error_code ec, std::size_t n) {
+      self->reading_ = false;
       if (ec) return;  // closed: the session ends with its last reference
       auto packets = self->framer_.FeedAll(std::span(self->chunk_.data(), n));
-      if (!packets) return;  // an oversized length prefix: drop the connection, as charon
+      if (!packets) {  // an oversized length prefix: drop the connection, as charon
+        self->Close();
+        return;
+      }
       for (auto& p : *packets) self->pending_.push_back(std::move(p));
       self->Dispatch();
-      if (!self->framer_.failed()) self->Read();
     });
   }
 
-  // Handles waiting packets while no command is running.
+  // Handles waiting packets while no command is running; reads more once all are handled.
   void Dispatch() {
+    if (!socket_.is_open()) return;
     while (!busy_ && !pending_.empty()) {
       auto packet = vici::DecodePacket(pending_.front());
       pending_.pop_front();
@@ -124,14 +143,9 @@ class ViciServer::Session : public std::enable_shared_from_this<Session> {
           return;
       }
     }
+    if (!busy_ && pending_.empty()) Read();
   }
 
-  void Close() {
-    pending_.clear();
-    registered_.clear();
-    boost::system::error_code ignored;
-    socket_.close(ignored);
-  }
 
   void WriteFront() {
     asio::async_write(socket_, asio::buffer(queue_.front()),
@@ -156,7 +170,8 @@ class ViciServer::Session : public std::enable_shared_from_this<Session> {
   std::deque<std::vector<std::uint8_t>> queue_;    // frames to write, in order
   std::set<std::string, std::less<>> registered_;
   std::size_t queued_bytes_ = 0;  // of queue_
-  bool busy_ = false;  // a command is running
+  bool busy_ = false;     // a command is running
+  bool reading_ = false;  // an async_read_some is outstanding
 };
 
 ViciServer::ViciServer(asio::io_context& io, std::string path, std::set<std::string> events,
@@ -180,6 +195,10 @@ void ViciServer::Stop() {
     acceptor_.close(ignored);
     ::unlink(path_.c_str());
   }
+  for (const auto& weak : sessions_) {
+    if (auto s = weak.lock()) s->Close();
+  }
+  sessions_.clear();
 }
 
 void ViciServer::Accept() {

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -345,6 +346,35 @@ TEST_F(DaemonViciTest, ConnectionsAndSecretsLoadedOverVici) {
   EXPECT_EQ(*c.Call("get-conns", {}).message.FindList("conns"), vici::List{});
   EXPECT_EQ(log_text_.find("golden-test-psk"), std::string::npos) << "the PSK reached the log";
   EXPECT_EQ(log_text_.find("676f6c64656e"), std::string::npos) << "the PSK (hex) reached the log";
+}
+
+// A client that sends ahead (many requests before reading an answer) gets every answer in
+// order; commands answered at once do not nest (20,000 of them used to be one call deep each).
+TEST_F(DaemonViciTest, PipelinedRequestsAreAnsweredInOrder) {
+  ViciClient c(ViciPath());
+  auto frame = vici::EncodeFrame(Packet::CmdRequest("get-conns"));
+  ASSERT_TRUE(frame.has_value());
+  std::vector<std::uint8_t> burst;
+  constexpr int kRequests = 20000;
+  for (int i = 0; i < kRequests; ++i) burst.insert(burst.end(), frame->begin(), frame->end());
+  std::thread writer([&] { c.SendRaw(burst); });
+  int answered = 0;
+  for (; answered < kRequests; ++answered) {
+    auto p = c.Receive();
+    if (!p || p->type != PacketType::kCmdResponse) break;
+  }
+  writer.join();
+  EXPECT_EQ(answered, kRequests);
+}
+
+// A load-conn with one bad section loads none of them.
+TEST_F(DaemonViciTest, ALoadConnIsAllOrNothing) {
+  ViciClient c(ViciPath());
+  auto mixed = c.Call("load-conn", Message()
+                                       .AddSection("good", vici::Section().Add("version", "2"))
+                                       .AddSection("bad name", vici::Section()));
+  EXPECT_EQ(mixed.message.ValueOr("success", ""), "no");
+  EXPECT_EQ(*c.Call("get-conns", {}).message.FindList("conns"), vici::List{});
 }
 
 // A length prefix over charon's 512 KiB limit: the connection is dropped before any buffer is
