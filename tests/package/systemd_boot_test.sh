@@ -6,7 +6,9 @@
 # starts minivpnd.service with the seed's ipsec.conf against charon-systemd in a network
 # namespace, checks the tunnel and ping, a `systemctl reload` refused for a broken ipsec.conf
 # that keeps the tunnel, `kill -9` of minivpnd answered by systemd's restart with exactly one
-# CHILD_SA pair afterwards, and `journalctl IKE_SA_NAME=A-B` holding the lines of both processes.
+# CHILD_SA pair afterwards, `journalctl IKE_SA_NAME=A-B` holding the lines of both processes,
+# and charon-systemd's unit pattern (minivpnd started without connections, `swanctl --load-all`
+# as ExecStartPost loading them over vici).
 #
 #   systemd_boot_test.sh <source tree> <work dir> [--deb FILE]
 #
@@ -99,6 +101,10 @@ swanctl {
 }
 EOF
 install -m 600 "$src/tests/cli/data/seed/router-b.swanctl.conf" "$etc/lab-b/swanctl.conf"
+# Router a's connection in swanctl.conf form, for the scenario's charon-systemd pattern (loaded
+# over vici by `swanctl --load-all` in the unit's ExecStartPost).
+mkdir -p "$etc/minivpn-lab"
+install -m 600 "$src/tests/cli/data/seed/router-a.swanctl.conf" "$etc/minivpn-lab/swanctl.conf"
 cat >"$etc/systemd/system/charon-b.service" <<'EOF'
 [Unit]
 Description=charon on the lab's router b (network namespace b)

@@ -183,3 +183,27 @@ expect "systemctl stop" systemctl stop minivpnd.service
 expect "router a's kernel holds no SA and no policy" bash -c \
   '[ -z "$(ip xfrm state)" ] && [ -z "$(ip xfrm policy)" ]'
 expect "the kernel journal survives the stop (RuntimeDirectoryPreserve)" test -d /run/minivpn
+
+step "charon-systemd's pattern: minivpnd with no connections, then swanctl --load-all (ExecStartPost)"
+mkdir -p /run/systemd/system/minivpnd.service.d
+cat >/run/systemd/system/minivpnd.service.d/vici.conf <<'UNIT'
+[Service]
+ExecStartPre=
+ExecStartPre=/usr/sbin/minivpnd --check-config --config /etc/swanctl/swanctl.conf
+ExecStart=
+ExecStart=/usr/sbin/minivpnd --config /etc/swanctl/swanctl.conf
+ExecStartPost=/usr/sbin/swanctl --load-all --noprompt --file /etc/minivpn-lab/swanctl.conf
+UNIT
+systemctl daemon-reload
+must "systemctl start minivpnd (Debian's template swanctl.conf: no connections)" \
+  systemctl start minivpnd.service
+expect "its ExecStartPost loaded the connection over vici" bash -c \
+  'journalctl -b -u minivpnd.service --no-pager | grep -F "loaded connection '"'"'A-B'"'"'"'
+must "the tunnel comes up by itself (start_action = start)" wait_until 30 sa_up
+expect "ping across the tunnel swanctl loaded" ping_b
+expect "swanctl --list-sas (minivpnd's vici socket) shows it" bash -c \
+  'swanctl --list-sas | grep -E "^A-B: #[0-9]+, ESTABLISHED"'
+swanctl --list-sas 2>/dev/null | head -n 6 | while read -r line; do log "     $line"; done
+expect "systemctl stop" systemctl stop minivpnd.service
+rm -r /run/systemd/system/minivpnd.service.d
+systemctl daemon-reload
