@@ -215,6 +215,17 @@ constexpr const char* kCounterNames[] = {
     "create-child-out-req", "create-child-out-resp", "info-in-req",         "info-in-resp",
     "info-out-req",         "info-out-resp"};
 
+// The first connection with a child of that name (vici commands may name only the child);
+// empty if none has one.
+std::string ConnectionOfChild(const config::Config& config, std::string_view child) {
+  for (const auto& conn : config.connections) {
+    for (const auto& c : conn.children) {
+      if (!child.empty() && c.name == child) return conn.name;
+    }
+  }
+  return {};
+}
+
 Message Failure(std::string errmsg) {
   return Message().Add("success", "no").Add("errmsg", std::move(errmsg));
 }
@@ -343,13 +354,7 @@ void Daemon::OnViciCommand(const std::string& command, const vici::Message& requ
     // A CHILD_SA config's trap policies (start_action = trap without waiting for a reload).
     const std::string child = request.ValueOr("child", "");
     std::string ike = request.ValueOr("ike", "");
-    if (ike.empty()) {  // the connection that has this child
-      for (const auto& conn : config_.connections) {
-        for (const auto& c : conn.children) {
-          if (c.name == child && ike.empty()) ike = conn.name;
-        }
-      }
-    }
+    if (ike.empty()) ike = ConnectionOfChild(config_, child);
     auto done = ike.empty() ? std::unexpected(fmt::format("configuration '{}' not found", child))
                 : command == "install" ? engine_->InstallTrap(ike, child, now)
                                        : engine_->UninstallTrap(ike, child);
@@ -372,13 +377,7 @@ void Daemon::ViciControl(const std::string& command, const vici::Message& reques
         command)));
     return;
   }
-  if (ike.empty() && !child.empty()) {  // the connection that has this child
-    for (const auto& conn : config_.connections) {
-      for (const auto& c : conn.children) {
-        if (c.name == child && ike.empty()) ike = conn.name;
-      }
-    }
-  }
+  if (ike.empty()) ike = ConnectionOfChild(config_, child);
   if (ike.empty()) {
     responder->Finish(Failure(child.empty() ? "missing configuration name"
                                             : fmt::format("CHILD_SA config '{}' not found", child)));
