@@ -90,12 +90,13 @@ Section ChildSection(const ike::IkeSaInfo& ike, const ike::ChildSaInfo& child,
   return c;
 }
 
-// charon's action_names and unique_policy_names, as list-conn shows them.
+// charon's action_names (5.9: "none", "trap", "start") and unique_policy_names, as list-conn
+// shows them.
 std::string ActionName(config::Action a) {
   switch (a) {
     case config::Action::kNone: return "none";
     case config::Action::kTrap: return "trap";
-    case config::Action::kStart: return "restart";
+    case config::Action::kStart: return "start";
   }
   return "none";
 }

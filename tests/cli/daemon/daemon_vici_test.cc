@@ -318,7 +318,8 @@ TEST_F(DaemonViciTest, ConnectionsAndSecretsLoadedOverVici) {
                                         .AddList("remote_ts", {"10.2.0.0/24"})
                                         .AddList("esp_proposals", {"aes256gcm16"})
                                         .Add("mark_in", "13")
-                                        .Add("mark_out", "13"))));
+                                        .Add("mark_out", "13")
+                                        .Add("close_action", "start"))));
   };
   auto bad = c.Call("load-conn", conn("aes256-nosuchprf-x25519"));
   EXPECT_EQ(bad.message.ValueOr("success", ""), "no");
@@ -329,6 +330,14 @@ TEST_F(DaemonViciTest, ConnectionsAndSecretsLoadedOverVici) {
   auto loaded = c.Call("load-conn", conn("aes256gcm16-prfsha256-x25519"));
   ASSERT_EQ(loaded.message.ValueOr("success", ""), "yes") << vici::Dump(loaded.message);
   EXPECT_EQ(*c.Call("get-conns", {}).message.FindList("conns"), vici::List{"A-B2"});
+  // list-conn shows the actions by charon 5.9's names ("start", not the older "restart").
+  ASSERT_TRUE(c.Register("list-conn"));
+  std::vector<Packet> listed;
+  c.Call("list-conns", Message().Add("ike", "A-B2"), &listed);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].message.ValueOr("A-B2.children.A-B2.close_action", ""), "start")
+      << vici::Dump(listed[0].message);
+  EXPECT_EQ(listed[0].message.ValueOr("A-B2.children.A-B2.dpd_action", ""), "none");
   auto up = c.Call("initiate", Message().Add("child", "A-B2").Add("timeout", "10000"));
   EXPECT_EQ(up.message.ValueOr("success", ""), "yes") << vici::Dump(up.message);
 
