@@ -14,7 +14,7 @@
 #   minivpnd : build/release/cli/minivpnd --fake-kernel (same CLI as interop/README.md). Skipped,
 #              with a message, while the binary does not offer --fake-kernel.
 #   standin  : `minivpn-bench respond` (the engine with a null kernel over UDP, no logging, no
-#              control socket): the engine's share of what minivpnd will spend.
+#              vici socket): the engine's share of what minivpnd will spend.
 #
 # usage: bench/daemon_bench.sh --daemon charon|minivpnd|standin [--group x25519]
 #          [--handshakes 3000] [--concurrency 16] [--keep 1000,10000] [--out DIR]
@@ -171,12 +171,12 @@ start_daemon() {
       ;;
     minivpnd)
       ip netns exec "$ns" "$minivpnd" --fake-kernel --config "$work/swanctl.conf" \
-        --strongswan-conf "$work/strongswan.conf" --control "$work/control" \
+        --strongswan-conf "$work/strongswan.conf" --vici "$work/vici" \
         >"$work/daemon.stdout" 2>&1 &
       pid=$!
       local i
       for ((i = 0; i < 100; i++)); do
-        "$minivpnctl" --control "$work/control" list-sas >/dev/null 2>&1 && break
+        "$minivpnctl" --socket "$work/vici" list-sas >/dev/null 2>&1 && break
         sleep 0.1
       done
       ;;

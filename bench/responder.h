@@ -1,5 +1,5 @@
 // `minivpn-bench respond`: the engine as a responder over real UDP sockets, with a NullKernel
-// (or the FakeKernel), one %any PeerConfig, no control socket and no logging. It stands in for
+// (or the FakeKernel), one %any PeerConfig, no vici socket and no logging. It stands in for
 // `minivpnd --fake-kernel` in benchmarks (b) and (c) until the daemon has that option, so the
 // scripts can measure the engine's CPU per handshake and RSS per tunnel from outside
 // (/proc/<pid>/stat and /proc/<pid>/status), exactly as they do for charon.

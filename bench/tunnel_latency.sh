@@ -7,7 +7,7 @@
 #
 # usage: bench/tunnel_latency.sh [--rounds 10] [--results DIR] [--minivpnd PATH] [--minivpnctl PATH]
 # Prints one line per pairing (median, p90, min, max in ms) and writes DIR/latency.json.
-# A pairing whose daemon is missing or not ready (minivpnd without --control) is reported as
+# A pairing whose daemon is missing or not ready (minivpnd without --vici) is reported as
 # SKIP with the reason; a pairing that boots and fails is FAIL with the scenario's reason.
 set -uo pipefail
 
@@ -54,8 +54,8 @@ for pairing in charon-charon minivpnd-charon; do
   why=""
   if [[ -n $preflight ]]; then
     why="SKIP: $preflight"
-  elif [[ $role_a == minivpnd ]] && { [[ ! -x $minivpnd ]] || ! "$minivpnd" --help 2>&1 | grep -q -- --control; }; then
-    why="SKIP: $minivpnd does not take --control yet"
+  elif [[ $role_a == minivpnd ]] && { [[ ! -x $minivpnd ]] || ! "$minivpnd" --help 2>&1 | grep -q -- --vici; }; then
+    why="SKIP: $minivpnd does not take --vici yet"
   fi
   if [[ -z $why ]]; then
     {

@@ -1,42 +1,43 @@
-// minivpnctl: talks to a running minivpnd over its control socket (docs/control-protocol.md).
+// minivpnctl: drives a running minivpnd over its vici socket (the socket swanctl uses), with
+// the commands of docs/control-protocol.md: charon's vici commands where charon has one
+// (list-sas, list-conns, initiate, terminate, rekey, reload-settings), minivpnd's own
+// (minivpn-stats, minivpn-explain, minivpn-log-level) for the rest.
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <cstdlib>
 #include <string>
+#include <vector>
 
+#include "cli/config/config.h"
 #include "cli/ctl/render.h"
-#include "cli/daemon/control_server.h"
+#include "cli/ctl/vici_client.h"
 #include "cli/version.h"
 
 namespace {
 
-using minivpn::daemon::ControlRequest;
+using minivpn::ctl::ViciClient;
+using minivpn::vici::Message;
 using nlohmann::json;
 
-int Run(const std::string& socket, const ControlRequest& request, bool as_json,
-        std::string (*render)(const json&)) {
-  // Progress lines of a waiting command (its SA's log lines) as they come, like swanctl.
-  auto print_progress = [as_json](const std::string& line) {
-    if (!as_json) {
-      fmt::print("{}\n", line);
-      std::fflush(stdout);
-    }
-  };
-  auto reply = minivpn::daemon::SendControlRequest(socket, request, print_progress);
-  if (!reply) {
-    fmt::print(stderr, "minivpnctl: {}\n", reply.error());
-    return 2;
-  }
-  if (!reply->ok) {
-    fmt::print(stderr, "minivpnctl: {}: {}\n", request.command, reply->error);
-    return 1;
-  }
-  if (as_json || render == nullptr) {
-    if (!reply->result.is_null()) fmt::print("{}\n", reply->result.dump(2));
-  } else {
-    fmt::print("{}", render(reply->result));
-  }
-  return 0;
+void PrintJson(const json& j) {
+  fmt::print("{}\n", j.dump(2, ' ', false, json::error_handler_t::replace));
+}
+
+// A control-log event as the log shows it: "[IKE] A-B[1] IKE_SA A-B[1] established ...".
+void PrintLog(const Message& m) {
+  const std::string* name = m.Find("ikesa-name");
+  fmt::print("[{}] {}{}\n", m.ValueOr("group", "IKE"),
+             name ? fmt::format("{}[{}] ", *name, m.ValueOr("ikesa-uniqueid", "")) : "",
+             m.ValueOr("msg", ""));
+  std::fflush(stdout);
+}
+
+// The socket: --socket, else strongswan.conf's (STRONGSWAN_CONF, as swanctl reads it).
+std::string SocketPath(const std::string& given) {
+  if (!given.empty()) return minivpn::ctl::SocketPathOf(given);
+  const char* conf = std::getenv("STRONGSWAN_CONF");
+  return minivpn::config::ViciSocketOf(conf && *conf ? conf : "/etc/strongswan.conf");
 }
 
 }  // namespace
@@ -44,10 +45,12 @@ int Run(const std::string& socket, const ControlRequest& request, bool as_json,
 int main(int argc, char** argv) {
   CLI::App app{"minivpnctl: control a running minivpnd"};
   app.set_version_flag("--version", fmt::format("minivpnctl {}", MINIVPN_VERSION));
-  std::string socket(minivpn::daemon::kDefaultControlPath);
+  std::string socket;
   bool as_json = false;
-  app.add_option("-s,--control", socket, "control socket of minivpnd")->capture_default_str();
-  app.add_flag("--json", as_json, "print the daemon's JSON reply instead of a table");
+  app.add_option("-s,--socket", socket,
+                 "minivpnd's vici socket, a path or unix:// URI (default: strongswan.conf's "
+                 "charon.plugins.vici.socket, else /var/run/charon.vici)");
+  app.add_flag("--json", as_json, "print minivpnd's vici reply as JSON instead of a table");
   app.require_subcommand(1);
   // Options of the tool work after the subcommand too (`minivpnctl list-sas --json`).
   app.fallthrough();
@@ -56,6 +59,7 @@ int main(int argc, char** argv) {
   int level = 1;
   auto* list_conns = app.add_subcommand("list-conns", "configured connections");
   auto* list_sas = app.add_subcommand("list-sas", "IKE and CHILD SAs with kernel counters");
+  list_sas->add_option("--ike", name, "only the IKE SAs of this connection");
   auto* initiate = app.add_subcommand("initiate", "bring up a connection (IKE and CHILD SAs)");
   auto* terminate = app.add_subcommand("terminate", "delete a connection's IKE SA");
   auto* rekey = app.add_subcommand("rekey", "rekey a connection's IKE SA or one child");
@@ -80,7 +84,7 @@ int main(int argc, char** argv) {
   explain->add_flag("--show-secrets", show_secrets,
                     "print g^ir, SKEYSEED, SK_* and KEYMAT values (needs minivpnd --retain-keys); "
                     "never paste the output anywhere");
-  auto* reload = app.add_subcommand("reload", "re-read the configuration");
+  auto* reload = app.add_subcommand("reload", "re-read strongswan.conf and the configuration");
   auto* stats = app.add_subcommand("stats", "exchanges, retransmits and failures by notify");
   auto* loglevel = app.add_subcommand("log-level", "change a subsystem's log level");
   loglevel->add_option("subsystem", subsystem, "ike, cfg, knl, net, enc or all")->required();
@@ -88,40 +92,80 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
 
-  ControlRequest request;
-  std::string (*render)(const json&) = nullptr;
-  if (*list_conns) {
-    request.command = "list-conns";
-    render = minivpn::ctl::RenderConns;
-  } else if (*list_sas) {
-    request.command = "list-sas";
-    render = minivpn::ctl::RenderSas;
-  } else if (*initiate || *terminate || *rekey) {
-    request.command = *initiate ? "initiate" : *terminate ? "terminate" : "rekey";
-    request.args = {{"name", name}};
-    if (!child.empty()) request.args["child"] = child;
-    if (!no_wait) {
-      // Wait for the outcome, print the SA's log lines meanwhile; exit 0 only on success.
-      request.args["wait"] = true;
-      if (timeout > 0) request.args["timeout"] = timeout;
-      render = minivpn::ctl::RenderOutcome;
+  const std::string path = SocketPath(socket);
+  auto client = ViciClient::Connect(path);
+  if (!client) {
+    fmt::print(stderr, "minivpnctl: {}\n", client.error());
+    return 2;
+  }
+  auto fail = [](std::string_view command, const std::string& error) {
+    fmt::print(stderr, "minivpnctl: {}: {}\n", command, error);
+    return 2;
+  };
+
+  if (*list_sas || *list_conns) {
+    const std::string command = *list_sas ? "list-sas" : "list-conns";
+    const std::string event = *list_sas ? "list-sa" : "list-conn";
+    std::vector<Message> events;
+    Message args;
+    if (!name.empty()) args.Add("ike", name);
+    auto reply = client->Call(command, args, {event},
+                              [&](std::string_view, const Message& m) { events.push_back(m); });
+    if (!reply) return fail(command, reply.error());
+    if (as_json) {
+      json all = json::array();
+      for (const auto& m : events) all.push_back(minivpn::ctl::ToJson(m));
+      PrintJson(all);
+    } else {
+      fmt::print("{}", *list_sas ? minivpn::ctl::RenderSas(events)
+                                 : minivpn::ctl::RenderConns(events));
     }
+    return 0;
+  }
+
+  // The other commands answer one message; success = no (where charon's commands have it)
+  // means the command failed, with errmsg saying why.
+  std::string command;
+  Message args;
+  std::string (*render)(const Message&) = nullptr;
+  bool logs = false;
+  if (*initiate || *terminate || *rekey) {
+    command = *initiate ? "initiate" : *terminate ? "terminate" : "rekey";
+    args.Add("ike", name);
+    if (!child.empty()) args.Add("child", child);
+    // vici's timeout in ms: -1 returns once queued, 0 waits for the outcome.
+    args.Add("timeout", no_wait ? "-1" : std::to_string(static_cast<long>(timeout * 1000)));
+    logs = !no_wait && !as_json;
   } else if (*explain) {
-    request.command = "explain";
-    request.args = json::object();
-    if (!name.empty()) request.args["name"] = name;
-    if (explain_id != 0) request.args["id"] = explain_id;
-    if (show_secrets) request.args["show_secrets"] = true;
+    command = "minivpn-explain";
+    if (!name.empty()) args.Add("ike", name);
+    if (explain_id != 0) args.Add("ike-id", std::to_string(explain_id));
+    if (show_secrets) args.Add("show-secrets", "yes");
     render = minivpn::ctl::RenderExplain;
   } else if (*reload) {
-    request.command = "reload";
+    command = "reload-settings";
     render = minivpn::ctl::RenderReload;
   } else if (*stats) {
-    request.command = "stats";
+    command = "minivpn-stats";
     render = minivpn::ctl::RenderStats;
   } else if (*loglevel) {
-    request.command = "log-level";
-    request.args = {{"subsystem", subsystem}, {"level", level}};
+    command = "minivpn-log-level";
+    args.Add("subsystem", subsystem).Add("level", std::to_string(level));
   }
-  return Run(socket, request, as_json, render);
+  auto reply = logs ? client->Call(command, args, {"control-log"},
+                                   [](std::string_view, const Message& m) { PrintLog(m); })
+                    : client->Call(command, args);
+  if (!reply) return fail(command, reply.error());
+  if (reply->ValueOr("success", "yes") != "yes") {
+    fmt::print(stderr, "minivpnctl: {}: {}\n", command, reply->ValueOr("errmsg", "failed"));
+    return 1;
+  }
+  if (as_json) {
+    PrintJson(minivpn::ctl::ToJson(*reply));
+  } else if (render != nullptr) {
+    fmt::print("{}", render(*reply));
+  } else if (logs) {
+    fmt::print("{} completed successfully\n", command);
+  }
+  return 0;
 }

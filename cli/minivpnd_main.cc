@@ -55,9 +55,8 @@ int main(int argc, char** argv) {
                  "ipsec.secrets (default: next to ipsec.conf)");
   app.add_option("--strongswan-conf", options.config.strongswan_conf,
                  "strongswan.conf for global settings (default /etc/strongswan.conf)");
-  app.add_option("-s,--control", options.control_path, "control socket")->capture_default_str();
   app.add_option("--vici", options.vici_path,
-                 "vici socket for swanctl (default: strongswan.conf's "
+                 "vici socket for swanctl and minivpnctl (default: strongswan.conf's "
                  "charon.plugins.vici.socket, else /var/run/charon.vici)");
   app.add_option("--journal", options.journal_path,
                  "record of installed kernel state, for cleanup after a crash")

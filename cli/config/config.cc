@@ -227,6 +227,18 @@ LoadResult LoadConfig(const ConfigPaths& paths, const LoadOptions& options) {
   return result;
 }
 
+std::string ViciSocketOf(const std::string& strongswan_conf) {
+  GlobalSettings global;
+  std::error_code ec;
+  if (strongswan_conf.empty() || !std::filesystem::exists(strongswan_conf, ec)) {
+    return global.vici_socket;
+  }
+  Diagnostics d;
+  SettingsDocument doc = ParseSettingsFile(strongswan_conf, d);
+  LoadStrongswanConf(doc, global, d);
+  return global.vici_socket;
+}
+
 std::expected<ConfigPaths, std::string> ChooseConfigPaths(ConfigPaths given,
                                                           const DefaultLocations& where,
                                                           const LoadOptions& options) {

@@ -61,6 +61,11 @@ std::expected<ConfigPaths, std::string> ChooseConfigPaths(ConfigPaths given,
                                                           const DefaultLocations& where = {},
                                                           const LoadOptions& options = {});
 
+// Where the vici socket is: strongswan.conf's charon.plugins.vici.socket, else charon's default
+// /var/run/charon.vici (also when the file is missing or broken: minivpnctl, like swanctl,
+// then tries the default).
+std::string ViciSocketOf(const std::string& strongswan_conf);
+
 // "swanctl.conf /etc/swanctl/swanctl.conf, strongswan.conf /etc/strongswan.conf": what a
 // load reads, for the log.
 std::string Describe(const ConfigPaths& paths);

@@ -5,142 +5,186 @@
 
 namespace minivpn::ctl {
 
-using nlohmann::json;
-
 namespace {
 
-std::string Str(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return "-";
-  if (it->is_string()) return it->get<std::string>();
-  return it->dump();
+using vici::Section;
+
+// A value as swanctl prints it: the value, or a list's items joined by spaces; "" if absent.
+std::string Get(const Section& s, std::string_view key) {
+  if (const auto* v = s.Find({key})) return *v;
+  if (const auto* l = s.FindList({key})) return fmt::format("{}", fmt::join(*l, " "));
+  return {};
+}
+bool Has(const Section& s, std::string_view key) {
+  return s.Find({key}) != nullptr || s.FindList({key}) != nullptr;
 }
 
-std::uint64_t Num(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+// "(0x0000000c)" after an SPI: the SA's mark, its mask when not all ones.
+std::string Mark(const Section& c, std::string_view dir) {
+  const std::string mark = Get(c, fmt::format("mark-{}", dir));
+  if (mark.empty()) return {};
+  const std::string mask = Get(c, fmt::format("mark-mask-{}", dir));
+  return fmt::format(" (0x{}{})", mark, mask.empty() ? "" : "/0x" + mask);
 }
 
-std::string Algorithms(const json& j) {
-  std::string out = Str(j, "encr_alg");
-  if (j.contains("encr_keysize")) out += fmt::format("-{}", Num(j, "encr_keysize"));
-  for (const char* key : {"integ_alg", "prf_alg", "dh_group"}) {
-    if (j.contains(key) && !j.at(key).is_null()) out += "/" + Str(j, key);
+void RenderChild(std::string& out, const Section& c) {
+  out += fmt::format("  {}: #{}, reqid {}, {}, {}{}, {}:", Get(c, "name"), Get(c, "uniqueid"),
+                     Get(c, "reqid"), Get(c, "state"), Get(c, "mode"),
+                     Has(c, "encap") ? "-in-UDP" : "", Get(c, "protocol"));
+  std::string algs = Get(c, "encr-alg");
+  if (Has(c, "encr-keysize")) algs += "-" + Get(c, "encr-keysize");
+  if (Has(c, "integ-alg")) algs += (algs.empty() ? "" : "/") + Get(c, "integ-alg");
+  if (Has(c, "dh-group")) algs += "/" + Get(c, "dh-group");
+  if (Has(c, "esn")) algs += "/ESN";
+  out += algs + "\n";
+  out += fmt::format("    installed {}s ago", Get(c, "install-time"));
+  if (Has(c, "rekey-time")) out += fmt::format(", rekeying in {}s", Get(c, "rekey-time"));
+  if (Has(c, "life-time")) out += fmt::format(", expires in {}s", Get(c, "life-time"));
+  out += "\n";
+  for (const char* dir : {"in", "out"}) {
+    out += fmt::format("    {:<3} {}{}, {:>6} bytes, {:>5} packets", dir,
+                       Get(c, fmt::format("spi-{}", dir)), Mark(c, dir),
+                       Get(c, fmt::format("bytes-{}", dir)), Get(c, fmt::format("packets-{}", dir)));
+    if (Has(c, fmt::format("use-{}", dir))) {
+      out += fmt::format(", {:>5}s ago", Get(c, fmt::format("use-{}", dir)));
+    }
+    out += "\n";
   }
-  return out;
+  out += fmt::format("    local  {}\n", Get(c, "local-ts"));
+  out += fmt::format("    remote {}\n", Get(c, "remote-ts"));
 }
 
-std::string Selectors(const json& j, const char* key) {
-  std::string out;
-  if (auto it = j.find(key); it != j.end() && it->is_array()) {
-    for (const auto& ts : *it) out += (out.empty() ? "" : " ") + ts.get<std::string>();
+void RenderIke(std::string& out, const std::string& name, const Section& ike) {
+  const bool initiator = Get(ike, "initiator") == "yes";
+  out += fmt::format("{}: #{}, {}, IKEv{}, {}_i{} {}_r{}\n", name, Get(ike, "uniqueid"),
+                     Get(ike, "state"), Get(ike, "version"), Get(ike, "initiator-spi"),
+                     initiator ? "*" : "", Get(ike, "responder-spi"), initiator ? "" : "*");
+  out += fmt::format("  local  '{}' @ {}[{}]\n", Get(ike, "local-id"), Get(ike, "local-host"),
+                     Get(ike, "local-port"));
+  out += fmt::format("  remote '{}' @ {}[{}]\n", Get(ike, "remote-id"), Get(ike, "remote-host"),
+                     Get(ike, "remote-port"));
+  if (Has(ike, "encr-alg")) {
+    std::string algs = Get(ike, "encr-alg");
+    if (Has(ike, "encr-keysize")) algs += "-" + Get(ike, "encr-keysize");
+    if (Has(ike, "integ-alg")) algs += "/" + Get(ike, "integ-alg");
+    out += fmt::format("  {}/{}/{}\n", algs, Get(ike, "prf-alg"), Get(ike, "dh-group"));
   }
-  return out;
-}
-
-std::string Ago(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return "never used";
-  return fmt::format("{}s ago", it->get<std::uint64_t>());
+  if (Has(ike, "established")) {
+    out += fmt::format("  established {}s ago", Get(ike, "established"));
+    if (Has(ike, "rekey-time")) out += fmt::format(", rekeying in {}s", Get(ike, "rekey-time"));
+    out += "\n";
+  }
+  if (const auto* children = ike.FindSection({"child-sas"})) {
+    for (const auto& e : children->elements) {
+      if (const auto* child = e.section()) RenderChild(out, *child);
+    }
+  }
 }
 
 }  // namespace
 
-std::string RenderSas(const json& result) {
+std::string RenderSas(const std::vector<vici::Message>& list_sa_events) {
   std::string out;
-  for (const auto& ike : result.value("ike_sas", json::array())) {
-    bool initiator = ike.value("initiator", false);
-    out += fmt::format("{}: #{}, {}, IKEv2, {}_i{} {}_r{}\n", Str(ike, "name"),
-                       Num(ike, "uniqueid"), Str(ike, "state"), Str(ike, "spi_i"),
-                       initiator ? "*" : "", Str(ike, "spi_r"), initiator ? "" : "*");
-    out += fmt::format("  local  '{}' @ {}[{}]\n", Str(ike, "local_id"), Str(ike, "local_host"),
-                       Num(ike, "local_port"));
-    out += fmt::format("  remote '{}' @ {}[{}]\n", Str(ike, "remote_id"), Str(ike, "remote_host"),
-                       Num(ike, "remote_port"));
-    out += fmt::format("  {}\n", Algorithms(ike));
-    out += fmt::format("  established {}s ago, rekeying in {}s\n", Num(ike, "established"),
-                       Num(ike, "rekey_time"));
-    for (const auto& child : ike.value("child_sas", json::array())) {
-      out += fmt::format("  {}: #{}, reqid {}, {}, TUNNEL, ESP:{}\n", Str(child, "name"),
-                         Num(child, "uniqueid"), Num(child, "reqid"), Str(child, "state"),
-                         Algorithms(child));
-      out += fmt::format("    installed {}s ago, rekeying in {}s", Num(child, "install_time"),
-                         Num(child, "rekey_time"));
-      out += child.contains("life_time")
-                 ? fmt::format(", expires in {}s\n", Num(child, "life_time"))
-                 : std::string("\n");
-      out += fmt::format("    in  {}, {:>10} bytes, {:>7} packets, {}\n", Str(child, "spi_in"),
-                         Num(child, "bytes_in"), Num(child, "packets_in"), Ago(child, "use_in"));
-      out += fmt::format("    out {}, {:>10} bytes, {:>7} packets, {}\n", Str(child, "spi_out"),
-                         Num(child, "bytes_out"), Num(child, "packets_out"),
-                         Ago(child, "use_out"));
-      out += fmt::format("    local  {}\n", Selectors(child, "local_ts"));
-      out += fmt::format("    remote {}\n", Selectors(child, "remote_ts"));
+  for (const auto& event : list_sa_events) {
+    for (const auto& e : event.elements) {
+      if (const auto* ike = e.section()) RenderIke(out, e.name, *ike);
     }
   }
-  if (out.empty()) out = "no IKE_SAs\n";
-  return out;
+  return out.empty() ? "no IKE_SAs\n" : out;
 }
 
-std::string RenderConns(const json& result) {
+std::string RenderConns(const std::vector<vici::Message>& list_conn_events) {
   std::string out;
-  for (const auto& conn : result.value("connections", json::array())) {
-    out += fmt::format("{}: IKEv2, {} -> {}, reauthentication disabled, rekeying every {}s\n",
-                       Str(conn, "name"), Str(conn, "local_addrs"), Str(conn, "remote_addrs"),
-                       Num(conn, "rekey_time"));
-    out += fmt::format("  local:  {} (pre-shared key)\n", Str(conn, "local_id"));
-    out += fmt::format("  remote: {} (pre-shared key)\n", Str(conn, "remote_id"));
-    for (const auto& child : conn.value("children", json::array())) {
-      out += fmt::format("  {}: TUNNEL, rekeying every {}s, mark in {}, out {}, start {}\n",
-                         Str(child, "name"), Num(child, "rekey_time"), Str(child, "mark_in"),
-                         Str(child, "mark_out"), Str(child, "start_action"));
-      out += fmt::format("    local:  {}\n", Selectors(child, "local_ts"));
-      out += fmt::format("    remote: {}\n", Selectors(child, "remote_ts"));
+  for (const auto& event : list_conn_events) {
+    for (const auto& e : event.elements) {
+      const auto* conn = e.section();
+      if (conn == nullptr) continue;
+      const std::string rekey = Get(*conn, "rekey_time");
+      out += fmt::format("{}: {}, no reauthentication, {}\n", e.name, Get(*conn, "version"),
+                         rekey == "0" ? "no rekeying" : fmt::format("rekeying every {}s", rekey));
+      out += fmt::format("  local:  {}\n", Get(*conn, "local_addrs"));
+      out += fmt::format("  remote: {}\n", Get(*conn, "remote_addrs"));
+      for (const auto& side : conn->elements) {
+        const auto* auth = side.section();
+        if (auth == nullptr || !(side.name.starts_with("local") || side.name.starts_with("remote")))
+          continue;
+        out += fmt::format("  {} {} authentication:\n",
+                           side.name.starts_with("local") ? "local" : "remote",
+                           Has(*auth, "class") ? Get(*auth, "class") : "unspecified");
+        if (Has(*auth, "id")) out += fmt::format("    id: {}\n", Get(*auth, "id"));
+      }
+      const auto* children = conn->FindSection({"children"});
+      for (std::size_t i = 0; children && i < children->elements.size(); ++i) {
+        const auto& ce = children->elements[i];
+        const auto* child = ce.section();
+        if (child == nullptr) continue;
+        const std::string child_rekey = Get(*child, "rekey_time");
+        out += fmt::format("  {}: {}, {}", ce.name, Get(*child, "mode"),
+                           child_rekey == "0" ? "no rekeying"
+                                              : fmt::format("rekeying every {}s", child_rekey));
+        // minivpnd's own keys: the VTI's marks and the start action.
+        if (Has(*child, "mark_in") || Has(*child, "mark_out")) {
+          out += fmt::format(", mark in {}, out {}", Get(*child, "mark_in"), Get(*child, "mark_out"));
+        }
+        if (Has(*child, "start_action")) out += ", start " + Get(*child, "start_action");
+        out += "\n";
+        out += fmt::format("    local:  {}\n", Get(*child, "local-ts"));
+        out += fmt::format("    remote: {}\n", Get(*child, "remote-ts"));
+      }
     }
   }
-  if (out.empty()) out = "no connections\n";
-  return out;
+  return out.empty() ? "no connections\n" : out;
 }
 
-std::string RenderStats(const json& result) {
+std::string RenderStats(const vici::Message& reply) {
   std::string out;
   for (const char* group : {"exchanges", "retransmits", "failures"}) {
-    auto it = result.find(group);
-    if (it == result.end() || !it->is_object()) continue;
+    const auto* s = reply.FindSection({group});
+    if (s == nullptr) continue;
     out += fmt::format("{}:\n", group);
-    for (const auto& [key, value] : it->items()) {
-      out += fmt::format("  {:<28} {}\n", key, value.dump());
+    for (const auto& e : s->elements) {
+      if (const auto* v = e.value()) out += fmt::format("  {:<28} {}\n", e.name, *v);
     }
   }
-  for (const char* key : {"ike_sas", "half_open", "child_sas", "uptime"}) {
-    if (result.contains(key)) out += fmt::format("{:<30} {}\n", key, result.at(key).dump());
+  for (const char* key : {"ike-sas", "half-open", "child-sas", "uptime"}) {
+    if (Has(reply, key)) out += fmt::format("{:<30} {}\n", key, Get(reply, key));
   }
   return out;
 }
 
-std::string RenderOutcome(const json& result) { return Str(result, "outcome") + "\n"; }
+std::string RenderExplain(const vici::Message& reply) {
+  std::string out = fmt::format("{}: IKE_SA #{} key derivation\n", Get(reply, "name"),
+                                Get(reply, "uniqueid"));
+  if (const auto* lines = reply.FindList({"text"})) {
+    for (const auto& line : *lines) out += line + "\n";
+  }
+  return out;
+}
 
-std::string RenderReload(const json& result) {
+std::string RenderReload(const vici::Message& reply) {
   std::string out = "reloaded:";
   const char* sep = " ";
   for (const char* key : {"added", "removed", "changed", "unchanged"}) {
-    std::vector<std::string> names;
-    if (auto it = result.find(key); it != result.end() && it->is_array()) {
-      for (const auto& n : *it)
-        if (n.is_string()) names.push_back(n.get<std::string>());
-    }
-    out += fmt::format("{}{} {}", sep, names.size(), key);
-    if (!names.empty()) out += fmt::format(" ({})", fmt::join(names, ", "));
+    const auto* names = reply.FindList({key});
+    const std::size_t n = names ? names->size() : 0;
+    out += fmt::format("{}{} {}", sep, n, key);
+    if (n > 0) out += fmt::format(" ({})", fmt::join(*names, ", "));
     sep = ", ";
   }
   return out + "\n";
 }
 
-std::string RenderExplain(const json& result) {
-  std::string out = fmt::format("{}: IKE_SA #{} key derivation\n", Str(result, "name"),
-                                Num(result, "uniqueid"));
-  out += Str(result, "text");
-  if (!out.ends_with('\n')) out += '\n';
+nlohmann::json ToJson(const vici::Section& section) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& e : section.elements) {
+    if (const auto* v = e.value()) {
+      out[e.name] = *v;
+    } else if (const auto* l = e.list()) {
+      out[e.name] = *l;
+    } else if (const auto* s = e.section()) {
+      out[e.name] = ToJson(*s);
+    }
+  }
   return out;
 }
 

@@ -16,7 +16,6 @@
 namespace minivpn::daemon {
 
 namespace asio = boost::asio;
-using nlohmann::json;
 
 Daemon::Daemon(asio::io_context& io, DaemonOptions options, Logger& log)
     : io_(io),
@@ -91,18 +90,6 @@ std::expected<void, std::string> Daemon::Start() {
   }
   log_.Info(Subsystem::kNet, 1, "listening on UDP {} and {}", config.global.port,
             config.global.port_nat_t);
-
-  control_ = std::make_unique<ControlServer>(
-      io_, options_.control_path,
-      ControlServer::AsyncHandler(
-          [this](const ControlRequest& r, std::shared_ptr<ControlResponder> responder) {
-            OnControlRequest(r, std::move(responder));
-          }));
-  if (auto ec = control_->Start()) {
-    return std::unexpected(fmt::format(
-        "control socket {}: {}", options_.control_path,
-        ec == std::errc::address_in_use ? "another process listens on it" : ec.message()));
-  }
 
   const std::string vici_path =
       options_.vici_path.empty() ? config.global.vici_socket : options_.vici_path;
@@ -532,7 +519,7 @@ void Daemon::BeginShutdown() {
   shutting_down_ = true;
   notify_.Stopping();
   service_timer_.cancel();
-  FinishWaiters(ControlReply::Fail("minivpnd is shutting down"));
+  FinishWaiters(CommandOutcome::Fail("minivpnd is shutting down"));
   log_.Info(Subsystem::kIke, 0, "shutting down: deleting all SAs");
   for (const auto& conn : config_.connections) engine_->RemovePeer(conn.name, Now());
   shutdown_timer_.expires_after(options_.shutdown_grace);
@@ -554,7 +541,6 @@ void Daemon::FinishShutdown() {
   timer_armed_.reset();
   shutdown_timer_.cancel();
   signals_.cancel();
-  if (control_) control_->Stop();
   if (vici_) vici_->Stop();
   events_stream_.reset();
   log_.Info(Subsystem::kIke, 0, "minivpnd stopped");

@@ -3,7 +3,7 @@
 //   UDP 500/4500 (IkeSockets) ----> Engine::HandleDatagram ----> datagrams ----> IkeSockets
 //   xfrm multicast (expire/acquire) -> Engine::HandleKernelEvent   kernel ops -> JournalingKernel
 //   steady_timer at NextDeadline --> Engine::HandleTimers                       -> NetlinkKernel
-//   control socket (minivpnctl) ---> commands / queries            events ----> Logger, Stats
+//   vici socket (swanctl, minivpnctl) -> commands / queries        events ----> Logger, Stats
 //   signals: SIGTERM (DELETE everything, clean the kernel, exit 0), SIGHUP (reload)
 //
 // Everything runs on one thread; the engine is never touched from anywhere else.
@@ -23,7 +23,8 @@
 #include <vector>
 
 #include "cli/config/config.h"
-#include "cli/daemon/control_server.h"
+#include "cli/daemon/command.h"
+#include "cli/daemon/unix_socket.h"
 #include "cli/daemon/vici_server.h"
 #include "cli/daemon/ike_socket.h"
 #include "cli/daemon/instance_lock.h"
@@ -43,7 +44,6 @@ using config::ConfigPaths;
 
 struct DaemonOptions {
   ConfigPaths config;
-  std::string control_path{kDefaultControlPath};
   // The vici socket (swanctl's); empty: strongswan.conf's charon.plugins.vici.socket, else
   // /var/run/charon.vici as for charon.
   std::string vici_path{};
@@ -67,7 +67,7 @@ class Daemon {
   ~Daemon();
 
   // Loads the config, removes what a dead predecessor left in the kernel, opens the kernel,
-  // the sockets and the control socket, and starts the connections. On failure: a sentence.
+  // the IKE sockets and the vici socket, and starts the connections. On failure: a sentence.
   std::expected<void, std::string> Start();
   // The exit status once io.run() returns.
   int exit_status() const { return exit_status_; }
@@ -77,7 +77,7 @@ class Daemon {
   void LogDiagnostics(const std::vector<config::Diagnostic>& diagnostics);
   std::expected<void, std::string> OpenKernel();
   void CleanLeftovers();
-  // What a reload did (the control command's reply); refused: nothing changed.
+  // What a reload did (reload-settings's reply); refused: nothing changed.
   struct ReloadOutcome {
     std::vector<std::string> added, removed, changed, unchanged, errors;
     bool refused = false;
@@ -107,18 +107,16 @@ class Daemon {
   void BeginShutdown();
   void FinishShutdown();
 
-  // The control socket's entry: waiting commands (initiate, terminate, rekey with "wait")
-  // answer when their outcome is known, the others at once (HandleControl).
-  void OnControlRequest(const ControlRequest& request,
-                        std::shared_ptr<ControlResponder> responder);
-  void StartWaiting(const ControlRequest& request, std::shared_ptr<ControlResponder> responder);
+  // The commands that wait for their outcome (daemon_control.cc): initiate, terminate, rekey
+  // answer when the engine's events tell how they ended; without waiting, once started.
+  void StartWaiting(const WaitRequest& request, std::shared_ptr<CommandResponder> responder);
+  std::expected<void, std::string> StartWithoutWaiting(const WaitRequest& request);
   void AdvanceWaiters(const std::vector<ike::Event>& events);
-  void FinishWaiters(const ControlReply& reply);
-  ControlReply HandleControl(const ControlRequest& request);
-  ControlReply ListSas(const ControlRequest& request);
-  ControlReply ListConns() const;
-  ControlReply Stats() const;
-  ControlReply Explain(const ControlRequest& request);
+  void FinishWaiters(const CommandOutcome& outcome);
+  // minivpnd's own vici commands (daemon_control.cc).
+  vici::Message ViciStats() const;
+  vici::Message ViciExplain(const vici::Message& request);
+  vici::Message ViciLogLevel(const vici::Message& request);
 
   // The vici socket's entry (daemon_vici.cc).
   void OnViciCommand(const std::string& command, const vici::Message& request,
@@ -157,7 +155,6 @@ class Daemon {
   std::optional<xfrm::XfrmEventListener> events_;
   std::unique_ptr<boost::asio::posix::stream_descriptor> events_stream_;
   IkeSockets sockets_;
-  std::unique_ptr<ControlServer> control_;
   std::unique_ptr<ViciServer> vici_;
   // What vici clients loaded, in swanctl.conf syntax: each connection's section by name, each
   // IKE secret's section by its id (the PSK as 0x hex; wiped when dropped).
@@ -186,7 +183,7 @@ class Daemon {
   std::vector<std::string> our_vtis_;
   // Per connection: where its Wireshark tables go (set when the peer is added to the engine).
   std::map<std::string, WiresharkExport, std::less<>> key_exports_;
-  // A control request waiting for the outcome of what it started.
+  // A command waiting for the outcome of what it started.
   struct Waiter {
     enum class Kind { kInitiate, kTerminate, kTerminateChild, kRekeyIke, kRekeyChild };
     std::uint64_t id = 0;
@@ -194,7 +191,7 @@ class Daemon {
     std::string command{}, peer{}, child{};
     std::uint64_t ike_serial = 0;  // initiate: the IKE SA it started or used
     std::string last_notify{};     // the error notify of the latest failure on that SA
-    std::shared_ptr<ControlResponder> responder{};
+    std::shared_ptr<CommandResponder> responder{};
     std::shared_ptr<boost::asio::steady_timer> timeout{};
   };
   std::vector<Waiter> waiters_;
@@ -203,7 +200,7 @@ class Daemon {
   int exit_status_ = 0;
   ike::TimePoint started_;
 
-  // stats for `minivpnctl stats`
+  // minivpn-stats (`minivpnctl stats`)
   std::map<std::string, std::uint64_t> exchanges_;
   std::map<std::string, std::uint64_t> failures_;
   std::uint64_t retransmits_ = 0;

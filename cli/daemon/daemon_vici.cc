@@ -1,6 +1,6 @@
 // The vici socket's commands (strongSwan's versioned interface, what swanctl speaks), answered
 // with the keys charon fills, from the engine's query API and the kernel's counters. The
-// waiting commands (initiate, terminate, rekey) run through the control socket's waiters
+// waiting commands (initiate, terminate, rekey) run through the daemon's waiters
 // (daemon_control.cc): their log lines become control-log events, their outcome the reply.
 #include <sys/utsname.h>
 
@@ -161,9 +161,9 @@ Section Daemon::ViciIkeSection(const ike::IkeSaInfo& ike, std::string_view only_
 
 namespace {
 
-// The control socket's waiting commands, answered on the vici socket: progress lines become
-// control-log events, the outcome {success, errmsg} (and the counts terminate reports).
-class ViciWaiterReply : public ControlResponder {
+// A waiting command, answered on the vici socket: progress lines become control-log events,
+// the outcome {success, errmsg} (and the counts terminate reports).
+class ViciWaiterReply : public CommandResponder {
  public:
   ViciWaiterReply(std::shared_ptr<ViciResponder> vici, std::string command, std::size_t matches)
       : vici_(std::move(vici)), command_(std::move(command)), matches_(matches) {}
@@ -190,14 +190,14 @@ class ViciWaiterReply : public ControlResponder {
     vici_->Event("control-log", e);
   }
 
-  void Finish(const ControlReply& reply) override {
+  void Finish(const CommandOutcome& outcome) override {
     Message m;
-    m.Add("success", reply.ok ? "yes" : "no");
+    m.Add("success", outcome.ok ? "yes" : "no");
     if (command_ == "terminate" || command_ == "rekey") {
       m.Add("matches", Num(static_cast<std::int64_t>(matches_)));
-      if (command_ == "terminate") m.Add("terminated", Num(reply.ok ? matches_ : 0));
+      if (command_ == "terminate") m.Add("terminated", Num(outcome.ok ? matches_ : 0));
     }
-    if (!reply.ok) m.Add("errmsg", reply.error);
+    if (!outcome.ok) m.Add("errmsg", outcome.text);
     vici_->Finish(m);
   }
 
@@ -322,10 +322,31 @@ void Daemon::OnViciCommand(const std::string& command, const vici::Message& requ
         "authorities or pools)",
         command)));
   } else if (command == "reload-settings") {
+    // strongswan.conf and the configuration files (charon reloads strongswan.conf only; its
+    // connections come from swanctl). The reply says what changed, as minivpnctl shows it.
     const ReloadOutcome r = Reload();
-    responder->Finish(r.refused ? Failure(fmt::format("reloading failed: {}",
-                                                      fmt::join(r.errors, "; ")))
-                                : Message().Add("success", "yes"));
+    Message m;
+    for (const auto& [key, names] : {std::pair{"added", &r.added}, std::pair{"removed", &r.removed},
+                                     std::pair{"changed", &r.changed},
+                                     std::pair{"unchanged", &r.unchanged}}) {
+      m.AddList(key, vici::List(names->begin(), names->end()));
+    }
+    if (r.refused || !r.errors.empty()) {
+      m.Add("success", "no")
+          .Add("errmsg", fmt::format("{}: {}",
+                                     r.refused ? "refused, the running configuration is kept"
+                                               : "applied with errors",
+                                     fmt::join(r.errors, "; ")));
+    } else {
+      m.Add("success", "yes");
+    }
+    responder->Finish(m);
+  } else if (command == "minivpn-stats") {
+    responder->Finish(ViciStats());
+  } else if (command == "minivpn-explain") {
+    responder->Finish(ViciExplain(request));
+  } else if (command == "minivpn-log-level") {
+    responder->Finish(ViciLogLevel(request));
   } else if (command == "get-counters") {
     // charon's counters plugin: the global counters under "" (or one connection's), or all.
     const std::string name = request.ValueOr("name", "");
@@ -384,14 +405,14 @@ void Daemon::ViciControl(const std::string& command, const vici::Message& reques
                                             : fmt::format("CHILD_SA config '{}' not found", child)));
     return;
   }
-  // timeout in ms: 0 (default) waits for the outcome, -1 answers at once.
+  // timeout in ms: 0 (default) waits for the outcome, -1 answers once started.
   const long timeout_ms = std::strtol(request.ValueOr("timeout", "0").c_str(), nullptr, 10);
-  ControlRequest control{.command = command, .args = {{"name", ike}}};
-  if (!child.empty()) control.args["child"] = child;
-  if (timeout_ms >= 0) {
-    control.args["wait"] = true;
-    if (timeout_ms > 0) control.args["timeout"] = static_cast<double>(timeout_ms) / 1000.0;
-  }
+  const WaitRequest wait{.command = command == "initiate"    ? WaitRequest::Command::kInitiate
+                                    : command == "terminate" ? WaitRequest::Command::kTerminate
+                                                             : WaitRequest::Command::kRekey,
+                         .peer = ike,
+                         .child = child,
+                         .timeout = timeout_ms > 0 ? static_cast<double>(timeout_ms) / 1000.0 : 0};
   // charon's `matches`: the IKE SAs of the connection, or with `child` its CHILD_SAs of that
   // name (installed ones).
   std::size_t matches = 0;
@@ -407,7 +428,12 @@ void Daemon::ViciControl(const std::string& command, const vici::Message& reques
   }
   auto reply = std::make_shared<ViciWaiterReply>(std::move(responder), command,
                                                  command == "initiate" ? 0 : matches);
-  OnControlRequest(control, std::move(reply));
+  if (timeout_ms < 0) {
+    auto started = StartWithoutWaiting(wait);
+    reply->Finish(started ? CommandOutcome::Ok("started") : CommandOutcome::Fail(started.error()));
+    return;
+  }
+  StartWaiting(wait, std::move(reply));
 }
 
 namespace {
@@ -719,15 +745,25 @@ vici::Section Daemon::ViciConnSection(const config::ConnectionConfig& conn) cons
     for (const auto& ts : child.remote_ts) remote.push_back(ts.ToString());
     if (local.empty()) local.push_back("dynamic");
     if (remote.empty()) remote.push_back("dynamic");
-    children.AddSection(child.name, Section()
-                                        .Add("mode", "TUNNEL")
-                                        .Add("rekey_time", Num(child.rekey_time.count()))
-                                        .Add("rekey_bytes", "0")
-                                        .Add("rekey_packets", "0")
-                                        .Add("dpd_action", ActionName(child.dpd_action))
-                                        .Add("close_action", ActionName(child.close_action))
-                                        .AddList("local-ts", std::move(local))
-                                        .AddList("remote-ts", std::move(remote)));
+    Section c;
+    c.Add("mode", "TUNNEL")
+        .Add("rekey_time", Num(child.rekey_time.count()))
+        .Add("rekey_bytes", "0")
+        .Add("rekey_packets", "0")
+        .Add("dpd_action", ActionName(child.dpd_action))
+        .Add("close_action", ActionName(child.close_action))
+        .AddList("local-ts", std::move(local))
+        .AddList("remote-ts", std::move(remote));
+    // minivpnd's additions (swanctl ignores keys it does not know): the VTI's marks, as the SAs
+    // show theirs (the mask only when not all ones), and the start action.
+    for (const auto& [dir, mark] : {std::pair{"in", &child.mark_in}, std::pair{"out", &child.mark_out}}) {
+      if (mark->value == 0) continue;
+      c.Add(fmt::format("mark_{}", dir), fmt::format("{:08x}", mark->value));
+      if (mark->mask != 0xffffffff) c.Add(fmt::format("mark_mask_{}", dir), fmt::format("{:08x}", mark->mask));
+    }
+    static constexpr const char* kStart[] = {"none", "trap", "start", "trap|start"};
+    c.Add("start_action", kStart[static_cast<int>(child.start_action)]);
+    children.AddSection(child.name, std::move(c));
   }
   s.AddSection("children", std::move(children));
   return s;

@@ -1,4 +1,4 @@
-// The Unix stream sockets of the daemon's local interfaces (the control socket, the vici socket):
+// The daemon's Unix stream socket (vici, what swanctl and minivpnctl connect to):
 // root only, and a socket file left by a daemon that died is replaced while a live one is not.
 #pragma once
 
@@ -19,7 +19,7 @@ std::error_code ListenRootOnly(boost::asio::local::stream_protocol::acceptor& ac
 bool PeerIsRoot(int fd);
 
 // Whether a process accepts connections on the unix stream socket at `path` (a live daemon's
-// control socket, charon's vici socket).
+// vici socket, or charon's).
 bool UnixSocketAnswers(const std::string& path);
 
 }  // namespace minivpn::daemon

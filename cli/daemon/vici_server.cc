@@ -23,7 +23,7 @@ class ViciServer::Session : public std::enable_shared_from_this<Session> {
       : socket_(std::move(socket)), server_(server) {}
 
   // A non-root peer is disconnected at once (charon's socket is root-only by its mode; here the
-  // credentials are checked as well, as for the control socket).
+  // peer's credentials are checked as well).
   void Start() {
     if (!PeerIsRoot(socket_.native_handle())) return;
     Read();

@@ -174,11 +174,11 @@ swan() {
 ctl() {
   local x=$1
   shift
-  "$MINIVPNCTL" --control "$LAB_RUN/$x/control" "$@"
+  "$MINIVPNCTL" --socket "$LAB_RUN/$x/vici" "$@"
 }
 
 # lab_start X [Y...]: writes each router's configs and starts its daemon (ROLE_X) in its
-# namespace; the daemons start side by side, then each must answer on its control socket.
+# namespace; the daemons start side by side, then each must answer on its vici socket.
 lab_start() {
   local x
   for x in "$@"; do launch_daemon "$x"; done
@@ -213,7 +213,7 @@ launch_daemon() {
       # LAB_MINIVPND_ARGS: extra options for every minivpnd (e.g. --trace=verbose --retain-keys)
       # shellcheck disable=SC2086
       ip netns exec "$x" "$MINIVPND" "${conf[@]}" ${LAB_MINIVPND_ARGS:-} \
-        --strongswan-conf "$LAB_OUT/$x/strongswan.conf" --control "$LAB_RUN/$x/control" \
+        --strongswan-conf "$LAB_OUT/$x/strongswan.conf" \
         --journal "$LAB_RUN/$x/kernel.journal" >"$LAB_OUT/$x/minivpnd.stdout" 2>&1 &
       ;;
     *) lab_fail "unknown role '$role' for router $x" ;;
@@ -232,9 +232,10 @@ daemon_ready() {
       echo "$out" >>"$LAB_OUT/$x/swanctl.out"
       ;;
     minivpnd)
-      # minivpnd loads its --config itself; it is ready once its control socket answers.
+      # minivpnd loads its --config itself; it is ready once its vici socket (strongswan.conf's,
+      # as charon's) answers.
       wait_until 15 ctl "$x" list-sas ||
-        lab_fail "minivpnd on $x did not answer on its control socket (see $x/minivpnd.stdout)"
+        lab_fail "minivpnd on $x did not answer on its vici socket (see $x/minivpnd.stdout)"
       ;;
   esac
 }
@@ -260,8 +261,8 @@ stop_pid() {
 
 # ---- driving daemons -----------------------------------------------------------------------------
 
-# lab_initiate X NAME: asks X's daemon to bring up CHILD_SA NAME (and its IKE_SA). swanctl waits
-# for the result; minivpnctl returns once the request is queued: follow with lab_wait_sa.
+# lab_initiate X NAME: asks X's daemon to bring up CHILD_SA NAME (and its IKE_SA). swanctl and
+# minivpnctl both wait for the outcome (at most 30 s); scenarios still follow with lab_wait_sa.
 lab_initiate() {
   local x=$1 name=$2 out rc
   step "initiate $name on $x ($(role_of "$x"))"

@@ -99,7 +99,7 @@ expect "--check-kernel left nothing on a (no SA, no scratch VTI)" nothing_left
 
 step "start minivpnd on a without esp4"
 ip netns exec a timeout 10 "$MINIVPND" --config "$LAB_OUT/a/swanctl.conf" \
-  --strongswan-conf "$LAB_OUT/a/strongswan.conf" --control "$LAB_RUN/a/control" \
+  --strongswan-conf "$LAB_OUT/a/strongswan.conf" \
   --journal "$LAB_RUN/a/kernel.journal" >"$LAB_OUT/a/minivpnd-no-esp4.stdout" 2>&1
 rc=$?
 note "minivpnd without esp4: exit status $rc: $(grep -E 'FAIL|cannot' "$LAB_OUT/a/minivpnd-no-esp4.stdout" | tr '\n' ' ')"

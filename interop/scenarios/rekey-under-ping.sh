@@ -9,7 +9,7 @@
 # CHILD rekey (RFC 7296 1.3.3, 2.8): the new SA pair is installed before the old one is deleted,
 # so no packet may fall between them. IKE rekey (1.3.2, 2.18): the CHILD_SAs move to the new
 # IKE_SA and the kernel does not notice at all. Afterwards: one IKE_SA and one SA pair per side.
-# The rekeys are requested through the control socket (swanctl --rekey / minivpnctl rekey), one
+# The rekeys are requested through the vici socket (swanctl --rekey / minivpnctl rekey), one
 # after the other, so that the end state can be checked; timer-driven rekeys: lossy-link.sh.
 # Parameters: ROLE_A, REKEYER (a | b), KIND (child | ike), REKEYS (default 20).
 

@@ -27,9 +27,9 @@ lab_ping_start host-a "${LAB_HOST[b]}" a-to-b
 sleep 1
 
 first=$(<"$LAB_RUN/a/pid")
-step "start a second minivpnd on a (same config, journal and control socket as pid $first)"
+step "start a second minivpnd on a (same config, journal and vici socket as pid $first)"
 ip netns exec a timeout 10 "$MINIVPND" --config "$LAB_OUT/a/swanctl.conf" -d ike=2 \
-  --strongswan-conf "$LAB_OUT/a/strongswan.conf" --control "$LAB_RUN/a/control" \
+  --strongswan-conf "$LAB_OUT/a/strongswan.conf" \
   --journal "$LAB_RUN/a/kernel.journal" >"$LAB_OUT/a/second-minivpnd.stdout" 2>&1
 rc=$?
 note "second minivpnd: exit status $rc: $(tail -n 1 "$LAB_OUT/a/second-minivpnd.stdout")"
@@ -41,7 +41,7 @@ second_refused() {
 }
 expect "the second minivpnd exits non-zero naming pid $first" second_refused
 sleep 1
-expect "the first minivpnd still answers on its control socket" ctl a list-sas
+expect "the first minivpnd still answers on its vici socket" ctl a list-sas
 expect "the tunnel is still up on a" lab_wait_sa a to-b 2
 snapshot_xfrm after
 objects_kept() {

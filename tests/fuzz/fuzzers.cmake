@@ -10,7 +10,6 @@ set(MINIVPN_FUZZERS
   swanctl:30    # swanctl.conf + strongswan.conf
   ipsec_conf:30 # ipsec.conf (+ ipsec.secrets, strongswan.conf)
   ipsec_secrets:30
-  control:30    # the control protocol
   journal:30    # kernel journal replay and compaction
   netlink:30    # xfrm netlink replies and events
   vici:30       # the vici codec and framer

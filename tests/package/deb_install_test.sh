@@ -114,7 +114,7 @@ check "minivpnctl --help" 0 "list-sas" /usr/sbin/minivpnctl --help
 check "minivpnd --check-config of the two-site example" 0 "^configuration OK: 1 connection\$" \
   bash -c 'install -m 600 /usr/share/doc/minivpn/examples/two-site/a/swanctl.conf /tmp/a.conf &&
            minivpnd --check-config --config /tmp/a.conf'
-check "minivpnctl without a daemon" 2 "/run/minivpnd.ctl" /usr/sbin/minivpnctl list-sas
+check "minivpnctl without a daemon" 2 "nothing listens on /var/run/charon.vici" /usr/sbin/minivpnctl list-sas
 
 say "check the unit"
 unit=/lib/systemd/system/minivpnd.service

@@ -675,7 +675,7 @@ TEST(KernelCheckRealKernel, LeavesNothingBehind) {
 // The daemon refuses to start exactly when the check (ports aside) fails, and logs each failed
 // line; on this machine's kernel (no ESP on the CI hosts) that is the refusal.
 TEST(KernelCheckRealKernel, DaemonStartRefusesWhenTheCheckFails) {
-  ASSERT_EQ(::geteuid(), 0u) << "the daemon's control socket is root-only; run the tests as root";
+  ASSERT_EQ(::geteuid(), 0u) << "the daemon's vici socket is root-only; run the tests as root";
   MINIVPN_IN_NETNS([]() -> std::string {
     const fs::path dir =
         fs::temp_directory_path() / ("minivpn-check-start-" + std::to_string(::getpid()));
@@ -691,7 +691,6 @@ TEST(KernelCheckRealKernel, DaemonStartRefusesWhenTheCheckFails) {
     DaemonOptions options;
     options.config.swanctl_conf = (dir / "swanctl.conf").string();
     options.config.strongswan_conf = (dir / "strongswan.conf").string();
-    options.control_path = (dir / "minivpnd.ctl").string();
     options.vici_path = (dir / "charon.vici").string();
     options.journal_path = (dir / "kernel.journal").string();
     options.log_levels_from_command_line = true;

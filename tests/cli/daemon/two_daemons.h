@@ -67,7 +67,6 @@ struct Router {
         << "secrets { ike-1 { id-a = routerA\n id-b = routerB\n secret = golden-test-psk } }\n";
     options.config.swanctl_conf = dir / "swanctl.conf";
     options.config.strongswan_conf = dir / "strongswan.conf";
-    options.control_path = (dir / "minivpnd.ctl").string();
     options.journal_path = (dir / "kernel.journal").string();
     options.vici_path = (dir / "charon.vici").string();
     options.fake_kernel = true;
@@ -78,7 +77,7 @@ struct Router {
 class TwoDaemons : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_EQ(::geteuid(), 0u) << "the control socket is root-only; run the tests as root";
+    ASSERT_EQ(::geteuid(), 0u) << "the vici socket is root-only; run the tests as root";
     const fs::path dir =
         fs::temp_directory_path() / ("minivpn-two-daemons-" + std::to_string(::getpid()));
     dir_ = dir;
