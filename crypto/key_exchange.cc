@@ -1,6 +1,8 @@
 #include "crypto/key_exchange.h"
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/rand.h>
 #include <openssl/ec.h>
 #include <openssl/obj_mac.h>
 
@@ -34,9 +36,16 @@ constexpr std::string_view kModp3072Hex =
     "D8760273 3EC86A64 521F2B18 177B200C BBE11757 7A615D6C 770988C0 BAD946E2 08E24FA0 74E5AB31"
     "43DB5BFC E0FD108E 4B82D120 A93AD2CA FFFFFFFF FFFFFFFF";
 
-// RFC 3526 8: the exponent needs twice the group's strength in bits; 512 random bits cover both
-// groups' upper estimates (320 and 420) at a fraction of a full-size exponent's cost.
-constexpr int kModpPrivateBits = 512;
+// RFC 3526 8: the exponent needs twice the group's strength in bits. 512 random bits cover the
+// upper estimates up to group 16 (4096 bits: 240), at a fraction of a full-size exponent's
+// cost; groups 17 and 18 (270 and 310) get 544 and 640.
+int ModpPrivateBits(DhGroup group) {
+  switch (group) {
+    case DhGroup::kModp6144: return 544;
+    case DhGroup::kModp8192: return 640;
+    default: return 512;
+  }
+}
 
 enum class Kind { kModp, kEcp, kX25519 };
 
@@ -46,10 +55,17 @@ struct GroupInfo {
   std::size_t size;       // modulus octets, EC coordinate octets, or 32
 };
 
+// OpenSSL names the RFC 3526 groups; RFC 2409's 1024-bit group 2 has no name there and is
+// built from its prime (ossl_name nullptr).
 std::optional<GroupInfo> Info(DhGroup group) {
   switch (group) {
+    case DhGroup::kModp1024: return GroupInfo{Kind::kModp, nullptr, 128};
+    case DhGroup::kModp1536: return GroupInfo{Kind::kModp, "modp_1536", 192};
     case DhGroup::kModp2048: return GroupInfo{Kind::kModp, "modp_2048", 256};
     case DhGroup::kModp3072: return GroupInfo{Kind::kModp, "modp_3072", 384};
+    case DhGroup::kModp4096: return GroupInfo{Kind::kModp, "modp_4096", 512};
+    case DhGroup::kModp6144: return GroupInfo{Kind::kModp, "modp_6144", 768};
+    case DhGroup::kModp8192: return GroupInfo{Kind::kModp, "modp_8192", 1024};
     case DhGroup::kEcp256: return GroupInfo{Kind::kEcp, "P-256", 32};
     case DhGroup::kEcp384: return GroupInfo{Kind::kEcp, "P-384", 48};
     case DhGroup::kEcp521: return GroupInfo{Kind::kEcp, "P-521", 66};
@@ -73,6 +89,25 @@ ossl::PkeyPtr Failed(std::string& error, std::string message) {
 
 ossl::BnPtr ToBn(ByteView bytes) {
   return ossl::BnPtr(BN_bin2bn(bytes.data(), static_cast<int>(bytes.size()), nullptr));
+}
+
+// The group of a MODP key: its OpenSSL name, or (group 2, which OpenSSL does not name) its
+// prime and generator 2. OSSL_PARAM_BLD keeps pointers to the BIGNUMs until
+// OSSL_PARAM_BLD_to_param, so they live for the process (built once).
+bool PushModpGroup(OSSL_PARAM_BLD* bld, DhGroup group, const GroupInfo& info) {
+  if (info.ossl_name != nullptr) {
+    return OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, info.ossl_name, 0) ==
+           1;
+  }
+  if (group != DhGroup::kModp1024) return false;
+  static const ossl::BnPtr p = ToBn(ModpPrime(DhGroup::kModp1024));
+  static const ossl::BnPtr g = [] {
+    ossl::BnPtr two(BN_new());
+    if (two && BN_set_word(two.get(), 2) != 1) two.reset();
+    return two;
+  }();
+  return p && g && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_P, p.get()) == 1 &&
+         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_G, g.get()) == 1;
 }
 
 // An EVP_PKEY of `type` ("DH"/"EC") from an OSSL_PARAM list.
@@ -119,9 +154,7 @@ ossl::PkeyPtr ImportPeer(DhGroup group, ByteView peer, std::string& error) {
         return Failed(error, "MODP public value not in 1 < y < p-1 (RFC 6989 2.1)");
       }
       ossl::ParamBldPtr bld(OSSL_PARAM_BLD_new());
-      if (!bld ||
-          OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, info->ossl_name,
-                                          0) != 1 ||
+      if (!bld || !PushModpGroup(bld.get(), group, *info) ||
           OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, y.get()) != 1) {
         return Failed(error, "out of memory");
       }
@@ -172,7 +205,7 @@ class OsslKeyExchange final : public KeyExchange {
     ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
     if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1) return Fail("derive init failed");
     // RFC 7296 2.14: g^ir is padded with zeros to the length of the modulus.
-    if (group_ == DhGroup::kModp2048 || group_ == DhGroup::kModp3072) {
+    if (Info(group_)->kind == Kind::kModp) {
       if (EVP_PKEY_CTX_set_dh_pad(ctx.get(), 1) != 1) return Fail("DH padding not available");
     }
     // validate_peer = 0: ImportPeer() ran the RFC checks; OpenSSL's default here would repeat
@@ -245,9 +278,17 @@ std::unique_ptr<KeyExchange> MakeKeyExchange(DhGroup group, ossl::PkeyPtr key) {
   return std::make_unique<OsslKeyExchange>(group, std::move(key), std::move(pub));
 }
 
-ossl::PkeyPtr GenerateModp(const GroupInfo& info) {
+ossl::PkeyPtr ModpFromPrivate(DhGroup group, const GroupInfo& info, ByteView private_key);
+
+ossl::PkeyPtr GenerateModp(DhGroup group, const GroupInfo& info) {
+  if (info.ossl_name == nullptr) {
+    // No named group in OpenSSL (group 2): a random exponent, then y = 2^x.
+    SecretBytes x(static_cast<std::size_t>(ModpPrivateBits(group)) / 8);
+    if (RAND_priv_bytes(x.MutableReveal().data(), static_cast<int>(x.size())) != 1) return nullptr;
+    return ModpFromPrivate(group, info, x.Reveal());
+  }
   ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr));
-  int priv_bits = kModpPrivateBits;
+  int priv_bits = ModpPrivateBits(group);
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
                                        const_cast<char*>(info.ossl_name), 0),
@@ -274,9 +315,7 @@ ossl::PkeyPtr ModpFromPrivate(DhGroup group, const GroupInfo& info, ByteView pri
     return nullptr;
   }
   ossl::ParamBldPtr bld(OSSL_PARAM_BLD_new());
-  if (!bld ||
-      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, info.ossl_name, 0) !=
-          1 ||
+  if (!bld || !PushModpGroup(bld.get(), group, info) ||
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, x.get()) != 1 ||
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, y.get()) != 1) {
     return nullptr;
@@ -324,7 +363,7 @@ std::expected<std::unique_ptr<KeyExchange>, std::string> KeyExchange::Generate(D
   if (!info) return Fail("unsupported key exchange method");
   ossl::PkeyPtr key;
   switch (info->kind) {
-    case Kind::kModp: key = GenerateModp(*info); break;
+    case Kind::kModp: key = GenerateModp(group, *info); break;
     case Kind::kEcp:
       key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", info->ossl_name));
       break;
@@ -371,12 +410,34 @@ std::expected<void, std::string> ValidatePeerPublicFull(DhGroup group, ByteView 
   return {};
 }
 
+namespace {
+
+// A prime OpenSSL carries (RFC 2409 6.2, RFC 3526), as big-endian octets.
+Bytes OsslPrime(BIGNUM* (*get)(BIGNUM*)) {
+  const ossl::BnPtr p(get(nullptr));
+  Bytes out(p ? static_cast<std::size_t>(BN_num_bytes(p.get())) : 0);
+  if (!p || BN_bn2bin(p.get(), out.data()) != static_cast<int>(out.size())) std::abort();
+  return out;
+}
+
+}  // namespace
+
 ByteView ModpPrime(DhGroup group) {
+  static const Bytes k1024 = OsslPrime(BN_get_rfc2409_prime_1024);
+  static const Bytes k1536 = OsslPrime(BN_get_rfc3526_prime_1536);
   static const Bytes k2048 = FromHex(kModp2048Hex);
   static const Bytes k3072 = FromHex(kModp3072Hex);
+  static const Bytes k4096 = OsslPrime(BN_get_rfc3526_prime_4096);
+  static const Bytes k6144 = OsslPrime(BN_get_rfc3526_prime_6144);
+  static const Bytes k8192 = OsslPrime(BN_get_rfc3526_prime_8192);
   switch (group) {
+    case DhGroup::kModp1024: return k1024;
+    case DhGroup::kModp1536: return k1536;
     case DhGroup::kModp2048: return k2048;
     case DhGroup::kModp3072: return k3072;
+    case DhGroup::kModp4096: return k4096;
+    case DhGroup::kModp6144: return k6144;
+    case DhGroup::kModp8192: return k8192;
     default: return {};
   }
 }

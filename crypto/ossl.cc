@@ -29,9 +29,9 @@ const EVP_MAC* Hmac() {
 
 const EVP_CIPHER* Cipher(const char* name) {
   static const auto ciphers = [] {
-    Fetched<EVP_CIPHER, CipherPtr, 7> f;
-    const char* names[] = {"AES-128-CBC", "AES-192-CBC", "AES-256-CBC",      "AES-128-GCM",
-                           "AES-192-GCM", "AES-256-GCM", "ChaCha20-Poly1305"};
+    Fetched<EVP_CIPHER, CipherPtr, 8> f;
+    const char* names[] = {"AES-128-CBC", "AES-192-CBC", "AES-256-CBC",       "AES-128-GCM",
+                           "AES-192-GCM", "AES-256-GCM", "ChaCha20-Poly1305", "DES-EDE3-CBC"};
     for (std::size_t i = 0; i < f.entries.size(); ++i)
       f.entries[i] = {names[i], CipherPtr(EVP_CIPHER_fetch(nullptr, names[i], nullptr))};
     return f;
@@ -41,8 +41,8 @@ const EVP_CIPHER* Cipher(const char* name) {
 
 const EVP_MD* Digest(const char* name) {
   static const auto digests = [] {
-    Fetched<EVP_MD, MdPtr, 4> f;
-    const char* names[] = {"SHA1", "SHA2-256", "SHA2-384", "SHA2-512"};
+    Fetched<EVP_MD, MdPtr, 5> f;
+    const char* names[] = {"MD5", "SHA1", "SHA2-256", "SHA2-384", "SHA2-512"};
     for (std::size_t i = 0; i < f.entries.size(); ++i)
       f.entries[i] = {names[i], MdPtr(EVP_MD_fetch(nullptr, names[i], nullptr))};
     return f;

@@ -21,6 +21,7 @@ namespace {
 
 const char* DigestName(PrfId id) {
   switch (id) {
+    case PrfId::kHmacMd5: return "MD5";
     case PrfId::kHmacSha1: return "SHA1";
     case PrfId::kHmacSha2_256: return "SHA2-256";
     case PrfId::kHmacSha2_384: return "SHA2-384";
@@ -60,11 +61,13 @@ std::expected<Prf, std::string> Prf::Create(PrfId id) {
     return state;
   };
   // One state per PRF id for the process (thread-safe static initialisation).
+  static const auto md5 = MakeState("MD5");
   static const auto sha1 = MakeState("SHA1");
   static const auto sha256 = MakeState("SHA2-256");
   static const auto sha384 = MakeState("SHA2-384");
   static const auto sha512 = MakeState("SHA2-512");
-  const auto& state = id == PrfId::kHmacSha1       ? sha1
+  const auto& state = id == PrfId::kHmacMd5        ? md5
+                      : id == PrfId::kHmacSha1     ? sha1
                       : id == PrfId::kHmacSha2_256 ? sha256
                       : id == PrfId::kHmacSha2_384 ? sha384
                                                    : sha512;

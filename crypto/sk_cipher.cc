@@ -12,7 +12,6 @@ namespace minivpn::crypto {
 
 namespace {
 
-constexpr std::size_t kAesBlock = 16;
 constexpr std::size_t kAeadIvSize = 8;    // RFC 5282 3.1 / RFC 7634 2: explicit IV
 constexpr std::size_t kAeadSaltSize = 4;  // RFC 5282 7.1 / RFC 7634 2
 constexpr std::size_t kMaxIcv = 32;
@@ -28,13 +27,18 @@ const char* CipherName(const SkSuite& suite) {
       return suite.key_bits == 128 ? "AES-128-GCM" : suite.key_bits == 192 ? "AES-192-GCM"
                                                                            : "AES-256-GCM";
     case EncrId::kChaCha20Poly1305: return "ChaCha20-Poly1305";
-    case EncrId::kAesCtr: return nullptr;
+    case EncrId::k3Des: return "DES-EDE3-CBC";  // RFC 2451; the legacy-free default provider
+    case EncrId::kAesCtr:
+    case EncrId::kAesCcm8:
+    case EncrId::kAesCcm12:
+    case EncrId::kAesCcm16: return nullptr;  // ESP only
   }
   return nullptr;
 }
 
 const char* HmacDigest(IntegId id) {
   switch (id) {
+    case IntegId::kHmacMd5_96: return "MD5";
     case IntegId::kHmacSha1_96: return "SHA1";
     case IntegId::kHmacSha2_256_128: return "SHA2-256";
     case IntegId::kHmacSha2_384_192: return "SHA2-384";
@@ -166,13 +170,17 @@ std::expected<SkCipher, std::string> SkCipher::Create(const SkSuite& suite, Secr
   return SkCipher(std::move(impl));
 }
 
-std::size_t SkCipher::iv_size() const { return impl_->aead ? kAeadIvSize : kAesBlock; }
+// CBC: the IV is one block (RFC 7296 3.14); AEAD: the explicit IV.
+std::size_t SkCipher::iv_size() const {
+  return impl_->aead ? kAeadIvSize : BlockSize(impl_->suite.encr);
+}
 std::size_t SkCipher::icv_size() const { return impl_->icv_size; }
 
 std::size_t SkCipher::SealedSize(std::size_t plaintext_size) const {
   // + 1 for the Pad Length octet; CBC pads to the block size (RFC 7296 3.14).
   std::size_t encrypted = plaintext_size + 1;
-  if (!impl_->aead) encrypted = (encrypted + kAesBlock - 1) / kAesBlock * kAesBlock;
+  const std::size_t block = BlockSize(impl_->suite.encr);
+  encrypted = (encrypted + block - 1) / block * block;
   return iv_size() + encrypted + icv_size();
 }
 
@@ -180,8 +188,9 @@ std::size_t SkCipher::MaxPlaintext(std::size_t body_size) const {
   const std::size_t overhead = iv_size() + icv_size() + 1;
   if (body_size < overhead) return 0;
   if (impl_->aead) return body_size - overhead;
-  const std::size_t blocks = (body_size - iv_size() - icv_size()) / kAesBlock;
-  return blocks == 0 ? 0 : blocks * kAesBlock - 1;
+  const std::size_t block = BlockSize(impl_->suite.encr);
+  const std::size_t blocks = (body_size - iv_size() - icv_size()) / block;
+  return blocks == 0 ? 0 : blocks * block - 1;
 }
 
 Bytes SkCipher::Seal(ByteView aad, ByteView plaintext, Random& random) {
@@ -251,7 +260,9 @@ std::expected<Bytes, std::string> SkCipher::Open(ByteView aad, ByteView body) co
       return std::unexpected("ICV mismatch");
     }
   } else {
-    if (encrypted_len % kAesBlock != 0) return std::unexpected("ciphertext not a block multiple");
+    if (encrypted_len % BlockSize(s.suite.encr) != 0) {
+      return std::unexpected("ciphertext not a block multiple");
+    }
     // RFC 7296 3.14: verify the ICV before decrypting anything.
     std::array<std::uint8_t, kMaxIcv> expected{};
     if (!s.Mac(aad, {iv, iv_len + encrypted_len}, expected.data())) std::abort();

@@ -19,6 +19,10 @@ const char* OpName(KernelOp op) {
       return "xfrm add SA (cbc(aes) + hmac)";
     case KernelOp::kAddSaCtr:
       return "xfrm add SA (rfc3686(ctr(aes)) + hmac)";
+    case KernelOp::kAddSaAeadCcm:
+      return "xfrm add SA (rfc4309(ccm(aes)))";
+    case KernelOp::kAddSa3Des:
+      return "xfrm add SA (cbc(des3_ede) + hmac)";
     case KernelOp::kDelSa:
       return "xfrm DELSA";
     case KernelOp::kQuerySa:
@@ -45,7 +49,8 @@ const char* OpName(KernelOp op) {
 
 bool IsAddSa(KernelOp op) {
   return op == KernelOp::kAddSaAeadGcm || op == KernelOp::kAddSaAeadChaCha ||
-         op == KernelOp::kAddSaCbc || op == KernelOp::kAddSaCtr;
+         op == KernelOp::kAddSaCbc || op == KernelOp::kAddSaCtr ||
+         op == KernelOp::kAddSaAeadCcm || op == KernelOp::kAddSa3Des;
 }
 
 // Which modules provide the algorithm of an SA (Debian 6.1 module names).
@@ -59,6 +64,10 @@ const char* AlgorithmModules(KernelOp op) {
       return "load authenc, cbc, sha1/sha256/sha512";
     case KernelOp::kAddSaCtr:
       return "load authenc, ctr, sha1/sha256/sha512";
+    case KernelOp::kAddSaAeadCcm:
+      return "load ccm (and aes)";
+    case KernelOp::kAddSa3Des:
+      return "load authenc, cbc, des_generic (3DES), md5/sha1/sha256/sha512";
     default:
       return "";
   }
@@ -128,7 +137,8 @@ const std::error_category& KernelCategory(KernelOp op) {
   static const Category kCategories[] = {
       Category(KernelOp::kAllocSpi),        Category(KernelOp::kAddSaAeadGcm),
       Category(KernelOp::kAddSaAeadChaCha), Category(KernelOp::kAddSaCbc),
-      Category(KernelOp::kAddSaCtr),        Category(KernelOp::kDelSa),
+      Category(KernelOp::kAddSaCtr),        Category(KernelOp::kAddSaAeadCcm),
+      Category(KernelOp::kAddSa3Des),       Category(KernelOp::kDelSa),
       Category(KernelOp::kQuerySa),         Category(KernelOp::kAddPolicy),
       Category(KernelOp::kUpdatePolicy),    Category(KernelOp::kDelPolicy),
       Category(KernelOp::kSocketPolicy),    Category(KernelOp::kListen),

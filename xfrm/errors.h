@@ -17,6 +17,8 @@ enum class KernelOp : std::uint8_t {
   kAddSaAeadChaCha,  // rfc7539esp(chacha20,poly1305)
   kAddSaCbc,         // cbc(aes) + hmac(sha*)
   kAddSaCtr,         // rfc3686(ctr(aes)) + hmac(sha*)
+  kAddSaAeadCcm,     // rfc4309(ccm(aes))
+  kAddSa3Des,        // cbc(des3_ede) + hmac(*)
   kDelSa,
   kQuerySa,
   kAddPolicy,
@@ -42,6 +44,12 @@ inline KernelOp AddSaOp(crypto::EncrId encr) {
       return KernelOp::kAddSaAeadChaCha;
     case crypto::EncrId::kAesCtr:
       return KernelOp::kAddSaCtr;
+    case crypto::EncrId::kAesCcm8:
+    case crypto::EncrId::kAesCcm12:
+    case crypto::EncrId::kAesCcm16:
+      return KernelOp::kAddSaAeadCcm;
+    case crypto::EncrId::k3Des:
+      return KernelOp::kAddSa3Des;
     case crypto::EncrId::kAesCbc:
       break;
   }

@@ -133,6 +133,20 @@ std::expected<KernelAlgorithms, std::error_code> MapAlgorithms(const EspAlgorith
       k.encr_name = "rfc3686(ctr(aes))";  // RFC 3686: key || 4-octet nonce
       k.encr_key_size = bits / 8 + 4;
       break;
+    case EncrId::kAesCcm8:
+    case EncrId::kAesCcm12:
+    case EncrId::kAesCcm16:
+      if (!aes_bits) return invalid;
+      k.aead = true;
+      k.encr_name = "rfc4309(ccm(aes))";  // RFC 4309 7.1: key || 3-octet salt
+      k.icv_bits = a.encr == EncrId::kAesCcm8 ? 64 : a.encr == EncrId::kAesCcm12 ? 96 : 128;
+      k.encr_key_size = bits / 8 + 3;
+      break;
+    case EncrId::k3Des:
+      if (bits != 192 && bits != 0) return invalid;
+      k.encr_name = "cbc(des3_ede)";  // RFC 2451: a 24-octet key (three DES keys)
+      k.encr_key_size = 24;
+      break;
     default:
       return invalid;
   }
@@ -141,6 +155,11 @@ std::expected<KernelAlgorithms, std::error_code> MapAlgorithms(const EspAlgorith
     return k;
   }
   switch (a.integ) {
+    case IntegId::kHmacMd5_96:  // RFC 2403; XFRMA_ALG_AUTH as charon, the kernel truncates to 96
+      k.auth_name = "hmac(md5)";
+      k.trunc_bits = 96;
+      k.integ_key_size = 16;
+      break;
     case IntegId::kHmacSha1_96:  // charon sends XFRMA_ALG_AUTH; the kernel truncates to 96
       k.auth_name = "hmac(sha1)";
       k.trunc_bits = 96;

@@ -432,6 +432,9 @@ class ConnBuilder {
     } else if (k == "ike") {
       ProposalList<IkeProposal> list;
       if (Take(ParseIkeProposals(p.value), list, p, d_)) {
+        for (const auto& w : list.warnings) {
+          d_.Warning(p.value_where, fmt::format("'{}': {}", p.key, w));
+        }
         conn_.proposals = std::move(list.proposals);
         if (!list.strict) {
           for (auto& dp : DefaultIkeProposals()) conn_.proposals.push_back(std::move(dp));
@@ -441,6 +444,9 @@ class ConnBuilder {
     } else if (k == "esp") {
       ProposalList<EspProposal> list;
       if (Take(ParseEspProposals(p.value), list, p, d_)) {
+        for (const auto& w : list.warnings) {
+          d_.Warning(p.value_where, fmt::format("'{}': {}", p.key, w));
+        }
         child_.esp_proposals = std::move(list.proposals);
         if (!list.strict) {
           for (auto& dp : DefaultEspProposals()) child_.esp_proposals.push_back(std::move(dp));

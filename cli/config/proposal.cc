@@ -42,7 +42,15 @@ const std::vector<Keyword>& Keywords() {
       encr(aes + "gcm16", EncrId::kAesGcm16, bits);
       encr(aes + "gcm128", EncrId::kAesGcm16, bits);
       encr(aes + "gcm", EncrId::kAesGcm16, bits);
+      encr(aes + "ccm8", EncrId::kAesCcm8, bits);
+      encr(aes + "ccm64", EncrId::kAesCcm8, bits);
+      encr(aes + "ccm12", EncrId::kAesCcm12, bits);
+      encr(aes + "ccm96", EncrId::kAesCcm12, bits);
+      encr(aes + "ccm16", EncrId::kAesCcm16, bits);
+      encr(aes + "ccm128", EncrId::kAesCcm16, bits);
+      encr(aes + "ccm", EncrId::kAesCcm16, bits);
     }
+    encr("3des", EncrId::k3Des, 192);
     encr("aes", EncrId::kAesCbc, 128);
     encr("chacha20poly1305", EncrId::kChaCha20Poly1305, 256);
     auto other = [&](std::string name, Kind kind, std::uint16_t id) {
@@ -51,6 +59,7 @@ const std::vector<Keyword>& Keywords() {
     auto integ = [&](std::string name, IntegId id) {
       other(std::move(name), Kind::kInteg, static_cast<std::uint16_t>(id));
     };
+    integ("md5", IntegId::kHmacMd5_96);
     integ("sha1", IntegId::kHmacSha1_96);
     integ("sha", IntegId::kHmacSha1_96);
     integ("sha256", IntegId::kHmacSha2_256_128);
@@ -62,6 +71,7 @@ const std::vector<Keyword>& Keywords() {
     auto prf = [&](std::string name, PrfId id) {
       other(std::move(name), Kind::kPrf, static_cast<std::uint16_t>(id));
     };
+    prf("prfmd5", PrfId::kHmacMd5);
     prf("prfsha1", PrfId::kHmacSha1);
     prf("prfsha256", PrfId::kHmacSha2_256);
     prf("prfsha384", PrfId::kHmacSha2_384);
@@ -69,8 +79,13 @@ const std::vector<Keyword>& Keywords() {
     auto dh = [&](std::string name, DhGroup id) {
       other(std::move(name), Kind::kDh, static_cast<std::uint16_t>(id));
     };
+    dh("modp1024", DhGroup::kModp1024);
+    dh("modp1536", DhGroup::kModp1536);
     dh("modp2048", DhGroup::kModp2048);
     dh("modp3072", DhGroup::kModp3072);
+    dh("modp4096", DhGroup::kModp4096);
+    dh("modp6144", DhGroup::kModp6144);
+    dh("modp8192", DhGroup::kModp8192);
     dh("ecp256", DhGroup::kEcp256);
     dh("ecp384", DhGroup::kEcp384);
     dh("ecp521", DhGroup::kEcp521);
@@ -86,20 +101,16 @@ const std::vector<Keyword>& Keywords() {
 // Keywords charon knows but minivpn does not implement: reported as "not supported" rather
 // than "unknown" so that users know the string itself is fine for charon.
 bool IsKnownUnsupported(std::string_view word) {
-  static constexpr std::string_view kPrefixes[] = {"3des",       "des",
-                                                   "blowfish",   "cast",
-                                                   "camellia",   "serpent",
-                                                   "twofish",    "null",
-                                                   "aes128ccm",  "aes192ccm",
-                                                   "aes256ccm",  "aes128gmac",
+  static constexpr std::string_view kPrefixes[] = {"des",        "blowfish",
+                                                   "cast",       "camellia",
+                                                   "serpent",    "twofish",
+                                                   "null",       "aes128gmac",
                                                    "aes192gmac", "aes256gmac",
-                                                   "md5",        "aesxcbc",
+                                                   "md5_128",    "aesxcbc",
                                                    "aescmac",    "sha256_96",
-                                                   "sha1_160",   "prfmd5",
-                                                   "prfaesxcbc", "prfaescmac",
-                                                   "modp768",    "modp1024",
-                                                   "modp1536",   "modp4096",
-                                                   "modp6144",   "modp8192",
+                                                   "sha1_160",   "prfaesxcbc",
+                                                   "prfaescmac", "modp768",
+                                                   "modp1024s",  "modp2048s",
                                                    "ecp192",     "ecp224",
                                                    "ecp256bp",   "ecp384bp",
                                                    "ecp512bp",   "x448",
@@ -173,6 +184,8 @@ std::expected<Collected, std::string> Collect(std::string_view proposal) {
 
 std::optional<PrfId> PrfForInteg(IntegId integ) {
   switch (integ) {
+    case IntegId::kHmacMd5_96:
+      return PrfId::kHmacMd5;
     case IntegId::kHmacSha1_96:
       return PrfId::kHmacSha1;
     case IntegId::kHmacSha2_256_128:
@@ -219,6 +232,14 @@ std::string Join(const std::vector<T>& items, std::string (*name)(T)) {
 
 std::string EncrName(EncrSpec e) {
   switch (e.id) {
+    case EncrId::k3Des:
+      return "3des";
+    case EncrId::kAesCcm8:
+      return fmt::format("aes{}ccm8", e.key_bits);
+    case EncrId::kAesCcm12:
+      return fmt::format("aes{}ccm12", e.key_bits);
+    case EncrId::kAesCcm16:
+      return fmt::format("aes{}ccm16", e.key_bits);
     case EncrId::kAesCbc:
       return fmt::format("aes{}", e.key_bits);
     case EncrId::kAesCtr:
@@ -248,6 +269,23 @@ std::string DhName(DhGroup id) {
   return id == DhGroup::kCurve25519 ? "x25519" : KeywordName(id, Kind::kDh);
 }
 
+// A warning for each deprecated algorithm of a proposal, once per keyword.
+void WarnWeak(const Collected& c, std::string_view proposal, std::vector<std::string>& warnings) {
+  auto warn = [&](std::string_view reason, const std::string& keyword) {
+    if (reason.empty()) return;
+    const std::string text = fmt::format(
+        "weak algorithm '{}' in proposal '{}': {}; negotiated only because it is configured",
+        keyword, proposal, reason);
+    if (std::find(warnings.begin(), warnings.end(), text) == warnings.end()) {
+      warnings.push_back(text);
+    }
+  };
+  for (const auto& e : c.encr) warn(crypto::WeaknessOf(e.id), EncrName(e));
+  for (auto i : c.integ) warn(crypto::WeaknessOf(i), IntegName(i));
+  for (auto f : c.prf) warn(crypto::WeaknessOf(f), PrfName(f));
+  for (auto g : c.dh) warn(crypto::WeaknessOf(g), DhName(g));
+}
+
 }  // namespace
 
 std::expected<ProposalList<IkeProposal>, std::string> ParseIkeProposals(std::string_view text) {
@@ -265,6 +303,23 @@ std::expected<ProposalList<IkeProposal>, std::string> ParseIkeProposals(std::str
     if (!c->esn.empty()) {
       return std::unexpected(fmt::format("esn/noesn is not allowed in IKE proposal '{}'", p));
     }
+    // AES-CTR and AES-CCM (charon offers them for IKE too): not offered, said so; a proposal
+    // left without a cipher is an error.
+    for (auto* ciphers : {&c->aead, &c->encr}) {
+      std::erase_if(*ciphers, [&](const EncrSpec& e) {
+        if (e.id != EncrId::kAesCtr && !crypto::IsCcm(e.id)) return false;
+        out.warnings.push_back(fmt::format(
+            "'{}' in IKE proposal '{}' is not offered: minivpn implements AES-CTR and AES-CCM "
+            "for ESP only",
+            EncrName(e), p));
+        return true;
+      });
+    }
+    if (c->aead.empty() && c->encr.empty()) {
+      return std::unexpected(fmt::format(
+          "IKE proposal '{}' has no encryption algorithm minivpn implements for IKE", p));
+    }
+    WarnWeak(*c, p, out.warnings);
     // charon: IKE proposals without a PRF use the PRFs of their integrity algorithms.
     if (c->prf.empty()) {
       for (auto integ : c->integ) {
@@ -308,6 +363,7 @@ std::expected<ProposalList<EspProposal>, std::string> ParseEspProposals(std::str
     if (!c->prf.empty()) {
       return std::unexpected(fmt::format("a PRF is not allowed in ESP proposal '{}'", p));
     }
+    WarnWeak(*c, p, out.warnings);
     std::vector<Esn> esn = c->esn.empty() ? std::vector<Esn>{Esn::kNoEsn} : c->esn;
     if (!c->aead.empty()) out.proposals.push_back(EspProposal{c->aead, {}, c->dh, esn});
     if (!c->encr.empty()) {

@@ -9,7 +9,9 @@
 //    carries no integrity algorithm (RFC 5282 8);
 //  - a proposal mixing AEAD and non-AEAD ciphers is split into an AEAD and a non-AEAD one;
 //  - ESP without esn/noesn offers noesn only; ESP with a DH group uses it for PFS rekeying;
-//  - "default" stands for minivpn's default proposal set (kDefault* below).
+//  - "default" stands for minivpn's default proposal set (kDefault* below);
+//  - ESP-only ciphers (AES-CTR, AES-CCM) in an IKE proposal are an error naming them;
+//  - deprecated algorithms (3DES, MD5, SHA-1, MODP 1024/1536) are accepted with a warning.
 #pragma once
 
 #include <expected>
@@ -25,6 +27,9 @@ template <typename P>
 struct ProposalList {
   std::vector<P> proposals{};
   bool strict = false;  // the string ended in '!'
+  // One sentence per deprecated algorithm the string names (crypto::WeaknessOf): it is
+  // negotiated, as charon does, and the loader reports each as a warning.
+  std::vector<std::string> warnings{};
 };
 
 std::expected<ProposalList<IkeProposal>, std::string> ParseIkeProposals(std::string_view text);

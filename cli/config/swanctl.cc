@@ -188,6 +188,9 @@ void LoadChild(const SettingsSection& s, ConnectionConfig& conn, Diagnostics& d)
     } else if (k == "esp_proposals") {
       ProposalList<EspProposal> list;
       if (Take(ParseEspProposals(v.value), list, v, d)) {
+        for (const auto& w : list.warnings) {
+          d.Warning(v.value_where, fmt::format("'{}': {}", v.key, w));
+        }
         child.esp_proposals = std::move(list.proposals);
         have_esp = true;
       }
@@ -332,6 +335,9 @@ void LoadConnection(const SettingsSection& s, Config& config, Diagnostics& d) {
     } else if (k == "proposals") {
       ProposalList<IkeProposal> list;
       if (Take(ParseIkeProposals(v.value), list, v, d)) {
+        for (const auto& w : list.warnings) {
+          d.Warning(v.value_where, fmt::format("'{}': {}", v.key, w));
+        }
         conn.proposals = std::move(list.proposals);
         have_proposals = true;
       }

@@ -32,7 +32,7 @@ std::string Unprefixed(std::string_view name, std::string_view prefix) {
 
 void AddEncr(Section& s, const ike::EncrSpec& encr) {
   s.Add("encr-alg", Unprefixed(crypto::Name(encr.id), "ENCR_"));
-  if (encr.id != crypto::EncrId::kChaCha20Poly1305) s.Add("encr-keysize", Num(encr.key_bits));
+  if (!crypto::HasFixedKey(encr.id)) s.Add("encr-keysize", Num(encr.key_bits));
 }
 
 void AddInteg(Section& s, crypto::IntegId integ) {

@@ -65,6 +65,8 @@ std::string ModulesFix(const AlgorithmSupport& support) {
 
 std::string HashModule(IntegId integ) {
   switch (integ) {
+    case IntegId::kHmacMd5_96:
+      return "md5";
     case IntegId::kHmacSha1_96:
       return "sha1_generic";
     case IntegId::kHmacSha2_256_128:
@@ -146,6 +148,15 @@ AlgorithmSupport SupportFor(const xfrm::EspAlgorithms& a) {
       s.esp_transform = "seqiv(" + encr + ")";
       s.modules = {"chacha20poly1305", "chacha_generic", "poly1305_generic", "seqiv", "drbg"};
       return s;
+    case EncrId::kAesCcm8:
+    case EncrId::kAesCcm12:
+    case EncrId::kAesCcm16:
+      // CCM is CTR mode and a CBC-MAC (both in the module ccm) over AES.
+      s.kernel_names = encr;
+      s.esp_transform = "seqiv(" + encr + ")";
+      s.modules = {"ccm", "ctr", "seqiv", "drbg"};
+      s.needs_aes = true;
+      return s;
     case EncrId::kAesCtr:
       s.kernel_names = encr + " + " + auth;
       s.esp_transform = fmt::format("seqiv({}({},{}))", authenc, auth, encr);
@@ -153,13 +164,16 @@ AlgorithmSupport SupportFor(const xfrm::EspAlgorithms& a) {
       s.needs_aes = true;
       std::erase(s.modules, std::string());
       return s;
+    case EncrId::k3Des:
     case EncrId::kAesCbc:
       break;
   }
+  const bool des = a.encr == EncrId::k3Des;
   s.kernel_names = encr + " + " + auth;
   s.esp_transform = fmt::format("echainiv({}({},{}))", authenc, auth, encr);
   s.modules = {"cbc", authenc, "hmac", HashModule(a.integ), "echainiv", "drbg"};
-  s.needs_aes = true;
+  if (des) s.modules.insert(s.modules.begin() + 1, "des_generic");  // cbc(des3_ede)
+  s.needs_aes = !des;
   std::erase(s.modules, std::string());  // no hash module without an integrity algorithm
   return s;
 }

@@ -71,7 +71,7 @@ ChildSa* Engine::InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice
                               bool we_initiated, bool install_policies, TimePoint now) {
   const EspSuite& s = choice.suite;
   crypto::ChildKeySizes sizes{
-      .encr = crypto::EncrKeyMaterialSize(s.encr.id, s.encr.key_bits),
+      .encr = crypto::EspKeyMaterialSize(s.encr.id, s.encr.key_bits),
       .integ = crypto::IsAead(s.encr.id) ? 0 : crypto::IntegKeySize(s.integ)};
   // 2.17: the keys for initiator -> responder come first.
   crypto::ChildKeys ck = crypto::DeriveChildKeys(*sa.prf, sa.sk_d, g_ir, nonce_i, nonce_r, sizes);

@@ -34,7 +34,7 @@ crypto::IkeKeySizes IkeSizes(const IkeSuite& s) {
 }
 
 crypto::ChildKeySizes ChildSizes(const EspSuite& s) {
-  return {.encr = crypto::EncrKeyMaterialSize(s.encr.id, s.encr.key_bits),
+  return {.encr = crypto::EspKeyMaterialSize(s.encr.id, s.encr.key_bits),
           .integ = crypto::IsAead(s.encr.id) ? 0 : crypto::IntegKeySize(s.integ)};
 }
 

@@ -21,8 +21,9 @@ Transform EncrTransform(const EncrSpec& e) {
   Transform t;
   t.type = TransformType::kEncr;
   t.id = static_cast<std::uint16_t>(e.id);
-  // 3.3.5: the Key Length attribute for variable-length ciphers (AES); ChaCha20 has none.
-  if (e.id != EncrId::kChaCha20Poly1305) t.key_length = e.key_bits;
+  // 3.3.5: the Key Length attribute for variable-length ciphers (AES); 3DES and ChaCha20 have
+  // none.
+  if (!crypto::HasFixedKey(e.id)) t.key_length = e.key_bits;
   return t;
 }
 
@@ -53,7 +54,7 @@ bool KnownType(TransformType t) {
 
 bool SameEncr(const Transform& t, const EncrSpec& e) {
   if (t.type != TransformType::kEncr || t.id != U16(e.id)) return false;
-  if (e.id == EncrId::kChaCha20Poly1305) return !t.key_length || *t.key_length == 256;
+  if (crypto::HasFixedKey(e.id)) return !t.key_length || *t.key_length == e.key_bits;
   return t.key_length && *t.key_length == e.key_bits;
 }
 
@@ -73,9 +74,12 @@ bool AllTypesKnown(const Proposal& p) {
                      [](const Transform& t) { return KnownType(t.type); });
 }
 
-std::optional<EncrSpec> PickEncr(const std::vector<EncrSpec>& ours, const Proposal& theirs) {
+// `esp`: ESP's ciphers (the kernel runs them) rather than the SK payload's.
+std::optional<EncrSpec> PickEncr(const std::vector<EncrSpec>& ours, const Proposal& theirs,
+                                 bool esp) {
   for (const auto& e : ours) {
-    if (!crypto::IsSupported(e.id, e.key_bits)) continue;
+    if (esp ? !crypto::IsSupportedForEsp(e.id, e.key_bits) : !crypto::IsSupported(e.id, e.key_bits))
+      continue;
     for (const auto& t : theirs.transforms)
       if (SameEncr(t, e)) return e;
   }
@@ -239,7 +243,7 @@ std::optional<IkeChoice> SelectIke(const std::vector<IkeProposal>& ours, const S
   for (const auto& p : ours) {
     for (const auto& q : theirs.proposals) {
       if (q.protocol != ProtocolId::kIke || q.spi.size() != spi_size || !AllTypesKnown(q)) continue;
-      auto encr = PickEncr(p.encr, q);
+      auto encr = PickEncr(p.encr, q, false);
       auto prf = PickFirst(p.prf, q, TransformType::kPrf);
       auto dh = PickDh(p.dh, q, ke_group);
       if (!encr || !prf || !dh || !crypto::IsSupported(*prf)) continue;
@@ -260,7 +264,7 @@ std::optional<EspChoice> SelectEsp(const std::vector<EspProposal>& ours, const S
   for (const auto& p : ours) {
     for (const auto& q : theirs.proposals) {
       if (q.protocol != ProtocolId::kEsp || q.spi.size() != 4 || !AllTypesKnown(q)) continue;
-      auto encr = PickEncr(p.encr, q);
+      auto encr = PickEncr(p.encr, q, true);
       if (!encr) continue;
       EspSuite suite{.encr = *encr};
       if (!crypto::IsAead(encr->id)) {
@@ -390,7 +394,7 @@ bool OffersGroup(const std::vector<EspProposal>& ours, DhGroup group) {
 namespace {
 std::string EncrName(const EncrSpec& e) {
   std::string s(crypto::Name(e.id));
-  if (e.id != EncrId::kChaCha20Poly1305) s += "_" + std::to_string(e.key_bits);
+  if (!crypto::HasFixedKey(e.id)) s += "_" + std::to_string(e.key_bits);
   return s;
 }
 }  // namespace

@@ -31,9 +31,12 @@ std::string Secret(const SecretBytes& s, const ExplainOptions& options) {
 std::string EncrKeyLayout(EncrId encr, std::uint16_t key_bits) {
   const std::size_t key = CipherKeyOctets(encr, key_bits);
   std::string out = fmt::format("{} key ({})", EncrLabel(encr, key_bits), key);
-  if (crypto::IsAead(encr)) {
-    // RFC 5282 7.1 (GCM) / RFC 7634 2 (ChaCha20-Poly1305): 4-octet salt after the key.
-    out += fmt::format(" + salt ({})", crypto::EncrKeyMaterialSize(encr, key_bits) - key);
+  // RFC 5282 7.1 / RFC 4106 (GCM), RFC 7634 2 (ChaCha20-Poly1305): a 4-octet salt after the
+  // key; RFC 4309 7.1 (CCM): 3 octets; RFC 3686 5.1 (CTR): a 4-octet nonce.
+  const std::size_t total = crypto::EspKeyMaterialSize(encr, key_bits);
+  const std::size_t extra = total > key ? total - key : 0;
+  if (extra > 0) {
+    out += fmt::format(" + {} ({})", encr == EncrId::kAesCtr ? "nonce" : "salt", extra);
   }
   return out;
 }
@@ -93,8 +96,12 @@ std::string ChildSection(const KeymatExplainInput& ike, const ChildKeymat& child
 
 std::string EncrLabel(EncrId encr, std::uint16_t key_bits) {
   switch (encr) {
+    case EncrId::k3Des: return "3DES-CBC";
     case EncrId::kAesCbc: return fmt::format("AES-CBC-{}", key_bits);
     case EncrId::kAesCtr: return fmt::format("AES-CTR-{}", key_bits);
+    case EncrId::kAesCcm8: return fmt::format("AES-CCM-8-{}", key_bits);
+    case EncrId::kAesCcm12: return fmt::format("AES-CCM-12-{}", key_bits);
+    case EncrId::kAesCcm16: return fmt::format("AES-CCM-16-{}", key_bits);
     case EncrId::kAesGcm8: return fmt::format("AES-GCM-8-{}", key_bits);
     case EncrId::kAesGcm12: return fmt::format("AES-GCM-12-{}", key_bits);
     case EncrId::kAesGcm16: return fmt::format("AES-GCM-16-{}", key_bits);
@@ -106,6 +113,7 @@ std::string EncrLabel(EncrId encr, std::uint16_t key_bits) {
 std::string IntegLabel(IntegId integ) {
   switch (integ) {
     case IntegId::kNone: return "none";
+    case IntegId::kHmacMd5_96: return "HMAC-MD5-96";
     case IntegId::kHmacSha1_96: return "HMAC-SHA1-96";
     case IntegId::kHmacSha2_256_128: return "HMAC-SHA2-256-128";
     case IntegId::kHmacSha2_384_192: return "HMAC-SHA2-384-192";
@@ -116,6 +124,7 @@ std::string IntegLabel(IntegId integ) {
 
 std::string PrfLabel(PrfId prf) {
   switch (prf) {
+    case PrfId::kHmacMd5: return "HMAC-MD5";
     case PrfId::kHmacSha1: return "HMAC-SHA1";
     case PrfId::kHmacSha2_256: return "HMAC-SHA2-256";
     case PrfId::kHmacSha2_384: return "HMAC-SHA2-384";
@@ -239,7 +248,8 @@ std::expected<ChildKeymat, std::string> DeriveChildKeymat(const KeymatExplainInp
                                                           SecretBytes g_ir) {
   auto prf = crypto::Prf::Create(ike.suite.prf);
   if (!prf) return std::unexpected(prf.error());
-  if (!crypto::IsSupported(suite.encr, suite.encr_key_bits) || !crypto::IsSupported(suite.integ)) {
+  if (!crypto::IsSupportedForEsp(suite.encr, suite.encr_key_bits) ||
+      !crypto::IsSupported(suite.integ)) {
     return std::unexpected(fmt::format("unsupported ESP suite {} / {}",
                                        EncrLabel(suite.encr, suite.encr_key_bits),
                                        IntegLabel(suite.integ)));
@@ -253,7 +263,7 @@ std::expected<ChildKeymat, std::string> DeriveChildKeymat(const KeymatExplainInp
   child.g_ir = std::move(g_ir);
   child.keys = crypto::DeriveChildKeys(
       *prf, ike.keys.sk_d, child.g_ir.empty() ? nullptr : &child.g_ir, nonce_i, nonce_r,
-      {crypto::EncrKeyMaterialSize(suite.encr, suite.encr_key_bits),
+      {crypto::EspKeyMaterialSize(suite.encr, suite.encr_key_bits),
        crypto::IsAead(suite.encr) ? 0 : crypto::IntegKeySize(suite.integ)});
   return child;
 }

@@ -65,11 +65,15 @@ std::expected<std::string_view, std::string> WiresharkIkeEncrName(EncrId encr,
   if (key_bits == 256) size_index = 2;
   const std::string_view* table = nullptr;
   switch (encr) {
+    case EncrId::k3Des: return "3DES [RFC2451]";
     case EncrId::kAesCbc: table = kCbc; break;
     case EncrId::kAesCtr: table = kCtr; break;
     case EncrId::kAesGcm8: table = kGcm8; break;
     case EncrId::kAesGcm12: table = kGcm12; break;
     case EncrId::kAesGcm16: table = kGcm16; break;
+    case EncrId::kAesCcm8:  // never used for IKE here
+    case EncrId::kAesCcm12:
+    case EncrId::kAesCcm16:
     case EncrId::kChaCha20Poly1305: break;
   }
   if (table == nullptr || size_index < 0) {
@@ -83,6 +87,7 @@ std::expected<std::string_view, std::string> WiresharkIkeEncrName(EncrId encr,
 std::expected<std::string_view, std::string> WiresharkIkeIntegName(IntegId integ) {
   switch (integ) {
     case IntegId::kNone: return "NONE [RFC4306]";
+    case IntegId::kHmacMd5_96: return "HMAC_MD5_96 [RFC2403]";
     case IntegId::kHmacSha1_96: return "HMAC_SHA1_96 [RFC2404]";
     case IntegId::kHmacSha2_256_128: return "HMAC_SHA2_256_128 [RFC4868]";
     case IntegId::kHmacSha2_384_192: return "HMAC_SHA2_384_192 [RFC4868]";
@@ -97,12 +102,16 @@ std::expected<std::string_view, std::string> WiresharkIkeIntegName(IntegId integ
 std::expected<std::string_view, std::string> WiresharkEspEncrName(EncrId encr,
                                                                   std::uint16_t key_bits) {
   switch (encr) {
+    case EncrId::k3Des: return "TripleDES-CBC [RFC2451]";
     case EncrId::kAesCbc: return "AES-CBC [RFC3602]";
     case EncrId::kAesCtr: return "AES-CTR [RFC3686]";
     case EncrId::kAesGcm8: return "AES-GCM with 8 octet ICV [RFC4106]";
     case EncrId::kAesGcm12: return "AES-GCM with 12 octet ICV [RFC4106]";
     case EncrId::kAesGcm16: return "AES-GCM with 16 octet ICV [RFC4106]";
     case EncrId::kChaCha20Poly1305: return "ChaCha20 with Poly1305 [RFC7634]";
+    case EncrId::kAesCcm8:  // Wireshark's ESP dissector has no CCM entry
+    case EncrId::kAesCcm12:
+    case EncrId::kAesCcm16: break;
   }
   return std::unexpected(Unsupported("ESP SA", fmt::format("{}/{}", crypto::Name(encr), key_bits)));
 }
@@ -111,6 +120,7 @@ std::expected<std::string_view, std::string> WiresharkEspEncrName(EncrId encr,
 std::expected<std::string_view, std::string> WiresharkEspAuthName(IntegId integ) {
   switch (integ) {
     case IntegId::kNone: return "NULL";
+    case IntegId::kHmacMd5_96: return "HMAC-MD5-96 [RFC2403]";
     case IntegId::kHmacSha1_96: return "HMAC-SHA-1-96 [RFC2404]";
     case IntegId::kHmacSha2_256_128: return "HMAC-SHA-256-128 [RFC4868]";
     case IntegId::kHmacSha2_384_192: return "HMAC-SHA-384-192 [RFC4868]";

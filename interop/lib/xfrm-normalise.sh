@@ -7,7 +7,8 @@
 #   - SPIs become <spi-1>, <spi-2>... in order of appearance after sorting (the OUT policy's
 #     template keeps pointing at the same label as the outbound SA); a zero SPI stays 0x00000000
 #   - keys become <key N bits> (the length stays: it includes the GCM salt)
-#   - packet/byte counters, replay counters, timestamps and policy indexes are masked
+#   - packet/byte counters, replay counters (the ESN context's sequence numbers and replay
+#     bitmap too), timestamps and policy indexes are masked
 #   - the soft add-expiry is random by design (rekey_time - random(rand_time)): a value between 1
 #     and the hard expiry becomes <jitter>; anything else is kept so that it shows in a diff
 #   - per-socket bypass policies ("socket in/out", one pair per IKE socket) are left out: their
@@ -21,6 +22,8 @@ sed -E \
   -e 's/(spi 0x[0-9a-f]+)\([0-9]+\)/\1/' \
   -e 's/ 0x[0-9a-f]+ \(([0-9]+) bits\)/ <key \1 bits>/' \
   -e 's/anti-replay context: .*/anti-replay context: <counters>/' \
+  -e 's/^([[:space:]]+)seq-hi 0x[0-9a-f]+, seq 0x[0-9a-f]+, oseq-hi 0x[0-9a-f]+, oseq 0x[0-9a-f]+$/\1seq-hi <n>, seq <n>, oseq-hi <n>, oseq <n>/' \
+  -e 's/^([[:space:]]+)[0-9a-f]{8}( [0-9a-f]{8})*$/\1<replay bitmap>/' \
   -e 's/^([[:space:]]+)[0-9]+\(bytes\), [0-9]+\(packets\)$/\1<n>(bytes), <n>(packets)/' \
   -e 's/^([[:space:]]+)add .* use .*/\1add <time> use <time>/' \
   -e 's/^([[:space:]]+)replay-window [0-9]+ replay [0-9]+ failed [0-9]+$/\1replay-window <n> replay <n> failed <n>/' \

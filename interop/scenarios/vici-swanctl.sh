@@ -79,17 +79,27 @@ expect "swanctl --list-sas --ike nope: nothing, exit 0" bash -c "[ -z \"\$(STRON
 
 step "swanctl --rekey on a, watched by swanctl --log and --monitor-sa"
 # Both in the background for the length of the rekey (swanctl --log/--monitor-sa run until
-# killed); their output is what they printed.
-STRONGSWAN_CONF="$LAB_OUT/a/strongswan.conf" timeout 6 swanctl --log \
+# stopped); their output is what they printed.
+STRONGSWAN_CONF="$LAB_OUT/a/strongswan.conf" timeout 20 swanctl --log \
   --uri "unix://$LAB_RUN/a/vici" >"$LAB_OUT/a/log.txt" 2>&1 &
 log_pid=$!
-STRONGSWAN_CONF="$LAB_OUT/a/strongswan.conf" timeout 6 swanctl --monitor-sa --raw \
+STRONGSWAN_CONF="$LAB_OUT/a/strongswan.conf" timeout 20 swanctl --monitor-sa --raw \
   --uri "unix://$LAB_RUN/a/vici" >"$LAB_OUT/a/monitor-sa.txt" 2>&1 &
 monitor_pid=$!
-sleep 1
+# Both clients must be connected (minivpnd's end of each connection, in a's namespace, carries
+# the socket's path) before the rekey: swanctl takes a while to start in a loaded guest. They
+# register for their events right after connecting.
+clients_connected() {
+  (($(ip netns exec a ss -xH state connected 2>/dev/null | grep -c "$LAB_RUN/a/vici") >= 2))
+}
+wait_until 5 clients_connected || note "swanctl --log/--monitor-sa not connected after 5 s"
+sleep 0.5
 spi_before=$(grep -oE 'in +[0-9a-f]{8}' "$LAB_OUT/a/list-sas.txt" | head -n 1)
 expect "swanctl --rekey --child to-b exits 0" swanctl_out a rekey.txt --rekey --child to-b
 expect "  rekey completed" has a/rekey.txt 'rekey completed successfully'
+# The events of the rekey are out once it completed; stop both watchers (as Ctrl-C would).
+sleep 1
+kill -TERM "$log_pid" "$monitor_pid" 2>/dev/null
 wait "$log_pid" "$monitor_pid"
 expect "swanctl --log saw the rekey (CREATE_CHILD_SA)" has a/log.txt \
   '^[0-9]+\[ENC\] generating CREATE_CHILD_SA request'

@@ -56,6 +56,27 @@ LoadResult LoadConn(TempDir& dir, const std::string& params) {
                     "routerA routerB : PSK \"supersecret\"\n: PSK \"dflt\"\n");
 }
 
+// Issue 21: configurations of the seed's era (ike=aes256-sha1-modp1024!, esp=3des-md5!) load as
+// charon loads them, with a warning per deprecated algorithm at the value.
+TEST(Legacy, WeakAlgorithmsOfOldConfigsLoadWithWarnings) {
+  TempDir dir;
+  std::string conf = kSeedConf;
+  conf.replace(conf.find("aes256gcm16-prfsha256-x25519!"), 29, "aes256-sha1-modp1024!");
+  conf.replace(conf.find("esp=aes256gcm16!"), 16, "esp=3des-md5!");
+  auto r = LoadLegacy(dir, conf, "routerA routerB : PSK \"supersecret\"\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_DIAG(r.diagnostics, Severity::kWarning,
+              "'ike': weak algorithm 'sha1' in proposal 'aes256-sha1-modp1024'", 12);
+  EXPECT_DIAG(r.diagnostics, Severity::kWarning,
+              "'ike': weak algorithm 'modp1024' in proposal 'aes256-sha1-modp1024'", 12);
+  EXPECT_DIAG(r.diagnostics, Severity::kWarning, "'esp': weak algorithm '3des'", 13);
+  EXPECT_DIAG(r.diagnostics, Severity::kWarning, "'esp': weak algorithm 'md5'", 13);
+  ASSERT_EQ(r.config.connections.size(), 1u);
+  EXPECT_EQ(r.config.connections[0].proposals.size(), 1u) << "'!': no defaults appended";
+  EXPECT_EQ(r.config.connections[0].proposals[0].prf,
+            (std::vector<crypto::PrfId>{crypto::PrfId::kHmacSha1}));
+}
+
 TEST(Legacy, SeedFilesLoadUnchanged) {
   TempDir dir;
   ConfigPaths paths;

@@ -74,9 +74,25 @@ TEST(IkeProposal, GcmAliasesAndKeySizes) {
   EXPECT_EQ(p.encr,
             (std::vector<EncrSpec>{
                 {EncrId::kAesGcm8, 128}, {EncrId::kAesGcm12, 192}, {EncrId::kAesGcm16, 256}}));
-  auto ctr = ParseIkeProposals("aes192ctr-sha1-modp3072").value().proposals.at(0);
-  EXPECT_EQ(ctr.encr, (std::vector<EncrSpec>{{EncrId::kAesCtr, 192}}));
-  EXPECT_EQ(ctr.prf, (std::vector<PrfId>{PrfId::kHmacSha1}));
+  // AES-CTR is ESP only here: dropped from an IKE proposal with a warning, an error if it was
+  // the proposal's only cipher.
+  auto ctr = ParseIkeProposals("aes192ctr-aes128-sha1-modp3072").value();
+  EXPECT_EQ(ctr.proposals.at(0).encr, (std::vector<EncrSpec>{{EncrId::kAesCbc, 128}}));
+  EXPECT_EQ(ctr.proposals.at(0).prf, (std::vector<PrfId>{PrfId::kHmacSha1}));
+  ASSERT_FALSE(ctr.warnings.empty());
+  EXPECT_NE(ctr.warnings[0].find("'aes192ctr' in IKE proposal 'aes192ctr-aes128-sha1-modp3072' "
+                                 "is not offered: minivpn implements AES-CTR and AES-CCM for ESP "
+                                 "only"),
+            std::string::npos)
+      << ctr.warnings[0];
+  EXPECT_NE(ParseIkeProposals("aes128ccm16-prfsha256-x25519").error().find(
+                "no encryption algorithm minivpn implements for IKE"),
+            std::string::npos);
+  auto esp = ParseEspProposals("aes128ctr-sha256,aes256ccm12-aes192ccm8").value();
+  EXPECT_EQ(esp.proposals.at(0).encr, (std::vector<EncrSpec>{{EncrId::kAesCtr, 128}}));
+  EXPECT_EQ(esp.proposals.at(1).encr,
+            (std::vector<EncrSpec>{{EncrId::kAesCcm12, 256}, {EncrId::kAesCcm8, 192}}));
+  EXPECT_TRUE(esp.warnings.empty());
 }
 
 TEST(IkeProposal, Errors) {
@@ -85,8 +101,8 @@ TEST(IkeProposal, Errors) {
     const char* message;
   } cases[] = {
       {"aes257-sha256-modp2048", "unknown algorithm 'aes257'"},
-      {"3des-sha1-modp1024", "'3des' in proposal '3des-sha1-modp1024' is not supported"},
-      {"aes128-sha256-modp1024", "'modp1024'"},
+      {"des-sha1-modp2048", "'des' in proposal 'des-sha1-modp2048' is not supported"},
+      {"aes128-sha256-modp768", "'modp768'"},
       {"aes256gcm16-x25519", "has no PRF"},
       {"aes128-prfsha256-x25519", "has no integrity algorithm"},
       {"aes128-sha256", "has no key exchange group"},
@@ -136,7 +152,7 @@ TEST(EspProposal, StrictAndListsAndErrors) {
   EXPECT_NE(ParseEspProposals("aes128").error().find("no integrity algorithm"), std::string::npos);
   EXPECT_NE(ParseEspProposals("aes128-prfsha256").error().find("PRF is not allowed"),
             std::string::npos);
-  EXPECT_NE(ParseEspProposals("aes128-md5").error().find("not supported"), std::string::npos);
+  EXPECT_NE(ParseEspProposals("aes128-md5_128").error().find("not supported"), std::string::npos);
 }
 
 TEST(Proposal, DefaultKeywordExpands) {

@@ -273,10 +273,49 @@ TEST(Swanctl, UnknownAndUnsupportedKeysAreReported) {
   EXPECT_DIAG(r.diagnostics, Severity::kWarning, "'hostaccess' is accepted and ignored", 18);
 }
 
+// Issue 21: what charon accepts loads: deprecated algorithms (3DES, MD5, SHA-1, MODP 1024/1536)
+// with a warning each that names the risk, at the value; ESP-only ciphers in IKE proposals are
+// dropped with a warning; AES-CCM and AES-CTR load for ESP.
+TEST(Swanctl, WeakAlgorithmsLoadWithAWarningNamingTheRisk) {
+  TempDir dir;
+  auto r = LoadSwanctlText(dir, Conn("    proposals = aes256-sha1-modp1024,aes128ccm16-aes128-sha256-modp1536\n",
+                                     "        esp_proposals = aes128ccm16,3des-md5,aes256ctr-sha256-modp4096\n"));
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  const auto& l = r.diagnostics;
+  EXPECT_DIAG(l, Severity::kWarning,
+              "'proposals': weak algorithm 'sha1' in proposal 'aes256-sha1-modp1024': SHA-1 is "
+              "deprecated",
+              5, 17);
+  EXPECT_DIAG(l, Severity::kWarning, "weak algorithm 'modp1024' in proposal 'aes256-sha1-modp1024'"
+                                     ": a 1024-bit MODP group is within reach",
+              5);
+  EXPECT_DIAG(l, Severity::kWarning, "weak algorithm 'modp1536'", 5);
+  EXPECT_DIAG(l, Severity::kWarning,
+              "'aes128ccm16' in IKE proposal 'aes128ccm16-aes128-sha256-modp1536' is not offered",
+              5);
+  EXPECT_DIAG(l, Severity::kWarning, "'esp_proposals': weak algorithm '3des' in proposal "
+                                     "'3des-md5': 3DES has a 64-bit block",
+              14);
+  EXPECT_DIAG(l, Severity::kWarning, "weak algorithm 'md5' in proposal '3des-md5': MD5 is broken",
+              14);
+  ASSERT_EQ(r.config.connections.size(), 1u);
+  const auto& conn = r.config.connections[0];
+  EXPECT_EQ(conn.proposals.at(0).dh, (std::vector<crypto::DhGroup>{crypto::DhGroup::kModp1024}));
+  EXPECT_EQ(conn.proposals.at(1).encr,
+            (std::vector<EncrSpec>{{crypto::EncrId::kAesCbc, 128}}));
+  const auto& esp = conn.children.at(0).esp_proposals;
+  EXPECT_EQ(esp.at(0).encr, (std::vector<EncrSpec>{{crypto::EncrId::kAesCcm16, 128}}));
+  EXPECT_EQ(esp.at(1).encr, (std::vector<EncrSpec>{{crypto::EncrId::k3Des, 192}}));
+  EXPECT_EQ(esp.at(1).integ, (std::vector<crypto::IntegId>{crypto::IntegId::kHmacMd5_96}));
+  EXPECT_EQ(esp.at(2).dh, (std::vector<crypto::DhGroup>{crypto::DhGroup::kModp4096}));
+  // Strong algorithms get no warning.
+  for (const auto& d : l) EXPECT_EQ(d.message.find("'aes256ctr'"), std::string::npos) << d.message;
+}
+
 TEST(Swanctl, InvalidValuesPointAtTheValue) {
   TempDir dir;
   auto r = LoadSwanctlText(dir, Conn("    dpd_delay = soon\n    mobike = perhaps\n"
-                                     "    proposals = aes128-md5-modp2048\n"
+                                     "    proposals = aes128-md5_128-modp2048\n"
                                      "    fragmentation = sometimes\n    version = 1\n"
                                      "    remote_port = 70000\n",
                                      "        mark_in = twelve\n        mode = transport\n"
@@ -287,7 +326,8 @@ TEST(Swanctl, InvalidValuesPointAtTheValue) {
   const auto& l = r.diagnostics;
   EXPECT_DIAG(l, Severity::kError, "'dpd_delay': invalid time 'soon'", 5, 17);
   EXPECT_DIAG(l, Severity::kError, "invalid boolean 'perhaps'", 6);
-  EXPECT_DIAG(l, Severity::kError, "'md5' in proposal 'aes128-md5-modp2048' is not supported", 7);
+  EXPECT_DIAG(l, Severity::kError,
+              "'md5_128' in proposal 'aes128-md5_128-modp2048' is not supported", 7);
   EXPECT_DIAG(l, Severity::kError, "expected yes, accept, force or no", 8);
   EXPECT_DIAG(l, Severity::kError, "IKEv1 (version = 1) is not supported", 9);
   EXPECT_DIAG(l, Severity::kError, "invalid number '70000'", 10);

@@ -22,10 +22,21 @@ TEST(AlgorithmsTest, SupportRules) {
   EXPECT_FALSE(IsSupported(EncrId::kAesCbc, 64));
   EXPECT_TRUE(IsSupported(EncrId::kChaCha20Poly1305, 0));  // no Key Length attribute
   EXPECT_FALSE(IsSupported(EncrId::kChaCha20Poly1305, 128));
-  EXPECT_FALSE(IsSupported(static_cast<EncrId>(3), 128));  // 3DES
-  EXPECT_FALSE(IsSupported(static_cast<PrfId>(1)));         // HMAC_MD5
-  EXPECT_FALSE(IsSupported(static_cast<IntegId>(1)));       // HMAC_MD5_96
-  EXPECT_FALSE(IsSupported(static_cast<DhGroup>(2)));       // MODP-1024
+  EXPECT_FALSE(IsSupported(static_cast<EncrId>(2), 64));   // DES
+  EXPECT_TRUE(IsSupported(EncrId::k3Des, 0));              // no Key Length attribute
+  EXPECT_FALSE(IsSupported(EncrId::k3Des, 128));
+  EXPECT_TRUE(IsSupported(PrfId::kHmacMd5));
+  EXPECT_TRUE(IsSupported(IntegId::kHmacMd5_96));
+  EXPECT_TRUE(IsSupported(DhGroup::kModp1024));
+  EXPECT_FALSE(IsSupported(static_cast<DhGroup>(1)));       // MODP-768
+  EXPECT_FALSE(IsSupported(static_cast<DhGroup>(22)));      // MODP-1024 with 160-bit subgroup
+  // AES-CTR and AES-CCM: ESP only.
+  EXPECT_FALSE(IsSupported(EncrId::kAesCtr, 128));
+  EXPECT_FALSE(IsSupported(EncrId::kAesCcm16, 128));
+  EXPECT_TRUE(IsSupportedForEsp(EncrId::kAesCtr, 128));
+  EXPECT_TRUE(IsSupportedForEsp(EncrId::kAesCcm8, 256));
+  EXPECT_FALSE(IsSupportedForEsp(EncrId::kAesCcm8, 64));
+  EXPECT_TRUE(IsAead(EncrId::kAesCcm12));
   EXPECT_TRUE(IsSupported(DhGroup::kCurve25519));
   EXPECT_FALSE(IsSupported(DhGroup::kNone));
   EXPECT_TRUE(IsAead(EncrId::kChaCha20Poly1305));

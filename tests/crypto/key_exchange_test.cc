@@ -240,6 +240,32 @@ constexpr const char* kRfc3526Group15 =
     "BBE11757 7A615D6C 770988C0 BAD946E2 08E24FA0 74E5AB31"
     "43DB5BFC E0FD108E 4B82D120 A93AD2CA FFFFFFFF FFFFFFFF";
 
+// RFC 2409 6.2 (group 2) and RFC 3526 2 (group 5), as the RFCs print them.
+constexpr std::string_view kRfc2409Group2 =
+    "FFFFFFFF FFFFFFFF C90FDAA2 2168C234 C4C6628B 80DC1CD1 29024E08 8A67CC74 020BBEA6 3B139B22"
+    "514A0879 8E3404DD EF9519B3 CD3A431B 302B0A6D F25F1437 4FE1356D 6D51C245 E485B576 625E7EC6"
+    "F44C42E9 A637ED6B 0BFF5CB6 F406B7ED EE386BFB 5A899FA5 AE9F2411 7C4B1FE6 49286651 ECE65381"
+    "FFFFFFFF FFFFFFFF";
+constexpr std::string_view kRfc3526Group5 =
+    "FFFFFFFF FFFFFFFF C90FDAA2 2168C234 C4C6628B 80DC1CD1 29024E08 8A67CC74 020BBEA6 3B139B22"
+    "514A0879 8E3404DD EF9519B3 CD3A431B 302B0A6D F25F1437 4FE1356D 6D51C245 E485B576 625E7EC6"
+    "F44C42E9 A637ED6B 0BFF5CB6 F406B7ED EE386BFB 5A899FA5 AE9F2411 7C4B1FE6 49286651 ECE45B3D"
+    "C2007CB8 A163BF05 98DA4836 1C55D39A 69163FA8 FD24CF5F 83655D23 DCA3AD96 1C62F356 208552BB"
+    "9ED52907 7096966D 670C354E 4ABC9804 F1746C08 CA237327 FFFFFFFF FFFFFFFF";
+
+TEST(ModpTest, PrimesMatchRfc2409AndRfc3526) {
+  EXPECT_EQ(ToHex(ModpPrime(DhGroup::kModp1024)), ToHex(FromHex(kRfc2409Group2)));
+  EXPECT_EQ(ToHex(ModpPrime(DhGroup::kModp1536)), ToHex(FromHex(kRfc3526Group5)));
+  // Groups 14 to 18 share their leading digits (pi) and the trailing 64 one bits.
+  for (DhGroup g : {DhGroup::kModp4096, DhGroup::kModp6144, DhGroup::kModp8192}) {
+    SCOPED_TRACE(std::string(Name(g)));
+    const ByteView p = ModpPrime(g);
+    EXPECT_EQ(p.size(), KePublicSize(g));
+    EXPECT_EQ(ToHex(p.first(16)), ToHex(ByteView(FromHex(kRfc3526Group14)).first(16)));
+    EXPECT_EQ(ToHex(p.last(8)), "ffffffffffffffff");
+  }
+}
+
 TEST(ModpTest, PrimesMatchRfc3526) {
   EXPECT_EQ(ToHex(ModpPrime(DhGroup::kModp2048)), ToHex(FromHex(kRfc3526Group14)));
   EXPECT_EQ(ToHex(ModpPrime(DhGroup::kModp3072)), ToHex(FromHex(kRfc3526Group15)));
@@ -334,8 +360,10 @@ TEST(ModpTest, AgreementAndRangeChecks) {
 }
 
 TEST(KeyExchangeTest, AgreementForEveryGroup) {
-  for (DhGroup group : {DhGroup::kModp2048, DhGroup::kModp3072, DhGroup::kEcp256,
-                        DhGroup::kEcp384, DhGroup::kEcp521, DhGroup::kCurve25519}) {
+  for (DhGroup group : {DhGroup::kModp1024, DhGroup::kModp1536, DhGroup::kModp2048,
+                        DhGroup::kModp3072, DhGroup::kModp4096, DhGroup::kModp6144,
+                        DhGroup::kModp8192, DhGroup::kEcp256, DhGroup::kEcp384, DhGroup::kEcp521,
+                        DhGroup::kCurve25519}) {
     SCOPED_TRACE(std::string(Name(group)));
     auto a = GenerateOrDie(group);
     auto b = GenerateOrDie(group);
@@ -352,8 +380,9 @@ TEST(KeyExchangeTest, AgreementForEveryGroup) {
 
 TEST(KeyExchangeTest, UnsupportedGroups) {
   EXPECT_FALSE(KeyExchange::Generate(DhGroup::kNone).has_value());
-  EXPECT_FALSE(KeyExchange::Generate(static_cast<DhGroup>(2)).has_value());
-  EXPECT_FALSE(ValidatePeerPublic(static_cast<DhGroup>(16), Bytes(512, 1)).has_value());
+  EXPECT_FALSE(KeyExchange::Generate(static_cast<DhGroup>(1)).has_value());   // MODP-768
+  EXPECT_FALSE(KeyExchange::Generate(static_cast<DhGroup>(22)).has_value());  // RFC 5114
+  EXPECT_FALSE(ValidatePeerPublic(static_cast<DhGroup>(24), Bytes(256, 1)).has_value());
 }
 
 }  // namespace

@@ -136,6 +136,20 @@ TEST(PrfTest, Rfc2202HmacSha1) {
   }
 }
 
+TEST(PrfTest, Rfc2202HmacMd5) {
+  const Prf md5 = MakePrf(PrfId::kHmacMd5);
+  EXPECT_EQ(md5.output_size(), 16u);
+  EXPECT_EQ(ToHex(md5.Compute(Repeat(0x0b, 16), Bytes{'H', 'i', ' ', 'T', 'h', 'e', 'r', 'e'})
+                      .Reveal()),
+            "9294727a3638bb1c13f48ef8158bfc9d");
+  EXPECT_EQ(ToHex(md5.Compute(FromHex("4a656665"),
+                              FromHex("7768617420646f2079612077616e7420666f72206e6f7468696e673f"))
+                      .Reveal()),
+            "750c783e6ab0b503eaa86e310a5db738");
+  EXPECT_EQ(ToHex(md5.Compute(Repeat(0xaa, 16), Repeat(0xdd, 50)).Reveal()),
+            "56be34521d144c88dbb8c733f0e8b3f6");
+}
+
 TEST(PrfTest, OutputSizesAndUnsupportedId) {
   EXPECT_EQ(MakePrf(PrfId::kHmacSha1).output_size(), 20u);
   EXPECT_EQ(MakePrf(PrfId::kHmacSha2_256).output_size(), 32u);

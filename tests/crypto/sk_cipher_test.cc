@@ -159,6 +159,7 @@ const CbcVector kCbcVectors[] = {
 
 PrfId HmacOf(IntegId id) {
   switch (id) {
+    case IntegId::kHmacMd5_96: return PrfId::kHmacMd5;
     case IntegId::kHmacSha1_96: return PrfId::kHmacSha1;
     case IntegId::kHmacSha2_256_128: return PrfId::kHmacSha2_256;
     case IntegId::kHmacSha2_384_192: return PrfId::kHmacSha2_384;
@@ -246,6 +247,9 @@ std::vector<SkSuite> AllSuites() {
     }
   }
   suites.push_back({EncrId::kChaCha20Poly1305, 256, IntegId::kNone});
+  for (IntegId integ : kIntegs) suites.push_back({EncrId::k3Des, 192, integ});
+  suites.push_back({EncrId::k3Des, 192, IntegId::kHmacMd5_96});
+  suites.push_back({EncrId::kAesCbc, 128, IntegId::kHmacMd5_96});
   return suites;
 }
 
@@ -297,6 +301,27 @@ TEST(SkCipherTest, AeadIvIsAFreshCounterCbcIvComesFromRandom) {
   r2.Fill(expected_iv);
   const Bytes c1 = cbc.Seal({}, AsBytes("x"), r1);
   EXPECT_EQ(ToHex(ByteView(c1).first(16)), ToHex(expected_iv));
+}
+
+// 3DES (RFC 2451): an 8-octet block, so an 8-octet IV and padding to 8 (RFC 7296 3.14).
+TEST(SkCipherTest, TripleDesUsesItsEightOctetBlock) {
+  const IntegId integ = IntegId::kHmacSha1_96;
+  SkCipher des = MakeCipher({EncrId::k3Des, 192, integ}, Bytes(24, 0x31), Bytes(20, 2));
+  EXPECT_EQ(des.iv_size(), 8u);
+  EXPECT_EQ(des.SealedSize(0), 8u + 8u + 12u);    // IV, one block (Pad Length), ICV
+  EXPECT_EQ(des.SealedSize(7), 8u + 8u + 12u);
+  EXPECT_EQ(des.SealedSize(8), 8u + 16u + 12u);
+  EXPECT_EQ(des.MaxPlaintext(8 + 16 + 12), 15u);
+  SeededRandom r1(5), r2(5);
+  std::array<std::uint8_t, 8> expected_iv{};
+  r2.Fill(expected_iv);
+  const Bytes body = des.Seal({}, AsBytes("x"), r1);
+  EXPECT_EQ(ToHex(ByteView(body).first(8)), ToHex(expected_iv));
+  Bytes cut = body;
+  cut.erase(cut.begin() + 8);  // ciphertext no longer a multiple of 8
+  EXPECT_FALSE(MakeCipher({EncrId::k3Des, 192, integ}, Bytes(24, 0x31), Bytes(20, 2))
+                   .Open({}, cut)
+                   .has_value());
 }
 
 TEST(SkCipherTest, SealedSizeAndMaxPlaintextAgree) {
