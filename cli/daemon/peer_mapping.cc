@@ -142,6 +142,8 @@ std::expected<ike::PeerConfig, std::string> ToPeerConfig(const config::Connectio
     child.mark_in = c.mark_in;
     child.mark_out = c.mark_out;
     child.mark_in_sa = c.mark_in_sa;
+    child.reqid = c.reqid;
+    child.replay_window = c.replay_window;
     for (const auto& p : c.esp_proposals) {
       std::vector<ike::EsnId> esn;
       for (auto e : p.esn) esn.push_back(static_cast<ike::EsnId>(e));

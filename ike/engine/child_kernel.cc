@@ -19,7 +19,18 @@ std::uint32_t Engine::AcquireReqid(const ChildConfig& cfg, const xfrm::Subnet& l
     ++it->second.refs;
     return it->second.reqid;
   }
-  std::uint32_t reqid = next_reqid_++;
+  const auto in_use = [this](std::uint32_t r) {
+    return std::any_of(reqids_.begin(), reqids_.end(),
+                       [r](const auto& e) { return e.second.reqid == r; });
+  };
+  // A configured reqid as it is; an allocated one skips those in use (configured ones too).
+  std::uint32_t reqid = cfg.reqid;
+  if (reqid == 0) {
+    do {
+      reqid = next_reqid_++;
+      if (next_reqid_ == 0) next_reqid_ = 1;
+    } while (reqid == 0 || in_use(reqid));
+  }
   reqids_[key] = ReqidEntry{reqid, 1};
   return reqid;
 }
@@ -97,6 +108,7 @@ ChildSa* Engine::InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice
   p.mark_in = cfg.mark_in;
   p.mark_out = cfg.mark_out;
   p.mark_in_sa = cfg.mark_in_sa;
+  p.replay_window = cfg.replay_window;
   p.algorithms = xfrm::EspAlgorithms{
       .encr = s.encr.id, .encr_key_bits = s.encr.key_bits, .integ = s.integ, .esn = s.esn};
   p.lifetime = ChildLifetime(cfg);

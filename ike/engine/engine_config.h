@@ -74,6 +74,12 @@ struct ChildConfig {
   xfrm::Mark mark_in{};      // IN/FWD policies; Mark{} = none
   xfrm::Mark mark_out{};     // OUT policy and outbound SA
   bool mark_in_sa = false;   // charon's mark_in_sa: mark_in on the inbound SA too
+  // charon's reqid: fixed for this child (it must then be instantiated once at a time, as
+  // charon requires); 0 = allocated, one per selector/mark combination.
+  std::uint32_t reqid = 0;
+  // The inbound SA's anti-replay window in packets (charon's replay_window; 0 = off). Beyond
+  // 32, or with ESN, the kernel gets it as XFRMA_REPLAY_ESN_VAL, as charon programs it.
+  std::uint32_t replay_window = base::charon::kReplayWindow;
   std::vector<EspProposal> proposals{};
   StartAction start_action = StartAction::kNone;
   DpdAction dpd_action = DpdAction::kClear;

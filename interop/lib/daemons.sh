@@ -78,6 +78,13 @@ lab_conn() {
     [[ -n ${o[rand]} ]] && echo "        rand_time = ${o[rand]}"
     [[ -n ${o[close]} ]] && echo "        close_action = ${o[close]}"
     [[ -n ${o[dpd_action]} ]] && echo "        dpd_action = ${o[dpd_action]}"
+    # CHILD_OPTS: extra child settings for every connection, ';'-separated swanctl.conf lines
+    # without spaces (a scenarios.list parameter): "mark_in_sa=yes;replay_window=1024"
+    if [[ -n ${CHILD_OPTS:-} ]]; then
+      local opt opts
+      IFS=';' read -ra opts <<<"$CHILD_OPTS"
+      for opt in "${opts[@]}"; do echo "        $opt"; done
+    fi
     echo "      }"
     echo "    }"
     echo "  }"

@@ -23,7 +23,8 @@ TEST(WiresharkExport, ConnectionKeyThenSaveKeysPlugin) {
   EXPECT_EQ(ToWiresharkExport(conn, global), (WiresharkExport{"/var/lib/minivpn/ws", true, true}));
 }
 
-// The marks reach the engine as they are (one type, base::Mark), and mark_in_sa with them.
+// The marks reach the engine as they are (one type, base::Mark), and mark_in_sa, a fixed reqid
+// and the replay window with them.
 TEST(ToPeerConfig, MarksAndMarkInSaReachTheEngine) {
   config::ConnectionConfig conn;
   conn.name = "to-b";
@@ -38,10 +39,14 @@ TEST(ToPeerConfig, MarksAndMarkInSaReachTheEngine) {
   child.mark_in = base::Mark::Exact(12);
   child.mark_out = base::Mark::Exact(13);
   child.mark_in_sa = true;
+  child.reqid = 7;            // issue 21: these two were parsed and then dropped here
+  child.replay_window = 1024;
   conn.children.push_back(child);
   auto peer = ToPeerConfig(conn);
   ASSERT_TRUE(peer) << peer.error();
   ASSERT_EQ(peer->children.size(), 1u);
+  EXPECT_EQ(peer->children[0].reqid, 7u);
+  EXPECT_EQ(peer->children[0].replay_window, 1024u);
   EXPECT_EQ(peer->children[0].mark_in, base::Mark::Exact(12));
   EXPECT_EQ(peer->children[0].mark_out, base::Mark::Exact(13));
   EXPECT_TRUE(peer->children[0].mark_in_sa);

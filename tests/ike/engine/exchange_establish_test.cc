@@ -211,6 +211,84 @@ TEST_F(EstablishTest, CbcModp2048AndEsnProposals) {
       << sas[0].children[0].algorithms;
 }
 
+// Issue 21: charon's reqid and replay_window reach the kernel (they were parsed and dropped).
+TEST_F(EstablishTest, ConfiguredReqidAndReplayWindowReachTheKernel) {
+  PeerConfig pa = PeerA(), pb = PeerB();
+  pa.children[0].reqid = 7;
+  pa.children[0].replay_window = 1024;
+  AddPeers(std::move(pa), std::move(pb));
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  auto ca = Children(a_);
+  ASSERT_EQ(ca.size(), 1u);
+  EXPECT_EQ(ca[0].reqid, 7u);
+  EXPECT_EQ(Children(b_).at(0).reqid, 1u) << "b allocates its own";
+  const xfrm::SaSpec* in = kernel_a_.FindSa(xfrm::SaId{.src = Ip("192.0.2.2"),
+                                                       .dst = Ip("192.0.2.1"),
+                                                       .spi = ca[0].spi_in,
+                                                       .proto = 50,
+                                                       .mark = xfrm::Mark::None()});
+  ASSERT_NE(in, nullptr);
+  EXPECT_EQ(in->replay_window, 1024u);
+  EXPECT_EQ(in->reqid, 7u);
+}
+
+// Issue 21: the suites old configurations name establish between two engines with the same
+// KEYMAT on both ends: 3DES/HMAC-MD5/MODP-1024 for IKE, and for ESP 3DES-MD5, AES-CTR (key +
+// 4-octet nonce) and AES-CCM (key + 3-octet salt).
+struct EspCase {
+  EncrSpec encr;
+  crypto::IntegId integ;
+  std::size_t key_octets;
+};
+class DeprecatedSuitesTest : public TwoPeers, public ::testing::WithParamInterface<EspCase> {};
+
+TEST_P(DeprecatedSuitesTest, EstablishWithTheSameKeymatOnBothEnds) {
+  const EspCase& c = GetParam();
+  IkeProposal weak{.encr = {{crypto::EncrId::k3Des, 192}},
+                   .integ = {crypto::IntegId::kHmacMd5_96},
+                   .prf = {crypto::PrfId::kHmacMd5},
+                   .dh = {crypto::DhGroup::kModp1024}};
+  EspProposal esp{.encr = {c.encr}, .integ = {}, .dh = {}, .esn = {EsnId::kNoEsn}};
+  if (c.integ != crypto::IntegId::kNone) esp.integ = {c.integ};
+  PeerConfig pa = PeerA(), pb = PeerB();
+  pa.proposals = pb.proposals = {weak};
+  pa.children[0].proposals = pb.children[0].proposals = {esp};
+  AddPeers(std::move(pa), std::move(pb));
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  auto sas = a_.ListSas(net_.now());
+  ASSERT_EQ(sas.size(), 1u);
+  EXPECT_EQ(sas[0].state, IkeState::kEstablished);
+  EXPECT_EQ(sas[0].algorithms, "ENCR_3DES/AUTH_HMAC_MD5_96/PRF_HMAC_MD5/MODP_1024");
+  auto ca = Children(a_);
+  auto cb = Children(b_);
+  ASSERT_EQ(ca.size(), 1u);
+  ASSERT_EQ(cb.size(), 1u);
+  const xfrm::SaSpec* out = kernel_a_.FindSa(xfrm::SaId{.src = Ip("192.0.2.1"),
+                                                        .dst = Ip("192.0.2.2"),
+                                                        .spi = ca[0].spi_out,
+                                                        .proto = 50,
+                                                        .mark = xfrm::Mark{12, 0xffffffff}});
+  const xfrm::SaSpec* in = kernel_b_.FindSa(xfrm::SaId{.src = Ip("192.0.2.1"),
+                                                       .dst = Ip("192.0.2.2"),
+                                                       .spi = cb[0].spi_in,
+                                                       .proto = 50,
+                                                       .mark = xfrm::Mark::None()});
+  ASSERT_NE(out, nullptr);
+  ASSERT_NE(in, nullptr);
+  EXPECT_EQ(out->encr_key.size(), c.key_octets);
+  EXPECT_TRUE(out->encr_key.Equals(in->encr_key.Reveal()));
+  EXPECT_TRUE(out->integ_key.Equals(in->integ_key.Reveal()));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Esp, DeprecatedSuitesTest,
+    ::testing::Values(EspCase{{crypto::EncrId::k3Des, 192}, crypto::IntegId::kHmacMd5_96, 24},
+                      EspCase{{crypto::EncrId::kAesCtr, 128}, crypto::IntegId::kHmacSha2_256_128,
+                              16 + 4},
+                      EspCase{{crypto::EncrId::kAesCcm12, 256}, crypto::IntegId::kNone, 32 + 3}));
+
 TEST_F(EstablishTest, WrongPskFailsWithoutKernelState) {
   PeerConfig pb = PeerB();
   pb.psk = SecretBytes::FromString("another secret");
