@@ -9,6 +9,13 @@ namespace {
 
 class EstablishTest : public TwoPeers {};
 
+// The ESP SA from src to dst with that SPI and mark in a fake kernel, or nullptr.
+const xfrm::SaSpec* FindEsp(const xfrm::FakeKernel& kernel, const char* src, const char* dst,
+                            std::uint32_t spi, xfrm::Mark mark = xfrm::Mark::None()) {
+  return kernel.FindSa(
+      xfrm::SaId{.src = Ip(src), .dst = Ip(dst), .spi = spi, .proto = 50, .mark = mark});
+}
+
 // The float after IKE_SA_INIT follows charon (ike_sa.c float_ports): the peer's port becomes
 // 4500 only where port 500 was in use on either side, ours becomes our NAT-T port. Two daemons on
 // custom ports (charon.port = 5000, port_nat_t = 5001; the peer at remote_port 7000) keep the
@@ -137,18 +144,9 @@ TEST_F(EstablishTest, KernelStateMatchesCharon) {
   EXPECT_GE(ca[0].spi_in, 0xc0000000u);
   EXPECT_LE(ca[0].spi_in, 0xcfffffffu);
 
-  xfrm::SaId a_out{.src = Ip("192.0.2.1"),
-                   .dst = Ip("192.0.2.2"),
-                   .spi = ca[0].spi_out,
-                   .proto = 50,
-                   .mark = xfrm::Mark{12, 0xffffffff}};
-  xfrm::SaId b_in{.src = Ip("192.0.2.1"),
-                  .dst = Ip("192.0.2.2"),
-                  .spi = cb[0].spi_in,
-                  .proto = 50,
-                  .mark = xfrm::Mark::None()};
-  const xfrm::SaSpec* out = kernel_a_.FindSa(a_out);
-  const xfrm::SaSpec* in = kernel_b_.FindSa(b_in);
+  const xfrm::SaSpec* out =
+      FindEsp(kernel_a_, "192.0.2.1", "192.0.2.2", ca[0].spi_out, xfrm::Mark{12, 0xffffffff});
+  const xfrm::SaSpec* in = FindEsp(kernel_b_, "192.0.2.1", "192.0.2.2", cb[0].spi_in);
   ASSERT_NE(out, nullptr);
   ASSERT_NE(in, nullptr);
   // Both ends derived the same KEYMAT for this direction (2.17); 32-octet key + 4 salt.
@@ -223,11 +221,7 @@ TEST_F(EstablishTest, ConfiguredReqidAndReplayWindowReachTheKernel) {
   ASSERT_EQ(ca.size(), 1u);
   EXPECT_EQ(ca[0].reqid, 7u);
   EXPECT_EQ(Children(b_).at(0).reqid, 1u) << "b allocates its own";
-  const xfrm::SaSpec* in = kernel_a_.FindSa(xfrm::SaId{.src = Ip("192.0.2.2"),
-                                                       .dst = Ip("192.0.2.1"),
-                                                       .spi = ca[0].spi_in,
-                                                       .proto = 50,
-                                                       .mark = xfrm::Mark::None()});
+  const xfrm::SaSpec* in = FindEsp(kernel_a_, "192.0.2.2", "192.0.2.1", ca[0].spi_in);
   ASSERT_NE(in, nullptr);
   EXPECT_EQ(in->replay_window, 1024u);
   EXPECT_EQ(in->reqid, 7u);
@@ -265,16 +259,9 @@ TEST_P(DeprecatedSuitesTest, EstablishWithTheSameKeymatOnBothEnds) {
   auto cb = Children(b_);
   ASSERT_EQ(ca.size(), 1u);
   ASSERT_EQ(cb.size(), 1u);
-  const xfrm::SaSpec* out = kernel_a_.FindSa(xfrm::SaId{.src = Ip("192.0.2.1"),
-                                                        .dst = Ip("192.0.2.2"),
-                                                        .spi = ca[0].spi_out,
-                                                        .proto = 50,
-                                                        .mark = xfrm::Mark{12, 0xffffffff}});
-  const xfrm::SaSpec* in = kernel_b_.FindSa(xfrm::SaId{.src = Ip("192.0.2.1"),
-                                                       .dst = Ip("192.0.2.2"),
-                                                       .spi = cb[0].spi_in,
-                                                       .proto = 50,
-                                                       .mark = xfrm::Mark::None()});
+  const xfrm::SaSpec* out =
+      FindEsp(kernel_a_, "192.0.2.1", "192.0.2.2", ca[0].spi_out, xfrm::Mark{12, 0xffffffff});
+  const xfrm::SaSpec* in = FindEsp(kernel_b_, "192.0.2.1", "192.0.2.2", cb[0].spi_in);
   ASSERT_NE(out, nullptr);
   ASSERT_NE(in, nullptr);
   EXPECT_EQ(out->encr_key.size(), c.key_octets);
