@@ -662,12 +662,6 @@ void Daemon::ViciSaEvents(const std::vector<ike::Event>& events) {
       if (auto it = vici_sa_cache_.find(serial); it != vici_sa_cache_.end()) return &it->second;
       return nullptr;
     };
-    // "CHILD_SA name{7} ..." -> 7
-    auto child_id = [](const std::string& text) -> std::uint64_t {
-      const std::size_t open = text.find('{'), close = text.find('}');
-      if (open == std::string::npos || close == std::string::npos || close < open) return 0;
-      return std::strtoull(text.substr(open + 1, close - open - 1).c_str(), nullptr, 10);
-    };
     for (const auto& e : events) {
       const ike::IkeSaInfo* info = find(e.ike_serial);
       if (info == nullptr) continue;
@@ -688,7 +682,7 @@ void Daemon::ViciSaEvents(const std::vector<ike::Event>& events) {
           const bool up = e.kind == ike::EventKind::kChildUp;
           Message m;
           if (up) m.Add("up", "yes");
-          m.AddSection(e.peer, ViciIkeSection(*info, e.child, child_id(e.text)));
+          m.AddSection(e.peer, ViciIkeSection(*info, e.child, e.child_id));
           vici_->Broadcast("child-updown", m);
           break;
         }

@@ -157,7 +157,7 @@ ChildSa* Engine::InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice
        "CHILD_SA " + cfg.name + "{" + std::to_string(ref.id) + "} SPIs " + spis + " reqid " +
            std::to_string(ref.params.reqid) + " " + local_ts.ToString() +
            " === " + remote_ts.ToString() + " " + Describe(s),
-       std::nullopt, cfg.name);
+       std::nullopt, cfg.name, ref.id);
   return &ref;
 }
 
@@ -221,7 +221,7 @@ void Engine::RemoveChild(IkeSa& sa, std::uint64_t child_id, TimePoint now,
   }
   Emit(EventKind::kChildDown, &sa, now,
        "CHILD_SA " + name + "{" + std::to_string(id) + "} deleted: " + std::string(reason),
-       std::nullopt, name);
+       std::nullopt, name, id);
 }
 
 void Engine::InstallTraps(const PeerConfig& peer, TimePoint now) {

@@ -225,7 +225,8 @@ IkeSa& Engine::NewSa(std::string_view peer, bool initiator, TimePoint now) {
 void Engine::RegisterSpi(IkeSa& sa) { by_spi_[sa.our_spi()] = sa.serial; }
 
 void Engine::Emit(EventKind kind, const IkeSa* sa, TimePoint now, std::string text,
-                  std::optional<NotifyType> notify, std::string_view child) {
+                  std::optional<NotifyType> notify, std::string_view child,
+                  std::uint64_t child_id) {
   Event e;
   e.kind = kind;
   e.time = now;
@@ -234,6 +235,7 @@ void Engine::Emit(EventKind kind, const IkeSa* sa, TimePoint now, std::string te
     e.ike_serial = sa->serial;
   }
   e.child = std::string(child);
+  e.child_id = child_id;
   e.notify = notify;
   e.text = std::move(text);
   events_.push_back(std::move(e));

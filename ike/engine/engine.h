@@ -126,7 +126,8 @@ class Engine {
   void ReleasePending(IkeSa& sa, PendingChild& pending);
   void AbandonOutstanding(IkeSa& sa);
   void Emit(EventKind kind, const IkeSa* sa, TimePoint now, std::string text,
-            std::optional<NotifyType> notify = std::nullopt, std::string_view child = {});
+            std::optional<NotifyType> notify = std::nullopt, std::string_view child = {},
+            std::uint64_t child_id = 0);
   void ScheduleIkeRekey(IkeSa& sa, TimePoint now);
   void ApplyAction(const std::string& peer, const std::vector<std::string>& restart_children,
                    TimePoint now);

@@ -51,6 +51,9 @@ struct Event {
   std::string peer{};  // PeerConfig name (empty when no SA/config matched)
   std::uint64_t ike_serial = 0;
   std::string child{};  // child config name, when the event concerns a CHILD_SA
+  // The CHILD_SA's unique id (ChildSaInfo::id) for kChildUp/kChildDown, the new one for
+  // kChildRekeyed; 0 otherwise.
+  std::uint64_t child_id = 0;
   std::optional<NotifyType> notify{};
   std::string text{};
 };

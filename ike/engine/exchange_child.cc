@@ -174,7 +174,7 @@ void Engine::ProcessChildRequest(IkeSa& sa, const Header& header, const std::vec
     Emit(EventKind::kChildRekeyed, &sa, now,
          "CHILD_SA " + cfg->name + "{" + std::to_string(old_id) + "} rekeyed by the peer to {" +
              std::to_string(new_id) + "}",
-         std::nullopt, cfg->name);
+         std::nullopt, cfg->name, new_id);
   }
   std::vector<Payload> payloads;
   payloads.push_back(MakePayload(PayloadType::kSa, AnswerEsp(choice->suite, choice->number, *spi)));
@@ -318,7 +318,7 @@ void Engine::ProcessChildResponse(IkeSa& sa, Outstanding& out, const std::vector
   Emit(EventKind::kChildRekeyed, &sa, now,
        "CHILD_SA " + p.name + "{" + std::to_string(old_id) + "} rekeyed to {" +
            std::to_string(new_id) + "}",
-       std::nullopt, p.name);
+       std::nullopt, p.name, new_id);
   StartDelete(sa, false, {old_id}, now);
 }
 

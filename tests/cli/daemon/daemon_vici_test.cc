@@ -225,9 +225,12 @@ TEST_F(DaemonViciTest, EventsAndCounters) {
       EXPECT_EQ(p->message.ValueOr("A-B.state", ""), "ESTABLISHED");
       EXPECT_EQ(p->message.FindSection({"A-B", "child-sas"}), nullptr) << "without its children";
     }
-    if (p->name == "child-updown" && p->message.ValueOr("up", "") == "yes") {
-      child_up = true;
-      EXPECT_NE(p->message.FindSection({"A-B", "child-sas"}), nullptr);
+    if (p->name == "child-updown") {
+      child_up = child_up || p->message.ValueOr("up", "") == "yes";
+      // The CHILD_SA the event is about, only (after the rekey the IKE SA holds two).
+      const vici::Section* children = p->message.FindSection({"A-B", "child-sas"});
+      ASSERT_NE(children, nullptr);
+      EXPECT_EQ(children->elements.size(), 1u) << vici::Dump(p->message);
     }
     if (p->name == "log" && p->message.ValueOr("msg", "").starts_with("generating IKE_AUTH")) {
       log_line = true;
