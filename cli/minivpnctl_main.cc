@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
     cmd->add_option("-t,--timeout", timeout,
                     "seconds to wait for the outcome; 0 waits until it is known")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(CLI::Range(0.0, 86400.0));
     cmd->add_flag("--no-wait", no_wait,
                   "return once minivpnd has queued the request (exit 0 says nothing more)");
   }
@@ -93,7 +93,14 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   const std::string path = SocketPath(socket);
-  auto client = ViciClient::Connect(path);
+  // A command that waits for an outcome may take as long as it was given (or, with 0, until the
+  // IKE retransmissions give up); every other answer comes at once: 30 s means minivpnd is stuck.
+  const bool waits = (*initiate || *terminate || *rekey) && !no_wait;
+  const auto receive_timeout =
+      !waits ? std::chrono::milliseconds(30'000)
+      : timeout > 0 ? std::chrono::milliseconds(static_cast<long>(timeout * 1000) + 30'000)
+                    : std::chrono::milliseconds(0);
+  auto client = ViciClient::Connect(path, receive_timeout);
   if (!client) {
     fmt::print(stderr, "minivpnctl: {}\n", client.error());
     return 2;
@@ -109,8 +116,9 @@ int main(int argc, char** argv) {
     std::vector<Message> events;
     Message args;
     if (!name.empty()) args.Add("ike", name);
-    auto reply = client->Call(command, args, {event},
-                              [&](std::string_view, const Message& m) { events.push_back(m); });
+    auto reply = client->Call(command, args, {event}, [&](std::string_view got, const Message& m) {
+      if (got == event) events.push_back(m);
+    });
     if (!reply) return fail(command, reply.error());
     if (as_json) {
       json all = json::array();
@@ -157,6 +165,9 @@ int main(int argc, char** argv) {
                     : client->Call(command, args);
   if (!reply) return fail(command, reply.error());
   if (reply->ValueOr("success", "yes") != "yes") {
+    // A reload applied with errors still changed what it lists.
+    if (render == minivpn::ctl::RenderReload && !as_json) fmt::print("{}", render(*reply));
+    if (as_json) PrintJson(minivpn::ctl::ToJson(*reply));
     fmt::print(stderr, "minivpnctl: {}: {}\n", command, reply->ValueOr("errmsg", "failed"));
     return 1;
   }

@@ -309,9 +309,12 @@ ossl::PkeyPtr ModpFromPrivate(DhGroup group, const GroupInfo& info, ByteView pri
   ossl::BnPtr g(BN_new());
   ossl::BnPtr y(BN_new());
   ossl::BnCtxPtr bn_ctx(BN_CTX_new());
+  // The exponent is secret (group 2 generates its keys here): a constant-time exponentiation,
+  // not OpenSSL's word-base shortcut whose timing depends on the exponent.
+  if (x) BN_set_flags(x.get(), BN_FLG_CONSTTIME);
   if (!x || !p || !g || !y || !bn_ctx || BN_set_word(g.get(), 2) != 1 || BN_is_zero(x.get()) ||
       BN_cmp(x.get(), p.get()) >= 0 ||
-      BN_mod_exp(y.get(), g.get(), x.get(), p.get(), bn_ctx.get()) != 1) {
+      BN_mod_exp_mont_consttime(y.get(), g.get(), x.get(), p.get(), bn_ctx.get(), nullptr) != 1) {
     return nullptr;
   }
   ossl::ParamBldPtr bld(OSSL_PARAM_BLD_new());

@@ -22,6 +22,14 @@ struct Fetched {
 
 }  // namespace
 
+void ClearFreeParams(OSSL_PARAM* params) {
+  if (params == nullptr) return;
+  for (OSSL_PARAM* p = params; p->key != nullptr; ++p) {
+    if (p->data != nullptr && p->data_size > 0) OPENSSL_cleanse(p->data, p->data_size);
+  }
+  OSSL_PARAM_free(params);
+}
+
 const EVP_MAC* Hmac() {
   static const MacPtr mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
   return mac.get();

@@ -29,7 +29,10 @@ using PkeyCtxPtr = Handle<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
 using BnPtr = Handle<BIGNUM, BN_clear_free>;
 using BnCtxPtr = Handle<BN_CTX, BN_CTX_free>;
 using ParamBldPtr = Handle<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>;
-using ParamsPtr = Handle<OSSL_PARAM, OSSL_PARAM_free>;
+// Parameter lists may hold private keys: each value is wiped before the list is freed
+// (OpenSSL 3.0 has no OSSL_PARAM_clear_free).
+void ClearFreeParams(OSSL_PARAM* params);
+using ParamsPtr = Handle<OSSL_PARAM, ClearFreeParams>;
 using EcGroupPtr = Handle<EC_GROUP, EC_GROUP_free>;
 using EcPointPtr = Handle<EC_POINT, EC_POINT_clear_free>;
 

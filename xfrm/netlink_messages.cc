@@ -246,7 +246,7 @@ std::expected<NlMessage, std::error_code> BuildAddSa(const SaSpec& spec) {
   const KernelAlgorithms& k = *algorithms;
   const KernelOp op = AddSaOp(spec.algorithms.encr);
   if (spec.encr_key.size() != k.encr_key_size || spec.integ_key.size() != k.integ_key_size ||
-      spec.replay_window > 8 * XFRMA_REPLAY_ESN_MAX) {
+      spec.replay_window > XFRMA_REPLAY_ESN_MAX) {  // the kernel's limit: 4096 packets
     return std::unexpected(KernelError(EINVAL, op));
   }
 

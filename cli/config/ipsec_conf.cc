@@ -528,8 +528,9 @@ class ConnBuilder {
         conn_.keyingtries = static_cast<std::uint32_t>(tries);
       }
     } else if (k == "reqid" || k == "replay_window") {
+      // replay_window: the kernel keeps at most 4096 packets of replay state.
       std::uint64_t n = 0;
-      if (Take(ParseUint(p.value, 0xffffffff), n, p, d_)) {
+      if (Take(ParseUint(p.value, k == "reqid" ? 0xffffffff : 4096), n, p, d_)) {
         (k == "reqid" ? child_.reqid : child_.replay_window) = static_cast<std::uint32_t>(n);
       }
     } else if (k == "inactivity") {

@@ -316,8 +316,9 @@ std::expected<ProposalList<IkeProposal>, std::string> ParseIkeProposals(std::str
       });
     }
     if (c->aead.empty() && c->encr.empty()) {
-      return std::unexpected(fmt::format(
-          "IKE proposal '{}' has no encryption algorithm minivpn implements for IKE", p));
+      out.warnings.push_back(fmt::format(
+          "IKE proposal '{}' is not offered: it has no cipher minivpn implements for IKE", p));
+      continue;
     }
     WarnWeak(*c, p, out.warnings);
     // charon: IKE proposals without a PRF use the PRFs of their integrity algorithms.
@@ -344,6 +345,12 @@ std::expected<ProposalList<IkeProposal>, std::string> ParseIkeProposals(std::str
       }
       out.proposals.push_back(IkeProposal{c->encr, c->integ, c->prf, c->dh});
     }
+  }
+  if (out.proposals.empty()) {
+    return std::unexpected(fmt::format(
+        "no IKE proposal in '{}' has a cipher minivpn implements for IKE (AES-CTR and AES-CCM "
+        "are ESP only)",
+        text));
   }
   return out;
 }

@@ -10,7 +10,8 @@
 //  - a proposal mixing AEAD and non-AEAD ciphers is split into an AEAD and a non-AEAD one;
 //  - ESP without esn/noesn offers noesn only; ESP with a DH group uses it for PFS rekeying;
 //  - "default" stands for minivpn's default proposal set (kDefault* below);
-//  - ESP-only ciphers (AES-CTR, AES-CCM) in an IKE proposal are an error naming them;
+//  - ESP-only ciphers (AES-CTR, AES-CCM) in an IKE proposal are dropped with a warning (so is a
+//    proposal left without a cipher); no proposal left at all is an error;
 //  - deprecated algorithms (3DES, MD5, SHA-1, MODP 1024/1536) are accepted with a warning.
 #pragma once
 

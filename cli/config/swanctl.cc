@@ -232,9 +232,11 @@ void LoadChild(const SettingsSection& s, ConnectionConfig& conn, Diagnostics& d)
         child.reqid = static_cast<std::uint32_t>(reqid);
       }
     } else if (k == "replay_window") {
+      // The kernel keeps at most 4096 packets of replay state (XFRMA_REPLAY_ESN_MAX).
       std::uint64_t w = 0;
-      if (Take(ParseUint(v.value, 0xffffffff), w, v, d))
+      if (Take(ParseUint(v.value, 4096), w, v, d)) {
         child.replay_window = static_cast<std::uint32_t>(w);
+      }
     } else if (k == "policies") {
       Take(ParseBool(v.value), child.policies, v, d);
     } else if (Contains({"ipcomp", "sha256_96", "hw_offload"}, k)) {

@@ -75,6 +75,7 @@ ViciClient::~ViciClient() {
 }
 
 std::expected<void, std::string> ViciClient::Send(const Packet& packet) {
+  if (fd_ < 0) return std::unexpected("the vici connection failed earlier");
   auto frame = vici::EncodeFrame(packet);
   if (!frame) {
     return std::unexpected(fmt::format("cannot encode the request: {}", vici::Name(frame.error().code)));
@@ -91,6 +92,17 @@ std::expected<void, std::string> ViciClient::Send(const Packet& packet) {
 }
 
 std::expected<Packet, std::string> ViciClient::Receive(const EventHandler& on_event) {
+  auto received = ReceiveOnce(on_event);
+  if (!received && fd_ >= 0) {
+    // The stream is out of step (a late reply would answer the next call): unusable now.
+    ::close(fd_);
+    fd_ = -1;
+  }
+  return received;
+}
+
+std::expected<Packet, std::string> ViciClient::ReceiveOnce(const EventHandler& on_event) {
+  if (fd_ < 0) return std::unexpected("the vici connection failed earlier");
   for (;;) {
     while (!framer_.has_packet() && !pending_.empty()) {
       auto taken = framer_.Feed(pending_);

@@ -46,8 +46,10 @@ class ViciClient {
  private:
   explicit ViciClient(int fd) : fd_(fd) {}
   std::expected<void, std::string> Send(const vici::Packet& packet);
-  // The next packet that is not an event (events go to on_event).
+  // The next packet that is not an event (events go to on_event). After a failure the
+  // connection is closed: every later call fails.
   std::expected<vici::Packet, std::string> Receive(const EventHandler& on_event);
+  std::expected<vici::Packet, std::string> ReceiveOnce(const EventHandler& on_event);
 
   int fd_ = -1;
   vici::Framer framer_;

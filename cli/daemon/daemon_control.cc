@@ -64,6 +64,23 @@ void Daemon::StartWaiting(const WaitRequest& request,
     auto serial = engine_->Initiate(w.peer, w.child, now);
     if (serial) {
       w.ike_serial = *serial;
+      // Already up: no event will come for it, so the answer is now.
+      const auto* conn = config_.Find(w.peer);
+      const std::string child =
+          !w.child.empty() ? w.child : conn->children.empty() ? "" : conn->children.front().name;
+      for (const auto& sa : engine_->ListSas(now)) {
+        if (sa.serial != *serial) continue;
+        const bool up = child.empty()
+                            ? sa.state == ike::IkeState::kEstablished
+                            : std::any_of(sa.children.begin(), sa.children.end(), [&](const auto& c) {
+                                return c.name == child && c.state == ike::ChildState::kInstalled;
+                              });
+        if (up) {
+          w.responder->Finish(CommandOutcome::Ok(
+              child.empty() ? "IKE_SA established" : fmt::format("CHILD_SA {} established", child)));
+          return;
+        }
+      }
     } else {
       started = std::unexpected(serial.error());
     }

@@ -405,8 +405,10 @@ void Daemon::ViciControl(const std::string& command, const vici::Message& reques
                                             : fmt::format("CHILD_SA config '{}' not found", child)));
     return;
   }
-  // timeout in ms: 0 (default) waits for the outcome, -1 answers once started.
-  const long timeout_ms = std::strtol(request.ValueOr("timeout", "0").c_str(), nullptr, 10);
+  // timeout in ms: 0 (default) waits for the outcome, -1 answers once started; at most a day
+  // (a larger one would overflow the timer's clock).
+  const long timeout_ms = std::min(std::strtol(request.ValueOr("timeout", "0").c_str(), nullptr, 10),
+                                   86'400'000L);
   const WaitRequest wait{.command = command == "initiate"    ? WaitRequest::Command::kInitiate
                                     : command == "terminate" ? WaitRequest::Command::kTerminate
                                                              : WaitRequest::Command::kRekey,

@@ -11,31 +11,44 @@
 
 namespace minivpn::ike {
 
+// An allocated reqid is shared by the CHILD_SAs with the same selectors and marks; a configured
+// one (charon's reqid, for a child instantiated once at a time) by every instance of that child,
+// whatever its selectors. Allocation skips the reqids in use and the ones any child has
+// configured, so a child that comes up later still gets its own.
 std::uint32_t Engine::AcquireReqid(const ChildConfig& cfg, const xfrm::Subnet& local_ts,
                                    const xfrm::Subnet& remote_ts) {
+  if (cfg.reqid != 0) {
+    ++fixed_reqids_[cfg.reqid];
+    return cfg.reqid;
+  }
   auto key = std::make_tuple(local_ts, remote_ts, cfg.mark_in, cfg.mark_out);
-  auto it = reqids_.find(key);
-  if (it != reqids_.end()) {
+  if (auto it = reqids_.find(key); it != reqids_.end()) {
     ++it->second.refs;
     return it->second.reqid;
   }
-  const auto in_use = [this](std::uint32_t r) {
-    return std::any_of(reqids_.begin(), reqids_.end(),
-                       [r](const auto& e) { return e.second.reqid == r; });
+  const auto taken = [this](std::uint32_t r) {
+    if (r == 0 || fixed_reqids_.contains(r)) return true;
+    const auto same = [r](const auto& e) { return e.second.reqid == r; };
+    if (std::any_of(reqids_.begin(), reqids_.end(), same)) return true;
+    return std::any_of(peers_.begin(), peers_.end(), [r](const PeerConfig& p) {
+      return std::any_of(p.children.begin(), p.children.end(),
+                         [r](const ChildConfig& c) { return c.reqid == r; });
+    });
   };
-  // A configured reqid as it is; an allocated one skips those in use (configured ones too).
-  std::uint32_t reqid = cfg.reqid;
-  if (reqid == 0) {
-    do {
-      reqid = next_reqid_++;
-      if (next_reqid_ == 0) next_reqid_ = 1;
-    } while (reqid == 0 || in_use(reqid));
-  }
+  std::uint32_t reqid = 0;
+  do {
+    reqid = next_reqid_++;
+    if (next_reqid_ == 0) next_reqid_ = 1;
+  } while (taken(reqid));
   reqids_[key] = ReqidEntry{reqid, 1};
   return reqid;
 }
 
 void Engine::ReleaseReqid(std::uint32_t reqid) {
+  if (auto fixed = fixed_reqids_.find(reqid); fixed != fixed_reqids_.end()) {
+    if (--fixed->second == 0) fixed_reqids_.erase(fixed);
+    return;
+  }
   for (auto it = reqids_.begin(); it != reqids_.end(); ++it) {
     if (it->second.reqid != reqid) continue;
     if (--it->second.refs == 0) reqids_.erase(it);

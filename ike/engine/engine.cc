@@ -418,10 +418,14 @@ void Engine::HandleKernelEvent(const KernelEvent& event, TimePoint now) {
       if (entry.reqid != acquire->reqid) continue;
       for (const auto& p : peers_)
         for (const auto& c : p.children)
-          if (c.local_ts == std::get<0>(key) && c.remote_ts == std::get<1>(key) &&
+          if (c.reqid == 0 && c.local_ts == std::get<0>(key) && c.remote_ts == std::get<1>(key) &&
               c.mark_in == std::get<2>(key) && c.mark_out == std::get<3>(key))
             (void)Initiate(p.name, c.name, now);
     }
+    // A child with its own reqid (charon's reqid): its trap policies carry that one.
+    for (const auto& p : peers_)
+      for (const auto& c : p.children)
+        if (c.reqid != 0 && c.reqid == acquire->reqid) (void)Initiate(p.name, c.name, now);
   } else if (const auto* mapping = std::get_if<xfrm::MappingEvent>(&event)) {
     // RFC 3948 / 7296 2.23: the kernel saw ESP-in-UDP from a new source. Not acted on yet: the
     // IKE SA's endpoint follows the peer's next IKE message; the SA's encapsulation stays.

@@ -283,6 +283,7 @@ class Engine {
     std::size_t refs;
   };
   std::map<std::tuple<xfrm::Subnet, xfrm::Subnet, xfrm::Mark, xfrm::Mark>, ReqidEntry> reqids_;
+  std::map<std::uint32_t, std::size_t> fixed_reqids_;  // configured reqid -> references
   std::uint32_t next_reqid_ = 1;
   CookieSecret cookie_current_, cookie_previous_;
   TimePoint cookie_rotate_at_{};

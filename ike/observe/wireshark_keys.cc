@@ -274,9 +274,10 @@ std::expected<IkeTableEntry, std::string> ParseIkeDecryptionTableLine(std::strin
   entry.spi_r = *spi_r;
   // Reverse lookup of the algorithm names over every suite we can build.
   bool found_encr = false;
-  for (const EncrId encr :
-       {EncrId::kAesCbc, EncrId::kAesCtr, EncrId::kAesGcm8, EncrId::kAesGcm12, EncrId::kAesGcm16}) {
+  for (const EncrId encr : {EncrId::k3Des, EncrId::kAesCbc, EncrId::kAesCtr, EncrId::kAesGcm8,
+                            EncrId::kAesGcm12, EncrId::kAesGcm16}) {
     for (const std::uint16_t bits : {128, 192, 256}) {
+      if (encr == EncrId::k3Des && bits != 192) continue;  // one key size
       const auto name = WiresharkIkeEncrName(encr, bits);
       if (name && *name == f[4]) {
         entry.suite.encr = encr;
@@ -287,8 +288,9 @@ std::expected<IkeTableEntry, std::string> ParseIkeDecryptionTableLine(std::strin
   }
   if (!found_encr) return std::unexpected(fmt::format("unknown encryption \"{}\"", f[4]));
   bool found_integ = false;
-  for (const IntegId integ : {IntegId::kNone, IntegId::kHmacSha1_96, IntegId::kHmacSha2_256_128,
-                              IntegId::kHmacSha2_384_192, IntegId::kHmacSha2_512_256}) {
+  for (const IntegId integ : {IntegId::kNone, IntegId::kHmacMd5_96, IntegId::kHmacSha1_96,
+                              IntegId::kHmacSha2_256_128, IntegId::kHmacSha2_384_192,
+                              IntegId::kHmacSha2_512_256}) {
     const auto name = WiresharkIkeIntegName(integ);
     if (name && *name == f[7]) {
       entry.suite.integ = integ;

@@ -86,8 +86,14 @@ TEST(IkeProposal, GcmAliasesAndKeySizes) {
             std::string::npos)
       << ctr.warnings[0];
   EXPECT_NE(ParseIkeProposals("aes128ccm16-prfsha256-x25519").error().find(
-                "no encryption algorithm minivpn implements for IKE"),
+                "no IKE proposal in 'aes128ccm16-prfsha256-x25519' has a cipher minivpn "
+                "implements for IKE"),
             std::string::npos);
+  // A CTR-only proposal beside a usable one: the config loads, without it.
+  auto mixed = ParseIkeProposals("aes128ctr-sha256-modp2048,aes256-sha256-modp2048").value();
+  ASSERT_EQ(mixed.proposals.size(), 1u);
+  EXPECT_EQ(mixed.proposals[0].encr, (std::vector<EncrSpec>{{EncrId::kAesCbc, 256}}));
+  EXPECT_EQ(mixed.warnings.size(), 2u);  // the cipher dropped, then its proposal
   auto esp = ParseEspProposals("aes128ctr-sha256,aes256ccm12-aes192ccm8").value();
   EXPECT_EQ(esp.proposals.at(0).encr, (std::vector<EncrSpec>{{EncrId::kAesCtr, 128}}));
   EXPECT_EQ(esp.proposals.at(1).encr,

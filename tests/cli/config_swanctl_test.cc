@@ -312,6 +312,19 @@ TEST(Swanctl, WeakAlgorithmsLoadWithAWarningNamingTheRisk) {
   for (const auto& d : l) EXPECT_EQ(d.message.find("'aes256ctr'"), std::string::npos) << d.message;
 }
 
+// The kernel keeps at most 4096 packets of replay state: a larger window is refused at load,
+// not at every CHILD_SA install.
+TEST(Swanctl, ReplayWindowIsBoundedByTheKernel) {
+  TempDir dir;
+  auto ok = LoadSwanctlText(dir, Conn("", "        replay_window = 4096\n"));
+  ASSERT_TRUE(ok.ok()) << Dump(ok.diagnostics);
+  EXPECT_EQ(ok.config.connections.at(0).children.at(0).replay_window, 4096u);
+  TempDir dir2;
+  auto big = LoadSwanctlText(dir2, Conn("", "        replay_window = 8192\n"));
+  EXPECT_FALSE(big.ok());
+  EXPECT_DIAG(big.diagnostics, Severity::kError, "'replay_window': invalid number '8192'", 13);
+}
+
 TEST(Swanctl, InvalidValuesPointAtTheValue) {
   TempDir dir;
   auto r = LoadSwanctlText(dir, Conn("    dpd_delay = soon\n    mobike = perhaps\n"

@@ -319,9 +319,9 @@ TEST(SkCipherTest, TripleDesUsesItsEightOctetBlock) {
   EXPECT_EQ(ToHex(ByteView(body).first(8)), ToHex(expected_iv));
   Bytes cut = body;
   cut.erase(cut.begin() + 8);  // ciphertext no longer a multiple of 8
-  EXPECT_FALSE(MakeCipher({EncrId::k3Des, 192, integ}, Bytes(24, 0x31), Bytes(20, 2))
-                   .Open({}, cut)
-                   .has_value());
+  auto opened = MakeCipher({EncrId::k3Des, 192, integ}, Bytes(24, 0x31), Bytes(20, 2)).Open({}, cut);
+  ASSERT_FALSE(opened.has_value());
+  EXPECT_EQ(opened.error(), "ciphertext not a block multiple");
 }
 
 TEST(SkCipherTest, SealedSizeAndMaxPlaintextAgree) {

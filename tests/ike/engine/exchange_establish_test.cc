@@ -227,6 +227,20 @@ TEST_F(EstablishTest, ConfiguredReqidAndReplayWindowReachTheKernel) {
   EXPECT_EQ(in->reqid, 7u);
 }
 
+// Allocated reqids keep clear of configured ones, even of a child that is not up yet (else it
+// would share its reqid, and so its SAs, with the first tunnel).
+TEST_F(EstablishTest, AllocatedReqidsSkipConfiguredOnes) {
+  PeerConfig idle = MakePeer("to-c", "192.0.2.1", "192.0.2.3", "a.test", "c.test", 13);
+  idle.children[0].reqid = 1;
+  ASSERT_TRUE(a_.AddPeer(std::move(idle), net_.now()).has_value());
+  AddPeers();
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  auto ca = Children(a_);
+  ASSERT_EQ(ca.size(), 1u);
+  EXPECT_EQ(ca[0].reqid, 2u) << "reqid 1 belongs to to-c's child";
+}
+
 // Issue 21: the suites old configurations name establish between two engines with the same
 // KEYMAT on both ends: 3DES/HMAC-MD5/MODP-1024 for IKE, and for ESP 3DES-MD5, AES-CTR (key +
 // 4-octet nonce) and AES-CCM (key + 3-octet salt).
