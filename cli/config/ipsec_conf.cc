@@ -395,9 +395,11 @@ class ConnBuilder {
         }
       } else if (rest == "vti") {
         if (mine) vti_name_ = p.value;
-      } else if (rest == "updown" || rest == "firewall" || rest == "hostaccess") {
-        d_.Warning(p.where, fmt::format("'{}' is accepted and ignored: minivpn does not run "
-                                        "updown scripts",
+      } else if (rest == "updown") {
+        if (mine) child_.updown = p.value;  // this host's script; the peer's is the peer's
+      } else if (rest == "firewall" || rest == "hostaccess") {
+        d_.Warning(p.where, fmt::format("'{}' is accepted and ignored: minivpn sets no firewall "
+                                        "rules (its updown script may)",
                                         k));
       } else if (rest == "sendcert" || rest == "ca" || rest == "cert" || rest == "sourceip" ||
                  rest == "auth2" || rest == "id2" || rest == "cert2" || rest == "ca2" ||

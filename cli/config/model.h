@@ -143,7 +143,7 @@ struct ChildConfig {
   std::uint32_t reqid = 0;  // 0 = allocated
   std::uint32_t replay_window = base::charon::kReplayWindow;
   bool policies = true;
-  std::string updown{};  // accepted and ignored (warning)
+  std::string updown{};  // a shell command run on up and down, as charon's updown plugin
   std::optional<VtiConfig> vti{};
   bool operator==(const ChildConfig&) const = default;
 };

@@ -222,10 +222,7 @@ void LoadChild(const SettingsSection& s, ConnectionConfig& conn, Diagnostics& d)
                                            v.value));
       }
     } else if (k == "updown") {
-      child.updown = v.value;
-      d.Warning(v.where, fmt::format("'updown' is accepted and ignored: minivpn does not run "
-                                     "updown scripts (child '{}')",
-                                     child.name));
+      child.updown = v.value;  // run by /bin/sh on up and down (cli/daemon/updown.h)
     } else if (k == "reqid") {
       std::uint64_t reqid = 0;
       if (Take(ParseUint(v.value, 0xffffffff), reqid, v, d)) {

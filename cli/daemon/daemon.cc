@@ -93,6 +93,9 @@ std::expected<void, std::string> Daemon::Start() {
 
   const std::string vici_path =
       options_.vici_path.empty() ? config.global.vici_socket : options_.vici_path;
+  updown_.emplace(io_, kUpdownTimeout, [this](const std::string& line) {
+    log_.Info(Subsystem::kCfg, 1, "{}", line);  // charon logs the script's lines at CHD 1
+  });
   vici_ = std::make_unique<ViciServer>(
       io_, vici_path,
       std::set<std::string>{"control-log", "list-sa", "list-conn", "log", "ike-updown",
@@ -401,6 +404,7 @@ void Daemon::Pump() {
   log_.Release();
   if (!waiters_.empty()) AdvanceWaiters(events);
   if (vici_ && !events.empty()) ViciSaEvents(events);
+  if (updown_ && !events.empty()) RunUpdown(events);
   if (shutting_down_ && engine_->ike_sa_count() == 0) {
     FinishShutdown();
     return;
@@ -531,6 +535,19 @@ void Daemon::BeginShutdown() {
 
 void Daemon::FinishShutdown() {
   if (!engine_) return;
+  // The down scripts of the tunnels just deleted run to their end first (charon runs them before
+  // it exits; they remove what the up scripts made), within the updown timeout and a margin.
+  if (updown_ && !updown_->idle()) {
+    if (!updown_drain_since_) updown_drain_since_ = Now();
+    if (Now() - *updown_drain_since_ < kUpdownTimeout + std::chrono::seconds(2)) {
+      shutdown_timer_.expires_after(std::chrono::milliseconds(50));
+      shutdown_timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) FinishShutdown();
+      });
+      return;
+    }
+  }
+  if (updown_) updown_->Stop();
   // Engine::RemovePeer (BeginShutdown) already took every CHILD_SA out of the kernel after
   // sending its DELETE; what is left here is the VTIs we created.
   engine_->TakeEvents();

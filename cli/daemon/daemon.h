@@ -25,6 +25,7 @@
 #include "cli/config/config.h"
 #include "cli/daemon/command.h"
 #include "cli/daemon/unix_socket.h"
+#include "cli/daemon/updown.h"
 #include "cli/daemon/vici_server.h"
 #include "cli/daemon/ike_socket.h"
 #include "cli/daemon/instance_lock.h"
@@ -41,6 +42,10 @@
 namespace minivpn::daemon {
 
 using config::ConfigPaths;
+
+// How long an updown script may run before its process group is killed (charon waits for ever,
+// blocking one of its threads; here the event loop goes on, and systemd's stop timeout is 30 s).
+inline constexpr std::chrono::milliseconds kUpdownTimeout{20'000};
 
 struct DaemonOptions {
   ConfigPaths config;
@@ -131,6 +136,9 @@ class Daemon {
   void ViciLogRecord(Subsystem s, int level, const std::optional<SaTag>& sa,
                      std::string_view text);
   void CountExchange(const ike::Event& event);
+  // The children's updown scripts (updown.h) for the CHILD_SAs the events bring up and down.
+  void RunUpdown(const std::vector<ike::Event>& events);
+  UpdownInfo UpdownInfoOf(const ike::Event& event) const;
   vici::Section ViciConnSection(const config::ConnectionConfig& conn) const;
   // load-conn, unload-conn, load-shared, unload-shared, clear-creds: change what vici loaded
   // and apply it as a reload; the change is undone when the result is refused.
@@ -156,6 +164,17 @@ class Daemon {
   std::unique_ptr<boost::asio::posix::stream_descriptor> events_stream_;
   IkeSockets sockets_;
   std::unique_ptr<ViciServer> vici_;
+  std::optional<UpdownRunner> updown_;
+  // Per (connection, child) whose script said "up": the CHILD_SAs standing for it (a rekey's
+  // successor joins, its predecessor leaves: no script runs), what the script was told, and
+  // the command. The last CHILD_SA to go runs "down" with the same details, as charon.
+  struct UpdownState {
+    std::set<std::uint64_t> children;
+    UpdownInfo info;
+    std::string command;
+  };
+  std::map<std::pair<std::string, std::string>, UpdownState> updown_up_;
+  std::optional<ike::TimePoint> updown_drain_since_;  // shutdown waiting for the down scripts
   // What vici clients loaded, in swanctl.conf syntax: each connection's section by name, each
   // IKE secret's section by its id (the PSK as 0x hex; wiped when dropped).
   struct WipedText {

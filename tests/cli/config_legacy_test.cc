@@ -77,6 +77,17 @@ TEST(Legacy, WeakAlgorithmsOfOldConfigsLoadWithWarnings) {
             (std::vector<crypto::PrfId>{crypto::PrfId::kHmacSha1}));
 }
 
+// Issue 21: leftupdown is this host's updown script (left is router A here); the peer's
+// (rightupdown) is not ours to run.
+TEST(Legacy, LeftupdownIsThisHostsUpdownScript) {
+  TempDir dir;
+  auto r = LoadConn(dir, "    leftupdown=/etc/ipsec.d/vti-updown.sh\n    rightupdown=/peer.sh\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  ASSERT_EQ(r.config.connections.size(), 1u);
+  EXPECT_EQ(r.config.connections[0].children.at(0).updown, "/etc/ipsec.d/vti-updown.sh");
+  EXPECT_TRUE(r.diagnostics.empty()) << Dump(r.diagnostics);
+}
+
 TEST(Legacy, SeedFilesLoadUnchanged) {
   TempDir dir;
   ConfigPaths paths;
@@ -442,7 +453,8 @@ TEST(Legacy, ParameterErrors) {
   EXPECT_DIAG(l, Severity::kError, "unknown parameter 'flavour' in conn 'x'", 30);
   EXPECT_DIAG(l, Severity::kError, "unknown parameter 'leftcolour' in conn 'x'", 31);
   EXPECT_DIAG(l, Severity::kError, "also=ghost names a conn that does not exist", 32);
-  EXPECT_DIAG(l, Severity::kWarning, "'leftupdown' is accepted and ignored", 33);
+  // leftupdown is this host's updown script now, run by the daemon: no diagnostic.
+  EXPECT_EQ(::minivpn::config::testing::Find(l, Severity::kWarning, "leftupdown", 33), nullptr);
 }
 
 TEST(Legacy, AlsoLoopAndDefaultConflicts) {

@@ -52,14 +52,22 @@ package_cached_root() {
   if [[ ! -f $cache ]]; then
     package_need_mirror
     say "make the cached Debian 12 root: mmdebstrap --variant=apt --include=$packages bookworm" >&2
-    if ! mmdebstrap --quiet --format=tar --variant=apt --include="$packages" bookworm \
-        "$cache.part" "deb $mirror bookworm main" "deb $mirror bookworm-updates main" \
-        "deb $security bookworm-security main" >"$work/mmdebstrap-$name.log" 2>&1; then
+    # A mirror has bad moments (a CI run failed on one "apt download failed" that the next
+    # minute did not repeat): three tries, 20 s apart, each failure shown.
+    local try
+    for try in 1 2 3; do
+      if mmdebstrap --quiet --format=tar --variant=apt --include="$packages" bookworm \
+          "$cache.part" "deb $mirror bookworm main" "deb $mirror bookworm-updates main" \
+          "deb $security bookworm-security main" >"$work/mmdebstrap-$name.log" 2>&1; then
+        mv "$cache.part" "$cache"
+        break
+      fi
       tail -n 20 "$work/mmdebstrap-$name.log" | indent >&2
       rm -f "$cache.part"
-      die "mmdebstrap failed (log: $work/mmdebstrap-$name.log)"
-    fi
-    mv "$cache.part" "$cache"
+      ((try == 3)) && die "mmdebstrap failed 3 times (log: $work/mmdebstrap-$name.log)"
+      say "mmdebstrap failed (try $try of 3); again in 20 s" >&2
+      sleep 20
+    done
   fi
   echo "$cache"
 }

@@ -44,6 +44,7 @@ inline std::string ReadFile(const fs::path& path) {
 // its ports.
 struct Router {
   fs::path dir;
+  std::string extra_child{};  // more settings of the child A-B, swanctl.conf lines
   std::uint16_t port = FreePort(), port_nat_t = FreePort();
   DaemonOptions options;
 
@@ -63,7 +64,8 @@ struct Router {
            "    local { auth = psk\n id = " << local_id << " }\n"
            "    remote { auth = psk\n id = " << remote_id << " }\n"
            "    children { A-B { local_ts = " << local_ts << "\n remote_ts = " << remote_ts << "\n"
-           "      esp_proposals = aes256gcm16\n mark_in = 12\n mark_out = 12 } }\n  }\n}\n"
+           "      esp_proposals = aes256gcm16\n mark_in = 12\n mark_out = 12\n" << extra_child
+        << " } }\n  }\n}\n"
         << "secrets { ike-1 { id-a = routerA\n id-b = routerB\n secret = golden-test-psk } }\n";
     options.config.swanctl_conf = dir / "swanctl.conf";
     options.config.strongswan_conf = dir / "strongswan.conf";
