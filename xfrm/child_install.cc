@@ -94,7 +94,7 @@ std::error_code RemoveChildSa(KernelIpsec& kernel, const ChildSaKernel& child) {
     if (ec && !first) first = ec;
   };
   const auto policies = ChildPolicies(child);
-  for (std::size_t i = policies.size(); i-- > 0;) keep_first(kernel.DelPolicy(policies[i].id));
+  for (std::size_t i = policies.size(); i-- > 0;) keep_first(kernel.ReleasePolicy(policies[i]));
   keep_first(kernel.DelSa(OutboundSaSpec(child).id));
   keep_first(kernel.DelSa(InboundSaSpec(child).id));
   return first;

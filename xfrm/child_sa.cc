@@ -39,7 +39,7 @@ std::error_code SwitchOutbound(KernelIpsec& kernel, const ChildSaKernel& child) 
 std::error_code RemovePolicies(KernelIpsec& kernel, const ChildSaKernel& child) {
   std::error_code first;
   const auto policies = ChildPolicies(child);
-  for (std::size_t i = policies.size(); i-- > 0;) KeepFirst(first, kernel.DelPolicy(policies[i].id));
+  for (std::size_t i = policies.size(); i-- > 0;) KeepFirst(first, kernel.ReleasePolicy(policies[i]));
   return first;
 }
 

@@ -238,7 +238,13 @@ std::error_code FakeKernel::UpdatePolicy(const PolicySpec& spec) {
   return {};
 }
 
-std::error_code FakeKernel::DelPolicy(const PolicyId& id) {
+std::error_code FakeKernel::DelPolicy(const PolicyId& id) { return DropPolicy(id, nullptr); }
+
+std::error_code FakeKernel::ReleasePolicy(const PolicySpec& spec) {
+  return DropPolicy(spec.id, &spec);
+}
+
+std::error_code FakeKernel::DropPolicy(const PolicyId& id, const PolicySpec* spec) {
   FakeOp op;
   op.kind = FakeOpKind::kDelPolicy;
   op.policy.id = id;
@@ -249,9 +255,13 @@ std::error_code FakeKernel::DelPolicy(const PolicyId& id) {
     SetResult(ec);
     return ec;
   }
-  // The latest reference goes; the kernel then holds the previous one's spec again.
-  it->second.pop_back();
-  if (it->second.empty()) policies_.erase(it);
+  // The kernel holds the latest reference's spec; dropping an older one changes nothing there.
+  auto& refs = it->second;
+  refs.erase(refs.begin() + static_cast<std::ptrdiff_t>(PolicyRefToDrop(refs, spec)));
+  if (refs.empty()) {
+    policies_.erase(it);
+    if (record_calls_) log_.back().policy_deleted = true;
+  }
   return {};
 }
 

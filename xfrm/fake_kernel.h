@@ -48,6 +48,9 @@ struct FakeOp {
   std::optional<UdpEncap> encap;
   PolicySpec policy;       // AddPolicy/UpdatePolicy (policy.id for DelPolicy)
   std::error_code result;  // what the call returned (empty on success)
+  // DelPolicy/ReleasePolicy: the last reference went, so the kernel deleted the policy
+  // (DELPOLICY); false when only a reference was dropped.
+  bool policy_deleted = false;
 
   std::string ToString() const;  // one line, for test failure messages
 };
@@ -70,6 +73,7 @@ class FakeKernel final : public KernelIpsec {
   std::error_code AddPolicy(const PolicySpec& spec) override;
   std::error_code UpdatePolicy(const PolicySpec& spec) override;
   std::error_code DelPolicy(const PolicyId& id) override;
+  std::error_code ReleasePolicy(const PolicySpec& spec) override;
 
   // The n-th call from now (1 = the next one) fails with `errc` and changes nothing. Only one
   // failure is armed at a time; n = 0 disarms.
@@ -103,6 +107,7 @@ class FakeKernel final : public KernelIpsec {
   void SetCounters(const SaId& id, const SaCounters& counters);
 
  private:
+  std::error_code DropPolicy(const PolicyId& id, const PolicySpec* spec);
   // The kernel finds an SA by (daddr, spi, proto) and the mark.
   using SaKey = std::tuple<IpAddress, std::uint32_t, std::uint8_t, Mark>;
   static SaKey KeyOf(const SaId& id) {

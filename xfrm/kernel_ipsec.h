@@ -15,6 +15,7 @@
 #include <string>
 #include <system_error>
 #include <variant>
+#include <vector>
 
 #include "base/ip.h"
 #include "base/mark.h"
@@ -108,6 +109,9 @@ struct SaCounters {
   std::uint64_t bytes = 0;
   std::uint64_t packets = 0;
   std::optional<std::chrono::seconds> last_use;  // seconds since the epoch, if ever used
+  // Seconds from the last use to the query (the kernel's use_time against the wall clock, read
+  // by the kernel implementation), if ever used: what an idle timer needs.
+  std::optional<std::chrono::seconds> idle;
   bool operator==(const SaCounters&) const = default;
 };
 
@@ -163,6 +167,19 @@ class KernelIpsec {
   virtual std::error_code AddPolicy(const PolicySpec& spec) = 0;
   virtual std::error_code UpdatePolicy(const PolicySpec& spec) = 0;  // e.g. OUT SPI switch
   virtual std::error_code DelPolicy(const PolicyId& id) = 0;
+  // Drops the reference of the user that added `spec` (DelPolicy drops the latest one). When
+  // several CHILD_SAs share a policy (a reauthentication's new IKE SA beside the old one, a trap
+  // under its CHILD_SA), the kernel holds the latest user's spec; removing an older user must
+  // leave it alone. Kernels without reference counting delete by id.
+  virtual std::error_code ReleasePolicy(const PolicySpec& spec) { return DelPolicy(spec.id); }
 };
+
+// The reference counting of AddPolicy/DelPolicy/ReleasePolicy, shared by the kernels that keep
+// it: the references of one policy, latest last (the kernel holds the latest one's spec).
+// Which reference goes for `spec`: the latest equal to it, else the latest of all.
+std::size_t PolicyRefToDrop(const std::vector<PolicySpec>& refs, const PolicySpec* spec);
+// The spec the kernel must be given after dropping reference `index` (UPDPOLICY), or none when
+// what the kernel holds does not change (an older reference, or the same spec below it).
+std::optional<PolicySpec> PolicyAfterDrop(const std::vector<PolicySpec>& refs, std::size_t index);
 
 }  // namespace minivpn::xfrm

@@ -77,6 +77,11 @@ std::expected<SaCounters, std::error_code> NetlinkKernel::QuerySa(const SaId& id
     return std::error_code();
   });
   if (ec) return std::unexpected(ec);
+  if (counters.last_use) {
+    const auto wall = std::chrono::duration_cast<std::chrono::seconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    counters.idle = std::max(std::chrono::seconds(0), wall - *counters.last_use);
+  }
   return counters;
 }
 
@@ -98,7 +103,13 @@ std::error_code NetlinkKernel::UpdatePolicy(const PolicySpec& spec) {
   return {};
 }
 
-std::error_code NetlinkKernel::DelPolicy(const PolicyId& id) {
+std::error_code NetlinkKernel::DelPolicy(const PolicyId& id) { return DropPolicy(id, nullptr); }
+
+std::error_code NetlinkKernel::ReleasePolicy(const PolicySpec& spec) {
+  return DropPolicy(spec.id, &spec);
+}
+
+std::error_code NetlinkKernel::DropPolicy(const PolicyId& id, const PolicySpec* spec) {
   auto it = policies_.find(id);
   if (it == policies_.end()) {
     // Not ours: still ask the kernel, so a stale policy can be removed by id.
@@ -107,12 +118,12 @@ std::error_code NetlinkKernel::DelPolicy(const PolicyId& id) {
   }
   auto& refs = it->second;
   if (refs.size() > 1) {
-    const PolicySpec& previous = refs[refs.size() - 2];
-    if (!(previous == refs.back())) {
-      NlMessage msg = BuildAddPolicy(previous, true);
+    const std::size_t index = PolicyRefToDrop(refs, spec);
+    if (auto next = PolicyAfterDrop(refs, index)) {
+      NlMessage msg = BuildAddPolicy(*next, true);
       if (auto ec = Send(msg, KernelOp::kUpdatePolicy)) return ec;
     }
-    refs.pop_back();
+    refs.erase(refs.begin() + static_cast<std::ptrdiff_t>(index));
     return {};
   }
   NlMessage msg = BuildDelPolicy(id);

@@ -32,11 +32,13 @@ class NetlinkKernel final : public KernelIpsec {
   std::error_code DelSa(const SaId& id) override;
   std::expected<SaCounters, std::error_code> QuerySa(const SaId& id) override;
   // First reference: NEWPOLICY. Further references: UPDPOLICY to the newest spec. DelPolicy
-  // drops the newest reference and re-installs the previous spec (UPDPOLICY) if it differs,
-  // so an AddPolicy + DelPolicy pair leaves the kernel as it was.
+  // drops the newest reference (ReleasePolicy the one holding that spec); when the newest goes,
+  // the previous spec is re-installed (UPDPOLICY) if it differs, so an AddPolicy + DelPolicy
+  // pair leaves the kernel as it was.
   std::error_code AddPolicy(const PolicySpec& spec) override;
   std::error_code UpdatePolicy(const PolicySpec& spec) override;
   std::error_code DelPolicy(const PolicyId& id) override;
+  std::error_code ReleasePolicy(const PolicySpec& spec) override;
 
   std::size_t PolicyRefCount(const PolicyId& id) const;
 
@@ -48,6 +50,7 @@ class NetlinkKernel final : public KernelIpsec {
  private:
   explicit NetlinkKernel(NetlinkSocket socket) : socket_(std::move(socket)) {}
   std::error_code Send(NlMessage& msg, KernelOp op, const NetlinkSocket::ReplyFn& on_reply = {});
+  std::error_code DropPolicy(const PolicyId& id, const PolicySpec* spec);
 
   NetlinkSocket socket_;
   std::map<PolicyId, std::vector<PolicySpec>> policies_;  // one entry per reference

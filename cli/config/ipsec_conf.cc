@@ -8,10 +8,12 @@
 //
 // Defaults and conversions follow ipsec.conf(5) and charon's stroke plugin (stroke_config.c):
 //   ikelifetime [3h], lifetime/keylife [1h], margintime/rekeymargin [9m], rekeyfuzz [100%]:
-//     IKE:   rekey_time = ikelifetime - margintime, over_time = margintime,
+//     IKE:   reauth_time (reauth=yes, the default) or rekey_time (reauth=no) =
+//            ikelifetime - margintime, over_time = margintime,
 //            rand_time = margintime * rekeyfuzz / 100
 //     CHILD: life_time = lifetime, rekey_time = lifetime - margintime,
-//            rand_time = margintime * rekeyfuzz / 100
+//            rand_time = margintime * rekeyfuzz / 100; the same for lifebytes/marginbytes and
+//            lifepackets/marginpackets [no limit]
 //   dpdaction [none] (none disables DPD: dpd_delay = 0), dpddelay [30s], dpdtimeout [150s]
 //   (dpdtimeout only matters for IKEv1; IKEv2 gives up with the retransmission schedule);
 //   ike=/esp= without a trailing '!' get the default proposals appended (as charon does);
@@ -26,6 +28,7 @@
 #include <optional>
 #include <set>
 
+#include "cli/config/charon_keys.h"
 #include "cli/config/loaders.h"
 #include "cli/config/proposal.h"
 #include "cli/config/values.h"
@@ -380,7 +383,7 @@ class ConnBuilder {
     if (!side.empty()) {
       if (rest == "id") {
         Take(ParseIdentity(p.value), mine ? conn_.local_id : conn_.remote_id, p, d_);
-      } else if (rest == "subnet") {
+      } else if (rest == "subnet" || rest == "subnetwithin") {  // keywords.txt: one keyword
         (mine ? child_.local_ts : child_.remote_ts) = Subnets(p);
       } else if (rest == "auth") {
         if (p.value != "psk" && p.value != "secret") {
@@ -397,15 +400,8 @@ class ConnBuilder {
         if (mine) vti_name_ = p.value;
       } else if (rest == "updown") {
         if (mine) child_.updown = p.value;  // this host's script; the peer's is the peer's
-      } else if (rest == "firewall" || rest == "hostaccess") {
-        d_.Warning(p.where, fmt::format("'{}' is accepted and ignored: minivpn sets no firewall "
-                                        "rules (its updown script may)",
-                                        k));
-      } else if (rest == "sendcert" || rest == "ca" || rest == "cert" || rest == "sourceip" ||
-                 rest == "auth2" || rest == "id2" || rest == "cert2" || rest == "ca2" ||
-                 rest == "groups" || rest == "protoport" || rest == "rsasigkey" ||
-                 rest == "sigkey" || rest == "dns" || rest == "nexthop") {
-        d_.Error(p.where, fmt::format("'{}' is not supported by minivpn", k));
+      } else if (const CharonKey* known = FindCharonKey(IpsecSideKeys(), rest)) {
+        ReportCharonKey(*known, k, p.value, "=", p.where, d_);
       } else {
         d_.Error(p.where, fmt::format("unknown parameter '{}' in conn '{}'", k, conn_.name));
       }
@@ -496,9 +492,7 @@ class ConnBuilder {
     } else if (k == "rekey") {
       Take(ParseBool(p.value), rekey_, p, d_);
     } else if (k == "reauth") {
-      // minivpn rekeys the IKE SA instead of reauthenticating (documented in docs/config.md).
-      bool reauth = true;
-      Take(ParseBool(p.value), reauth, p, d_);
+      Take(ParseBool(p.value), reauth_, p, d_);
     } else if (k == "type") {
       if (p.value != "tunnel") {
         d_.Error(p.value_where, fmt::format("type={} is not supported (minivpn builds tunnel "
@@ -539,11 +533,6 @@ class ConnBuilder {
       Take(ParseDuration(p.value, true), child_.inactivity, p, d_);
     } else if (k == "installpolicy") {
       Take(ParseBool(p.value), child_.policies, p, d_);
-    } else if (k == "compress") {
-      bool on = false;
-      if (Take(ParseBool(p.value), on, p, d_) && on) {
-        d_.Error(p.where, "compress=yes is not supported by minivpn");
-      }
     } else if (k == "vti") {
       if (!vti_name_) vti_name_ = p.value;
     } else if (k == "vti_mtu") {
@@ -557,13 +546,11 @@ class ConnBuilder {
         Subnet a;
         if (Take(ParseInterfaceAddress(item), a, p, d_)) vti_addrs_.push_back(a);
       }
-    } else if (k == "auth" || k == "pfs" || k == "pfsgroup" || k == "aggressive" || k == "eap" ||
-               k == "eap_identity" || k == "aaa_identity" || k == "xauth" ||
-               k == "xauth_identity" || k == "modeconfig" || k == "mediation" ||
-               k == "mediated_by" || k == "me_peerid" || k == "tfc" || k == "lifebytes" ||
-               k == "lifepackets" || k == "marginbytes" || k == "marginpackets" || k == "ikedscp" ||
-               k == "sha256_96") {
-      d_.Error(p.where, fmt::format("'{}' is not supported by minivpn", k));
+    } else if (k == "lifebytes" || k == "marginbytes" || k == "lifepackets" ||
+               k == "marginpackets") {
+      Take(ParseUint(p.value, UINT64_MAX), volume_[k], p, d_);
+    } else if (const CharonKey* known = FindCharonKey(IpsecConnKeys(), k)) {
+      ReportCharonKey(*known, k, p.value, "=", p.where, d_);
     } else {
       d_.Error(p.where, fmt::format("unknown parameter '{}' in conn '{}'", k, conn_.name));
     }
@@ -582,12 +569,57 @@ class ConnBuilder {
     Seconds jitter = margin_ * static_cast<std::int64_t>(fuzz_) / 100;
     conn_.over_time = margin_;
     conn_.rand_time = rekey_ ? jitter : Seconds(0);
-    conn_.rekey_time = rekey_ && ike_lifetime_ > margin_ ? ike_lifetime_ - margin_ : Seconds(0);
+    // starterstroke.c / stroke_config.c: the IKE lifetime is a reauthentication interval unless
+    // reauth=no; rekey=no turns both off.
+    const Seconds ike = rekey_ && ike_lifetime_ > margin_ ? ike_lifetime_ - margin_ : Seconds(0);
+    conn_.rekey_time = reauth_ ? Seconds(0) : ike;
+    conn_.reauth_time = reauth_ ? ike : Seconds(0);
     child_.life_time = lifetime_;
     child_.rekey_time = rekey_ && lifetime_ > margin_ ? lifetime_ - margin_ : Seconds(0);
     child_.rand_time = rekey_ ? jitter : Seconds(0);
+    VolumeLifetime("bytes", child_.rekey_bytes, child_.life_bytes, child_.rand_bytes);
+    VolumeLifetime("packets", child_.rekey_packets, child_.life_packets, child_.rand_packets);
     // stroke_config.c: "dpdaction=none disables DPD".
     conn_.dpd_delay = dpd_none_ ? Seconds(0) : dpd_delay_;
+  }
+
+  // stroke_config.c: life = life<unit>, rekey = life<unit> - margin<unit>, rand = margin<unit> *
+  // rekeyfuzz / 100 (starter's margin defaults to 0); starterstroke.c sends none with rekey=no.
+  // Where charon's unsigned arithmetic would wrap around, this is an error, as for margintime.
+  void VolumeLifetime(const std::string& unit, std::uint64_t& rekey, std::uint64_t& life,
+                      std::uint64_t& rand) {
+    const std::string life_key = "life" + unit;
+    const std::string margin_key = "margin" + unit;
+    const std::uint64_t l = volume_[life_key];
+    const std::uint64_t m = volume_[margin_key];
+    if (!rekey_) return;
+    if (l == 0) {
+      if (m != 0) {
+        d_.Warning(params_.at(margin_key)->where,
+                   fmt::format("'{}' has no effect without {} (as in charon)", margin_key,
+                               life_key));
+      }
+      return;
+    }
+    if (m >= l) {
+      d_.Error(conn_.where, fmt::format("conn '{}': {} ({}) must be less than {} ({})",
+                                        conn_.name, margin_key, m, life_key, l));
+      return;
+    }
+    if (m == 0) {
+      d_.Warning(conn_.where,
+                 fmt::format("conn '{}': {} ({}) without {}: the soft limit is the hard limit, "
+                             "so the SA expires after {} {} without a rekey (as in charon)",
+                             conn_.name, life_key, l, margin_key, l, unit));
+    }
+    life = l;
+    rekey = l - m;
+    rand = fuzz_ != 0 && m > UINT64_MAX / fuzz_ ? UINT64_MAX : m * fuzz_ / 100;
+    if (rand >= rekey) {
+      d_.Error(conn_.where,
+               fmt::format("conn '{}': {} x rekeyfuzz ({}) must be smaller than {} - {} ({})",
+                           conn_.name, margin_key, rand, life_key, margin_key, rekey));
+    }
   }
 
   const Params& params_;
@@ -602,7 +634,10 @@ class ConnBuilder {
   bool ike_set_ = false;
   bool esp_set_ = false;
   bool rekey_ = true;
+  bool reauth_ = true;
   bool dpd_none_ = true;  // dpdaction defaults to none
+  // lifebytes, marginbytes, lifepackets, marginpackets; 0 = not set (starter's default).
+  std::map<std::string, std::uint64_t> volume_;
   Seconds dpd_delay_{30};
   Seconds ike_lifetime_{3 * 3600};
   Seconds lifetime_{3600};

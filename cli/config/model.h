@@ -139,6 +139,14 @@ struct ChildConfig {
   Seconds rekey_time{base::charon::kChildRekeyTime};
   Seconds life_time{base::charon::kChildLifeTime};
   Seconds rand_time{base::charon::kChildRandTime};
+  // Volume lifetimes (swanctl rekey_/life_/rand_bytes and _packets; ipsec.conf lifebytes,
+  // marginbytes, lifepackets, marginpackets): 0 = no limit, as in charon.
+  std::uint64_t rekey_bytes = 0;
+  std::uint64_t life_bytes = 0;
+  std::uint64_t rand_bytes = 0;
+  std::uint64_t rekey_packets = 0;
+  std::uint64_t life_packets = 0;
+  std::uint64_t rand_packets = 0;
   Seconds inactivity{0};
   std::uint32_t reqid = 0;  // 0 = allocated
   std::uint32_t replay_window = base::charon::kReplayWindow;
@@ -170,7 +178,7 @@ struct ConnectionConfig {
   Seconds rekey_time{base::charon::kIkeRekeyTime};
   Seconds over_time{base::charon::kIkeOverTime};
   Seconds rand_time{base::charon::kIkeRandTime};
-  Seconds reauth_time{0};         // accepted; minivpn rekeys instead of reauthenticating
+  Seconds reauth_time{0};         // reauthentication interval (RFC 7296 2.8.3); 0 = none
   std::uint32_t keyingtries = base::charon::kKeyingTries;  // 0 = forever
   // swanctl `unique` (ipsec.conf: config setup `uniqueids`, default yes = replace).
   UniquePolicy unique = UniquePolicy::kNo;

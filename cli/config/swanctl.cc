@@ -4,7 +4,9 @@
 //   rand_time [over_time]; dpd_delay [0s]; dpd_timeout [0s] (no effect with IKEv2);
 //   mobike [yes]; fragmentation [yes]; version [0]; keyingtries [1];
 //   children.<child>.rekey_time [1h]; life_time [rekey_time + 10%];
-//   rand_time [life_time - rekey_time]; mode [tunnel]; start_action [none];
+//   rand_time [life_time - rekey_time]; rekey_bytes [0], life_bytes [rekey_bytes + 10%],
+//   rand_bytes [life_bytes - rekey_bytes], the same for _packets; mode [tunnel];
+//   start_action [none];
 //   dpd_action [clear]; close_action [none]; mark_in/mark_out [0/0x00000000], default mask
 //   0xffffffff when only a value is given; local_ts/remote_ts [dynamic].
 #include <fmt/core.h>
@@ -13,6 +15,7 @@
 #include <optional>
 #include <string_view>
 
+#include "cli/config/charon_keys.h"
 #include "cli/config/loaders.h"
 #include "cli/config/proposal.h"
 #include "cli/config/values.h"
@@ -20,19 +23,13 @@
 namespace minivpn::config {
 namespace {
 
-bool Contains(std::initializer_list<std::string_view> list, std::string_view key) {
-  return std::find(list.begin(), list.end(), key) != list.end();
-}
-
-// Reports a key this section does not know, telling apart charon keys minivpn ignores (warning),
-// charon keys it cannot honour (error) and keys nobody knows (error).
+// Reports a key this section does not act on: a key of charon's that minivpn ignores or cannot
+// honour (charon_keys.h: silent with charon's default, else a warning or an error), or a key
+// nobody knows (an error).
 void ReportKey(Diagnostics& d, const SettingsValue& v, std::string_view where,
-               std::initializer_list<std::string_view> ignored,
-               std::initializer_list<std::string_view> unsupported) {
-  if (Contains(ignored, v.key)) {
-    d.Warning(v.where, fmt::format("'{}' is accepted and ignored by minivpn", v.key));
-  } else if (Contains(unsupported, v.key)) {
-    d.Error(v.where, fmt::format("'{}' is not supported by minivpn", v.key));
+               std::span<const CharonKey> charon_keys = {}) {
+  if (const CharonKey* known = FindCharonKey(charon_keys, v.key)) {
+    ReportCharonKey(*known, v.key, v.value, " = ", v.where, d);
   } else {
     d.Error(v.where, fmt::format("unknown key '{}' in {}", v.key, where));
   }
@@ -45,6 +42,15 @@ bool Take(std::expected<T, std::string> r, T& out, const SettingsValue& v, Diagn
     return false;
   }
   out = std::move(*r);
+  return true;
+}
+
+template <typename T>
+bool Take(std::expected<T, std::string> r, std::optional<T>& out, const SettingsValue& v,
+          Diagnostics& d) {
+  T value{};
+  if (!Take(std::move(r), value, v, d)) return false;
+  out = value;
   return true;
 }
 
@@ -153,7 +159,7 @@ void LoadVti(const SettingsSection& s, ChildConfig& child, Diagnostics& d) {
     } else if (v.key == "disable_policy") {
       Take(ParseBool(v.value), vti.disable_policy, v, d);
     } else {
-      ReportKey(d, v, fmt::format("vti section of child '{}'", child.name), {}, {});
+      ReportKey(d, v, fmt::format("vti section of child '{}'", child.name));
     }
   }
   for (const auto& sub : s.sections) {
@@ -166,11 +172,62 @@ void LoadVti(const SettingsSection& s, ChildConfig& child, Diagnostics& d) {
   child.vti = std::move(vti);
 }
 
+// A child's byte or packet lifetime as written (unset: charon's default applies).
+struct Volume {
+  std::optional<std::uint64_t> rekey, life, rand;
+};
+
+// v * 110 / 100 without wrapping around.
+std::uint64_t TenPercentMore(std::uint64_t v) {
+  return v > UINT64_MAX / 110 ? (v > UINT64_MAX - v / 10 ? UINT64_MAX : v + v / 10)
+                              : v * 110 / 100;
+}
+
+// vici_config.c check_lifetimes(): rekey [0], life [rekey + 10%], rand [life - rekey]. The
+// hard limit may not come before the soft one and the random part must stay below the soft
+// one (as for the times, Validate()); a hard limit with no earlier rekey loads as in charon,
+// with a warning, as the SA then expires (traffic stops) instead of being rekeyed.
+void SetVolume(const ChildConfig& child, std::string_view unit, const Volume& v,
+               std::uint64_t& rekey, std::uint64_t& life, std::uint64_t& rand, Diagnostics& d) {
+  rekey = v.rekey.value_or(0);
+  life = v.life.value_or(TenPercentMore(rekey));
+  rand = v.rand.value_or(life - std::min(life, rekey));
+  if (life != 0 && rekey > life) {
+    d.Error(child.where, fmt::format("child '{}': life_{} ({}) is below rekey_{} ({}): the SA "
+                                     "would expire before it is rekeyed",
+                                     child.name, unit, life, unit, rekey));
+  } else if (rekey != 0 && rand >= rekey) {
+    d.Error(child.where,
+            fmt::format("child '{}': rand_{} ({}) must be smaller than rekey_{} ({})", child.name,
+                        unit, rand, unit, rekey));
+  } else if (life != 0 && (rekey == 0 || (rekey == life && rand == 0))) {
+    d.Warning(child.where, fmt::format("child '{}': no rekey_{} below life_{} ({}): the SA "
+                                       "expires after {} {} without a rekey (as in charon)",
+                                       child.name, unit, unit, life, life, unit));
+  }
+}
+
+// hw_offload: no (the default) is what minivpn does; auto falls back to no offload where the NIC
+// cannot, so it is only ignored; yes fails in charon where the NIC cannot, minivpn always would.
+void HwOffload(const SettingsValue& v, Diagnostics& d) {
+  if (v.value == "auto") {
+    d.Warning(v.where, "'hw_offload = auto' is accepted and ignored by minivpn: minivpn never "
+                       "offloads (as charon where the NIC cannot)");
+    return;
+  }
+  bool on = false;
+  if (Take(ParseBool(v.value), on, v, d) && on) {
+    d.Error(v.where, "'hw_offload = yes' is not supported by minivpn: ESP hardware offload is "
+                     "not implemented");
+  }
+}
+
 void LoadChild(const SettingsSection& s, ConnectionConfig& conn, Diagnostics& d) {
   ChildConfig child;
   child.name = s.name;
   child.where = s.where;
   std::optional<Seconds> rekey, life, rand;
+  Volume bytes, packets;
   bool have_esp = false;
   for (const auto& v : s.values) {
     const std::string& k = v.key;
@@ -236,25 +293,20 @@ void LoadChild(const SettingsSection& s, ConnectionConfig& conn, Diagnostics& d)
       }
     } else if (k == "policies") {
       Take(ParseBool(v.value), child.policies, v, d);
-    } else if (Contains({"ipcomp", "sha256_96", "hw_offload"}, k)) {
-      bool on = false;
-      if (Take(ParseBool(v.value), on, v, d) && on) {
-        d.Error(v.where, fmt::format("'{} = yes' is not supported by minivpn", k));
-      }
-    } else if (Contains({"rekey_bytes", "life_bytes", "rand_bytes", "rekey_packets", "life_packets",
-                         "rand_packets"},
-                        k)) {
-      std::uint64_t n = 0;
-      if (Take(ParseUint(v.value, UINT64_MAX), n, v, d) && n != 0) {
-        d.Error(v.where, fmt::format("'{}' is not supported by minivpn (time-based lifetimes "
-                                     "only)",
-                                     k));
-      }
+    } else if (k == "hw_offload") {
+      HwOffload(v, d);
+    } else if (k == "rekey_bytes" || k == "life_bytes" || k == "rand_bytes") {
+      Take(ParseBytes(v.value), k == "rekey_bytes" ? bytes.rekey
+                                : k == "life_bytes" ? bytes.life
+                                                    : bytes.rand,
+           v, d);
+    } else if (k == "rekey_packets" || k == "life_packets" || k == "rand_packets") {
+      Take(ParseUint(v.value, UINT64_MAX), k == "rekey_packets" ? packets.rekey
+                                           : k == "life_packets" ? packets.life
+                                                                 : packets.rand,
+           v, d);
     } else {
-      ReportKey(d, v, fmt::format("child '{}'", child.name),
-                {"hostaccess", "copy_df", "copy_ecn", "copy_dscp", "policies_fwd_out", "priority"},
-                {"ah_proposals", "interface", "set_mark_in", "set_mark_out", "if_id_in",
-                 "if_id_out", "label", "label_mode", "per_cpu_sas"});
+      ReportKey(d, v, fmt::format("child '{}'", child.name), SwanctlChildKeys());
     }
   }
   for (const auto& sub : s.sections) {
@@ -270,6 +322,9 @@ void LoadChild(const SettingsSection& s, ConnectionConfig& conn, Diagnostics& d)
   child.life_time = life.value_or(child.rekey_time * 110 / 100);
   child.rand_time = rand.value_or(
       child.life_time > child.rekey_time ? child.life_time - child.rekey_time : Seconds(0));
+  SetVolume(child, "bytes", bytes, child.rekey_bytes, child.life_bytes, child.rand_bytes, d);
+  SetVolume(child, "packets", packets, child.rekey_packets, child.life_packets,
+            child.rand_packets, d);
   if (!have_esp) child.esp_proposals = DefaultEspProposals();
   conn.children.push_back(std::move(child));
 }
@@ -289,9 +344,7 @@ void LoadAuth(const SettingsSection& s, bool local, ConnectionConfig& conn, Diag
       Take(ParseIdentity(v.value), local ? conn.local_id : conn.remote_id, v, d);
     } else {
       ReportKey(d, v, fmt::format("the {} section of connection '{}'", s.name, conn.name),
-                {"round"},
-                {"certs", "pubkeys", "cacerts", "ca_id", "groups", "cert_policy", "eap_id",
-                 "aaa_id", "xauth_id", "revocation", "cert"});
+                SwanctlAuthKeys());
     }
   }
   for (const auto& sub : s.sections) {
@@ -351,11 +404,7 @@ void LoadConnection(const SettingsSection& s, Config& config, Diagnostics& d) {
     } else if (k == "rand_time") {
       TakeTime(v, rand, d);
     } else if (k == "reauth_time") {
-      if (TakeTime(v, conn.reauth_time, d) && conn.reauth_time.count() > 0) {
-        d.Warning(v.where,
-                  "reauth_time is accepted but minivpn does not reauthenticate; it "
-                  "rekeys the IKE SA at rekey_time instead");
-      }
+      TakeTime(v, conn.reauth_time, d);
     } else if (k == "mobike") {
       Take(ParseBool(v.value), conn.mobike, v, d);
     } else if (k == "encap") {
@@ -379,6 +428,11 @@ void LoadConnection(const SettingsSection& s, Config& config, Diagnostics& d) {
       if (Take(ParseUint(v.value, 0xffffffff), tries, v, d)) {
         conn.keyingtries = static_cast<std::uint32_t>(tries);
       }
+    } else if (k == "send_certreq") {
+      // Either value does what minivpn does with PSK: charon sends a CERTREQ only for the CA
+      // certificates it holds, minivpn holds none and sends none.
+      bool send = true;
+      Take(ParseBool(v.value), send, v, d);
     } else if (k == "wireshark_keys") {
       // minivpn addition: per-connection Wireshark export (docs/config.md).
       if (!v.value.starts_with("/")) {
@@ -388,10 +442,7 @@ void LoadConnection(const SettingsSection& s, Config& config, Diagnostics& d) {
         conn.wireshark_keys = v.value;
       }
     } else {
-      ReportKey(d, v, fmt::format("connection '{}'", conn.name),
-                {"send_certreq", "send_cert", "childless", "dscp"},
-                {"vips", "aggressive", "pull", "pools", "ppk_id", "ppk_required", "if_id_in",
-                 "if_id_out", "mediation", "mediated_by", "mediation_peer"});
+      ReportKey(d, v, fmt::format("connection '{}'", conn.name), SwanctlConnectionKeys());
     }
   }
   int local_rounds = 0;
@@ -457,7 +508,7 @@ void LoadSecret(const SettingsSection& s, Config& config, Diagnostics& d) {
       Identity id;
       if (Take(ParseIdentity(v.value), id, v, d)) secret.owners.push_back(id);
     } else {
-      ReportKey(d, v, fmt::format("secret '{}'", s.name), {}, {});
+      ReportKey(d, v, fmt::format("secret '{}'", s.name));
     }
   }
   for (const auto& sub : s.sections) {

@@ -248,9 +248,35 @@ std::expected<std::uint64_t, std::string> ParseUint(std::string_view text, std::
   return value;
 }
 
+std::expected<std::uint64_t, std::string> ParseBytes(std::string_view text) {
+  std::uint64_t unit = 1;
+  std::string_view number = text;
+  if (!number.empty()) {
+    switch (std::tolower(static_cast<unsigned char>(number.back()))) {
+      case 'g': unit = 1ull << 30; break;
+      case 'm': unit = 1ull << 20; break;
+      case 'k': unit = 1ull << 10; break;
+      default: break;
+    }
+  }
+  if (unit != 1) number = Trim(number.substr(0, number.size() - 1));
+  auto n = ParseUint(number, UINT64_MAX / unit);
+  if (!n) {
+    return std::unexpected(fmt::format("invalid byte count '{}' (expected a number, optionally "
+                                       "with k, m or g)",
+                                       text));
+  }
+  return *n * unit;
+}
+
 std::expected<Mark, std::string> ParseMark(std::string_view text) {
   if (text.starts_with("%unique")) {
-    return std::unexpected(fmt::format("mark '{}' is not supported (use a fixed value)", text));
+    // charon gives every CHILD_SA (with -dir: each direction) a mark of its own; the VTI of a
+    // route-based tunnel needs one that is known in advance.
+    return std::unexpected(fmt::format("mark '{}' is not supported by minivpn (a unique mark for "
+                                       "every CHILD_SA{}); use a fixed value",
+                                       text, text.starts_with("%unique-dir") ? " and direction"
+                                                                             : ""));
   }
   std::size_t slash = text.find('/');
   auto value = ParseUint(text.substr(0, slash), 0xffffffff);

@@ -26,6 +26,9 @@ std::expected<Seconds, std::string> ParseDuration(std::string_view text, bool al
 std::expected<bool, std::string> ParseBool(std::string_view text);
 // Decimal or 0x hex, at most `max`.
 std::expected<std::uint64_t, std::string> ParseUint(std::string_view text, std::uint64_t max);
+// A byte count as charon's vici parse_bytes: a number (decimal or 0x hex) with an optional k, m
+// or g (KiB, MiB, GiB), spaces allowed before it: "1000", "512k", "1 G".
+std::expected<std::uint64_t, std::string> ParseBytes(std::string_view text);
 // "<value>[/<mask>]", decimal or hex; the mask defaults to 0xffffffff.
 std::expected<Mark, std::string> ParseMark(std::string_view text);
 // charon's identity syntax: IP address, FQDN ("routerA", "@host"), user@host, "@#<hex>" key

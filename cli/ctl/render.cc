@@ -27,6 +27,19 @@ std::string Mark(const Section& c, std::string_view dir) {
   return fmt::format(" (0x{}{})", mark, mask.empty() ? "" : "/0x" + mask);
 }
 
+// A child's rekeying as swanctl's list_conns prints it: "rekeying every 3600s or 1000 bytes or
+// 10 packets", only the limits that are set; "no rekeying" without any.
+std::string ChildRekeying(const Section& child) {
+  std::string every;
+  for (const auto& [key, unit] : {std::pair{"rekey_time", "s"}, std::pair{"rekey_bytes", " bytes"},
+                                  std::pair{"rekey_packets", " packets"}}) {
+    const std::string value = Get(child, key);
+    if (value.empty() || value == "0") continue;
+    every += fmt::format("{}{}{}", every.empty() ? " " : " or ", value, unit);
+  }
+  return every.empty() ? "no rekeying" : "rekeying every" + every;
+}
+
 void RenderChild(std::string& out, const Section& c) {
   out += fmt::format("  {}: #{}, reqid {}, {}, {}{}, {}:", Get(c, "name"), Get(c, "uniqueid"),
                      Get(c, "reqid"), Get(c, "state"), Get(c, "mode"),
@@ -72,6 +85,7 @@ void RenderIke(std::string& out, const std::string& name, const Section& ike) {
   if (Has(ike, "established")) {
     out += fmt::format("  established {}s ago", Get(ike, "established"));
     if (Has(ike, "rekey-time")) out += fmt::format(", rekeying in {}s", Get(ike, "rekey-time"));
+    if (Has(ike, "reauth-time")) out += fmt::format(", reauth in {}s", Get(ike, "reauth-time"));
     out += "\n";
   }
   if (const auto* children = ike.FindSection({"child-sas"})) {
@@ -100,8 +114,12 @@ std::string RenderConns(const std::vector<vici::Message>& list_conn_events) {
       const auto* conn = e.section();
       if (conn == nullptr) continue;
       const std::string rekey = Get(*conn, "rekey_time");
-      out += fmt::format("{}: {}, no reauthentication, {}\n", e.name, Get(*conn, "version"),
-                         rekey == "0" ? "no rekeying" : fmt::format("rekeying every {}s", rekey));
+      const std::string reauth = Get(*conn, "reauth_time");
+      out += fmt::format(
+          "{}: {}, {}, {}\n", e.name, Get(*conn, "version"),
+          reauth.empty() || reauth == "0" ? "no reauthentication"
+                                          : fmt::format("reauthentication every {}s", reauth),
+          rekey == "0" ? "no rekeying" : fmt::format("rekeying every {}s", rekey));
       out += fmt::format("  local:  {}\n", Get(*conn, "local_addrs"));
       out += fmt::format("  remote: {}\n", Get(*conn, "remote_addrs"));
       for (const auto& side : conn->elements) {
@@ -118,10 +136,7 @@ std::string RenderConns(const std::vector<vici::Message>& list_conn_events) {
         const auto& ce = children->elements[i];
         const auto* child = ce.section();
         if (child == nullptr) continue;
-        const std::string child_rekey = Get(*child, "rekey_time");
-        out += fmt::format("  {}: {}, {}", ce.name, Get(*child, "mode"),
-                           child_rekey == "0" ? "no rekeying"
-                                              : fmt::format("rekeying every {}s", child_rekey));
+        out += fmt::format("  {}: {}, {}", ce.name, Get(*child, "mode"), ChildRekeying(*child));
         // minivpnd's own keys: the VTI's marks and the start action.
         if (Has(*child, "mark_in") || Has(*child, "mark_out")) {
           out += fmt::format(", mark in {}, out {}", Get(*child, "mark_in"), Get(*child, "mark_out"));

@@ -237,6 +237,7 @@ std::expected<void, std::string> Daemon::ApplyConfig(config::Config next, bool i
     const WiresharkExport keys = ToWiresharkExport(conn, next.global);
     peer->export_ike_keys = keys.ike;
     peer->export_esp_keys = keys.esp;
+    peer->make_before_break = next.global.make_before_break;
     mapped.emplace_back(&conn, std::move(*peer));
   }
   const auto now = Now();

@@ -40,9 +40,9 @@ void AddInteg(Section& s, crypto::IntegId integ) {
   s.Add("integ-alg", Unprefixed(crypto::Name(integ), "AUTH_"));
 }
 
-// A CHILD_SA as list-sa's child-sas entries have it.
+// A CHILD_SA as list-sa's child-sas entries have it; `cfg` is its configuration, if known.
 Section ChildSection(const ike::IkeSaInfo& ike, const ike::ChildSaInfo& child,
-                     xfrm::KernelIpsec& kernel) {
+                     const config::ChildConfig* cfg, xfrm::KernelIpsec& kernel) {
   Section c;
   c.Add("name", child.name)
       .Add("uniqueid", Num(static_cast<std::int64_t>(child.id)))
@@ -82,9 +82,11 @@ Section ChildSection(const ike::IkeSaInfo& ike, const ike::ChildSaInfo& child,
                             child.inbound_sa_mark});
   counters("out", xfrm::SaId{ike.local.address, ike.remote.address, child.spi_out, 50,
                              child.mark_out});
-  c.Add("rekey-time", Num(child.rekey_in.count()))
-      .Add("life-time", Num(child.life_in.count()))
-      .Add("install-time", Num(child.age.count()))
+  // As charon's list_child_stats: no rekey-time or life-time for a CHILD_SA without one (a
+  // volume-only lifetime, rekey=no), instead of a time counting down from its installation.
+  if (!cfg || cfg->rekey_time.count() > 0) c.Add("rekey-time", Num(child.rekey_in.count()));
+  if (!cfg || cfg->life_time.count() > 0) c.Add("life-time", Num(child.life_in.count()));
+  c.Add("install-time", Num(child.age.count()))
       .AddList("local-ts", {child.local_ts.ToString()})
       .AddList("remote-ts", {child.remote_ts.ToString()});
   return c;
@@ -146,14 +148,19 @@ Section Daemon::ViciIkeSection(const ike::IkeSaInfo& ike, std::string_view only_
     s.Add("established", Num(ike.age.count()));
   }
   if (ike.rekey_in) s.Add("rekey-time", Num(ike.rekey_in->count()));
+  if (ike.reauth_in) s.Add("reauth-time", Num(ike.reauth_in->count()));
   if (!with_children) return s;
   Section children;
   for (const auto& child : ike.children) {
     if (!only_child.empty() && child.name != only_child) continue;
     if (only_child_id != 0 && child.id != only_child_id) continue;
     // charon names each entry <child name>-<unique id>
+    const config::ChildConfig* cfg = nullptr;
+    for (std::size_t i = 0; conn && i < conn->children.size(); ++i) {
+      if (conn->children[i].name == child.name) cfg = &conn->children[i];
+    }
     children.AddSection(fmt::format("{}-{}", child.name, child.id),
-                        ChildSection(ike, child, *kernel_));
+                        ChildSection(ike, child, cfg, *kernel_));
   }
   s.AddSection("child-sas", std::move(children));
   return s;
@@ -721,7 +728,7 @@ vici::Section Daemon::ViciConnSection(const config::ConnectionConfig& conn) cons
   s.AddList("local_addrs", hosts(conn.local_addrs))
       .AddList("remote_addrs", hosts(conn.remote_addrs))
       .Add("version", "IKEv2")
-      .Add("reauth_time", "0")
+      .Add("reauth_time", Num(conn.reauth_time.count()))
       .Add("rekey_time", Num(conn.rekey_time.count()))
       .Add("unique", UniqueName(conn.unique));
   for (const auto& [section, id] : {std::pair{"local-1", &conn.local_id},
@@ -744,8 +751,8 @@ vici::Section Daemon::ViciConnSection(const config::ConnectionConfig& conn) cons
     Section c;
     c.Add("mode", "TUNNEL")
         .Add("rekey_time", Num(child.rekey_time.count()))
-        .Add("rekey_bytes", "0")
-        .Add("rekey_packets", "0")
+        .Add("rekey_bytes", std::to_string(child.rekey_bytes))
+        .Add("rekey_packets", std::to_string(child.rekey_packets))
         .Add("dpd_action", ActionName(child.dpd_action))
         .Add("close_action", ActionName(child.close_action))
         .AddList("local-ts", std::move(local))

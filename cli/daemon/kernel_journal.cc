@@ -444,6 +444,14 @@ std::error_code JournalingKernel::DelPolicy(const xfrm::PolicyId& id) {
   return ec;
 }
 
+std::error_code JournalingKernel::ReleasePolicy(const xfrm::PolicySpec& spec) {
+  const auto entry = JournalEntry::Policy(spec.id);
+  journal_.IntendRemove(entry);
+  const auto ec = inner_.ReleasePolicy(spec);
+  journal_.Removed(entry, IsGone(ec));
+  return ec;
+}
+
 LeftoverReport RemoveLeftovers(const JournalState& leftovers, xfrm::KernelIpsec& kernel,
                                const VtiDeleter& delete_vti) {
   LeftoverReport report;

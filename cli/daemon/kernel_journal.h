@@ -143,6 +143,7 @@ class JournalingKernel final : public xfrm::KernelIpsec {
   std::error_code AddPolicy(const xfrm::PolicySpec& spec) override;
   std::error_code UpdatePolicy(const xfrm::PolicySpec& spec) override;
   std::error_code DelPolicy(const xfrm::PolicyId& id) override;
+  std::error_code ReleasePolicy(const xfrm::PolicySpec& spec) override;
 
  private:
   xfrm::KernelIpsec& inner_;

@@ -121,6 +121,7 @@ std::expected<ike::PeerConfig, std::string> ToPeerConfig(const config::Connectio
   peer.rekey_time = conn.rekey_time;
   peer.over_time = conn.over_time;
   peer.rand_time = conn.rand_time;
+  peer.reauth_time = conn.reauth_time;
   peer.fragmentation = conn.fragmentation != config::Fragmentation::kNo;
   peer.mobike = conn.mobike;
   peer.keyingtries = conn.keyingtries;
@@ -155,6 +156,13 @@ std::expected<ike::PeerConfig, std::string> ToPeerConfig(const config::Connectio
     child.rekey_time = c.rekey_time;
     child.life_time = c.life_time;
     child.rand_time = c.rand_time;
+    child.inactivity = c.inactivity;
+    child.rekey_bytes = c.rekey_bytes;
+    child.life_bytes = c.life_bytes;
+    child.rand_bytes = c.rand_bytes;
+    child.rekey_packets = c.rekey_packets;
+    child.life_packets = c.life_packets;
+    child.rand_packets = c.rand_packets;
     if (child.start_action != ike::StartAction::kNone && peer.remote_address.family == 0) {
       return std::unexpected(fmt::format(
           "connection '{}': child '{}' has start_action {} but remote_addrs has no address to "

@@ -44,6 +44,18 @@ std::uint32_t Engine::AcquireReqid(const ChildConfig& cfg, const xfrm::Subnet& l
   return reqid;
 }
 
+void Engine::HoldReqid(std::uint32_t reqid) {
+  if (auto fixed = fixed_reqids_.find(reqid); fixed != fixed_reqids_.end()) {
+    ++fixed->second;
+    return;
+  }
+  for (auto& [key, entry] : reqids_) {
+    if (entry.reqid != reqid) continue;
+    ++entry.refs;
+    return;
+  }
+}
+
 void Engine::ReleaseReqid(std::uint32_t reqid) {
   if (auto fixed = fixed_reqids_.find(reqid); fixed != fixed_reqids_.end()) {
     if (--fixed->second == 0) fixed_reqids_.erase(fixed);
@@ -64,6 +76,16 @@ xfrm::Lifetime Engine::ChildLifetime(const ChildConfig& cfg) {
   std::uint64_t jitter = rand ? random_.Next<std::uint32_t>() % (rand + 1) : 0;
   l.soft_add_seconds = rekey - jitter;
   l.hard_add_seconds = static_cast<std::uint64_t>(cfg.life_time.count());
+  // Bytes and packets as charon's get_lifetime() makes them (each with its own jitter, 64 bits
+  // wide); 0 is no limit (XFRM_INF in the netlink layer), so a rekey of 0 sets no soft limit.
+  const auto soft = [this](std::uint64_t rekey_at, std::uint64_t spread) -> std::uint64_t {
+    spread = std::min(spread, rekey_at > 0 ? rekey_at - 1 : 0);
+    return rekey_at - (spread ? random_.Next<std::uint64_t>() % (spread + 1) : 0);
+  };
+  l.soft_bytes = soft(cfg.rekey_bytes, cfg.rand_bytes);
+  l.hard_bytes = cfg.life_bytes;
+  l.soft_packets = soft(cfg.rekey_packets, cfg.rand_packets);
+  l.hard_packets = cfg.life_packets;
   return l;
 }
 
@@ -162,6 +184,7 @@ ChildSa* Engine::InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice
   c.installed_at = now;
   c.rekey_at = now + Seconds(c.params.lifetime.soft_add_seconds);
   c.expire_at = now + Seconds(c.params.lifetime.hard_add_seconds);
+  if (cfg.inactivity.count() > 0) c.inactivity_at = now + cfg.inactivity;
   sa.children.push_back(std::move(c));
   ChildSa& ref = sa.children.back();
   char spis[40];
@@ -301,7 +324,7 @@ bool Engine::RemoveTraps(std::string_view peer, std::string_view child) {
       ++it;
       continue;
     }
-    for (auto p = it->policies.rbegin(); p != it->policies.rend(); ++p) (void)kernel_.DelPolicy(p->id);
+    for (auto p = it->policies.rbegin(); p != it->policies.rend(); ++p) (void)kernel_.ReleasePolicy(*p);
     ReleaseReqid(it->reqid);
     it = traps_.erase(it);
     removed = true;

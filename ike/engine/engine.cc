@@ -30,6 +30,10 @@ std::string_view Name(EventKind kind) {
       return "ike-down";
     case EventKind::kIkeRekeyed:
       return "ike-rekeyed";
+    case EventKind::kIkeReauth:
+      return "ike-reauth";
+    case EventKind::kNotice:
+      return "notice";
     case EventKind::kChildUp:
       return "child-up";
     case EventKind::kChildDown:
@@ -260,6 +264,7 @@ void Engine::DestroySa(IkeSa& sa, TimePoint now, std::string_view reason) {
   if (sa.destroyed) return;
   Touch(sa);
   while (!sa.children.empty()) RemoveChild(sa, sa.children.back().id, now, reason);
+  for (auto reqid : std::exchange(sa.held_reqids, {})) ReleaseReqid(reqid);
   AbandonOutstanding(sa);
   ReleasePending(sa, sa.auth_pending);
   if (auto it = by_spi_.find(sa.our_spi()); it != by_spi_.end() && it->second == sa.serial)
@@ -278,17 +283,98 @@ void Engine::DestroySa(IkeSa& sa, TimePoint now, std::string_view reason) {
   }
 }
 
-// Charon's jitter: rekey at rekey_time - random(0..rand_time); give up at rekey_time + over_time.
+// Charon's jitter: rekey at rekey_time - random(0..rand_time), reauthenticate at reauth_time -
+// random(0..rand_time); give up at the longer of the two + over_time.
 void Engine::ScheduleIkeRekey(IkeSa& sa, TimePoint now) {
   const PeerConfig* peer = FindPeer(sa.peer);
   if (peer) sa.dpd_delay = peer->dpd_delay;
-  if (!peer || peer->rekey_time.count() == 0) return;
-  Seconds over = peer->over_time.count() ? peer->over_time : peer->rekey_time / 10;
-  Seconds rand = peer->rand_time.count() ? peer->rand_time : over;
-  Seconds jitter{0};
-  if (rand.count() > 0) jitter = Seconds(random_.Next<std::uint32_t>() % (rand.count() + 1));
-  sa.rekey_at = now + peer->rekey_time - jitter;
-  sa.hard_at = now + peer->rekey_time + over;
+  if (!peer) return;
+  const Seconds longest = std::max(peer->rekey_time, peer->reauth_time);
+  if (longest.count() == 0) return;
+  const Seconds over = peer->over_time.count() ? peer->over_time : longest / 10;
+  const Seconds rand = peer->rand_time.count() ? peer->rand_time : over;
+  const auto jittered = [&](Seconds time) {
+    const auto bound = static_cast<std::uint32_t>(std::min(rand, time - Seconds(1)).count());
+    return now + time - Seconds(bound > 0 ? random_.Next<std::uint32_t>() % (bound + 1) : 0);
+  };
+  if (peer->rekey_time.count() > 0) sa.rekey_at = jittered(peer->rekey_time);
+  if (peer->reauth_time.count() > 0) sa.reauth_at = jittered(peer->reauth_time);
+  sa.hard_at = now + longest + over;
+}
+
+// 2.8.3: reauthentication is a new IKE SA from IKE_SA_INIT (authenticated again) that takes over
+// the CHILD_SAs, made again on it. Either peer may start it (charon does as a PSK responder too).
+void Engine::StartReauth(IkeSa& sa, TimePoint now) {
+  const PeerConfig* peer = FindPeer(sa.peer);
+  std::vector<std::string> children;
+  for (const auto& c : sa.children) {
+    if (c.state == ChildState::kRekeyed || c.state == ChildState::kDeleting || c.redundant)
+      continue;
+    if (std::find(children.begin(), children.end(), c.name) == children.end())
+      children.push_back(c.name);
+  }
+  if (peer == nullptr || children.empty()) {
+    // charon: the SA is kept until its hard lifetime (over_time after reauth_time).
+    Emit(EventKind::kFailure, &sa, now, "unable to reauthenticate IKE SA: no CHILD_SA to make again");
+    return;
+  }
+  if (peer->make_before_break) {
+    Emit(EventKind::kIkeReauth, &sa, now,
+         "reauthenticating IKE SA (make-before-break): a new IKE SA first, then this one deleted");
+    Reestablish(sa, children, true, now);
+    return;
+  }
+  Emit(EventKind::kIkeReauth, &sa, now,
+       "reauthenticating IKE SA (break-before-make): deleting it, then a new IKE SA");
+  sa.reestablish = std::move(children);
+  sa.tasks.clear();
+  StartDelete(sa, true, {}, now);
+}
+
+IkeSa* Engine::Reestablish(const IkeSa& old, const std::vector<std::string>& children,
+                           bool make_before_break, TimePoint now) {
+  const PeerConfig* peer = FindPeer(old.peer);
+  if (children.empty() || peer == nullptr) return nullptr;
+  IkeSa& sa = NewSa(old.peer, true, now);
+  // The addresses in use; a config open to any address has no others.
+  sa.local = Endpoint{peer->local_address.is_set() ? peer->local_address : old.local.address,
+                      config_.ike_port};
+  sa.remote = Endpoint{peer->remote_address.is_set() ? peer->remote_address : old.remote.address,
+                       peer->remote_port};
+  if (make_before_break) sa.reauth_of = old.serial;
+  sa.auth_child = children.front();
+  for (std::size_t i = 1; i < children.size(); ++i)
+    sa.tasks.push_back(Task{.kind = Task::Kind::kCreateChild, .child_name = children[i]});
+  StartInit(sa, now);
+  return sa.destroyed ? nullptr : &sa;
+}
+
+void Engine::ReestablishAndDestroy(IkeSa& sa, std::string_view reason, TimePoint now) {
+  const std::vector<std::string> children = std::exchange(sa.reestablish, {});
+  // The new SA only sends IKE_SA_INIT now; the old one's CHILD_SAs leave the kernel below,
+  // before the new ones are installed.
+  if (IkeSa* next = Reestablish(sa, children, false, now)) {
+    for (const auto& c : sa.children) {
+      HoldReqid(c.params.reqid);
+      next->held_reqids.push_back(c.params.reqid);
+    }
+  }
+  DestroySa(sa, now, reason);
+}
+
+void Engine::FinishReauth(IkeSa& sa, TimePoint now) {
+  for (auto reqid : std::exchange(sa.held_reqids, {})) ReleaseReqid(reqid);
+  IkeSa* old = FindSa(std::exchange(sa.reauth_of, 0));
+  // The old SA may have been rekeyed meanwhile: its successor is the one to delete.
+  while (old != nullptr && old->successor != 0 && !old->destroyed) old = FindSa(old->successor);
+  if (old == nullptr || old->destroyed || old == &sa || old->state == IkeState::kDeleting) return;
+  Emit(EventKind::kIkeReauth, old, now,
+       "reauthenticated by IKE SA #" + std::to_string(sa.serial) + ": deleting this one");
+  old->reauth_at.reset();
+  old->tasks.clear();
+  old->tasks.push_back(Task{.kind = Task::Kind::kDeleteIke});
+  Touch(*old);
+  StartNextTask(*old, now);
 }
 
 TimePoint Engine::RetryAt(TimePoint now) {
@@ -483,11 +569,41 @@ void Engine::CheckSaTimers(IkeSa& sa, TimePoint now) {
     sa.rekey_at.reset();
     sa.tasks.push_back(Task{.kind = Task::Kind::kRekeyIke});
   }
+  if (sa.reauth_at && now >= *sa.reauth_at) {
+    sa.reauth_at.reset();
+    sa.tasks.push_back(Task{.kind = Task::Kind::kReauthIke});
+  }
+  for (auto& c : sa.children)
+    if (c.inactivity_at && now >= *c.inactivity_at) CheckInactivity(sa, c, now);
   if (sa.dpd_delay.count() > 0 && sa.state == IkeState::kEstablished && !sa.outstanding &&
       sa.tasks.empty() && now >= sa.last_received + sa.dpd_delay) {
     sa.tasks.push_back(Task{.kind = Task::Kind::kDpd});
   }
   StartNextTask(sa, now);
+}
+
+void Engine::CheckInactivity(IkeSa& sa, ChildSa& child, TimePoint now) {
+  child.inactivity_at.reset();
+  const PeerConfig* peer = FindPeer(sa.peer);
+  const ChildConfig* cfg = peer ? FindChildConfig(*peer, child.name) : nullptr;
+  if (cfg == nullptr || cfg->inactivity.count() == 0 || child.state != ChildState::kInstalled)
+    return;
+  // Idle since the last packet either way, or since the install if none crossed yet.
+  Seconds idle = std::chrono::duration_cast<Seconds>(now - child.installed_at);
+  for (const auto& id :
+       {xfrm::InboundSaSpec(child.params).id, xfrm::OutboundSaSpec(child.params).id}) {
+    auto counters = kernel_.QuerySa(id);
+    if (counters && counters->idle) idle = std::min(idle, *counters->idle);
+  }
+  if (idle < cfg->inactivity) {
+    child.inactivity_at = now + (cfg->inactivity - idle);
+    return;
+  }
+  Emit(EventKind::kNotice, &sa, now,
+       "closing CHILD_SA " + child.name + "{" + std::to_string(child.id) + "} after " +
+           std::to_string(idle.count()) + "s of inactivity",
+       std::nullopt, child.name, child.id);
+  sa.tasks.push_back(Task{.kind = Task::Kind::kDeleteChild, .child_id = child.id});
 }
 
 void Engine::HandleTimers(TimePoint now) {
@@ -511,6 +627,9 @@ std::optional<TimePoint> Engine::SaDeadline(const IkeSa& sa) const {
   if (sa.destroy_at) consider(*sa.destroy_at);
   if (sa.hard_at) consider(*sa.hard_at);
   if (sa.rekey_at) consider(*sa.rekey_at);
+  if (sa.reauth_at) consider(*sa.reauth_at);
+  for (const auto& c : sa.children)
+    if (c.inactivity_at) consider(*c.inactivity_at);
   if (!sa.outstanding && sa.state == IkeState::kEstablished) {
     if (!sa.tasks.empty()) {
       consider(sa.tasks.front().not_before);
@@ -604,6 +723,7 @@ std::vector<IkeSaInfo> Engine::ListSas(TimePoint now) const {
     info.nat_remote = sa->nat_remote;
     info.age = duration_cast<Seconds>(now - sa->created);
     if (sa->rekey_at) info.rekey_in = duration_cast<Seconds>(*sa->rekey_at - now);
+    if (sa->reauth_at) info.reauth_in = duration_cast<Seconds>(*sa->reauth_at - now);
     for (const auto& c : sa->children) {
       ChildSaInfo ci;
       ci.id = c.id;

@@ -129,9 +129,27 @@ class Engine {
             std::optional<NotifyType> notify = std::nullopt, std::string_view child = {},
             std::uint64_t child_id = 0);
   void ScheduleIkeRekey(IkeSa& sa, TimePoint now);
+  // 2.8.3 reauthentication of `sa` (its reauth_at passed): break-before-make or
+  // make-before-break as PeerConfig::make_before_break says.
+  void StartReauth(IkeSa& sa, TimePoint now);
+  // A new IKE SA with `old`'s peer and addresses that makes `children` (the first with
+  // IKE_AUTH). make-before-break: `old` is deleted once they are up (FinishReauth).
+  IkeSa* Reestablish(const IkeSa& old, const std::vector<std::string>& children,
+                     bool make_before_break, TimePoint now);
+  // Break-before-make: the DELETE of `sa` is done (answered, crossed or given up): the new IKE SA
+  // starts and `sa` goes.
+  void ReestablishAndDestroy(IkeSa& sa, std::string_view reason, TimePoint now);
+  // A reauthentication's new SA has made its CHILD_SAs: the reqids it held are released and
+  // (make-before-break) the IKE SA it replaces is deleted.
+  void FinishReauth(IkeSa& sa, TimePoint now);
+  // One more reference to an allocated or configured reqid that is in use.
+  void HoldReqid(std::uint32_t reqid);
   void ApplyAction(const std::string& peer, const std::vector<std::string>& restart_children,
                    TimePoint now);
   void CheckSaTimers(IkeSa& sa, TimePoint now);
+  // charon's inactivity job: closes `child` if neither of its SAs carried a packet for the
+  // child's inactivity time, else looks again when that time would be up.
+  void CheckInactivity(IkeSa& sa, ChildSa& child, TimePoint now);
   // 2.25: retry after TEMPORARY_FAILURE at retry_delay plus jitter, so that two peers that
   // collided do not collide again.
   TimePoint RetryAt(TimePoint now);

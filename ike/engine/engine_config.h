@@ -87,6 +87,17 @@ struct ChildConfig {
   Seconds rekey_time{base::charon::kChildRekeyTime};  // soft = rekey_time - random(0..rand_time)
   Seconds life_time{base::charon::kChildLifeTime};    // hard lifetime
   Seconds rand_time{base::charon::kChildRandTime};
+  // charon's inactivity: a CHILD_SA that carried no packet in either direction for this long
+  // (since it was installed, if never) is closed with a DELETE; 0 = never.
+  Seconds inactivity{0};
+  // The same for traffic volume (charon's rekey_bytes/life_bytes/rand_bytes and _packets): the
+  // kernel's soft limit is rekey - random(0..rand), its hard limit life; 0 = no limit.
+  std::uint64_t rekey_bytes = 0;
+  std::uint64_t life_bytes = 0;
+  std::uint64_t rand_bytes = 0;
+  std::uint64_t rekey_packets = 0;
+  std::uint64_t life_packets = 0;
+  std::uint64_t rand_packets = 0;
 };
 
 struct PeerConfig {
@@ -103,6 +114,15 @@ struct PeerConfig {
   Seconds rekey_time{base::charon::kIkeRekeyTime};  // IKE rekey; 0 = never
   Seconds over_time{0};          // 0 = 10% of rekey_time (charon)
   Seconds rand_time{0};          // 0 = over_time (charon)
+  // Reauthentication (RFC 7296 2.8.3; charon's reauth_time, ipsec.conf reauth = yes): every
+  // reauth_time - random(0..rand_time) a new IKE SA from IKE_SA_INIT with the CHILD_SAs made
+  // again replaces this one; 0 = never. Hard IKE lifetime: the longer of rekey/reauth_time +
+  // over_time.
+  Seconds reauth_time{0};
+  // charon.make_before_break: the new IKE SA and its CHILD_SAs come up before the old IKE SA is
+  // deleted (their policies shared meanwhile); otherwise (charon 5.9's default) the old one is
+  // deleted first.
+  bool make_before_break = false;
   bool fragmentation = true;     // announce and use RFC 7383 fragmentation
   // mobike (charon's default yes): as charon, float to port 4500 after IKE_SA_INIT even without
   // a NAT; with mobike = no only a detected NAT moves IKE there. (MOBIKE itself, RFC 4555, is not

@@ -471,10 +471,21 @@ void Engine::StartNextTask(IkeSa& sa, TimePoint now) {
       case Task::Kind::kDeleteIke:
         StartDelete(sa, true, {}, now);
         break;
+      case Task::Kind::kReauthIke:
+        StartReauth(sa, now);
+        break;
       case Task::Kind::kDpd:
         StartDpd(sa, now);
         break;
     }
+  }
+  // A reauthentication's new SA with its CHILD_SAs made: the old SA (make-before-break) and the
+  // reqids it held (break-before-make) go.
+  const bool reauthenticating = sa.reauth_of != 0 || !sa.held_reqids.empty();
+  if (reauthenticating && !sa.destroyed && !sa.outstanding && sa.state == IkeState::kEstablished &&
+      std::none_of(sa.tasks.begin(), sa.tasks.end(),
+                   [](const Task& t) { return t.kind == Task::Kind::kCreateChild; })) {
+    FinishReauth(sa, now);
   }
 }
 

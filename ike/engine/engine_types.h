@@ -36,12 +36,14 @@ enum class EventKind : std::uint8_t {
   kIkeUp,
   kIkeDown,
   kIkeRekeyed,  // ike_serial = the new SA, text names the old one
+  kIkeReauth,   // reauthentication (2.8.3) of this IKE SA: started, finished or scheduled
   kChildUp,
   kChildDown,
   kChildRekeyed,
   kTrapInstalled,     // start_action = trap: the child's trap policies are in the kernel
   kFailure,  // notify = the error notify sent/received, text = what happened
   kDropped,  // an input that was ignored, text = why
+  kNotice,   // a decision of ours the operator should see (e.g. an inactivity close), text = what
 };
 std::string_view Name(EventKind kind);
 
@@ -130,6 +132,7 @@ struct IkeSaInfo {
   bool nat_remote = false;
   std::chrono::seconds age{0};
   std::optional<std::chrono::seconds> rekey_in{};
+  std::optional<std::chrono::seconds> reauth_in{};  // until the reauthentication (2.8.3)
   std::vector<ChildSaInfo> children{};
 };
 

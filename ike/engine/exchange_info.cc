@@ -96,6 +96,8 @@ void Engine::ProcessInfoRequest(IkeSa& sa, const Header& header, const std::vect
   // An empty request is a liveness check (2.4) and gets an empty response.
   SendResponse(sa, header, std::move(reply), hashes, now);
   if (delete_ike) {
+    // Our reauthentication's DELETE crossed the peer's: the new IKE SA starts all the same.
+    if (!sa.reestablish.empty()) return ReestablishAndDestroy(sa, "reauthenticated", now);
     if (IkeSa* next = FindSa(sa.successor); next && !sa.children.empty()) MoveChildren(sa, *next);
     for (const auto& c : sa.children) close_action(c.name);
     std::string peer_name = sa.peer;
@@ -116,6 +118,7 @@ void Engine::ProcessInfoResponse(IkeSa& sa, Outstanding& out, const std::vector<
                                  TimePoint now) {
   if (out.kind == ExchangeKind::kDpd) return;  // the peer is alive
   if (out.delete_ike) {
+    if (!sa.reestablish.empty()) return ReestablishAndDestroy(sa, "reauthenticated", now);
     DestroySa(sa, now, sa.successor ? "rekeyed" : "deleted");
     return;
   }
@@ -149,6 +152,9 @@ void Engine::GiveUp(IkeSa& sa, TimePoint now) {
     restart.push_back(sa.auth_child);
     next_try = sa.keying_try + 1;
   }
+  // charon: a reauthentication whose DELETE got no answer makes the new IKE SA anyway.
+  if (o.delete_ike && !sa.reestablish.empty())
+    return ReestablishAndDestroy(sa, "peer not responding to the reauthentication's DELETE", now);
   std::string peer_name = sa.peer;
   DestroySa(sa, now, "peer not responding");
   // dpd_action = trap: the next packet for the tunnel starts a new negotiation (RFC 7296 2.4

@@ -160,8 +160,11 @@ bool Engine::AllowInitError(TimePoint now) {
 
 void Engine::StartInit(IkeSa& sa, TimePoint now) {
   const PeerConfig* peer = FindPeer(sa.peer);
-  sa.local = Endpoint{peer->local_address, config_.ike_port};
-  sa.remote = Endpoint{peer->remote_address, peer->remote_port};
+  // A reauthentication (Reestablish) has set the addresses in use already.
+  if (!sa.remote.address.is_set()) {
+    sa.local = Endpoint{peer->local_address, config_.ike_port};
+    sa.remote = Endpoint{peer->remote_address, peer->remote_port};
+  }
   sa.spi_i = NewIkeSpi();
   RegisterSpi(sa);
   sa.nonce_i.resize(config_.nonce_size);

@@ -45,6 +45,7 @@ struct ChildSa {
   TimePoint installed_at{};
   TimePoint rekey_at{};   // soft lifetime (engine side; the kernel also sends a soft expire)
   TimePoint expire_at{};  // hard lifetime
+  std::optional<TimePoint> inactivity_at{};  // next idle check (ChildConfig::inactivity)
   // 2.8.1: when we answer the peer's rekey of this SA: the SA it created and the lowest nonce
   // of that exchange, to decide a simultaneous rekey.
   std::uint64_t peer_successor = 0;
@@ -110,6 +111,7 @@ struct Task {
     kDeleteChild,
     kRekeyIke,
     kDeleteIke,
+    kReauthIke,
     kDpd,
   };
   Kind kind = Kind::kDpd;
@@ -184,6 +186,16 @@ struct IkeSa {
   std::vector<ChildSa> children{};
 
   std::optional<TimePoint> rekey_at{};    // IKE rekey
+  std::optional<TimePoint> reauth_at{};   // reauthentication (2.8.3), PeerConfig::reauth_time
+  // Break-before-make reauthentication: the CHILD_SAs to make again on a new IKE SA once this
+  // one's DELETE is answered (or not answered at all).
+  std::vector<std::string> reestablish{};
+  // Make-before-break reauthentication: the IKE SA this one replaces, deleted once this one's
+  // CHILD_SAs are up.
+  std::uint64_t reauth_of = 0;
+  // Break-before-make: the reqids of the deleted SA's CHILD_SAs, held until this SA has made
+  // them again so that they get the same ones (charon's use_reqid).
+  std::vector<std::uint32_t> held_reqids{};
   std::optional<TimePoint> hard_at{};     // rekey_time + over_time: give up the SA
   std::optional<TimePoint> destroy_at{};  // half-open timeout / waiting for the peer's DELETE
 

@@ -17,6 +17,7 @@ role_of() {
 #   dpd=<dpd_delay>  dpd_action=<clear|trap|restart>  keyingtries=<n, 0 = forever>
 #   rekey=<child rekey_time>  life=<child life_time>  rand=<child rand_time>
 #   ike_rekey=<IKE rekey_time>  ike_over=<IKE over_time>  ike_rand=<IKE rand_time>
+#   ike_reauth=<IKE reauth_time> (reauthentication, RFC 7296 2.8.3)
 #   close=<close_action>  if_id=<n>: XFRM interface id (if_id_in/if_id_out = n) instead of the
 #   VTI mark (mark_in/mark_out = pair key); see lab_xfrmi
 #   remote_addrs=<addresses>: instead of Y's address (e.g. %any: a road-warrior style responder
@@ -32,7 +33,7 @@ lab_conn() {
   local -A o=([ike]="${!ike_var:-${IKE:-aes256gcm16-prfsha256-x25519}}"
     [esp]="${!esp_var:-${ESP:-aes256gcm16}}" [psk]="${!psk_var:-$LAB_PSK_DEFAULT}" [start]=none
     [dpd]="" [dpd_action]="" [keyingtries]="" [rekey]="" [life]="" [rand]="" [ike_rekey]=""
-    [ike_over]="" [ike_rand]="" [close]="" [wireshark]="" [if_id]="" [remote_addrs]="" [local_addrs]=""
+    [ike_over]="" [ike_rand]="" [ike_reauth]="" [close]="" [wireshark]="" [if_id]="" [remote_addrs]="" [local_addrs]=""
     [updown]="")
   local kv
   for kv in "$@"; do o[${kv%%=*}]=${kv#*=}; done
@@ -50,6 +51,7 @@ lab_conn() {
     [[ -n ${o[ike_rekey]} ]] && echo "    rekey_time = ${o[ike_rekey]}"
     [[ -n ${o[ike_over]} ]] && echo "    over_time = ${o[ike_over]}"
     [[ -n ${o[ike_rand]} ]] && echo "    rand_time = ${o[ike_rand]}"
+    [[ -n ${o[ike_reauth]} ]] && echo "    reauth_time = ${o[ike_reauth]}"
     # minivpn's per-connection Wireshark export (charon has it as the save-keys plugin instead)
     [[ -n ${o[wireshark]} ]] && echo "    wireshark_keys = ${o[wireshark]}"
     echo "    local {"
@@ -121,6 +123,8 @@ charon-systemd {
   load = random nonce openssl aes sha1 sha2 hmac gcm gmp kdf kernel-netlink socket-default vici updown
   # route-based VPN: the VTI routes carry the traffic; the daemon must not add routes
   install_routes = no
+  # reauthentication: new IKE_SA and CHILD_SAs before the old ones go (MAKE_BEFORE_BREAK=yes)
+  make_before_break = ${MAKE_BEFORE_BREAK:-no}
   install_virtual_ip = no
   # lab timing: give up on a silent peer after about 10 s instead of minutes
   # (LAB_RETRANSMIT_TRIES raises it for lossy links)

@@ -108,8 +108,10 @@ TEST(Legacy, SeedFilesLoadUnchanged) {
   EXPECT_TRUE(c.psk.Equals(AsBytes("supersecret")));
   ASSERT_EQ(c.proposals.size(), 1u);  // '!': no defaults appended
   EXPECT_EQ(ToString(c.proposals[0]), "aes256gcm16-prfsha256-x25519");
-  // ikelifetime 3h - margintime 9m; over = margin; rand = margin * 100%.
-  EXPECT_EQ(c.rekey_time, 10260s);
+  // ikelifetime 3h - margintime 9m, a reauthentication interval (reauth=yes is the default);
+  // over = margin; rand = margin * 100%.
+  EXPECT_EQ(c.reauth_time, 10260s);
+  EXPECT_EQ(c.rekey_time, 0s);
   EXPECT_EQ(c.over_time, 540s);
   EXPECT_EQ(c.rand_time, 540s);
   EXPECT_EQ(c.dpd_delay, 0s);  // dpdaction=none (default) disables DPD
@@ -150,7 +152,8 @@ TEST(Legacy, HubWithTwoSpokesSample) {
   ASSERT_EQ(s1->proposals.size(), 2u);
   EXPECT_EQ(ToString(s1->proposals[0]), "aes256gcm16-prfsha384-ecp384");
   EXPECT_EQ(ToString(s1->proposals[1]), "aes256-sha384-prfsha384-ecp384");
-  EXPECT_EQ(s1->rekey_time, 8h - 5min);
+  EXPECT_EQ(s1->reauth_time, 8h - 5min);
+  EXPECT_EQ(s1->rekey_time, 0s);
   EXPECT_EQ(s1->rand_time, 150s);
   EXPECT_EQ(s1->dpd_delay, 30s);
   EXPECT_FALSE(s1->mobike);
@@ -233,7 +236,8 @@ TEST(Legacy, EveryParameter) {
   EXPECT_EQ(c->local_id, (Identity{IdType::kFqdn, "a.example"}));
   EXPECT_EQ(c->remote_id, (Identity{IdType::kRfc822Addr, "b@example.org"}));
   EXPECT_EQ(c->proposals.size(), 1u);
-  EXPECT_EQ(c->rekey_time, 7020s);  // 2h - 3m
+  EXPECT_EQ(c->rekey_time, 7020s);  // 2h - 3m, reauth=no: rekeyed
+  EXPECT_EQ(c->reauth_time, 0s);
   EXPECT_EQ(c->over_time, 180s);
   EXPECT_EQ(c->rand_time, 90s);  // 3m * 50%
   EXPECT_EQ(c->dpd_delay, 60s);
@@ -278,7 +282,7 @@ TEST(Legacy, AlsoAndDefaultsPrecedence) {
   EXPECT_EQ(c.name, "site");
   EXPECT_EQ(c.remote_id.data, "routerB");      // from also=
   EXPECT_EQ(c.children[0].life_time, 2400s);   // own value beats also=
-  EXPECT_EQ(c.rekey_time, 7200s - 540s);       // also= beats %default
+  EXPECT_EQ(c.reauth_time, 7200s - 540s);      // also= beats %default
   EXPECT_EQ(c.children[0].mark_in.value, 3u);  // %default
   EXPECT_EQ(c.children[0].start_action, StartAction::kNone);
 }
@@ -432,7 +436,7 @@ TEST(Legacy, ParameterErrors) {
                     "  mark=%unique\n"            // 26
                     "  ike=aes128-sha256\n"       // 27
                     "  leftcert=a.pem\n"          // 28
-                    "  pfs=yes\n"                 // 29
+                    "  pfs=no\n"                  // 29
                     "  flavour=vanilla\n"         // 30
                     "  leftcolour=red\n"          // 31
                     "  also=ghost\n"              // 32
@@ -449,7 +453,7 @@ TEST(Legacy, ParameterErrors) {
   EXPECT_DIAG(l, Severity::kError, "mark '%unique' is not supported", 26);
   EXPECT_DIAG(l, Severity::kError, "has no key exchange group", 27);
   EXPECT_DIAG(l, Severity::kError, "'leftcert' is not supported", 28);
-  EXPECT_DIAG(l, Severity::kError, "'pfs' is not supported", 29);
+  EXPECT_DIAG(l, Severity::kWarning, "'pfs=no' is accepted and ignored", 29);  // issue 21
   EXPECT_DIAG(l, Severity::kError, "unknown parameter 'flavour' in conn 'x'", 30);
   EXPECT_DIAG(l, Severity::kError, "unknown parameter 'leftcolour' in conn 'x'", 31);
   EXPECT_DIAG(l, Severity::kError, "also=ghost names a conn that does not exist", 32);
@@ -483,8 +487,172 @@ TEST(Legacy, LifetimeMarginErrors) {
   ASSERT_TRUE(no.ok()) << Dump(no.diagnostics);
   const auto* c = no.config.Find("norekey");
   EXPECT_EQ(c->rekey_time, 0s);
+  EXPECT_EQ(c->reauth_time, 0s);  // rekey=no turns reauthentication off too (starterstroke.c)
   EXPECT_EQ(c->children[0].rekey_time, 0s);
   EXPECT_EQ(c->children[0].life_time, 3600s);
+}
+
+// Issue 21: keys charon 5.9.8 accepts that do nothing for an IKEv2 PSK tunnel load as in charon.
+// With charon's default (or a value that changes nothing) they are silent, as if left out.
+TEST(Legacy, KeysWithoutEffectInCharonAreSilentWithTheirDefault) {
+  TempDir dir;
+  auto r = LoadConn(dir,
+                    "conn q\n  left=192.0.2.1\n  right=198.51.100.1\n  auto=add\n"
+                    "  aggressive=no\n  pfs=yes\n  leftsendcert=never\n  rightsendcert=ifasked\n"
+                    "  modeconfig=pull\n  xauth=client\n  mediation=no\n  sha256_96=no\n"
+                    "  ikedscp=000000\n  tfc=0\n  leftfirewall=no\n  lefthostaccess=no\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_TRUE(r.diagnostics.empty()) << Dump(r.diagnostics);
+}
+
+// ... and with any other value they warn, naming the key and why: starter drops pfs, pfsgroup,
+// eap and left/rightnexthop as deprecated (confread.c is_deprecated), aggressive mode, Mode
+// Config and XAuth are IKEv1's, EAP identities need EAP, and no CERT payload goes with PSK
+// (ike_cert_post.c build_certs).
+TEST(Legacy, KeysWithoutEffectInCharonWarnWithOtherValues) {
+  TempDir dir;
+  auto r = LoadConn(dir,
+                    "conn w\n  left=192.0.2.1\n  right=198.51.100.1\n  auto=add\n"  // 15-18
+                    "  aggressive=yes\n"             // 19
+                    "  pfs=no\n"                     // 20
+                    "  pfsgroup=modp2048\n"          // 21
+                    "  leftsendcert=always\n"        // 22
+                    "  rightnexthop=%direct\n"       // 23
+                    "  leftnexthop=192.0.2.254\n"    // 24
+                    "  eap=md5\n"                    // 25
+                    "  modeconfig=push\n"            // 26
+                    "  xauth_identity=bob\n"         // 27
+                    "  eap_identity=%identity\n"     // 28
+                    "  ikedscp=101110\n"             // 29
+                    "  leftfirewall=yes\n");         // 30
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  const auto& l = r.diagnostics;
+  EXPECT_DIAG(l, Severity::kWarning,
+              "'aggressive=yes' is accepted and ignored by minivpn: aggressive mode is IKEv1's; "
+              "charon ignores it for IKEv2 too",
+              19);
+  EXPECT_DIAG(l, Severity::kWarning, "'pfs=no' is accepted and ignored by minivpn: charon ignores "
+              "it too (deprecated); PFS follows the key exchange groups in esp=", 20);
+  EXPECT_DIAG(l, Severity::kWarning, "'pfsgroup' is accepted and ignored by minivpn", 21);
+  EXPECT_DIAG(l, Severity::kWarning,
+              "'leftsendcert=always' is accepted and ignored by minivpn: charon sends no "
+              "certificate with PSK authentication either",
+              22);
+  EXPECT_DIAG(l, Severity::kWarning, "'rightnexthop' is accepted and ignored by minivpn", 23);
+  EXPECT_DIAG(l, Severity::kWarning, "'leftnexthop' is accepted and ignored by minivpn", 24);
+  EXPECT_DIAG(l, Severity::kWarning, "'eap' is accepted and ignored by minivpn", 25);
+  EXPECT_DIAG(l, Severity::kWarning, "'modeconfig=push' is accepted and ignored by minivpn", 26);
+  EXPECT_DIAG(l, Severity::kWarning, "'xauth_identity' is accepted and ignored by minivpn", 27);
+  EXPECT_DIAG(l, Severity::kWarning, "'eap_identity' is accepted and ignored by minivpn", 28);
+  EXPECT_DIAG(l, Severity::kWarning, "'ikedscp=101110' is accepted and ignored by minivpn", 29);
+  EXPECT_DIAG(l, Severity::kWarning, "'leftfirewall=yes' is accepted and ignored by minivpn", 30);
+  EXPECT_EQ(testing::Count(l, Severity::kWarning), 12u) << Dump(l);
+}
+
+// What minivpn cannot do stays an error, and the message says what: a mark per CHILD_SA,
+// protocol/port selectors, transport mode, mediation, TFC, AH; an invalid value of an ignored
+// key is an error as in charon (starter's "bad argument value").
+TEST(Legacy, UnsupportedKeysSayWhatIsUnsupported) {
+  TempDir dir;
+  auto r = LoadConn(dir,
+                    "conn u\n  left=192.0.2.1\n  right=198.51.100.1\n  auto=add\n"  // 15-18
+                    "  mark=%unique-dir\n"        // 19
+                    "  leftprotoport=tcp/80\n"    // 20
+                    "  type=transport\n"          // 21
+                    "  mediation=yes\n"           // 22
+                    "  tfc=%mtu\n"                // 23
+                    "  ah=sha256\n"               // 24
+                    "  leftgroups2=admins\n"      // 25
+                    "  rightcertpolicy=1.3.6\n"   // 26
+                    "  aggressive=perhaps\n"      // 27
+                    "  leftsendcert=sometimes\n"  // 28
+                    "  sha256_96=yes\n");         // 29
+  const auto& l = r.diagnostics;
+  EXPECT_DIAG(l, Severity::kError,
+              "mark '%unique-dir' is not supported by minivpn (a unique mark for every CHILD_SA "
+              "and direction); use a fixed value",
+              19);
+  EXPECT_DIAG(l, Severity::kError,
+              "'leftprotoport' is not supported by minivpn: minivpn negotiates whole subnets, "
+              "without a protocol or port",
+              20);
+  EXPECT_DIAG(l, Severity::kError, "type=transport is not supported", 21);
+  EXPECT_DIAG(l, Severity::kError, "'mediation=yes' is not supported by minivpn", 22);
+  EXPECT_DIAG(l, Severity::kError, "'tfc=%mtu' is not supported by minivpn", 23);
+  EXPECT_DIAG(l, Severity::kError, "'ah' is not supported by minivpn: AH is not implemented", 24);
+  EXPECT_DIAG(l, Severity::kError, "'leftgroups2' is not supported by minivpn", 25);
+  EXPECT_DIAG(l, Severity::kError, "'rightcertpolicy' is not supported by minivpn", 26);
+  EXPECT_DIAG(l, Severity::kError, "'aggressive': invalid boolean 'perhaps'", 27);
+  EXPECT_DIAG(l, Severity::kError,
+              "invalid value 'sometimes' for 'leftsendcert' (expected always, ifasked, never, "
+              "yes or no)",
+              28);
+  EXPECT_DIAG(l, Severity::kError, "'sha256_96=yes' is not supported by minivpn", 29);
+  EXPECT_EQ(testing::Count(l, Severity::kError), 11u) << Dump(l);
+  EXPECT_EQ(testing::Count(l, Severity::kWarning), 0u) << Dump(l);
+}
+
+// leftsubnetwithin is starter's other name of leftsubnet (keywords.txt: KW_LEFTSUBNET).
+TEST(Legacy, SubnetWithinIsSubnet) {
+  TempDir dir;
+  auto r = LoadConn(dir, "conn s\n  left=192.0.2.1\n  right=198.51.100.1\n  auto=add\n"
+                         "  leftsubnetwithin=10.1.0.0/16\n  rightsubnetwithin=10.2.0.0/16\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  const auto& child = r.config.Find("s")->children.at(0);
+  EXPECT_EQ(child.local_ts, std::vector<Subnet>{*Subnet::Parse("10.1.0.0/16")});
+  EXPECT_EQ(child.remote_ts, std::vector<Subnet>{*Subnet::Parse("10.2.0.0/16")});
+}
+
+// Issue 21: lifebytes/lifepackets and their margins, mapped as stroke_config.c maps them:
+// life = lifebytes, rekey = lifebytes - marginbytes, rand = marginbytes * rekeyfuzz / 100.
+TEST(Legacy, ByteAndPacketLifetimesAsStrokeMapsThem) {
+  TempDir dir;
+  auto r = LoadConn(dir, "conn v\n  left=192.0.2.1\n  right=198.51.100.1\n  auto=add\n"
+                         "  lifebytes=1000000\n  marginbytes=100000\n  lifepackets=5000\n"
+                         "  marginpackets=1000\n  rekeyfuzz=50%\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_TRUE(r.diagnostics.empty()) << Dump(r.diagnostics);
+  const auto& c = r.config.Find("v")->children.at(0);
+  EXPECT_EQ(c.life_bytes, 1000000u);
+  EXPECT_EQ(c.rekey_bytes, 900000u);
+  EXPECT_EQ(c.rand_bytes, 50000u);
+  EXPECT_EQ(c.life_packets, 5000u);
+  EXPECT_EQ(c.rekey_packets, 4000u);
+  EXPECT_EQ(c.rand_packets, 500u);
+  // Unset, there are no limits (charon's 0), and rekey=no drops them as starterstroke.c does.
+  const auto& seed = r.config.Find("A-B")->children.at(0);
+  EXPECT_EQ(seed.life_bytes + seed.rekey_bytes + seed.life_packets + seed.rekey_packets, 0u);
+  TempDir dir2;
+  auto no = LoadConn(dir2, "conn n\n  left=192.0.2.1\n  right=198.51.100.1\n  auto=add\n"
+                           "  lifebytes=1000000\n  marginbytes=100000\n  rekey=no\n");
+  ASSERT_TRUE(no.ok()) << Dump(no.diagnostics);
+  const auto& n = no.config.Find("n")->children.at(0);
+  EXPECT_EQ(n.life_bytes + n.rekey_bytes + n.rand_bytes, 0u);
+}
+
+// A margin must be below its lifetime (as margintime; charon would wrap around); lifebytes
+// without marginbytes loads as in charon (soft limit = hard limit) with a warning that the SA is
+// not rekeyed before it expires; a margin without its lifetime does nothing, in charon too.
+TEST(Legacy, ByteAndPacketLifetimeErrorsAndWarnings) {
+  TempDir dir;
+  auto r = LoadConn(dir, "conn m\n  left=192.0.2.1\n  right=198.51.100.1\n  auto=add\n"  // 15-18
+                         "  lifebytes=1000\n  marginbytes=2000\n"                        // 19-20
+                         "conn p\n  left=192.0.2.1\n  right=198.51.100.1\n  auto=add\n"  // 21-24
+                         "  lifepackets=100\n  marginbytes=100\n"                        // 25-26
+                         "conn x\n  left=192.0.2.1\n  right=198.51.100.1\n  auto=add\n"  // 27-30
+                         "  lifebytes=lots\n");                                          // 31
+  const auto& l = r.diagnostics;
+  EXPECT_DIAG(l, Severity::kError,
+              "conn 'm': marginbytes (2000) must be less than lifebytes (1000)", 15);
+  EXPECT_DIAG(l, Severity::kWarning,
+              "conn 'p': lifepackets (100) without marginpackets: the soft limit is the hard "
+              "limit, so the SA expires after 100 packets without a rekey (as in charon)",
+              21);
+  EXPECT_DIAG(l, Severity::kWarning, "'marginbytes' has no effect without lifebytes (as in charon)",
+              26);
+  EXPECT_DIAG(l, Severity::kError, "'lifebytes': invalid number 'lots'", 31);
+  EXPECT_EQ(testing::Count(l, Severity::kError), 2u) << Dump(l);
+  EXPECT_EQ(testing::Count(l, Severity::kWarning), 2u) << Dump(l);
 }
 
 TEST(Legacy, VtiParameters) {

@@ -162,11 +162,11 @@ TEST(Swanctl, WiresharkKeysDirectoryIsAMinivpnConnectionKey) {
   EXPECT_DIAG(relative.diagnostics, Severity::kError, "'keys' is not an absolute directory");
 }
 
-TEST(Swanctl, ReauthTimeAcceptedWithWarningAndDisablesDefaultRekey) {
+TEST(Swanctl, ReauthTimeDisablesDefaultRekey) {
   TempDir dir;
   auto r = LoadSwanctlText(dir, Conn("    reauth_time = 10h\n"));
   ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
-  EXPECT_DIAG(r.diagnostics, Severity::kWarning, "does not reauthenticate");
+  EXPECT_TRUE(r.diagnostics.empty()) << Dump(r.diagnostics);
   const auto& c = r.config.connections.at(0);
   EXPECT_EQ(c.reauth_time, 36000s);
   EXPECT_EQ(c.rekey_time, 0s);    // swanctl.conf(5): rekey_time defaults to 0 then
@@ -267,11 +267,156 @@ TEST(Swanctl, UnknownAndUnsupportedKeysAreReported) {
                                      "        hostaccess = yes\n"));
   EXPECT_FALSE(r.ok());
   EXPECT_DIAG(r.diagnostics, Severity::kError, "unknown key 'colour' in connection 'gw'", 5, 5);
-  EXPECT_DIAG(r.diagnostics, Severity::kError, "'aggressive' is not supported", 6);
-  EXPECT_DIAG(r.diagnostics, Severity::kWarning, "'send_cert' is accepted and ignored", 7);
+  // Issue 21: aggressive is IKEv1's and charon sends no certificate with PSK: ignored, as there.
+  EXPECT_DIAG(r.diagnostics, Severity::kWarning, "'aggressive = yes' is accepted and ignored", 6);
+  EXPECT_DIAG(r.diagnostics, Severity::kWarning, "'send_cert = always' is accepted and ignored",
+              7);
   EXPECT_DIAG(r.diagnostics, Severity::kError, "unknown key 'colour' in child 'net'", 16);
   EXPECT_DIAG(r.diagnostics, Severity::kError, "'interface' is not supported", 17);
-  EXPECT_DIAG(r.diagnostics, Severity::kWarning, "'hostaccess' is accepted and ignored", 18);
+  EXPECT_DIAG(r.diagnostics, Severity::kWarning, "'hostaccess = yes' is accepted and ignored",
+              18);
+}
+
+// A connection whose local section gets `extra_local` (line 6 on).
+std::string ConnWithLocal(const std::string& extra_local) {
+  return "connections {\n  gw {\n    local_addrs = 192.0.2.1\n    remote_addrs = 198.51.100.1\n"
+         "    local {\n" +
+         extra_local +
+         "      auth = psk\n      id = routerA\n    }\n"
+         "    remote { auth = psk\n id = routerB }\n"
+         "    children { net { local_ts = 0.0.0.0/0\n remote_ts = 0.0.0.0/0 } }\n  }\n}\n"
+         "secrets { ike-1 { id-a = routerA\n id-b = routerB\n secret = \"s3cret\" } }\n";
+}
+
+// Issue 21: keys charon 5.9.8 knows that minivpn does not act on are silent with charon's default
+// (or a value that changes nothing for an IKEv2 PSK tunnel), as if left out.
+TEST(Swanctl, CharonDefaultsOfKeysMinivpnDoesNotActOnAreSilent) {
+  TempDir dir;
+  auto r = LoadSwanctlText(
+      dir, Conn("    aggressive = no\n    pull = yes\n    dscp = 000000\n    childless = allow\n"
+                "    send_cert = never\n    send_certreq = no\n    ppk_required = no\n"
+                "    if_id_in = 0\n    if_id_out = 0\n    mediation = no\n",
+                "        hostaccess = no\n        policies_fwd_out = no\n        priority = 0\n"
+                "        set_mark_in = 0/0x00000000\n        set_mark_out = 0\n"
+                "        if_id_in = 0\n        label_mode = system\n        tfc_padding = 0\n"
+                "        copy_df = yes\n        copy_ecn = yes\n        copy_dscp = out\n"
+                "        sha256_96 = no\n        ipcomp = no\n        hw_offload = no\n"));
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_TRUE(r.diagnostics.empty()) << Dump(r.diagnostics);
+  TempDir dir2;
+  auto auth = LoadSwanctlText(dir2, ConnWithLocal("      round = 0\n"));
+  ASSERT_TRUE(auth.ok()) << Dump(auth.diagnostics);
+  EXPECT_TRUE(auth.diagnostics.empty()) << Dump(auth.diagnostics);
+}
+
+// ... with other values they warn (charon ignores them too for an IKEv2 PSK tunnel) or, where
+// charon would do what minivpn cannot, are errors naming what is unsupported; invalid values are
+// errors as in charon.
+TEST(Swanctl, OtherValuesOfKeysMinivpnDoesNotActOnWarnOrFail) {
+  TempDir dir;
+  auto r = LoadSwanctlText(dir, Conn("    pull = no\n"              // 5
+                                     "    childless = force\n"      // 6
+                                     "    mediation = yes\n"        // 7
+                                     "    if_id_in = %unique\n"     // 8
+                                     "    aggressive = maybe\n",    // 9
+                                     "        hw_offload = auto\n"  // 18
+                                     "        copy_df = no\n"       // 19
+                                     "        tfc_padding = mtu\n"  // 20
+                                     "        mark_in = %unique\n"  // 21
+                                     "        copy_dscp = both\n")); // 22
+  const auto& l = r.diagnostics;
+  EXPECT_DIAG(l, Severity::kWarning,
+              "'pull = no' is accepted and ignored by minivpn: Mode Config push and pull are "
+              "IKEv1's; charon ignores it for IKEv2 too",
+              5);
+  EXPECT_DIAG(l, Severity::kWarning, "'childless = force' is accepted and ignored by minivpn", 6);
+  EXPECT_DIAG(l, Severity::kError, "'mediation = yes' is not supported by minivpn", 7);
+  EXPECT_DIAG(l, Severity::kError, "'if_id_in = %unique' is not supported by minivpn", 8);
+  EXPECT_DIAG(l, Severity::kError, "'aggressive': invalid boolean 'maybe'", 9);
+  EXPECT_DIAG(l, Severity::kWarning,
+              "'hw_offload = auto' is accepted and ignored by minivpn: minivpn never offloads "
+              "(as charon where the NIC cannot)",
+              18);
+  EXPECT_DIAG(l, Severity::kWarning, "'copy_df = no' is accepted and ignored by minivpn", 19);
+  EXPECT_DIAG(l, Severity::kError, "'tfc_padding = mtu' is not supported by minivpn", 20);
+  EXPECT_DIAG(l, Severity::kError,
+              "mark '%unique' is not supported by minivpn (a unique mark for every CHILD_SA)", 21);
+  EXPECT_DIAG(l, Severity::kError,
+              "invalid value 'both' for 'copy_dscp' (expected out, in, yes or no)", 22);
+  EXPECT_EQ(testing::Count(l, Severity::kError), 6u) << Dump(l);
+  EXPECT_EQ(testing::Count(l, Severity::kWarning), 4u) << Dump(l);
+  TempDir dir2;
+  auto auth = LoadSwanctlText(dir2, ConnWithLocal("      eap_id = bob\n      round = 1\n"));
+  ASSERT_TRUE(auth.ok()) << Dump(auth.diagnostics);
+  EXPECT_DIAG(auth.diagnostics, Severity::kWarning,
+              "'eap_id' is accepted and ignored by minivpn: it only applies to EAP", 6);
+  EXPECT_DIAG(auth.diagnostics, Severity::kWarning,
+              "'round = 1' is accepted and ignored by minivpn", 7);
+}
+
+// Issue 21: byte and packet lifetimes with charon's defaults (vici_config.c check_lifetimes:
+// life = rekey + 10%, rand = life - rekey); byte counts take k, m, g (1024-based, parse_bytes).
+TEST(Swanctl, ByteAndPacketLifetimesWithCharonsDefaults) {
+  TempDir dir;
+  auto r =
+      LoadSwanctlText(dir, Conn("", "        rekey_bytes = 1M\n        rekey_packets = 1000\n"));
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_TRUE(r.diagnostics.empty()) << Dump(r.diagnostics);
+  const auto& c = r.config.connections.at(0).children.at(0);
+  EXPECT_EQ(c.rekey_bytes, 1048576u);
+  EXPECT_EQ(c.life_bytes, 1153433u);  // 1048576 * 110 / 100
+  EXPECT_EQ(c.rand_bytes, 104857u);
+  EXPECT_EQ(c.rekey_packets, 1000u);
+  EXPECT_EQ(c.life_packets, 1100u);
+  EXPECT_EQ(c.rand_packets, 100u);
+  TempDir dir2;
+  auto set = LoadSwanctlText(dir2, Conn("", "        rekey_bytes = 500k\n"
+                                            "        life_bytes = 0x100000\n"
+                                            "        rand_bytes = 2 K\n"
+                                            "        rekey_packets = 0x10\n"
+                                            "        life_packets = 20\n"
+                                            "        rand_packets = 3\n"));
+  ASSERT_TRUE(set.ok()) << Dump(set.diagnostics);
+  const auto& s = set.config.connections.at(0).children.at(0);
+  EXPECT_EQ(s.rekey_bytes, 512000u);
+  EXPECT_EQ(s.life_bytes, 1048576u);
+  EXPECT_EQ(s.rand_bytes, 2048u);
+  EXPECT_EQ(s.rekey_packets, 16u);
+  EXPECT_EQ(s.life_packets, 20u);
+  EXPECT_EQ(s.rand_packets, 3u);
+  // Unset, there are no volume limits (charon's default 0).
+  TempDir dir3;
+  auto none = LoadSwanctlText(dir3, Conn());
+  ASSERT_TRUE(none.ok());
+  const auto& n = none.config.connections.at(0).children.at(0);
+  EXPECT_EQ(n.rekey_bytes + n.life_bytes + n.rand_bytes + n.rekey_packets + n.life_packets +
+                n.rand_packets,
+            0u);
+}
+
+// As for the times: the hard limit may not come before the rekey, the random part must be below
+// the rekey value; a hard limit without an earlier rekey loads as in charon, with a warning that
+// the SA then expires without being rekeyed.
+TEST(Swanctl, ByteAndPacketLifetimeErrorsAndWarnings) {
+  TempDir dir;
+  auto r = LoadSwanctlText(dir, Conn("", "        rekey_bytes = 200\n        life_bytes = 100\n"
+                                         "        rekey_packets = 50\n"
+                                         "        rand_packets = 50\n"));
+  EXPECT_DIAG(r.diagnostics, Severity::kError,
+              "child 'net': life_bytes (100) is below rekey_bytes (200): the SA would expire "
+              "before it is rekeyed",
+              10);
+  EXPECT_DIAG(r.diagnostics, Severity::kError,
+              "child 'net': rand_packets (50) must be smaller than rekey_packets (50)", 10);
+  EXPECT_EQ(testing::Count(r.diagnostics, Severity::kError), 2u) << Dump(r.diagnostics);
+  TempDir dir2;
+  auto hard = LoadSwanctlText(dir2, Conn("", "        life_packets = 10\n"));
+  ASSERT_TRUE(hard.ok()) << Dump(hard.diagnostics);
+  EXPECT_DIAG(hard.diagnostics, Severity::kWarning,
+              "child 'net': no rekey_packets below life_packets (10): the SA expires after 10 "
+              "packets without a rekey (as in charon)",
+              10);
+  EXPECT_EQ(hard.config.connections.at(0).children.at(0).life_packets, 10u);
 }
 
 // Issue 21: what charon accepts loads: deprecated algorithms (3DES, MD5, SHA-1, MODP 1024/1536)
@@ -336,7 +481,7 @@ TEST(Swanctl, InvalidValuesPointAtTheValue) {
                                      "        start_action = go\n        local_ts = 10.0.0.0/40\n"
                                      "        remote_ts = 10.0.0.0/8[tcp/80]\n"
                                      "        esp_proposals = aes128\n        ipcomp = yes\n"
-                                     "        life_bytes = 1000\n        rekey_time = 1.5h\n"));
+                                     "        life_bytes = 1000x\n        rekey_time = 1.5h\n"));
   const auto& l = r.diagnostics;
   EXPECT_DIAG(l, Severity::kError, "'dpd_delay': invalid time 'soon'", 5, 17);
   EXPECT_DIAG(l, Severity::kError, "invalid boolean 'perhaps'", 6);
@@ -352,7 +497,7 @@ TEST(Swanctl, InvalidValuesPointAtTheValue) {
   EXPECT_DIAG(l, Severity::kError, "protocol/port selectors", 23);
   EXPECT_DIAG(l, Severity::kError, "ESP proposal 'aes128' has no integrity algorithm", 24);
   EXPECT_DIAG(l, Severity::kError, "'ipcomp = yes' is not supported", 25);
-  EXPECT_DIAG(l, Severity::kError, "'life_bytes' is not supported", 26);
+  EXPECT_DIAG(l, Severity::kError, "'life_bytes': invalid byte count '1000x'", 26);
   EXPECT_DIAG(l, Severity::kError, "invalid time '1.5h'", 27);
 }
 

@@ -92,7 +92,7 @@ TEST(FakeKernel, DelAndQuerySaMatchMark) {
   EXPECT_EQ(k.QuerySa(wrong_mark).error(), std::errc::no_such_process);
 
   const SaId id = OutboundSa(0xc1000000).id;
-  k.SetCounters(id, {1234, 10, std::chrono::seconds(1700000000)});
+  k.SetCounters(id, {1234, 10, std::chrono::seconds(1700000000), std::nullopt});
   const auto counters = k.QuerySa(id);
   ASSERT_TRUE(counters.has_value());
   EXPECT_EQ(counters->bytes, 1234u);
@@ -118,6 +118,43 @@ TEST(FakeKernel, PoliciesAreReferenceCounted) {
   EXPECT_EQ(k.PolicyRefCount(first.id), 0u);
   EXPECT_EQ(k.DelPolicy(first.id), std::errc::no_such_file_or_directory);
   EXPECT_TRUE(k.empty());
+}
+
+// Two CHILD_SAs share a policy (a reauthentication's new IKE SA beside the old one): the older
+// one going must leave the kernel with the newer one's template, and the newer one going last
+// removes the policy.
+TEST(FakeKernel, ReleasePolicyDropsThatUsersReference) {
+  FakeKernel k;
+  const PolicySpec older = OutPolicy(0xc1000001);
+  const PolicySpec newer = OutPolicy(0xc1000002);
+  ASSERT_FALSE(k.AddPolicy(older));
+  ASSERT_FALSE(k.AddPolicy(newer));
+  ASSERT_FALSE(k.ReleasePolicy(older));
+  EXPECT_EQ(k.PolicyRefCount(older.id), 1u);
+  EXPECT_EQ(k.FindPolicy(older.id)->tmpl_spi, 0xc1000002u);
+  ASSERT_FALSE(k.ReleasePolicy(newer));
+  EXPECT_TRUE(k.empty());
+  // The newer one going first gives the kernel the older template back.
+  ASSERT_FALSE(k.AddPolicy(older));
+  ASSERT_FALSE(k.AddPolicy(newer));
+  ASSERT_FALSE(k.ReleasePolicy(newer));
+  EXPECT_EQ(k.FindPolicy(older.id)->tmpl_spi, 0xc1000001u);
+}
+
+TEST(PolicyRefs, TheKernelIsUpdatedOnlyWhenTheLatestReferenceGoes) {
+  const PolicySpec a = OutPolicy(1), b = OutPolicy(2);
+  const std::vector<PolicySpec> refs = {a, b, b};
+  EXPECT_EQ(PolicyRefToDrop(refs, &a), 0u);
+  EXPECT_EQ(PolicyRefToDrop(refs, &b), 2u);
+  EXPECT_EQ(PolicyRefToDrop(refs, nullptr), 2u);
+  const PolicySpec other = OutPolicy(3);
+  EXPECT_EQ(PolicyRefToDrop(refs, &other), 2u);  // unknown spec: the latest, as DelPolicy
+  EXPECT_FALSE(PolicyAfterDrop(refs, 0).has_value());
+  EXPECT_FALSE(PolicyAfterDrop(refs, 2).has_value());  // the same spec stays below
+  const std::vector<PolicySpec> two = {a, b};
+  ASSERT_TRUE(PolicyAfterDrop(two, 1).has_value());
+  EXPECT_EQ(PolicyAfterDrop(two, 1)->tmpl_spi, 1u);
+  EXPECT_FALSE(PolicyAfterDrop({a}, 0).has_value());
 }
 
 TEST(FakeKernel, UpdatePolicySwitchesSpiAndNeedsPolicy) {

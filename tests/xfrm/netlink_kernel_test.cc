@@ -175,6 +175,29 @@ TEST(NetlinkKernel, SharedPolicyIsReferenceCounted) {
   });
 }
 
+// Reauthentication (make-before-break): the old CHILD_SA's release must not give the kernel its
+// template back while the new CHILD_SA still uses the policy.
+TEST(NetlinkKernel, ReleasingAnOlderReferenceKeepsTheNewestTemplate) {
+  MINIVPN_IN_NETNS([]() -> std::string {
+    Report r;
+    auto kernel = NetlinkKernel::Open();
+    if (!r.Expect(kernel.has_value(), "open")) return r.text;
+    NetlinkSocket dump = DumpSocket();
+    PolicySpec older = ChildPolicies(SeedChild(0, 12))[2];
+    PolicySpec newer = older;
+    newer.tmpl_spi = 0xc0000abc;
+    r.Expect(!(*kernel)->AddPolicy(older) && !(*kernel)->AddPolicy(newer), "add both");
+    r.Expect(!(*kernel)->ReleasePolicy(older), "release the older one");
+    auto dumped = DumpPolicies(dump);
+    r.Expect(dumped.size() == 1 && ntohl(dumped[0].tmpl->id.spi) == 0xc0000abc,
+             "kernel keeps the newer template");
+    r.Expect((*kernel)->PolicyRefCount(older.id) == 1, "one reference left");
+    r.Expect(!(*kernel)->ReleasePolicy(newer), "release the newer one");
+    r.Expect(DumpPolicies(dump).empty(), "policy left");
+    return r.text;
+  });
+}
+
 TEST(NetlinkKernel, ForeignPolicyIsNotTakenOver) {
   MINIVPN_IN_NETNS([]() -> std::string {
     Report r;

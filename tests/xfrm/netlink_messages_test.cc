@@ -306,6 +306,27 @@ TEST(BuildAddSa, ByteAndPacketLimits) {
   EXPECT_EQ(sa.lft.hard_packet_limit, 20u);
 }
 
+// Issue 21: a child's byte and packet lifetimes land in xfrm_lifetime_cfg as charon's add_sa
+// puts them (kernel_netlink_ipsec.c: XFRM_LIMIT for the four volume limits, seconds as they are).
+TEST(BuildAddSa, EveryLifetimeFieldAsCharonSetsIt) {
+  SaSpec in = SeedSa(true, EncrId::kAesGcm16, 256, IntegId::kNone);
+  in.lifetime = Lifetime{.soft_add_seconds = 3300,
+                         .hard_add_seconds = 3960,
+                         .soft_bytes = 950'000'000'000,
+                         .hard_bytes = 1'100'000'000'000,
+                         .soft_packets = 5000,
+                         .hard_packets = 5500};
+  const auto sa = Fixed<xfrm_usersa_info>(*BuildAddSa(in));
+  EXPECT_EQ(sa.lft.soft_byte_limit, 950'000'000'000u);
+  EXPECT_EQ(sa.lft.hard_byte_limit, 1'100'000'000'000u);
+  EXPECT_EQ(sa.lft.soft_packet_limit, 5000u);
+  EXPECT_EQ(sa.lft.hard_packet_limit, 5500u);
+  EXPECT_EQ(sa.lft.soft_add_expires_seconds, 3300u);
+  EXPECT_EQ(sa.lft.hard_add_expires_seconds, 3960u);
+  EXPECT_EQ(sa.lft.soft_use_expires_seconds, 0u);
+  EXPECT_EQ(sa.lft.hard_use_expires_seconds, 0u);
+}
+
 TEST(BuildAddSa, Ipv6Addresses) {
   SaSpec out = SeedSa(false, EncrId::kAesGcm16, 128, IntegId::kNone);
   out.id.src = Ip("2001:db8::1");

@@ -287,6 +287,45 @@ TEST_F(DaemonViciTest, ListConnsStreamsEachConnection) {
   EXPECT_EQ(*names.message.FindList("conns"), vici::List{}) << "none loaded over vici";
 }
 
+// Issue 21: a child that is rekeyed by volume only (no rekey_time, no life_time).
+class DaemonViciVolumeTest : public DaemonViciTest {
+ protected:
+  void SetUp() override {
+    a_.extra_child = "      rekey_time = 0\n      life_time = 0\n      rekey_bytes = 1G\n"
+                     "      rekey_packets = 1000000\n";
+    DaemonViciTest::SetUp();
+  }
+};
+
+// list-conns shows the child's volume rekey values (as charon's list_conns; they were fixed at
+// "0"), and list-sas leaves out the rekey-time and life-time a CHILD_SA does not have, as charon's
+// list_child_stats does (instead of counting down from the time it was installed).
+TEST_F(DaemonViciVolumeTest, ListsShowVolumeLifetimesAndNoTimesTheChildHasNot) {
+  ViciClient c(ViciPath());
+  ASSERT_TRUE(c.Register("list-conn"));
+  std::vector<Packet> conns;
+  c.Call("list-conns", {}, &conns);
+  ASSERT_EQ(conns.size(), 1u);
+  const vici::Section* conn = conns[0].message.FindSection({"A-B"});
+  ASSERT_NE(conn, nullptr);
+  EXPECT_EQ(conn->ValueOr("children.A-B.rekey_time", ""), "0");
+  EXPECT_EQ(conn->ValueOr("children.A-B.rekey_bytes", ""), "1073741824");
+  EXPECT_EQ(conn->ValueOr("children.A-B.rekey_packets", ""), "1000000");
+
+  auto up = c.Call("initiate", Message().Add("child", "A-B").Add("timeout", "10000"));
+  ASSERT_EQ(up.message.ValueOr("success", ""), "yes") << up.message.ValueOr("errmsg", "");
+  ASSERT_TRUE(c.Register("list-sa"));
+  std::vector<Packet> sas;
+  c.Call("list-sas", {}, &sas);
+  ASSERT_EQ(sas.size(), 1u);
+  const vici::Section* child = sas[0].message.FindSection({"A-B", "child-sas", "A-B-1"});
+  ASSERT_NE(child, nullptr) << vici::Dump(sas[0].message);
+  const auto keys = Keys(*child);
+  EXPECT_FALSE(keys.contains("rekey-time")) << vici::Dump(*child);
+  EXPECT_FALSE(keys.contains("life-time")) << vici::Dump(*child);
+  EXPECT_TRUE(keys.contains("install-time"));
+}
+
 // swanctl --load-all's commands: a PSK site-to-site connection loaded entirely over vici (its
 // secret by load-shared, the connection by load-conn, as swanctl sends them: lists for the
 // addresses, proposals and selectors) comes up; unload-conn removes it; a refused connection

@@ -58,5 +58,33 @@ TEST(ToPeerConfig, MarksAndMarkInSaReachTheEngine) {
   EXPECT_FALSE(peer->children[0].mark_in_sa);
 }
 
+// Issue 21: the byte and packet lifetimes reach the engine (the loaders refused them before).
+TEST(ToPeerConfig, ByteAndPacketLifetimesReachTheEngine) {
+  config::ConnectionConfig conn;
+  conn.name = "to-b";
+  conn.local_addrs = {config::Host{.kind = config::Host::Kind::kAddress,
+                                   .subnet = *base::Subnet::Parse("192.0.2.1")}};
+  conn.remote_addrs = {config::Host{.kind = config::Host::Kind::kAddress,
+                                    .subnet = *base::Subnet::Parse("192.0.2.2")}};
+  config::ChildConfig child;
+  child.name = "net";
+  child.rekey_bytes = 1000;
+  child.life_bytes = 1100;
+  child.rand_bytes = 100;
+  child.rekey_packets = 20;
+  child.life_packets = 22;
+  child.rand_packets = 2;
+  conn.children.push_back(child);
+  auto peer = ToPeerConfig(conn);
+  ASSERT_TRUE(peer) << peer.error();
+  const ike::ChildConfig& c = peer->children.at(0);
+  EXPECT_EQ(c.rekey_bytes, 1000u);
+  EXPECT_EQ(c.life_bytes, 1100u);
+  EXPECT_EQ(c.rand_bytes, 100u);
+  EXPECT_EQ(c.rekey_packets, 20u);
+  EXPECT_EQ(c.life_packets, 22u);
+  EXPECT_EQ(c.rand_packets, 2u);
+}
+
 }  // namespace
 }  // namespace minivpn::daemon

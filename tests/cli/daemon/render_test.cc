@@ -106,6 +106,34 @@ TEST(RenderConns, AsSwanctlPrintsCharonsListConnEvent) {
                    "rekeying every 3600s, mark in 0000000c, out 0000000c, start start");
   EXPECT_EQ(RenderConns({ours}), expected);
   EXPECT_EQ(RenderConns({}), "no connections\n");
+
+  // ipsec.conf's default (reauth=yes): charon reauthenticates instead of rekeying.
+  Message reauth = Message().AddSection(
+      "A-B", Section().Add("version", "IKEv2").Add("reauth_time", "10260").Add("rekey_time", "0"));
+  EXPECT_EQ(RenderConns({reauth}).substr(0, RenderConns({reauth}).find('\n')),
+            "A-B: IKEv2, reauthentication every 10260s, no rekeying");
+}
+
+// Issue 21: a child's volume lifetimes are part of its line as swanctl prints them
+// (list_conns.c: "rekeying every 3600s or 1073741824 bytes or 1000 packets").
+TEST(RenderConns, ChildRekeyVolumesAsSwanctlPrintsThem) {
+  const auto child_line = [](const char* time, const char* bytes, const char* packets) {
+    const Message event = Message().AddSection(
+        "A-B", Section().Add("version", "IKEv2").Add("rekey_time", "0").AddSection(
+                   "children", Section().AddSection("net", Section()
+                                                               .Add("mode", "TUNNEL")
+                                                               .Add("rekey_time", time)
+                                                               .Add("rekey_bytes", bytes)
+                                                               .Add("rekey_packets", packets))));
+    const std::string out = RenderConns({event});
+    const std::size_t at = out.find("  net: ");
+    return at == std::string::npos ? out : out.substr(at, out.find('\n', at) - at);
+  };
+  EXPECT_EQ(child_line("3600", "1073741824", "1000"),
+            "  net: TUNNEL, rekeying every 3600s or 1073741824 bytes or 1000 packets");
+  EXPECT_EQ(child_line("0", "1073741824", "0"), "  net: TUNNEL, rekeying every 1073741824 bytes");
+  EXPECT_EQ(child_line("0", "0", "1000"), "  net: TUNNEL, rekeying every 1000 packets");
+  EXPECT_EQ(child_line("0", "0", "0"), "  net: TUNNEL, no rekeying");
 }
 
 TEST(RenderReload, NamesWhatChanged) {

@@ -227,6 +227,53 @@ TEST_F(EstablishTest, ConfiguredReqidAndReplayWindowReachTheKernel) {
   EXPECT_EQ(in->reqid, 7u);
 }
 
+// Issue 21: byte and packet lifetimes reach both SAs of a CHILD_SA, as charon's get_lifetime()
+// makes them: soft = rekey - random(0..rand), hard = life (the kernel's soft expire then rekeys,
+// its hard expire deletes); a child without them gets no volume limit. A rekey's SAs get them too.
+TEST_F(EstablishTest, ByteAndPacketLifetimesReachBothSas) {
+  PeerConfig pa = PeerA(), pb = PeerB();
+  ChildConfig& c = pa.children[0];
+  c.rekey_bytes = 1'000'000'000'000;  // rand beyond 32 bits
+  c.life_bytes = 1'100'000'000'000;
+  c.rand_bytes = 100'000'000'000;
+  c.rekey_packets = 5000;
+  c.life_packets = 5500;
+  AddPeers(std::move(pa), std::move(pb));
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  const auto expect_limits = [&](const ChildSaInfo& child) {
+    const xfrm::SaSpec* in = FindEsp(kernel_a_, "192.0.2.2", "192.0.2.1", child.spi_in);
+    const xfrm::SaSpec* out =
+        FindEsp(kernel_a_, "192.0.2.1", "192.0.2.2", child.spi_out, xfrm::Mark{12, 0xffffffff});
+    ASSERT_NE(in, nullptr);
+    ASSERT_NE(out, nullptr);
+    for (const xfrm::SaSpec* sa : {in, out}) {
+      EXPECT_EQ(sa->lifetime.hard_bytes, 1'100'000'000'000u);
+      EXPECT_GE(sa->lifetime.soft_bytes, 900'000'000'000u);
+      EXPECT_LE(sa->lifetime.soft_bytes, 1'000'000'000'000u);
+      EXPECT_EQ(sa->lifetime.soft_packets, 5000u);  // rand_packets 0: exactly rekey_packets
+      EXPECT_EQ(sa->lifetime.hard_packets, 5500u);
+      EXPECT_EQ(sa->lifetime.hard_add_seconds, 3960u);  // the times as before
+    }
+  };
+  auto ca = Children(a_);
+  ASSERT_EQ(ca.size(), 1u);
+  expect_limits(ca[0]);
+  auto cb = Children(b_);
+  ASSERT_EQ(cb.size(), 1u);
+  const xfrm::SaSpec* b_in = FindEsp(kernel_b_, "192.0.2.1", "192.0.2.2", cb[0].spi_in);
+  ASSERT_NE(b_in, nullptr);
+  EXPECT_EQ(b_in->lifetime.soft_bytes + b_in->lifetime.hard_bytes + b_in->lifetime.soft_packets +
+                b_in->lifetime.hard_packets,
+            0u);
+  ASSERT_TRUE(a_.Rekey("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(2));
+  auto rekeyed = Children(a_);
+  ASSERT_EQ(rekeyed.size(), 1u);
+  ASSERT_NE(rekeyed[0].spi_in, ca[0].spi_in);
+  expect_limits(rekeyed[0]);
+}
+
 // Allocated reqids keep clear of configured ones, even of a child that is not up yet (else it
 // would share its reqid, and so its SAs, with the first tunnel).
 TEST_F(EstablishTest, AllocatedReqidsSkipConfiguredOnes) {
