@@ -78,6 +78,30 @@ void ValidateTimes(const std::string& what, const Location& where, Seconds rekey
   }
 }
 
+// Keys the loaders read whose effect minivpnd does not have (yet): said once per connection,
+// never silently dropped.
+void WarnNotActedOn(const ConnectionConfig& conn, const GlobalSettings& global, Diagnostics& d) {
+  if (conn.encap) {
+    d.Warning(conn.where, fmt::format("connection '{}': forced UDP encapsulation (encap = yes, "
+                                      "forceencaps=yes) is not implemented; ESP is carried in UDP "
+                                      "only when a NAT is detected",
+                                      conn.name));
+  }
+  if (conn.fragmentation == Fragmentation::kForce) {
+    d.Warning(conn.where, fmt::format("connection '{}': fragmentation = force is not implemented; "
+                                      "IKE messages are fragmented only when larger than "
+                                      "fragment_size (as with yes)",
+                                      conn.name));
+  }
+  if (conn.local_port != base::charon::kPort && conn.local_port != global.port &&
+      conn.local_port != global.port_nat_t) {
+    d.Warning(conn.where, fmt::format("connection '{}': local_port = {} has no effect: minivpnd "
+                                      "sends IKE from strongswan.conf's port {} (port_nat_t {} "
+                                      "after a NAT), as charon's socket-default does",
+                                      conn.name, conn.local_port, global.port, global.port_nat_t));
+  }
+}
+
 }  // namespace
 
 void Validate(Config& config, Diagnostics& d) {
@@ -101,6 +125,7 @@ void Validate(Config& config, Diagnostics& d) {
     }
     ValidateTimes(fmt::format("connection '{}'", conn.name), conn.where, conn.rekey_time,
                   Seconds(0), conn.rand_time, d);
+    WarnNotActedOn(conn, config.global, d);
     for (auto& child : conn.children) {
       ValidateTimes(fmt::format("child '{}'", child.name), child.where, child.rekey_time,
                     child.life_time, child.rand_time, d);

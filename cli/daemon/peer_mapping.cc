@@ -75,8 +75,8 @@ ike::CloseAction ToCloseAction(config::Action a) {
 ike::StartAction ToStartAction(config::StartAction a) {
   switch (a) {
     case config::StartAction::kTrap: return ike::StartAction::kTrap;
-    case config::StartAction::kStart:
-    case config::StartAction::kTrapAndStart: return ike::StartAction::kStart;
+    case config::StartAction::kStart: return ike::StartAction::kStart;
+    case config::StartAction::kTrapAndStart: return ike::StartAction::kTrapAndStart;
     case config::StartAction::kNone: break;
   }
   return ike::StartAction::kNone;
@@ -157,6 +157,7 @@ std::expected<ike::PeerConfig, std::string> ToPeerConfig(const config::Connectio
     child.life_time = c.life_time;
     child.rand_time = c.rand_time;
     child.inactivity = c.inactivity;
+    child.policies = c.policies;
     child.rekey_bytes = c.rekey_bytes;
     child.life_bytes = c.life_bytes;
     child.rand_bytes = c.rand_bytes;

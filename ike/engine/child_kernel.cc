@@ -155,6 +155,7 @@ ChildSa* Engine::InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice
   // the old SA until SwitchToSuccessor moves it. An install failure here is answered (responder)
   // or refused (initiator) while the old SA still carries the traffic.
   std::error_code ec;
+  install_policies = install_policies && cfg.policies;
   if (install_policies) {
     ec = xfrm::InstallChildSa(kernel_, p);
   } else {
@@ -262,7 +263,9 @@ void Engine::RemoveChild(IkeSa& sa, std::uint64_t child_id, TimePoint now,
 
 void Engine::InstallTraps(const PeerConfig& peer, TimePoint now) {
   for (const auto& c : peer.children)
-    if (c.start_action == StartAction::kTrap) InstallTrap(peer, c, now);
+    if ((c.start_action == StartAction::kTrap || c.start_action == StartAction::kTrapAndStart) &&
+        c.policies)
+      InstallTrap(peer, c, now);
 }
 
 void Engine::InstallTrap(const PeerConfig& peer, const ChildConfig& c, TimePoint now) {

@@ -118,7 +118,8 @@ std::expected<void, std::string> Engine::AddPeer(PeerConfig peer, TimePoint now)
       return std::unexpected("peer '" + peer.name + "': an IKE proposal lacks encr/prf/dh");
   std::vector<std::string> start;
   for (const auto& c : peer.children)
-    if (c.start_action == StartAction::kStart) start.push_back(c.name);
+    if (c.start_action == StartAction::kStart || c.start_action == StartAction::kTrapAndStart)
+      start.push_back(c.name);
   std::string name = peer.name;
   peers_.push_back(std::move(peer));
   peer_index_[name] = peers_.size() - 1;

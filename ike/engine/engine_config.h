@@ -56,7 +56,8 @@ struct Identity {
   bool operator==(const Identity&) const = default;
 };
 
-enum class StartAction : std::uint8_t { kNone, kTrap, kStart };
+// kTrapAndStart (charon's trap|start): the trap policies are installed and the child started.
+enum class StartAction : std::uint8_t { kNone, kTrap, kStart, kTrapAndStart };
 enum class DpdAction : std::uint8_t { kClear, kRestart, kTrap };
 enum class CloseAction : std::uint8_t { kNone, kClear, kRestart, kTrap };
 // Several IKE SAs with one peer identity (charon's `unique`): kNo keeps them unless the peer sends
@@ -74,6 +75,9 @@ struct ChildConfig {
   xfrm::Mark mark_in{};      // IN/FWD policies; Mark{} = none
   xfrm::Mark mark_out{};     // OUT policy and outbound SA
   bool mark_in_sa = false;   // charon's mark_in_sa: mark_in on the inbound SA too
+  // charon's policies: false installs the SAs only (policies are someone else's: an XFRM
+  // interface's or the admin's); no traps then either.
+  bool policies = true;
   // charon's reqid: fixed for this child (it must then be instantiated once at a time, as
   // charon requires); 0 = allocated, one per selector/mark combination.
   std::uint32_t reqid = 0;

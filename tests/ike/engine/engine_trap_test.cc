@@ -1,5 +1,6 @@
 // start_action = trap: trap policies wait for the first packet, an ACQUIRE starts the
 // negotiation, the CHILD_SA's own policies take their place, and they come back afterwards.
+// Also trap|start and policies = no.
 #include <gtest/gtest.h>
 
 #include "tests/ike/engine/engine_test_util.h"
@@ -65,6 +66,51 @@ TEST_F(TrapTest, AFailingTrapInstallLeavesNothing) {
   ASSERT_TRUE(a_.AddPeer(std::move(pa), net_.now()).has_value());
   EXPECT_TRUE(kernel_a_.empty());
   EXPECT_EQ(OfKind(a_.TakeEvents(), EventKind::kFailure).size(), 1u);
+}
+
+// charon's start_action = trap|start: the trap policies and the CHILD_SA at once; the trap stays
+// under the CHILD_SA's policies and takes over when the CHILD_SA goes.
+TEST_F(TrapTest, TrapAndStartInstallsTheTrapAndStartsTheChild) {
+  PeerConfig pa = PeerA();
+  pa.children[0].start_action = StartAction::kTrapAndStart;
+  AddPeers(std::move(pa), PeerB());
+  EXPECT_EQ(OfKind(a_.TakeEvents(), EventKind::kTrapInstalled).size(), 1u);
+  net_.RunFor(std::chrono::seconds(1));
+  ASSERT_EQ(Children(a_).size(), 1u);
+  const auto child = Children(a_)[0];
+  ASSERT_NE(kernel_a_.FindPolicy(OutPolicy()), nullptr);
+  EXPECT_EQ(kernel_a_.FindPolicy(OutPolicy())->tmpl_spi, child.spi_out);
+  EXPECT_EQ(kernel_a_.PolicyRefCount(OutPolicy()), 2u);  // the trap's and the CHILD_SA's
+  ASSERT_TRUE(b_.Terminate("to-a", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  EXPECT_EQ(Children(a_).size(), 0u);
+  const xfrm::PolicySpec* trap = kernel_a_.FindPolicy(OutPolicy());
+  ASSERT_NE(trap, nullptr);
+  EXPECT_EQ(trap->priority, 400000u);
+  EXPECT_EQ(trap->tmpl_spi, 0u);
+  EXPECT_EQ(kernel_a_.sa_count(), 0u);
+}
+
+// charon's policies = no: the SAs only (someone else owns the policies), through a rekey too.
+TEST_F(TrapTest, PoliciesNoInstallsTheSasOnly) {
+  PeerConfig pa = PeerA();
+  pa.children[0].policies = false;
+  AddPeers(std::move(pa), PeerB());
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  ASSERT_EQ(Children(a_).size(), 1u);
+  EXPECT_EQ(kernel_a_.sa_count(), 2u);
+  EXPECT_EQ(kernel_a_.policy_count(), 0u);
+  EXPECT_EQ(kernel_b_.policy_count(), 3u);
+  ASSERT_TRUE(a_.Rekey("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(10));
+  ASSERT_EQ(Children(a_).size(), 1u);
+  EXPECT_EQ(kernel_a_.policy_count(), 0u);
+  EXPECT_EQ(kernel_b_.policy_count(), 3u);
+  ASSERT_TRUE(a_.Terminate("to-b", "", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  EXPECT_TRUE(kernel_a_.empty());
+  EXPECT_TRUE(kernel_b_.empty());
 }
 
 }  // namespace
