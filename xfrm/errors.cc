@@ -33,6 +33,8 @@ const char* OpName(KernelOp op) {
       return "xfrm UPDPOLICY";
     case KernelOp::kDelPolicy:
       return "xfrm DELPOLICY";
+    case KernelOp::kQueryPolicy:
+      return "xfrm GETPOLICY";
     case KernelOp::kSocketPolicy:
       return "per-socket bypass policy";
     case KernelOp::kListen:
@@ -141,7 +143,8 @@ const std::error_category& KernelCategory(KernelOp op) {
       Category(KernelOp::kAddSa3Des),       Category(KernelOp::kDelSa),
       Category(KernelOp::kQuerySa),         Category(KernelOp::kAddPolicy),
       Category(KernelOp::kUpdatePolicy),    Category(KernelOp::kDelPolicy),
-      Category(KernelOp::kSocketPolicy),    Category(KernelOp::kListen),
+      Category(KernelOp::kQueryPolicy),     Category(KernelOp::kSocketPolicy),
+      Category(KernelOp::kListen),
       Category(KernelOp::kVtiCreate),       Category(KernelOp::kVtiChange),
       Category(KernelOp::kOpen),
   };

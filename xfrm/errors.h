@@ -24,6 +24,7 @@ enum class KernelOp : std::uint8_t {
   kAddPolicy,
   kUpdatePolicy,
   kDelPolicy,
+  kQueryPolicy,
   kSocketPolicy,  // per-socket bypass (setsockopt IP_XFRM_POLICY)
   kListen,        // xfrm multicast event socket
   kVtiCreate,

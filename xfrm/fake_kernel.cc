@@ -265,6 +265,13 @@ std::error_code FakeKernel::DropPolicy(const PolicyId& id, const PolicySpec* spe
   return {};
 }
 
+std::expected<std::optional<std::chrono::seconds>, std::error_code> FakeKernel::QueryPolicyIdle(
+    const PolicyId& id) {
+  if (!policies_.contains(id)) return std::unexpected(KernelError(ENOENT, KernelOp::kQueryPolicy));
+  const auto it = policy_idle_.find(id);
+  return it == policy_idle_.end() ? std::nullopt : it->second;
+}
+
 bool FakeKernel::HasSa(const SaId& id) const { return sas_.contains(KeyOf(id)); }
 
 const SaSpec* FakeKernel::FindSa(const SaId& id) const {

@@ -74,6 +74,12 @@ class FakeKernel final : public KernelIpsec {
   std::error_code UpdatePolicy(const PolicySpec& spec) override;
   std::error_code DelPolicy(const PolicyId& id) override;
   std::error_code ReleasePolicy(const PolicySpec& spec) override;
+  // What SetPolicyIdle said for the policy (nullopt: never used); ENOENT without the policy.
+  std::expected<std::optional<std::chrono::seconds>, std::error_code> QueryPolicyIdle(
+      const PolicyId& id) override;
+  void SetPolicyIdle(const PolicyId& id, std::optional<std::chrono::seconds> idle) {
+    policy_idle_[id] = idle;
+  }
 
   // The n-th call from now (1 = the next one) fails with `errc` and changes nothing. Only one
   // failure is armed at a time; n = 0 disarms.
@@ -128,6 +134,7 @@ class FakeKernel final : public KernelIpsec {
   std::map<SaKey, SaEntry> sas_;
   std::map<std::pair<IpAddress, std::uint32_t>, std::uint32_t> larval_;  // (dst, spi) -> reqid
   std::map<PolicyId, std::vector<PolicySpec>> policies_;  // one entry per reference, latest last
+  std::map<PolicyId, std::optional<std::chrono::seconds>> policy_idle_;
   std::vector<FakeOp> log_;
   bool record_calls_ = true;
   std::size_t calls_ = 0;

@@ -167,6 +167,14 @@ class KernelIpsec {
   virtual std::error_code AddPolicy(const PolicySpec& spec) = 0;
   virtual std::error_code UpdatePolicy(const PolicySpec& spec) = 0;  // e.g. OUT SPI switch
   virtual std::error_code DelPolicy(const PolicyId& id) = 0;
+  // Seconds since the kernel last matched a packet against the policy (its curlft.use_time
+  // against the wall clock), nullopt if never: charon measures CHILD_SA inactivity this way,
+  // since an SA's use_time is only its first use. Kernels that cannot tell answer ENOTSUP.
+  virtual std::expected<std::optional<std::chrono::seconds>, std::error_code> QueryPolicyIdle(
+      const PolicyId& id) {
+    (void)id;
+    return std::unexpected(std::make_error_code(std::errc::not_supported));
+  }
   // Drops the reference of the user that added `spec` (DelPolicy drops the latest one). When
   // several CHILD_SAs share a policy (a reauthentication's new IKE SA beside the old one, a trap
   // under its CHILD_SA), the kernel holds the latest user's spec; removing an older user must

@@ -85,6 +85,24 @@ std::expected<SaCounters, std::error_code> NetlinkKernel::QuerySa(const SaId& id
   return counters;
 }
 
+std::expected<std::optional<std::chrono::seconds>, std::error_code> NetlinkKernel::QueryPolicyIdle(
+    const PolicyId& id) {
+  NlMessage msg = BuildGetPolicy(id);
+  std::uint64_t use_time = 0;
+  const auto ec = Send(msg, KernelOp::kQueryPolicy, [&use_time](const nlmsghdr* nlh) {
+    const auto parsed = ParsePolicyUseTime(nlh);
+    if (!parsed) return parsed.error();
+    use_time = *parsed;
+    return std::error_code();
+  });
+  if (ec) return std::unexpected(ec);
+  if (use_time == 0) return std::optional<std::chrono::seconds>();
+  const auto wall = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  return std::optional(
+      std::max(std::chrono::seconds(0), wall - std::chrono::seconds(static_cast<std::int64_t>(use_time))));
+}
+
 std::error_code NetlinkKernel::AddPolicy(const PolicySpec& spec) {
   auto it = policies_.find(spec.id);
   const bool shared = it != policies_.end();

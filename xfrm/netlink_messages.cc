@@ -387,6 +387,24 @@ NlMessage BuildAddPolicy(const PolicySpec& spec, bool update) {
   return msg;
 }
 
+NlMessage BuildGetPolicy(const PolicyId& id) {
+  NlMessage msg = BuildDelPolicy(id);
+  nlmsghdr* nlh = msg.header();
+  nlh->nlmsg_type = XFRM_MSG_GETPOLICY;
+  nlh->nlmsg_flags = NLM_F_REQUEST;
+  return msg;
+}
+
+std::expected<std::uint64_t, std::error_code> ParsePolicyUseTime(const nlmsghdr* nlh) {
+  if (nlh->nlmsg_type != XFRM_MSG_NEWPOLICY ||
+      mnl_nlmsg_get_payload_len(nlh) < sizeof(xfrm_userpolicy_info)) {
+    return std::unexpected(KernelError(EBADMSG, KernelOp::kQueryPolicy));
+  }
+  xfrm_userpolicy_info info;
+  std::memcpy(&info, mnl_nlmsg_get_payload(nlh), sizeof(info));
+  return info.curlft.use_time;
+}
+
 NlMessage BuildDelPolicy(const PolicyId& id) {
   NlMessage msg;
   nlmsghdr* nlh = mnl_nlmsg_put_header(msg.header());

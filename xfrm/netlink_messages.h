@@ -76,6 +76,10 @@ NlMessage BuildGetSa(const SaId& id);
 NlMessage BuildAddPolicy(const PolicySpec& spec, bool update);
 // XFRM_MSG_DELPOLICY, struct xfrm_userpolicy_id + XFRMA_MARK.
 NlMessage BuildDelPolicy(const PolicyId& id);
+// XFRM_MSG_GETPOLICY by selector, direction and mark; the reply is one XFRM_MSG_NEWPOLICY.
+NlMessage BuildGetPolicy(const PolicyId& id);
+// The policy's last use (curlft.use_time, seconds since the epoch; 0 = never used).
+std::expected<std::uint64_t, std::error_code> ParsePolicyUseTime(const nlmsghdr* nlh);
 // The per-socket bypass policy charon sets with IP_XFRM_POLICY/IPV6_XFRM_POLICY.
 xfrm_userpolicy_info BuildBypassPolicy(PolicyDir dir, int family);
 

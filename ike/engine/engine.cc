@@ -589,12 +589,21 @@ void Engine::CheckInactivity(IkeSa& sa, ChildSa& child, TimePoint now) {
   const ChildConfig* cfg = peer ? FindChildConfig(*peer, child.name) : nullptr;
   if (cfg == nullptr || cfg->inactivity.count() == 0 || child.state != ChildState::kInstalled)
     return;
-  // Idle since the last packet either way, or since the install if none crossed yet.
+  // Idle since the last packet either way, or since the install if none crossed yet. As charon:
+  // the policies' last use (IN, FWD, OUT; the kernel stamps them per packet, an SA only on its
+  // first use). A CHILD_SA without policies of its own (policies = no, or while a rekey's
+  // predecessor still holds them) has only its SAs' first use to go by.
   Seconds idle = std::chrono::duration_cast<Seconds>(now - child.installed_at);
-  for (const auto& id :
-       {xfrm::InboundSaSpec(child.params).id, xfrm::OutboundSaSpec(child.params).id}) {
-    auto counters = kernel_.QuerySa(id);
-    if (counters && counters->idle) idle = std::min(idle, *counters->idle);
+  const auto take = [&idle](const std::optional<Seconds>& used) {
+    if (used) idle = std::min(idle, *used);
+  };
+  if (child.owns_policies) {
+    for (const auto& policy : xfrm::ChildPolicies(child.params))
+      if (auto used = kernel_.QueryPolicyIdle(policy.id)) take(*used);
+  } else {
+    for (const auto& id :
+         {xfrm::InboundSaSpec(child.params).id, xfrm::OutboundSaSpec(child.params).id})
+      if (auto counters = kernel_.QuerySa(id)) take(counters->idle);
   }
   if (idle < cfg->inactivity) {
     child.inactivity_at = now + (cfg->inactivity - idle);

@@ -24,6 +24,9 @@ role_of() {
 #   that answers IKE_SA_INIT from any source)
 #   local_addrs=<addresses>: instead of X's address (e.g. %any: answers on every local address,
 #   IPv6 ones included; see lab_wan6)
+#   local_ts=<subnets> remote_ts=<subnets>: the child's selectors instead of 0.0.0.0/0
+#   mark=no: no mark_in/mark_out (a policy-based tunnel)  inactivity=<child inactivity>
+#   child2=<local_ts>,<remote_ts>: a second child "to-Y-2" with these selectors
 # Defaults come from the variables IKE_<X>, IKE, ESP_<X>, ESP, PSK_<X> (X = router, uppercase)
 # and LAB_PSK_DEFAULT.
 lab_conn() {
@@ -34,7 +37,7 @@ lab_conn() {
     [esp]="${!esp_var:-${ESP:-aes256gcm16}}" [psk]="${!psk_var:-$LAB_PSK_DEFAULT}" [start]=none
     [dpd]="" [dpd_action]="" [keyingtries]="" [rekey]="" [life]="" [rand]="" [ike_rekey]=""
     [ike_over]="" [ike_rand]="" [ike_reauth]="" [close]="" [wireshark]="" [if_id]="" [remote_addrs]="" [local_addrs]=""
-    [updown]="")
+    [updown]="" [local_ts]="" [remote_ts]="" [mark]="" [child2]="" [inactivity]="")
   local kv
   for kv in "$@"; do o[${kv%%=*}]=${kv#*=}; done
   local key name="to-$y" dir="$LAB_RUN/$x"
@@ -63,33 +66,8 @@ lab_conn() {
     echo "      id = ${LAB_WAN[$y]}"
     echo "    }"
     echo "    children {"
-    echo "      $name {"
-    echo "        mode = tunnel"
-    echo "        local_ts = 0.0.0.0/0"
-    echo "        remote_ts = 0.0.0.0/0"
-    if [[ -n ${o[if_id]} ]]; then
-      echo "        if_id_in = ${o[if_id]}"
-      echo "        if_id_out = ${o[if_id]}"
-    else
-      echo "        mark_in = $key"
-      echo "        mark_out = $key"
-    fi
-    echo "        esp_proposals = ${o[esp]}"
-    echo "        start_action = ${o[start]}"
-    [[ -n ${o[rekey]} ]] && echo "        rekey_time = ${o[rekey]}"
-    [[ -n ${o[life]} ]] && echo "        life_time = ${o[life]}"
-    [[ -n ${o[rand]} ]] && echo "        rand_time = ${o[rand]}"
-    [[ -n ${o[close]} ]] && echo "        close_action = ${o[close]}"
-    [[ -n ${o[dpd_action]} ]] && echo "        dpd_action = ${o[dpd_action]}"
-    [[ -n ${o[updown]} ]] && echo "        updown = ${o[updown]}"
-    # CHILD_OPTS: extra child settings for every connection, ';'-separated swanctl.conf lines
-    # without spaces (a scenarios.list parameter): "mark_in_sa=yes;replay_window=1024"
-    if [[ -n ${CHILD_OPTS:-} ]]; then
-      local opt opts
-      IFS=';' read -ra opts <<<"$CHILD_OPTS"
-      for opt in "${opts[@]}"; do echo "        $opt"; done
-    fi
-    echo "      }"
+    conn_child "$name" "${o[local_ts]:-0.0.0.0/0}" "${o[remote_ts]:-0.0.0.0/0}"
+    [[ -n ${o[child2]} ]] && conn_child "$name-2" "${o[child2]%%,*}" "${o[child2]#*,}"
     echo "    }"
     echo "  }"
   } >>"$dir/connections"
@@ -101,6 +79,40 @@ lab_conn() {
     echo "  }"
   } >>"$dir/secrets"
   note "$x: connection $name (${o[if_id]:+if_id ${o[if_id]}}${o[if_id]:-key $key}, ike ${o[ike]}, esp ${o[esp]}, start_action ${o[start]})"
+}
+
+# conn_child NAME LOCAL_TS REMOTE_TS: one child section of lab_conn's connection, from lab_conn's
+# options (its local `o`, `key`).
+conn_child() {
+  local name=$1 lts=$2 rts=$3
+  echo "      $name {"
+  echo "        mode = tunnel"
+  echo "        local_ts = $lts"
+  echo "        remote_ts = $rts"
+  if [[ -n ${o[if_id]} ]]; then
+    echo "        if_id_in = ${o[if_id]}"
+    echo "        if_id_out = ${o[if_id]}"
+  elif [[ ${o[mark]} != no ]]; then
+    echo "        mark_in = $key"
+    echo "        mark_out = $key"
+  fi
+  echo "        esp_proposals = ${o[esp]}"
+  echo "        start_action = ${o[start]}"
+  [[ -n ${o[rekey]} ]] && echo "        rekey_time = ${o[rekey]}"
+  [[ -n ${o[life]} ]] && echo "        life_time = ${o[life]}"
+  [[ -n ${o[rand]} ]] && echo "        rand_time = ${o[rand]}"
+  [[ -n ${o[close]} ]] && echo "        close_action = ${o[close]}"
+  [[ -n ${o[dpd_action]} ]] && echo "        dpd_action = ${o[dpd_action]}"
+  [[ -n ${o[updown]} ]] && echo "        updown = ${o[updown]}"
+  [[ -n ${o[inactivity]} ]] && echo "        inactivity = ${o[inactivity]}"
+  # CHILD_OPTS: extra child settings for every connection, ';'-separated swanctl.conf lines
+  # without spaces (a scenarios.list parameter): "mark_in_sa=yes;replay_window=1024"
+  if [[ -n ${CHILD_OPTS:-} ]]; then
+    local opt opts
+    IFS=';' read -ra opts <<<"$CHILD_OPTS"
+    for opt in "${opts[@]}"; do echo "        $opt"; done
+  fi
+  echo "      }"
 }
 
 # lab_pair X Y [key=value...]: the VTIs and both connections of a pair.

@@ -198,6 +198,24 @@ TEST(NetlinkKernel, ReleasingAnOlderReferenceKeepsTheNewestTemplate) {
   });
 }
 
+// A policy no packet matched yet has no use time; a missing one is ENOENT.
+TEST(NetlinkKernel, QueryPolicyIdle) {
+  MINIVPN_IN_NETNS([]() -> std::string {
+    Report r;
+    auto kernel = NetlinkKernel::Open();
+    if (!r.Expect(kernel.has_value(), "open")) return r.text;
+    const PolicySpec in = ChildPolicies(SeedChild(0, 12))[0];
+    const auto missing = (*kernel)->QueryPolicyIdle(in.id);
+    r.Expect(!missing && missing.error() == std::errc::no_such_file_or_directory,
+             "missing policy: ENOENT");
+    r.Expect(!(*kernel)->AddPolicy(in), "add");
+    const auto fresh = (*kernel)->QueryPolicyIdle(in.id);
+    r.Expect(fresh.has_value() && !fresh->has_value(), "never used: no idle time");
+    r.Expect(!(*kernel)->DelPolicy(in.id), "del");
+    return r.text;
+  });
+}
+
 TEST(NetlinkKernel, ForeignPolicyIsNotTakenOver) {
   MINIVPN_IN_NETNS([]() -> std::string {
     Report r;

@@ -481,6 +481,32 @@ TEST(BuildDelPolicy, SelectorDirAndMark) {
   EXPECT_EQ(As<xfrm_mark>(attrs.at(XFRMA_MARK)).v, 12u);
 }
 
+// The inactivity check asks for a policy's last use (charon's query_policy).
+TEST(BuildGetPolicy, SelectorDirAndMarkWithoutAck) {
+  const PolicySpec spec = SeedPolicy(PolicyDir::kIn);
+  const NlMessage msg = BuildGetPolicy(spec.id);
+  EXPECT_EQ(msg.header()->nlmsg_type, XFRM_MSG_GETPOLICY);
+  EXPECT_EQ(msg.header()->nlmsg_flags, NLM_F_REQUEST);
+  const auto id = Fixed<xfrm_userpolicy_id>(msg);
+  EXPECT_EQ(id.dir, XFRM_POLICY_IN);
+  EXPECT_EQ(id.sel.family, AF_INET);
+  const auto attrs = Attributes(msg, sizeof(xfrm_userpolicy_id));
+  ASSERT_EQ(attrs.size(), 1u);
+  EXPECT_EQ(As<xfrm_mark>(attrs.at(XFRMA_MARK)).v, 12u);
+
+  xfrm_userpolicy_info info;
+  std::memset(&info, 0, sizeof(info));
+  info.curlft.use_time = 1700000042;
+  NlMessage reply;
+  nlmsghdr* nlh = mnl_nlmsg_put_header(reply.header());
+  nlh->nlmsg_type = XFRM_MSG_NEWPOLICY;
+  std::memcpy(mnl_nlmsg_put_extra_header(nlh, sizeof(info)), &info, sizeof(info));
+  EXPECT_EQ(ParsePolicyUseTime(reply.header()).value(), 1700000042u);
+  NlMessage wrong;
+  mnl_nlmsg_put_header(wrong.header())->nlmsg_type = XFRM_MSG_NEWPOLICY;  // no payload
+  EXPECT_EQ(ParsePolicyUseTime(wrong.header()).error(), std::errc::bad_message);
+}
+
 TEST(BuildBypassPolicy, AllowWithFamilyOnly) {
   const auto p = BuildBypassPolicy(PolicyDir::kOut, AF_INET6);
   EXPECT_EQ(p.action, XFRM_POLICY_ALLOW);

@@ -283,13 +283,13 @@ class InactivityTest : public TwoPeers {
     net_.RunFor(std::chrono::seconds(1));
     ASSERT_EQ(Children(a_).size(), 1u);
   }
-  // A's inbound SA of its CHILD_SA was last used `idle` ago (the kernel's view).
+  // A's IN policy last matched a packet `idle` ago (the kernel's view; nullopt: never).
   void InboundUsed(std::optional<std::chrono::seconds> idle) {
-    const auto child = Children(a_).at(0);
-    xfrm::SaCounters counters{.bytes = 84, .packets = 1, .last_use = std::nullopt, .idle = idle};
-    kernel_a_.SetCounters(
-        xfrm::SaId{Ip("192.0.2.2"), Ip("192.0.2.1"), child.spi_in, 50, xfrm::Mark::None()},
-        counters);
+    kernel_a_.SetPolicyIdle(xfrm::PolicyId{.src = Net("0.0.0.0/0"),
+                                           .dst = Net("0.0.0.0/0"),
+                                           .dir = xfrm::PolicyDir::kIn,
+                                           .mark = xfrm::Mark{12, 0xffffffff}},
+                            idle);
   }
 };
 
@@ -316,7 +316,7 @@ TEST_F(InactivityTest, TrafficPostponesTheClose) {
   InboundUsed(std::chrono::seconds(25));  // a packet arrived 25 s before each check
   net_.RunUntil(start + std::chrono::seconds(120));
   EXPECT_EQ(Children(a_).size(), 1u);
-  InboundUsed(std::nullopt);  // no packet since the install any more: idle for 2 minutes
+  InboundUsed(std::nullopt);  // as if never used: idle since the install, 2 minutes
   net_.RunUntil(start + std::chrono::seconds(130));
   EXPECT_EQ(Children(a_).size(), 0u);
   EXPECT_EQ(Children(b_).size(), 0u);
