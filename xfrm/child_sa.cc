@@ -32,8 +32,9 @@ std::error_code InstallPolicies(KernelIpsec& kernel, const ChildSaKernel& child)
   return {};
 }
 
-std::error_code SwitchOutbound(KernelIpsec& kernel, const ChildSaKernel& child) {
-  return kernel.UpdatePolicy(ChildPolicies(child)[2]);
+std::error_code SwitchOutbound(KernelIpsec& kernel, const ChildSaKernel& old,
+                               const ChildSaKernel& next) {
+  return kernel.ReplacePolicy(ChildPolicies(old)[2], ChildPolicies(next)[2]);
 }
 
 std::error_code RemovePolicies(KernelIpsec& kernel, const ChildSaKernel& child) {

@@ -25,8 +25,10 @@ std::error_code InstallInboundSa(KernelIpsec& kernel, const ChildSaKernel& child
 std::error_code InstallOutboundSa(KernelIpsec& kernel, const ChildSaKernel& child);
 // IN, FWD, OUT (reference counted by the kernel layer; the OUT template gets child.spi_out).
 std::error_code InstallPolicies(KernelIpsec& kernel, const ChildSaKernel& child);
-// UPDPOLICY of the OUT policy with child.spi_out in its template.
-std::error_code SwitchOutbound(KernelIpsec& kernel, const ChildSaKernel& child);
+// UPDPOLICY of the OUT policy with next.spi_out in its template: `old`'s reference to it
+// becomes `next`'s (KernelIpsec::ReplacePolicy).
+std::error_code SwitchOutbound(KernelIpsec& kernel, const ChildSaKernel& old,
+                               const ChildSaKernel& next);
 // Drop one reference of each policy (OUT, FWD, IN); carries on past failures, first error wins.
 std::error_code RemovePolicies(KernelIpsec& kernel, const ChildSaKernel& child);
 // Delete the outbound then the inbound SA; carries on past failures, first error wins.

@@ -238,6 +238,23 @@ std::error_code FakeKernel::UpdatePolicy(const PolicySpec& spec) {
   return {};
 }
 
+std::error_code FakeKernel::ReplacePolicy(const PolicySpec& old_spec, const PolicySpec& spec) {
+  FakeOp op;
+  op.kind = FakeOpKind::kUpdatePolicy;
+  op.policy = spec;
+  if (auto ec = Record(std::move(op), KernelOp::kUpdatePolicy)) return ec;
+  const auto it = policies_.find(spec.id);
+  if (it == policies_.end()) {
+    const auto ec = KernelError(ENOENT, KernelOp::kUpdatePolicy);
+    SetResult(ec);
+    return ec;
+  }
+  auto& refs = it->second;
+  refs.erase(refs.begin() + static_cast<std::ptrdiff_t>(PolicyRefToDrop(refs, &old_spec)));
+  refs.push_back(spec);
+  return {};
+}
+
 std::error_code FakeKernel::DelPolicy(const PolicyId& id) { return DropPolicy(id, nullptr); }
 
 std::error_code FakeKernel::ReleasePolicy(const PolicySpec& spec) {

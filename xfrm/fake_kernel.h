@@ -74,6 +74,8 @@ class FakeKernel final : public KernelIpsec {
   std::error_code UpdatePolicy(const PolicySpec& spec) override;
   std::error_code DelPolicy(const PolicyId& id) override;
   std::error_code ReleasePolicy(const PolicySpec& spec) override;
+  // Logged as an UpdatePolicy (the kernel sees one UPDPOLICY).
+  std::error_code ReplacePolicy(const PolicySpec& old_spec, const PolicySpec& spec) override;
   // What SetPolicyIdle said for the policy (nullopt: never used); ENOENT without the policy.
   std::expected<std::optional<std::chrono::seconds>, std::error_code> QueryPolicyIdle(
       const PolicyId& id) override;

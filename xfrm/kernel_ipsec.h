@@ -165,7 +165,15 @@ class KernelIpsec {
   // same selector and mark): AddPolicy on an existing id bumps the count and updates it
   // (UPDPOLICY); DelPolicy deletes when the count drops to 0.
   virtual std::error_code AddPolicy(const PolicySpec& spec) = 0;
-  virtual std::error_code UpdatePolicy(const PolicySpec& spec) = 0;  // e.g. OUT SPI switch
+  virtual std::error_code UpdatePolicy(const PolicySpec& spec) = 0;
+  // A user's reference moves from `old_spec` to `spec` (a CHILD rekey's OUT SPI switch) and
+  // becomes the newest, as charon adds the new CHILD_SA's reference and drops the old one's: the
+  // kernel gets `spec` (UPDPOLICY). Another user's reference on top is left alone, so a rekey
+  // of an older CHILD_SA sharing the policy cannot take over that user's entry.
+  virtual std::error_code ReplacePolicy(const PolicySpec& old_spec, const PolicySpec& spec) {
+    (void)old_spec;
+    return UpdatePolicy(spec);
+  }
   virtual std::error_code DelPolicy(const PolicyId& id) = 0;
   // Seconds since the kernel last matched a packet against the policy (its curlft.use_time
   // against the wall clock), nullopt if never: charon measures CHILD_SA inactivity this way,

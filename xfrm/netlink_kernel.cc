@@ -121,6 +121,17 @@ std::error_code NetlinkKernel::UpdatePolicy(const PolicySpec& spec) {
   return {};
 }
 
+std::error_code NetlinkKernel::ReplacePolicy(const PolicySpec& old_spec, const PolicySpec& spec) {
+  auto it = policies_.find(spec.id);
+  if (it == policies_.end()) return KernelError(ENOENT, KernelOp::kUpdatePolicy);
+  NlMessage msg = BuildAddPolicy(spec, true);
+  if (auto ec = Send(msg, KernelOp::kUpdatePolicy)) return ec;
+  auto& refs = it->second;
+  refs.erase(refs.begin() + static_cast<std::ptrdiff_t>(PolicyRefToDrop(refs, &old_spec)));
+  refs.push_back(spec);
+  return {};
+}
+
 std::error_code NetlinkKernel::DelPolicy(const PolicyId& id) { return DropPolicy(id, nullptr); }
 
 std::error_code NetlinkKernel::ReleasePolicy(const PolicySpec& spec) {

@@ -39,6 +39,7 @@ class NetlinkKernel final : public KernelIpsec {
   std::error_code UpdatePolicy(const PolicySpec& spec) override;
   std::error_code DelPolicy(const PolicyId& id) override;
   std::error_code ReleasePolicy(const PolicySpec& spec) override;
+  std::error_code ReplacePolicy(const PolicySpec& old_spec, const PolicySpec& spec) override;
   std::expected<std::optional<std::chrono::seconds>, std::error_code> QueryPolicyIdle(
       const PolicyId& id) override;
 

@@ -85,8 +85,10 @@ constexpr CharonKey kSwanctlAuth[] = {
 constexpr CharonKey kSwanctlChild[] = {
     {"ah_proposals", kUnsupported, kAh},
     {"hostaccess", kIgnored, kFirewall, "no", "%bool"},
-    {"policies_fwd_out", kIgnored, "minivpn installs no outbound FWD policies", "no", "%bool"},
-    {"priority", kIgnored, "minivpn gives policies charon's automatic priorities", "0"},
+    // Other values change the kernel state charon leaves: not something to ignore.
+    {"policies_fwd_out", kUnsupported, "minivpn installs no outbound FWD policies", "no",
+     "%bool"},
+    {"priority", kUnsupported, "minivpn gives policies charon's automatic priorities", "0"},
     {"interface", kUnsupported, "minivpn does not bind policies to an interface"},
     {"set_mark_in", kUnsupported, "minivpn does not set marks on packets", "0|0/0|0/0x00000000"},
     {"set_mark_out", kUnsupported, "minivpn does not set marks on packets", "0|0/0|0/0x00000000"},
@@ -99,11 +101,12 @@ constexpr CharonKey kSwanctlChild[] = {
     {"ipcomp", kUnsupported, kIpcomp, "no", "%bool"},
     {"sha256_96", kUnsupported, kSha256_96, "no", "%bool"},
     // The kernel's defaults, which minivpn leaves as they are: DF and ECN copied, DSCP copied
-    // when encapsulating only.
-    {"copy_df", kIgnored, "minivpn leaves the kernel's default (the DF bit is copied)", "yes",
+    // when encapsulating only. charon sets SA flags for other values (kernel state).
+    {"copy_df", kUnsupported, "minivpn leaves the kernel's default (the DF bit is copied)", "yes",
      "%bool"},
-    {"copy_ecn", kIgnored, "minivpn leaves the kernel's default (ECN is copied)", "yes", "%bool"},
-    {"copy_dscp", kIgnored,
+    {"copy_ecn", kUnsupported, "minivpn leaves the kernel's default (ECN is copied)", "yes",
+     "%bool"},
+    {"copy_dscp", kUnsupported,
      "minivpn leaves the kernel's default (DSCP is copied outbound only)", "out",
      "out|in|yes|no"},
 };

@@ -144,6 +144,10 @@ class JournalingKernel final : public xfrm::KernelIpsec {
   std::error_code UpdatePolicy(const xfrm::PolicySpec& spec) override;
   std::error_code DelPolicy(const xfrm::PolicyId& id) override;
   std::error_code ReleasePolicy(const xfrm::PolicySpec& spec) override;
+  std::error_code ReplacePolicy(const xfrm::PolicySpec& old_spec,
+                                const xfrm::PolicySpec& spec) override {
+    return inner_.ReplacePolicy(old_spec, spec);  // the reference count does not change
+  }
   std::expected<std::optional<std::chrono::seconds>, std::error_code> QueryPolicyIdle(
       const xfrm::PolicyId& id) override {
     return inner_.QueryPolicyIdle(id);

@@ -44,16 +44,17 @@ std::uint32_t Engine::AcquireReqid(const ChildConfig& cfg, const xfrm::Subnet& l
   return reqid;
 }
 
-void Engine::HoldReqid(std::uint32_t reqid) {
+bool Engine::HoldReqid(std::uint32_t reqid) {
   if (auto fixed = fixed_reqids_.find(reqid); fixed != fixed_reqids_.end()) {
     ++fixed->second;
-    return;
+    return true;
   }
   for (auto& [key, entry] : reqids_) {
     if (entry.reqid != reqid) continue;
     ++entry.refs;
-    return;
+    return true;
   }
+  return false;
 }
 
 void Engine::ReleaseReqid(std::uint32_t reqid) {
@@ -205,7 +206,7 @@ bool Engine::SwitchToSuccessor(IkeSa& sa, ChildSa& old_child, TimePoint now) {
   ChildSa* next = sa.FindChild(old_child.successor);
   if (!next || next->redundant) return false;
   if (!old_child.owns_policies) return true;
-  if (auto ec = xfrm::SwitchOutbound(kernel_, next->params)) {
+  if (auto ec = xfrm::SwitchOutbound(kernel_, old_child.params, next->params)) {
     Emit(EventKind::kFailure, &sa, now,
          "moving the OUT policy to CHILD_SA {" + std::to_string(next->id) +
              "} failed: " + ec.message(),

@@ -290,9 +290,8 @@ void Engine::ScheduleIkeRekey(IkeSa& sa, TimePoint now) {
   const PeerConfig* peer = FindPeer(sa.peer);
   if (peer) sa.dpd_delay = peer->dpd_delay;
   if (!peer) return;
-  const Seconds longest = std::max(peer->rekey_time, peer->reauth_time);
-  if (longest.count() == 0) return;
-  const Seconds over = peer->over_time.count() ? peer->over_time : longest / 10;
+  if (std::max(peer->rekey_time, peer->reauth_time).count() == 0) return;
+  const Seconds over = OverTime(*peer);
   const Seconds rand = peer->rand_time.count() ? peer->rand_time : over;
   const auto jittered = [&](Seconds time) {
     const auto bound = static_cast<std::uint32_t>(std::min(rand, time - Seconds(1)).count());
@@ -300,7 +299,20 @@ void Engine::ScheduleIkeRekey(IkeSa& sa, TimePoint now) {
   };
   if (peer->rekey_time.count() > 0) sa.rekey_at = jittered(peer->rekey_time);
   if (peer->reauth_time.count() > 0) sa.reauth_at = jittered(peer->reauth_time);
-  sa.hard_at = now + longest + over;
+  SetHardLifetime(sa, over);
+}
+
+// charon (ike_sa.c set_state): the IKE SA is given up over_time after the earlier of its rekey
+// and its reauthentication, if neither has replaced it by then.
+void Engine::SetHardLifetime(IkeSa& sa, Seconds over) {
+  if (sa.rekey_at && sa.reauth_at) sa.hard_at = std::min(*sa.rekey_at, *sa.reauth_at) + over;
+  else if (sa.rekey_at) sa.hard_at = *sa.rekey_at + over;
+  else if (sa.reauth_at) sa.hard_at = *sa.reauth_at + over;
+}
+
+Seconds Engine::OverTime(const PeerConfig& peer) {
+  return peer.over_time.count() ? peer.over_time
+                                : std::max(peer.rekey_time, peer.reauth_time) / 10;
 }
 
 // 2.8.3: reauthentication is a new IKE SA from IKE_SA_INIT (authenticated again) that takes over
@@ -308,12 +320,17 @@ void Engine::ScheduleIkeRekey(IkeSa& sa, TimePoint now) {
 void Engine::StartReauth(IkeSa& sa, TimePoint now) {
   const PeerConfig* peer = FindPeer(sa.peer);
   std::vector<std::string> children;
-  for (const auto& c : sa.children) {
-    if (c.state == ChildState::kRekeyed || c.state == ChildState::kDeleting || c.redundant)
-      continue;
-    if (std::find(children.begin(), children.end(), c.name) == children.end())
-      children.push_back(c.name);
-  }
+  const auto add = [&children](const std::string& name) {
+    if (std::find(children.begin(), children.end(), name) == children.end())
+      children.push_back(name);
+  };
+  for (const auto& c : sa.children)
+    if (c.state != ChildState::kRekeyed && c.state != ChildState::kDeleting && !c.redundant)
+      add(c.name);
+  // CHILD_SAs still queued here are made on the new SA instead (charon migrates them).
+  for (const auto& t : sa.tasks)
+    if (t.kind == Task::Kind::kCreateChild) add(t.child_name);
+  std::erase_if(sa.tasks, [](const Task& t) { return t.kind == Task::Kind::kCreateChild; });
   if (peer == nullptr || children.empty()) {
     // charon: the SA is kept until its hard lifetime (over_time after reauth_time).
     Emit(EventKind::kFailure, &sa, now, "unable to reauthenticate IKE SA: no CHILD_SA to make again");
@@ -355,10 +372,8 @@ void Engine::ReestablishAndDestroy(IkeSa& sa, std::string_view reason, TimePoint
   // The new SA only sends IKE_SA_INIT now; the old one's CHILD_SAs leave the kernel below,
   // before the new ones are installed.
   if (IkeSa* next = Reestablish(sa, children, false, now)) {
-    for (const auto& c : sa.children) {
-      HoldReqid(c.params.reqid);
-      next->held_reqids.push_back(c.params.reqid);
-    }
+    for (const auto& c : sa.children)
+      if (HoldReqid(c.params.reqid)) next->held_reqids.push_back(c.params.reqid);
   }
   DestroySa(sa, now, reason);
 }
@@ -444,8 +459,10 @@ std::expected<void, std::string> Engine::Terminate(std::string_view peer, std::s
         DestroySa(*sa, now, "terminated");
         continue;
       }
-      // 1.4.1: the DELETE goes first; queued exchanges are dropped.
+      // 1.4.1: the DELETE goes first; queued exchanges are dropped, and so is a
+      // reauthentication under way (charon's reestablish refuses a deleted IKE_SA).
       sa->tasks.clear();
+      sa->reestablish.clear();
       sa->tasks.insert(sa->tasks.begin(), Task{.kind = Task::Kind::kDeleteIke});
       StartNextTask(*sa, now);
       continue;
@@ -501,7 +518,9 @@ void Engine::HandleKernelEvent(const KernelEvent& event, TimePoint now) {
     }
     Emit(EventKind::kDropped, nullptr, now, "expire for an unknown SA");
   } else if (const auto* acquire = std::get_if<xfrm::AcquireEvent>(&event)) {
-    for (const auto& [key, entry] : reqids_) {
+    // A copy: Initiate may release reqids (a reauthentication finishing) and erase entries.
+    const auto reqids = reqids_;
+    for (const auto& [key, entry] : reqids) {
       if (entry.reqid != acquire->reqid) continue;
       for (const auto& p : peers_)
         for (const auto& c : p.children)

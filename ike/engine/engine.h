@@ -129,6 +129,8 @@ class Engine {
             std::optional<NotifyType> notify = std::nullopt, std::string_view child = {},
             std::uint64_t child_id = 0);
   void ScheduleIkeRekey(IkeSa& sa, TimePoint now);
+  void SetHardLifetime(IkeSa& sa, Seconds over);
+  static Seconds OverTime(const PeerConfig& peer);
   // 2.8.3 reauthentication of `sa` (its reauth_at passed): break-before-make or
   // make-before-break as PeerConfig::make_before_break says.
   void StartReauth(IkeSa& sa, TimePoint now);
@@ -142,8 +144,8 @@ class Engine {
   // A reauthentication's new SA has made its CHILD_SAs: the reqids it held are released and
   // (make-before-break) the IKE SA it replaces is deleted.
   void FinishReauth(IkeSa& sa, TimePoint now);
-  // One more reference to an allocated or configured reqid that is in use.
-  void HoldReqid(std::uint32_t reqid);
+  // One more reference to an allocated or configured reqid that is in use; false if unknown.
+  bool HoldReqid(std::uint32_t reqid);
   void ApplyAction(const std::string& peer, const std::vector<std::string>& restart_children,
                    TimePoint now);
   void CheckSaTimers(IkeSa& sa, TimePoint now);

@@ -81,6 +81,8 @@ IkeSa* Engine::CreateRekeyedSa(IkeSa& old, bool we_initiated, const IkeChoice& c
   // A rekey does not authenticate again: the reauthentication stays due when it was (charon's
   // inherit_post), and a make-before-break one in progress still replaces its old SA.
   if (old.reauth_at) n.reauth_at = old.reauth_at;
+  if (const PeerConfig* peer = FindPeer(n.peer); peer && n.reauth_at)
+    SetHardLifetime(n, OverTime(*peer));
   n.reauth_of = old.reauth_of;
   Emit(EventKind::kIkeRekeyed, &n, now,
        "IKE_SA #" + std::to_string(old.serial) + " rekeyed to #" + std::to_string(n.serial) + " " +

@@ -2,6 +2,7 @@
 // (2.4, an empty INFORMATIONAL) and what happens when the peer stops answering (2.4: give up
 // after the retransmission schedule, then dpd_action).
 #include <algorithm>
+#include <utility>
 
 #include "ike/engine/engine.h"
 #include "ike/engine/engine_payloads.h"
@@ -155,6 +156,25 @@ void Engine::GiveUp(IkeSa& sa, TimePoint now) {
   // charon: a reauthentication whose DELETE got no answer makes the new IKE SA anyway.
   if (o.delete_ike && !sa.reestablish.empty())
     return ReestablishAndDestroy(sa, "peer not responding to the reauthentication's DELETE", now);
+  // A reauthentication's new SA that could not be set up is tried again while keyingtries
+  // allows, with all its CHILD_SAs, its held reqids and the SA it replaces (charon resets and
+  // re-initiates the same IKE_SA).
+  const bool reauthenticating = sa.reauth_of != 0 || !sa.held_reqids.empty();
+  if (reauthenticating && peer && (sa.state == IkeState::kConnecting ||
+                                   sa.state == IkeState::kAuthenticating)) {
+    if (peer->keyingtries == 0 || sa.keying_try < peer->keyingtries) {
+      std::vector<std::string> children{sa.auth_child};
+      for (const auto& t : sa.tasks)
+        if (t.kind == Task::Kind::kCreateChild) children.push_back(t.child_name);
+      if (IkeSa* next = Reestablish(sa, children, false, now)) {
+        next->reauth_of = sa.reauth_of;
+        next->held_reqids = std::exchange(sa.held_reqids, {});
+        next->keying_try = sa.keying_try + 1;
+      }
+    }
+    DestroySa(sa, now, "peer not responding");
+    return;
+  }
   std::string peer_name = sa.peer;
   DestroySa(sa, now, "peer not responding");
   // dpd_action = trap: the next packet for the tunnel starts a new negotiation (RFC 7296 2.4

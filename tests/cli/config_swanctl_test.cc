@@ -337,14 +337,14 @@ TEST(Swanctl, OtherValuesOfKeysMinivpnDoesNotActOnWarnOrFail) {
               "'hw_offload = auto' is accepted and ignored by minivpn: minivpn never offloads "
               "(as charon where the NIC cannot)",
               18);
-  EXPECT_DIAG(l, Severity::kWarning, "'copy_df = no' is accepted and ignored by minivpn", 19);
+  EXPECT_DIAG(l, Severity::kError, "'copy_df = no' is not supported by minivpn", 19);
   EXPECT_DIAG(l, Severity::kError, "'tfc_padding = mtu' is not supported by minivpn", 20);
   EXPECT_DIAG(l, Severity::kError,
               "mark '%unique' is not supported by minivpn (a unique mark for every CHILD_SA)", 21);
   EXPECT_DIAG(l, Severity::kError,
               "invalid value 'both' for 'copy_dscp' (expected out, in, yes or no)", 22);
-  EXPECT_EQ(testing::Count(l, Severity::kError), 6u) << Dump(l);
-  EXPECT_EQ(testing::Count(l, Severity::kWarning), 4u) << Dump(l);
+  EXPECT_EQ(testing::Count(l, Severity::kError), 7u) << Dump(l);
+  EXPECT_EQ(testing::Count(l, Severity::kWarning), 3u) << Dump(l);
   TempDir dir2;
   auto auth = LoadSwanctlText(dir2, ConnWithLocal("      eap_id = bob\n      round = 1\n"));
   ASSERT_TRUE(auth.ok()) << Dump(auth.diagnostics);

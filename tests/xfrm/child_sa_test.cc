@@ -55,7 +55,7 @@ TEST(ChildSa, RekeySequenceMakeBeforeBreak) {
   const ChildSaKernel new_child = Child(*new_in, 0xc7000002);
   ASSERT_FALSE(InstallInboundSa(k, new_child));
   ASSERT_FALSE(InstallOutboundSa(k, new_child));
-  ASSERT_FALSE(SwitchOutbound(k, new_child));
+  ASSERT_FALSE(SwitchOutbound(k, old_child, new_child));
   const PolicyId out = ChildPolicies(new_child)[2].id;
   EXPECT_EQ(k.FindPolicy(out)->tmpl_spi, 0xc7000002u);
   EXPECT_EQ(k.sa_count(), 4u);

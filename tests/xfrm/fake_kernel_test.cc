@@ -141,6 +141,26 @@ TEST(FakeKernel, ReleasePolicyDropsThatUsersReference) {
   EXPECT_EQ(k.FindPolicy(older.id)->tmpl_spi, 0xc1000001u);
 }
 
+// A CHILD rekey of the older of two users of a policy (duplicate IKE SAs, a make-before-break
+// overlap): its new SPI becomes the newest reference, the other user's entry stays, and when the
+// rekeyed CHILD_SA goes the kernel gets the other user's template back, not a deleted SPI.
+TEST(FakeKernel, ReplacePolicyMovesThatUsersReference) {
+  FakeKernel k;
+  const PolicySpec older = OutPolicy(0xc1000001), other = OutPolicy(0xc1000002);
+  const PolicySpec rekeyed = OutPolicy(0xc1000003);
+  ASSERT_FALSE(k.AddPolicy(older));
+  ASSERT_FALSE(k.AddPolicy(other));
+  ASSERT_FALSE(k.ReplacePolicy(older, rekeyed));
+  EXPECT_EQ(k.log().back().kind, FakeOpKind::kUpdatePolicy);
+  EXPECT_EQ(k.FindPolicy(older.id)->tmpl_spi, 0xc1000003u);
+  EXPECT_EQ(k.PolicyRefCount(older.id), 2u);
+  ASSERT_FALSE(k.ReleasePolicy(rekeyed));
+  EXPECT_EQ(k.FindPolicy(older.id)->tmpl_spi, 0xc1000002u);
+  ASSERT_FALSE(k.ReleasePolicy(other));
+  EXPECT_TRUE(k.empty());
+  EXPECT_EQ(k.ReplacePolicy(older, rekeyed), std::errc::no_such_file_or_directory);
+}
+
 TEST(PolicyRefs, TheKernelIsUpdatedOnlyWhenTheLatestReferenceGoes) {
   const PolicySpec a = OutPolicy(1), b = OutPolicy(2);
   const std::vector<PolicySpec> refs = {a, b, b};

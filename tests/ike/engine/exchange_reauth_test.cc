@@ -244,6 +244,69 @@ TEST_F(ReauthTest, AnUnansweredDeleteStillLeadsToANewSa) {
   EXPECT_NE(a_.ListSas(net_.now()).at(0).spi_i, old.spi_i);
 }
 
+// charon's reestablish refuses an IKE_SA deleted meanwhile: a terminate during a
+// break-before-make reauthentication ends the tunnel.
+TEST_F(ReauthTest, TerminateDuringAReauthenticationEndsTheTunnel) {
+  EstablishWith(Reauthing(PeerA(), false), PeerB());
+  // A's first DELETE is lost, so that the reauthentication is still under way.
+  bool lost = false;
+  net_.drop_if = [&](const Datagram& d) {
+    if (lost || d.local.address != Ip("192.0.2.1")) return false;
+    return lost = true;
+  };
+  net_.RunUntil(net_.now() + seconds(60));
+  ASSERT_TRUE(lost);
+  ASSERT_EQ(a_.ListSas(net_.now()).at(0).state, IkeState::kDeleting);
+  ASSERT_TRUE(a_.Terminate("to-b", "", net_.now()).has_value());
+  net_.RunFor(std::chrono::minutes(5));
+  EXPECT_EQ(a_.ike_sa_count(), 0u);
+  EXPECT_EQ(b_.ike_sa_count(), 0u);
+  EXPECT_TRUE(kernel_a_.empty());
+  EXPECT_TRUE(kernel_b_.empty());
+}
+
+// Short retransmissions (1 s, 2 tries: a setup is given up after about 3 s).
+class ReauthRetryTest : public ReauthTest {
+ protected:
+  static EngineConfig Fast() {
+    EngineConfig c;
+    c.retransmit_timeout = std::chrono::milliseconds(1000);
+    c.retransmit_base = 1.0;
+    c.retransmit_tries = 2;
+    return c;
+  }
+  ReauthRetryTest() : fast_a_(Fast(), rand_a_, kernel_a_) {}
+  Engine fast_a_;
+};
+
+// A make-before-break reauthentication whose new SA gets no answer is tried again while
+// keyingtries allows, and replaces the old SA before that one's hard lifetime: the CHILD_SA never
+// goes away. (Before: the retry joined the old SA, and the tunnel went down at the hard lifetime.)
+TEST_F(ReauthRetryTest, AFailedMakeBeforeBreakSetupIsTriedAgain) {
+  net_.Attach(Ip("192.0.2.1"), &fast_a_);
+  PeerConfig pa = Reauthing(PeerA(), true);
+  pa.keyingtries = 5;
+  ASSERT_TRUE(fast_a_.AddPeer(pa, net_.now()).has_value());
+  ASSERT_TRUE(b_.AddPeer(PeerB(), net_.now()).has_value());
+  const TimePoint start = net_.now();
+  ASSERT_TRUE(fast_a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(seconds(1));
+  const auto old = fast_a_.ListSas(net_.now()).at(0);
+  // B's answers to new IKE_SA_INITs are lost until 63 s: the first attempts give up.
+  net_.drop_if = [&](const Datagram& d) {
+    return net_.now() < start + seconds(63) && d.local.address == Ip("192.0.2.2") &&
+           d.data.size() > 28 && d.data[18] == 34;  // IKE_SA_INIT (port 500, no marker)
+  };
+  net_.RunUntil(start + seconds(69));  // before the old SA's hard lifetime (>= 65 s)
+  const auto sas = fast_a_.ListSas(net_.now());
+  ASSERT_EQ(sas.size(), 1u);
+  EXPECT_NE(sas[0].serial, old.serial);
+  ASSERT_EQ(sas[0].children.size(), 1u);
+  EXPECT_EQ(EstablishedCount(b_), 1u);  // (and half-open ones of the lost attempts, for now)
+  EXPECT_EQ(kernel_a_.sa_count(), 2u);
+  EXPECT_EQ(kernel_a_.PolicyRefCount(OutPolicy()), 1u);
+}
+
 // With nothing to make again, the SA is kept until its hard lifetime (charon does the same).
 TEST_F(ReauthTest, AnSaWithoutChildrenIsNotReauthenticated) {
   const TimePoint start = net_.now();
