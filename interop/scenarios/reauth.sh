@@ -2,14 +2,14 @@
 #
 #   host-a 10.1.0.10 ---- ping every 0.1 s, for the whole test ----> host-b 10.2.0.10
 #      |                                                                       |
-#   [router a] vti-b ===== ESP, key 12; REAUTHER's reauth_time = 4 s ======= vti-a [router b]
+#   [router a] vti-b ===== ESP, key 12; REAUTHER's reauth_time = 3 s ======= vti-a [router b]
 #      | eth0 192.0.2.1                                      198.51.100.1 eth0 |
 #      +-- eth-a 192.0.2.254 ---------[ inet ]--------- 198.51.100.254 eth-b --+
 #
 # Reauthentication replaces the IKE_SA by a new one from IKE_SA_INIT (authenticated again) and
 # makes its CHILD_SAs again there. a initiates the tunnel; REAUTHER (a, or b: charon reauthenticates
-# as a PSK responder too) has reauth_time = 4s, rand_time = 1s, no rekeying, so it reauthenticates
-# every 3 to 4 s. MAKE_BEFORE_BREAK (strongswan.conf charon.make_before_break, read by both daemons):
+# as a PSK responder too) has reauth_time = 3s, rand_time = 1s, no rekeying, so it reauthenticates
+# every 2 to 3 s. MAKE_BEFORE_BREAK (strongswan.conf charon.make_before_break, read by both daemons):
 # no = charon 5.9's default, the old IKE_SA is deleted before the new one is set up, so pings in
 # that gap are lost; yes = the new IKE_SA and CHILD_SAs come first, then the old IKE_SA goes.
 # The lost pings are printed (the figure to compare with charon<->charon's row) and bounded:
@@ -30,7 +30,7 @@ fi
 
 lab_topology_two_sites
 lab_tunnel a b
-lab_conn "$reauther" "$other" ike_rekey=0s ike_reauth=4s ike_over=2s ike_rand=1s
+lab_conn "$reauther" "$other" ike_rekey=0s ike_reauth=3s ike_over=2s ike_rand=1s
 lab_conn "$other" "$reauther"
 lab_start a b
 expect "tunnel up: initiate from a" lab_initiate a to-b
@@ -39,7 +39,7 @@ expect "tunnel up on b" lab_wait_sa b to-a
 
 lab_ping_start host-a "${LAB_HOST[b]}" reauth-ping
 expect "$reauths reauthentications ($how) by $reauther" \
-  lab_wait_rekeys "$reauther" "to-$other" "$reauths" $((reauths * 6 + 10)) ike
+  lab_wait_rekeys "$reauther" "to-$other" "$reauths" $((reauths * 5 + 10)) ike
 sleep 1
 lab_ping_stop reauth-ping || true
 step "measured: $LAB_PING_LOST of $LAB_PING_SENT pings lost over $reauths reauthentications ($how by $(role_of "$reauther"))"
