@@ -55,8 +55,8 @@ ike::ChildConfig BenchChild(const TunnelOptions& options, std::size_t index, boo
   c.name = "net";
   c.proposals = {BenchEspProposal()};
   if (options.ts_mode == TsMode::kRoute) {
-    c.local_ts = Net(0, 0);
-    c.remote_ts = Net(0, 0);
+    c.local_ts = {xfrm::Selector::Of(Net(0, 0))};
+    c.remote_ts = {xfrm::Selector::Of(Net(0, 0))};
     c.mark_in = xfrm::Mark{kRouteMark, 0xffffffff};
     c.mark_out = xfrm::Mark{kRouteMark, 0xffffffff};
     return c;
@@ -64,11 +64,11 @@ ike::ChildConfig BenchChild(const TunnelOptions& options, std::size_t index, boo
   const xfrm::Subnet site = Net(0x0a000000, 24);                                   // 10.0.0.0/24
   const xfrm::Subnet host = Net(0x0a800000 + static_cast<std::uint32_t>(index), 32);  // 10.128/9
   if (initiator) {
-    c.local_ts = host;
-    c.remote_ts = site;
+    c.local_ts = {xfrm::Selector::Of(host)};
+    c.remote_ts = {xfrm::Selector::Of(site)};
   } else {
-    c.local_ts = site;
-    c.remote_ts = Net(0x0a800000, 9);  // narrowed to the initiator's /32 (2.9)
+    c.local_ts = {xfrm::Selector::Of(site)};
+    c.remote_ts = {xfrm::Selector::Of(Net(0x0a800000, 9))};  // narrowed to the initiator's /32 (2.9)
   }
   return c;
 }

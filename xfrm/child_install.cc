@@ -3,19 +3,27 @@
 namespace minivpn::xfrm {
 namespace {
 
-// kernel-reference.md "SAs": tunnel mode, zeroed selector, ESN/replay as charon.
-SaSpec CommonSaSpec(const ChildSaKernel& child) {
+// kernel-reference.md "SAs": tunnel mode with a zeroed selector, or transport mode with the
+// first selector pair's addresses; ESN/replay as charon.
+SaSpec CommonSaSpec(const ChildSaKernel& child, bool inbound) {
   SaSpec spec;
   spec.reqid = child.reqid;
   spec.algorithms = child.algorithms;
   spec.lifetime = child.lifetime;
+  spec.transport = child.transport;
+  if (child.transport && !child.local_ts.empty() && !child.remote_ts.empty()) {
+    const Subnet& local = child.local_ts.front().net;
+    const Subnet& remote = child.remote_ts.front().net;
+    spec.selector_src = inbound ? remote : local;
+    spec.selector_dst = inbound ? local : remote;
+  }
   return spec;
 }
 
 }  // namespace
 
 SaSpec InboundSaSpec(const ChildSaKernel& child) {
-  SaSpec spec = CommonSaSpec(child);
+  SaSpec spec = CommonSaSpec(child, true);
   spec.id.src = child.remote;
   spec.id.dst = child.local;
   spec.id.spi = child.spi_in;
@@ -30,7 +38,7 @@ SaSpec InboundSaSpec(const ChildSaKernel& child) {
 }
 
 SaSpec OutboundSaSpec(const ChildSaKernel& child) {
-  SaSpec spec = CommonSaSpec(child);
+  SaSpec spec = CommonSaSpec(child, false);
   spec.id.src = child.local;
   spec.id.dst = child.remote;
   spec.id.spi = child.spi_out;
@@ -44,25 +52,38 @@ SaSpec OutboundSaSpec(const ChildSaKernel& child) {
   return spec;
 }
 
-std::array<PolicySpec, 3> ChildPolicies(const ChildSaKernel& child) {
-  PolicySpec in;
-  in.id = {child.remote_ts, child.local_ts, PolicyDir::kIn, child.mark_in};
-  in.priority = PolicyPriority(child.remote_ts, child.local_ts);
-  in.reqid = child.reqid;
-  in.tmpl_src = child.remote;
-  in.tmpl_dst = child.local;
-
-  PolicySpec fwd = in;
-  fwd.id.dir = PolicyDir::kFwd;
-
-  PolicySpec out;
-  out.id = {child.local_ts, child.remote_ts, PolicyDir::kOut, child.mark_out};
-  out.priority = PolicyPriority(child.local_ts, child.remote_ts);
-  out.reqid = child.reqid;
-  out.tmpl_src = child.local;
-  out.tmpl_dst = child.remote;
-  out.tmpl_spi = child.spi_out;  // only the OUT template carries the SPI (charon)
-  return {in, fwd, out};
+std::vector<PolicySpec> ChildPolicies(const ChildSaKernel& child) {
+  std::vector<PolicySpec> policies;
+  for (const Selector& local : child.local_ts) {
+    for (const Selector& remote : child.remote_ts) {
+      // charon's policy enumerator skips pairs of two families or two different protocols.
+      if (local.net.address.family != remote.net.address.family) continue;
+      if (local.proto != 0 && remote.proto != 0 && local.proto != remote.proto) continue;
+      PolicySpec in;
+      in.id = PolicyIdOf(remote, local, PolicyDir::kIn, child.mark_in);
+      in.priority = PolicyPriority(in.id);
+      in.reqid = child.reqid;
+      in.tmpl_src = child.remote;
+      in.tmpl_dst = child.local;
+      in.transport = child.transport;
+      policies.push_back(in);
+      if (!child.transport) {  // charon installs no FWD policy in transport mode
+        PolicySpec fwd = in;
+        fwd.id.dir = PolicyDir::kFwd;
+        policies.push_back(fwd);
+      }
+      PolicySpec out;
+      out.id = PolicyIdOf(local, remote, PolicyDir::kOut, child.mark_out);
+      out.priority = PolicyPriority(out.id);
+      out.reqid = child.reqid;
+      out.tmpl_src = child.local;
+      out.tmpl_dst = child.remote;
+      out.tmpl_spi = child.spi_out;  // only the OUT template carries the SPI (charon)
+      out.transport = child.transport;
+      policies.push_back(out);
+    }
+  }
+  return policies;
 }
 
 std::error_code InstallChildSa(KernelIpsec& kernel, const ChildSaKernel& child) {
@@ -76,12 +97,19 @@ std::error_code InstallChildSa(KernelIpsec& kernel, const ChildSaKernel& child) 
     kernel.DelSa(inbound.id);
     return ec;
   }
+  if (auto ec = InstallPolicies(kernel, child)) {
+    kernel.DelSa(outbound.id);
+    kernel.DelSa(inbound.id);
+    return ec;
+  }
+  return {};
+}
+
+std::error_code InstallPolicies(KernelIpsec& kernel, const ChildSaKernel& child) {
   const auto policies = ChildPolicies(child);
   for (std::size_t i = 0; i < policies.size(); ++i) {
     if (auto ec = kernel.AddPolicy(policies[i])) {
-      while (i-- > 0) kernel.DelPolicy(policies[i].id);
-      kernel.DelSa(outbound.id);
-      kernel.DelSa(inbound.id);
+      while (i-- > 0) kernel.ReleasePolicy(policies[i]);
       return ec;
     }
   }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <system_error>
+#include <vector>
 
 #include "crypto/secret.h"
 #include "xfrm/kernel_ipsec.h"
@@ -18,8 +19,10 @@ namespace minivpn::xfrm {
 struct ChildSaKernel {
   IpAddress local;  // our tunnel endpoint (outer addresses)
   IpAddress remote;
-  Subnet local_ts;  // traffic selectors (route-based: 0.0.0.0/0 both)
-  Subnet remote_ts;
+  // Traffic selectors (route-based: 0.0.0.0/0 both). Policies go to every pair of one family.
+  std::vector<Selector> local_ts;
+  std::vector<Selector> remote_ts;
+  bool transport = false;  // transport mode: no FWD policy, templates without addresses
   std::uint32_t spi_in = 0;   // host order; from AllocSpi(remote, local, reqid)
   std::uint32_t spi_out = 0;  // the peer's inbound SPI
   std::uint32_t reqid = 0;
@@ -38,14 +41,18 @@ struct ChildSaKernel {
 
 SaSpec InboundSaSpec(const ChildSaKernel& child);
 SaSpec OutboundSaSpec(const ChildSaKernel& child);
-// IN, FWD, OUT in charon's install order.
-std::array<PolicySpec, 3> ChildPolicies(const ChildSaKernel& child);
+// For each pair of selectors of one family (local first, then remote, in config order): IN, FWD
+// (tunnel mode only), OUT, charon's install order.
+std::vector<PolicySpec> ChildPolicies(const ChildSaKernel& child);
 
 // Installs the inbound SA, the outbound SA and the IN, FWD, OUT policies; on failure undoes
 // what it installed and returns the failing step's error. The rollback deletes the inbound SA
 // by its SPI, which also releases the larval SA of the allocated SPI (as charon does when a
 // CHILD_SA fails): afterwards the kernel holds none of this child's state.
 std::error_code InstallChildSa(KernelIpsec& kernel, const ChildSaKernel& child);
+// The policies of ChildPolicies (reference counted by the kernel layer; the OUT templates get
+// child.spi_out); all or nothing.
+std::error_code InstallPolicies(KernelIpsec& kernel, const ChildSaKernel& child);
 
 // Removes the policies (OUT, FWD, IN; shared ones only lose a reference) and both SAs. Goes on
 // after a failure and returns the first error.

@@ -1,5 +1,8 @@
 #include "xfrm/child_sa.h"
 
+#include <algorithm>
+#include <vector>
+
 namespace minivpn::xfrm {
 
 namespace {
@@ -21,20 +24,22 @@ std::error_code InstallOutboundSa(KernelIpsec& kernel, const ChildSaKernel& chil
   return kernel.AddSa(OutboundSaSpec(child));
 }
 
-std::error_code InstallPolicies(KernelIpsec& kernel, const ChildSaKernel& child) {
-  const auto policies = ChildPolicies(child);
-  for (std::size_t i = 0; i < policies.size(); ++i) {
-    if (auto ec = kernel.AddPolicy(policies[i])) {
-      while (i-- > 0) kernel.DelPolicy(policies[i].id);
+std::error_code SwitchOutbound(KernelIpsec& kernel, const ChildSaKernel& old,
+                               const ChildSaKernel& next) {
+  // The same selectors on both (a rekey keeps them), so the OUT policies pair up in order.
+  std::vector<PolicySpec> from, to;
+  for (const auto& p : ChildPolicies(old))
+    if (p.id.dir == PolicyDir::kOut) from.push_back(p);
+  for (const auto& p : ChildPolicies(next))
+    if (p.id.dir == PolicyDir::kOut) to.push_back(p);
+  const std::size_t n = std::min(from.size(), to.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    if (auto ec = kernel.ReplacePolicy(from[i], to[i])) {
+      while (i-- > 0) (void)kernel.ReplacePolicy(to[i], from[i]);
       return ec;
     }
   }
   return {};
-}
-
-std::error_code SwitchOutbound(KernelIpsec& kernel, const ChildSaKernel& old,
-                               const ChildSaKernel& next) {
-  return kernel.ReplacePolicy(ChildPolicies(old)[2], ChildPolicies(next)[2]);
 }
 
 std::error_code RemovePolicies(KernelIpsec& kernel, const ChildSaKernel& child) {

@@ -23,9 +23,8 @@ using ChildSaParams = ChildSaKernel;
 // Each of these either succeeds or leaves the kernel as it was.
 std::error_code InstallInboundSa(KernelIpsec& kernel, const ChildSaKernel& child);
 std::error_code InstallOutboundSa(KernelIpsec& kernel, const ChildSaKernel& child);
-// IN, FWD, OUT (reference counted by the kernel layer; the OUT template gets child.spi_out).
-std::error_code InstallPolicies(KernelIpsec& kernel, const ChildSaKernel& child);
-// UPDPOLICY of the OUT policy with next.spi_out in its template: `old`'s reference to it
+// (InstallPolicies: child_install.h.)
+// UPDPOLICY of each OUT policy with next.spi_out in its template: `old`'s reference to it
 // becomes `next`'s (KernelIpsec::ReplacePolicy).
 std::error_code SwitchOutbound(KernelIpsec& kernel, const ChildSaKernel& old,
                                const ChildSaKernel& next);

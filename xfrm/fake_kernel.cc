@@ -71,6 +71,8 @@ std::string FakeOp::ToString() const {
           << static_cast<int>(algorithms.encr) << '/' << algorithms.encr_key_bits << " integ "
           << static_cast<int>(algorithms.integ) << (algorithms.esn ? " esn" : "") << " replay "
           << replay_window;
+        if (transport)
+          s << " transport " << selector_src.ToString() << "->" << selector_dst.ToString();
       }
       break;
     case FakeOpKind::kAddPolicy:
@@ -78,10 +80,13 @@ std::string FakeOp::ToString() const {
     case FakeOpKind::kDelPolicy:
       s << ' ' << policy.id.src.ToString() << "->" << policy.id.dst.ToString() << ' '
         << DirName(policy.id.dir) << MarkString(policy.id.mark);
+      if (policy.id.proto != 0) s << " proto " << static_cast<int>(policy.id.proto);
+      if (policy.id.sport.mask != 0) s << " sport " << policy.id.sport.port;
+      if (policy.id.dport.mask != 0) s << " dport " << policy.id.dport.port;
       if (kind != FakeOpKind::kDelPolicy) {
         s << " prio " << policy.priority << " reqid " << policy.reqid << " tmpl "
           << policy.tmpl_src.ToString() << "->" << policy.tmpl_dst.ToString() << " spi "
-          << Hex32(policy.tmpl_spi);
+          << Hex32(policy.tmpl_spi) << (policy.transport ? " transport" : "");
       }
       break;
   }
@@ -149,6 +154,9 @@ std::error_code FakeKernel::AddSa(const SaSpec& spec) {
   op.encr_key_size = spec.encr_key.size();
   op.integ_key_size = spec.integ_key.size();
   op.replay_window = spec.replay_window;
+  op.transport = spec.transport;
+  op.selector_src = spec.selector_src;
+  op.selector_dst = spec.selector_dst;
   op.lifetime = spec.lifetime;
   op.encap = spec.encap;
   const KernelOp category = AddSaOp(spec.algorithms.encr);

@@ -46,6 +46,9 @@ struct FakeOp {
   std::uint32_t replay_window = 0;
   Lifetime lifetime;
   std::optional<UdpEncap> encap;
+  bool transport = false;  // AddSa: transport mode, with the selector below
+  Subnet selector_src;
+  Subnet selector_dst;
   PolicySpec policy;       // AddPolicy/UpdatePolicy (policy.id for DelPolicy)
   std::error_code result;  // what the call returned (empty on success)
   // DelPolicy/ReleasePolicy: the last reference went, so the kernel deleted the policy

@@ -19,6 +19,7 @@
 
 #include "base/ip.h"
 #include "base/mark.h"
+#include "base/selector.h"
 #include "crypto/algorithms.h"
 #include "crypto/secret.h"
 
@@ -28,6 +29,7 @@ namespace minivpn::xfrm {
 // base/mark.h. Mark{} is "no mark": no XFRMA_MARK attribute is sent.
 using base::IpAddress;
 using base::Mark;
+using base::Selector;
 using base::Subnet;
 
 // Identifies one SA in the kernel (XFRM usersa_id + mark).
@@ -76,20 +78,40 @@ struct SaSpec {
   std::uint32_t replay_window = 32;  // charon: 32 in, 0 out
   Lifetime lifetime;
   std::optional<UdpEncap> encap;
-  Subnet selector_src;             // zeroed in tunnel mode as charon does (default)
+  // Transport mode (charon's mode = transport): the SA's selector is the child's first pair of
+  // selectors without protocol and ports; tunnel mode leaves it zeroed with XFRM_STATE_AF_UNSPEC.
+  bool transport = false;
+  Subnet selector_src;
   Subnet selector_dst;
 };
 
 enum class PolicyDir : std::uint8_t { kIn = 0, kOut = 1, kFwd = 2 };
+
+// A port of the kernel's selector (struct xfrm_selector): mask 0 = any port, 0xffff = one port;
+// a range is widened to the prefix that covers it, as charon's ts2ports (host byte order here).
+struct PortMatch {
+  std::uint16_t port = 0;
+  std::uint16_t mask = 0;
+  bool operator==(const PortMatch&) const = default;
+  auto operator<=>(const PortMatch&) const = default;
+};
+PortMatch PortMatchOf(std::uint16_t from, std::uint16_t to);
 
 struct PolicyId {
   Subnet src;
   Subnet dst;
   PolicyDir dir = PolicyDir::kOut;
   Mark mark;
+  std::uint8_t proto = 0;  // 0 = any
+  PortMatch sport;
+  PortMatch dport;
   bool operator==(const PolicyId&) const = default;
   auto operator<=>(const PolicyId&) const = default;
 };
+
+// charon's ts2selector: the kernel selector of traffic from `src` to `dst` (the more specific
+// protocol of the two, each side's ports).
+PolicyId PolicyIdOf(const Selector& src, const Selector& dst, PolicyDir dir, const Mark& mark);
 
 struct PolicySpec {
   PolicyId id;
@@ -98,12 +120,21 @@ struct PolicySpec {
   IpAddress tmpl_src;           // tunnel endpoints of the template
   IpAddress tmpl_dst;
   std::uint32_t tmpl_spi = 0;   // set only in the OUT template (charon)
+  // Transport-mode template: mode transport, no endpoint addresses (charon sets them only for
+  // tunnel mode).
+  bool transport = false;
   bool operator==(const PolicySpec&) const = default;
 };
 
 // charon's formula (kernel-reference.md): 2*200000 - 512*(src+dst prefix) - 256*(proto set)
 // - 4*(port mask bits) - 2*(interface set) - 1*(not a trap policy). 0/0<->0/0 -> 399999.
-std::uint32_t PolicyPriority(const Subnet& src, const Subnet& dst, bool trap = false);
+std::uint32_t PolicyPriority(const PolicyId& id, bool trap = false);
+inline std::uint32_t PolicyPriority(const Subnet& src, const Subnet& dst, bool trap = false) {
+  PolicyId id;
+  id.src = src;
+  id.dst = dst;
+  return PolicyPriority(id, trap);
+}
 
 struct SaCounters {
   std::uint64_t bytes = 0;

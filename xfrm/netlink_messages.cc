@@ -203,6 +203,16 @@ IpAddress FromXfrmAddress(const xfrm_address_t& address, std::uint16_t family) {
   return a;
 }
 
+xfrm_selector SelectorOf(const PolicyId& id) {
+  xfrm_selector sel = SelectorOf(id.src, id.dst);
+  sel.proto = id.proto;
+  sel.sport = Htons(id.sport.port);
+  sel.sport_mask = Htons(id.sport.mask);
+  sel.dport = Htons(id.dport.port);
+  sel.dport_mask = Htons(id.dport.mask);
+  return sel;
+}
+
 xfrm_selector SelectorOf(const Subnet& src, const Subnet& dst) {
   const auto masked = [](const Subnet& s) {
     IpAddress a = s.address;
@@ -256,14 +266,21 @@ std::expected<NlMessage, std::error_code> BuildAddSa(const SaSpec& spec) {
   nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 
   auto* sa = PutExtra<xfrm_usersa_info>(nlh);
-  // Tunnel mode: the selector stays zeroed and flags = XFRM_STATE_AF_UNSPEC (charon).
   sa->saddr = ToXfrmAddress(spec.id.src);
   sa->id.daddr = ToXfrmAddress(spec.id.dst);
   sa->id.spi = Htonl(spec.id.spi);
   sa->id.proto = spec.id.proto;
   sa->family = FamilyOf(spec.id.src);
-  sa->mode = XFRM_MODE_TUNNEL;
-  sa->flags = XFRM_STATE_AF_UNSPEC;
+  if (spec.transport) {
+    // Transport mode: the selector of the child's first selector pair, addresses only (charon
+    // leaves protocol and ports off the SA), no flags.
+    sa->mode = XFRM_MODE_TRANSPORT;
+    sa->sel = SelectorOf(spec.selector_src, spec.selector_dst);
+  } else {
+    // Tunnel mode: the selector stays zeroed and flags = XFRM_STATE_AF_UNSPEC (charon).
+    sa->mode = XFRM_MODE_TUNNEL;
+    sa->flags = XFRM_STATE_AF_UNSPEC;
+  }
   sa->reqid = spec.reqid;
   sa->lft.soft_byte_limit = Limit(spec.lifetime.soft_bytes);
   sa->lft.hard_byte_limit = Limit(spec.lifetime.hard_bytes);
@@ -358,7 +375,7 @@ NlMessage BuildAddPolicy(const PolicySpec& spec, bool update) {
   nlh->nlmsg_type = update ? XFRM_MSG_UPDPOLICY : XFRM_MSG_NEWPOLICY;
   nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
   auto* policy = PutExtra<xfrm_userpolicy_info>(nlh);
-  policy->sel = SelectorOf(spec.id.src, spec.id.dst);
+  policy->sel = SelectorOf(spec.id);
   policy->dir = static_cast<std::uint8_t>(spec.id.dir);
   policy->priority = spec.priority;
   policy->action = XFRM_POLICY_ALLOW;
@@ -372,13 +389,17 @@ NlMessage BuildAddPolicy(const PolicySpec& spec, bool update) {
   if (spec.reqid != 0) {
     auto* tmpl = static_cast<xfrm_user_tmpl*>(ReserveAttr(nlh, XFRMA_TMPL, sizeof(xfrm_user_tmpl)));
     std::memset(tmpl, 0, sizeof(*tmpl));
-    tmpl->id.daddr = ToXfrmAddress(spec.tmpl_dst);
     tmpl->id.spi = Htonl(spec.tmpl_spi);  // 0 except in the OUT template
     tmpl->id.proto = IPPROTO_ESP;
     tmpl->family = FamilyOf(spec.tmpl_src);
-    tmpl->saddr = ToXfrmAddress(spec.tmpl_src);
     tmpl->reqid = spec.reqid;
-    tmpl->mode = XFRM_MODE_TUNNEL;
+    if (spec.transport) {
+      tmpl->mode = XFRM_MODE_TRANSPORT;  // no endpoint addresses (charon: tunnel mode only)
+    } else {
+      tmpl->id.daddr = ToXfrmAddress(spec.tmpl_dst);
+      tmpl->saddr = ToXfrmAddress(spec.tmpl_src);
+      tmpl->mode = XFRM_MODE_TUNNEL;
+    }
     tmpl->aalgos = ~0u;
     tmpl->ealgos = ~0u;
     tmpl->calgos = ~0u;
@@ -411,7 +432,7 @@ NlMessage BuildDelPolicy(const PolicyId& id) {
   nlh->nlmsg_type = XFRM_MSG_DELPOLICY;
   nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
   auto* policy_id = PutExtra<xfrm_userpolicy_id>(nlh);
-  policy_id->sel = SelectorOf(id.src, id.dst);
+  policy_id->sel = SelectorOf(id);
   policy_id->dir = static_cast<std::uint8_t>(id.dir);
   PutMark(nlh, id.mark);
   return msg;

@@ -85,6 +85,8 @@ xfrm_userpolicy_info BuildBypassPolicy(PolicyDir dir, int family);
 
 // The selector of a policy (host bits of the subnets cleared, as charon's ts2selector).
 xfrm_selector SelectorOf(const Subnet& src, const Subnet& dst);
+// With the policy's protocol and ports.
+xfrm_selector SelectorOf(const PolicyId& id);
 xfrm_address_t ToXfrmAddress(const IpAddress& address);
 IpAddress FromXfrmAddress(const xfrm_address_t& address, std::uint16_t family);
 

@@ -155,7 +155,6 @@ constexpr CharonKey kIpsecSide[] = {
     {"dns", kUnsupported, "Mode Config DNS servers are not implemented"},
     {"auth2", kUnsupported, "minivpn has one authentication round per side"},
     {"id2", kUnsupported, "minivpn has one authentication round per side"},
-    {"protoport", kUnsupported, "minivpn negotiates whole subnets, without a protocol or port"},
 };
 
 bool Listed(std::string_view list, std::string_view value) {

@@ -317,6 +317,8 @@ class ConnBuilder {
       Handle(*p, me);
     }
     Lifetimes();
+    ApplyProtoPort(local_protoport_, child_.local_ts);
+    ApplyProtoPort(remote_protoport_, child_.remote_ts);
     if (!ike_set_) conn_.proposals = DefaultIkeProposals();
     if (!esp_set_) child_.esp_proposals = DefaultEspProposals();
     if (mark_in_) child_.mark_in = *mark_in_;
@@ -362,16 +364,33 @@ class ConnBuilder {
   std::vector<Subnet> Subnets(const Param& p) {
     std::vector<Subnet> out;
     for (auto item : SplitList(p.value)) {
-      if (item == "%dynamic") return {};
-      if (item.find('[') != std::string_view::npos) {
-        d_.Error(p.value_where,
-                 fmt::format("'{}': protocol/port selectors are not supported", p.key));
-        continue;
-      }
       Subnet s;
       if (Take(ParseSubnet(item), s, p, d_)) out.push_back(s);
     }
     return out;
+  }
+
+  // leftsubnet: subnets or %dynamic, each with an optional [proto/port].
+  std::vector<Selector> Selectors(const Param& p) {
+    std::vector<Selector> out;
+    for (auto item : SplitList(p.value)) {
+      Selector s;
+      if (Take(ParseTrafficSelector(item), s, p, d_)) out.push_back(s);
+    }
+    return out;
+  }
+
+  // starter: leftprotoport applies to each of that side's selectors that names no protocol or
+  // port of its own, the dynamic one included.
+  void ApplyProtoPort(const std::optional<Selector>& protoport, std::vector<Selector>& list) {
+    if (!protoport) return;
+    if (list.empty()) list.push_back(Selector{});
+    for (auto& sel : list) {
+      if (!sel.any_proto_port()) continue;
+      sel.proto = protoport->proto;
+      sel.from_port = protoport->from_port;
+      sel.to_port = protoport->to_port;
+    }
   }
 
   void Handle(const Param& p, const std::string& me) {
@@ -384,7 +403,14 @@ class ConnBuilder {
       if (rest == "id") {
         Take(ParseIdentity(p.value), mine ? conn_.local_id : conn_.remote_id, p, d_);
       } else if (rest == "subnet" || rest == "subnetwithin") {  // keywords.txt: one keyword
-        (mine ? child_.local_ts : child_.remote_ts) = Subnets(p);
+        (mine ? child_.local_ts : child_.remote_ts) = Selectors(p);
+      } else if (rest == "protoport") {
+        Selector sel;
+        if (auto why = base::ParseProtoPort(p.value, sel)) {
+          d_.Error(p.value_where, fmt::format("{}={}: {}", k, p.value, *why));
+        } else {
+          (mine ? local_protoport_ : remote_protoport_) = sel;
+        }
       } else if (rest == "auth") {
         if (p.value != "psk" && p.value != "secret") {
           d_.Error(p.value_where, fmt::format("{}={} is not supported (minivpn authenticates "
@@ -494,9 +520,11 @@ class ConnBuilder {
     } else if (k == "reauth") {
       Take(ParseBool(p.value), reauth_, p, d_);
     } else if (k == "type") {
-      if (p.value != "tunnel") {
-        d_.Error(p.value_where, fmt::format("type={} is not supported (minivpn builds tunnel "
-                                            "mode CHILD_SAs only)",
+      if (p.value == "transport") {
+        child_.transport = true;
+      } else if (p.value != "tunnel") {
+        d_.Error(p.value_where, fmt::format("type={} is not supported (tunnel or transport; "
+                                            "minivpn builds no BEET, pass or drop CHILD_SAs)",
                                             p.value));
       }
     } else if (k == "mobike") {
@@ -631,6 +659,7 @@ class ConnBuilder {
   std::uint32_t vti_mtu_ = 0;
   std::vector<Subnet> vti_routes_;
   std::vector<Subnet> vti_addrs_;
+  std::optional<Selector> local_protoport_, remote_protoport_;
   bool ike_set_ = false;
   bool esp_set_ = false;
   bool rekey_ = true;

@@ -30,6 +30,7 @@
 #include "base/charon_defaults.h"
 #include "base/ip.h"
 #include "base/mark.h"
+#include "base/selector.h"
 #include "cli/config/diagnostic.h"
 #include "crypto/algorithms.h"
 #include "crypto/secret.h"
@@ -42,6 +43,7 @@ using Seconds = std::chrono::seconds;
 // (base/ip.h, base/mark.h): the config hands them on without conversion.
 using base::IpAddress;
 using base::Mark;
+using base::Selector;
 using base::Subnet;
 
 // One entry of local_addrs/remote_addrs (or left=/right=).
@@ -122,13 +124,16 @@ struct VtiConfig {
   bool operator==(const VtiConfig&) const = default;
 };
 
-// A child as the file wrote it (lists of selectors, dynamic ones empty, its file position). The
-// engine's ike::ChildConfig is what it negotiates with: one resolved selector per side.
+// A child as the file wrote it (lists of selectors, dynamic ones unresolved, its file position).
+// The engine's ike::ChildConfig is what it negotiates with: the selectors resolved.
 struct ChildConfig {
   std::string name{};
   Location where{};
-  std::vector<Subnet> local_ts{};   // empty = dynamic (the local IKE address)
-  std::vector<Subnet> remote_ts{};  // empty = dynamic (the remote IKE address)
+  // Empty = dynamic; a selector with an unset address is dynamic too, with a protocol/port
+  // ("dynamic[gre]"): the IKE address of that side as a host.
+  std::vector<Selector> local_ts{};
+  std::vector<Selector> remote_ts{};
+  bool transport = false;  // swanctl mode = transport, ipsec.conf type = transport
   Mark mark_in{};
   Mark mark_out{};
   bool mark_in_sa = false;  // charon: inbound mark on the policy only unless set

@@ -76,29 +76,22 @@ std::vector<Host> TakeHosts(const SettingsValue& v, Diagnostics& d) {
   return out;
 }
 
-std::vector<Subnet> TakeSelectors(const SettingsValue& v, Diagnostics& d) {
+// Subnets (a VTI's routes).
+std::vector<Subnet> TakeSubnets(const SettingsValue& v, Diagnostics& d) {
   std::vector<Subnet> out;
   for (auto item : SplitList(v.value)) {
-    if (item == "dynamic" || item == "%dynamic") {
-      if (SplitList(v.value).size() > 1) {
-        d.Error(v.value_where, fmt::format("'{}': mixing 'dynamic' with subnets is not "
-                                           "supported",
-                                           v.key));
-      }
-      return {};
-    }
-    if (item.find('[') != std::string_view::npos) {
-      d.Error(v.value_where,
-              fmt::format("'{}': protocol/port selectors ('{}') are not supported", v.key, item));
-      continue;
-    }
     Subnet s;
-    if (item.find('-') != std::string_view::npos) {
-      d.Error(v.value_where,
-              fmt::format("'{}': address ranges ('{}') are not supported", v.key, item));
-      continue;
-    }
     if (Take(ParseSubnet(item), s, v, d)) out.push_back(s);
+  }
+  return out;
+}
+
+// local_ts/remote_ts: subnets, "dynamic", each with an optional [proto/port].
+std::vector<Selector> TakeTrafficSelectors(const SettingsValue& v, Diagnostics& d) {
+  std::vector<Selector> out;
+  for (auto item : SplitList(v.value)) {
+    Selector s;
+    if (Take(ParseTrafficSelector(item), s, v, d)) out.push_back(s);
   }
   return out;
 }
@@ -150,7 +143,7 @@ void LoadVti(const SettingsSection& s, ChildConfig& child, Diagnostics& d) {
         vti.mtu = static_cast<std::uint32_t>(mtu);
       }
     } else if (v.key == "routes") {
-      vti.routes = TakeSelectors(v, d);
+      vti.routes = TakeSubnets(v, d);
     } else if (v.key == "addrs") {
       for (auto item : SplitList(v.value)) {
         Subnet a;
@@ -233,9 +226,9 @@ void LoadChild(const SettingsSection& s, ConnectionConfig& conn, Diagnostics& d)
     const std::string& k = v.key;
     if (v.value.empty()) continue;  // an empty assignment restores the default
     if (k == "local_ts") {
-      child.local_ts = TakeSelectors(v, d);
+      child.local_ts = TakeTrafficSelectors(v, d);
     } else if (k == "remote_ts") {
-      child.remote_ts = TakeSelectors(v, d);
+      child.remote_ts = TakeTrafficSelectors(v, d);
     } else if (k == "mark_in") {
       Take(ParseMark(v.value), child.mark_in, v, d);
     } else if (k == "mark_out") {
@@ -273,9 +266,11 @@ void LoadChild(const SettingsSection& s, ConnectionConfig& conn, Diagnostics& d)
     } else if (k == "inactivity") {
       TakeTime(v, child.inactivity, d);
     } else if (k == "mode") {
-      if (v.value != "tunnel") {
-        d.Error(v.value_where, fmt::format("mode '{}' is not supported (minivpn builds tunnel "
-                                           "mode CHILD_SAs only)",
+      if (v.value == "transport") {
+        child.transport = true;
+      } else if (v.value != "tunnel") {
+        d.Error(v.value_where, fmt::format("mode '{}' is not supported (tunnel or transport; "
+                                           "minivpn builds no BEET, pass or drop CHILD_SAs)",
                                            v.value));
       }
     } else if (k == "updown") {

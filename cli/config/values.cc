@@ -125,6 +125,26 @@ std::expected<Subnet, std::string> ParseSubnet(std::string_view text) {
   return subnet->Network();
 }
 
+std::expected<Selector, std::string> ParseTrafficSelector(std::string_view text) {
+  Selector sel;
+  const auto open = text.find('[');
+  const auto net = Trim(text.substr(0, open));
+  if (open != std::string_view::npos) {
+    if (!text.ends_with(']'))
+      return std::unexpected(fmt::format("selector '{}' lacks the closing ']'", text));
+    const auto inner = text.substr(open + 1, text.size() - open - 2);
+    if (auto why = base::ParseProtoPort(inner, sel))
+      return std::unexpected(fmt::format("selector '{}': {}", text, *why));
+  }
+  if (net == "dynamic" || net == "%dynamic") return sel;
+  if (net.find('-') != std::string_view::npos)
+    return std::unexpected(fmt::format("address ranges ('{}') are not supported", net));
+  auto subnet = ParseSubnet(net);
+  if (!subnet) return std::unexpected(subnet.error());
+  sel.net = *subnet;
+  return sel;
+}
+
 std::expected<Subnet, std::string> ParseInterfaceAddress(std::string_view text) {
   const std::size_t slash = text.find('/');
   auto address = ParseAddress(text.substr(0, slash));

@@ -16,6 +16,10 @@ namespace minivpn::config {
 std::optional<IpAddress> ParseAddress(std::string_view text);
 // "10.0.0.0/8", "2001:db8::/32", or a bare address (= /32, /128). Host bits are cleared.
 std::expected<Subnet, std::string> ParseSubnet(std::string_view text);
+// A traffic selector: a subnet or "dynamic"/"%dynamic" (an unset address: the IKE address),
+// optionally followed by "[proto/port]" (swanctl.conf's local_ts, ipsec.conf's leftsubnet):
+// "10.0.0.0/24", "dynamic[gre]", "10.1.0.0/16[tcp/80]", "0.0.0.0/0[udp/1000-2000]".
+std::expected<Selector, std::string> ParseTrafficSelector(std::string_view text);
 // An interface address with its on-link prefix, host bits kept: "169.254.12.1/30".
 std::expected<Subnet, std::string> ParseInterfaceAddress(std::string_view text);
 // %any, %any4, %any6, an address, a CIDR subnet or a DNS name.

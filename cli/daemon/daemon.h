@@ -138,7 +138,8 @@ class Daemon {
   void CountExchange(const ike::Event& event);
   // The children's updown scripts (updown.h) for the CHILD_SAs the events bring up and down.
   void RunUpdown(const std::vector<ike::Event>& events);
-  UpdownInfo UpdownInfoOf(const ike::Event& event) const;
+  // One per selector pair of one family (charon's policy enumerator).
+  std::vector<UpdownInfo> UpdownInfoOf(const ike::Event& event) const;
   vici::Section ViciConnSection(const config::ConnectionConfig& conn) const;
   // load-conn, unload-conn, load-shared, unload-shared, clear-creds: change what vici loaded
   // and apply it as a reload; the change is undone when the result is refused.
@@ -170,7 +171,7 @@ class Daemon {
   // the command. The last CHILD_SA to go runs "down" with the same details, as charon.
   struct UpdownState {
     std::set<std::uint64_t> children;
-    UpdownInfo info;
+    std::vector<UpdownInfo> infos;
     std::string command;
   };
   std::map<std::pair<std::string, std::string>, UpdownState> updown_up_;

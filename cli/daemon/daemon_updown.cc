@@ -37,8 +37,9 @@ std::string InterfaceOf(const base::IpAddress& address) {
 
 }  // namespace
 
-UpdownInfo Daemon::UpdownInfoOf(const ike::Event& e) const {
+std::vector<UpdownInfo> Daemon::UpdownInfoOf(const ike::Event& e) const {
   UpdownInfo info;
+  std::vector<base::Selector> local_ts, remote_ts;
   info.connection = e.child;
   const auto* conn = config_.Find(e.peer);
   if (conn) {
@@ -55,14 +56,24 @@ UpdownInfo Daemon::UpdownInfoOf(const ike::Event& e) const {
     for (const auto& c : sa.children) {
       if (c.id != e.child_id) continue;
       info.reqid = c.reqid;
-      info.my_client = c.local_ts;
-      info.peer_client = c.remote_ts;
+      local_ts = c.local_ts;
+      remote_ts = c.remote_ts;
       info.mark_in = c.mark_in;
       info.mark_out = c.mark_out;
     }
   }
   info.interface = InterfaceOf(info.me);
-  return info;
+  std::vector<UpdownInfo> infos;
+  for (const auto& mine : local_ts) {
+    for (const auto& theirs : remote_ts) {
+      if (mine.net.address.family != theirs.net.address.family) continue;
+      if (mine.proto != 0 && theirs.proto != 0 && mine.proto != theirs.proto) continue;
+      infos.push_back(info);
+      infos.back().my_client = mine;
+      infos.back().peer_client = theirs;
+    }
+  }
+  return infos;
 }
 
 void Daemon::RunUpdown(const std::vector<ike::Event>& events) {
@@ -83,15 +94,16 @@ void Daemon::RunUpdown(const std::vector<ike::Event>& events) {
       const bool first = state.children.empty();
       state.children.insert(e.child_id);
       if (!first) continue;  // a rekey's successor: the tunnel was up already
-      state.info = UpdownInfoOf(e);
+      state.infos = UpdownInfoOf(e);
       state.command = child->updown;
-      updown_->Run(state.command, UpdownEnvironment(true, state.info, path), "up " + e.child);
+      for (const auto& info : state.infos)
+        updown_->Run(state.command, UpdownEnvironment(true, info, path), "up " + e.child);
     } else {
       auto it = updown_up_.find(key);
       if (it == updown_up_.end() || it->second.children.erase(e.child_id) == 0) continue;
       if (!it->second.children.empty()) continue;  // its successor stands for the tunnel
-      updown_->Run(it->second.command, UpdownEnvironment(false, it->second.info, path),
-                   "down " + e.child);
+      for (const auto& info : it->second.infos)
+        updown_->Run(it->second.command, UpdownEnvironment(false, info, path), "down " + e.child);
       updown_up_.erase(it);
     }
   }

@@ -40,6 +40,12 @@ void AddInteg(Section& s, crypto::IntegId integ) {
   s.Add("integ-alg", Unprefixed(crypto::Name(integ), "AUTH_"));
 }
 
+vici::List SelectorList(const std::vector<base::Selector>& list) {
+  vici::List out;
+  for (const auto& ts : list) out.push_back(ts.ToString());
+  return out;
+}
+
 // A CHILD_SA as list-sa's child-sas entries have it; `cfg` is its configuration, if known.
 Section ChildSection(const ike::IkeSaInfo& ike, const ike::ChildSaInfo& child,
                      const config::ChildConfig* cfg, xfrm::KernelIpsec& kernel) {
@@ -48,7 +54,7 @@ Section ChildSection(const ike::IkeSaInfo& ike, const ike::ChildSaInfo& child,
       .Add("uniqueid", Num(static_cast<std::int64_t>(child.id)))
       .Add("reqid", Num(child.reqid))
       .Add("state", std::string(ike::Name(child.state)))
-      .Add("mode", "TUNNEL")
+      .Add("mode", child.transport ? "TRANSPORT" : "TUNNEL")
       .Add("protocol", "ESP");
   if (child.encap) c.Add("encap", "yes");
   c.Add("spi-in", fmt::format("{:08x}", child.spi_in))
@@ -87,8 +93,8 @@ Section ChildSection(const ike::IkeSaInfo& ike, const ike::ChildSaInfo& child,
   if (!cfg || cfg->rekey_time.count() > 0) c.Add("rekey-time", Num(child.rekey_in.count()));
   if (!cfg || cfg->life_time.count() > 0) c.Add("life-time", Num(child.life_in.count()));
   c.Add("install-time", Num(child.age.count()))
-      .AddList("local-ts", {child.local_ts.ToString()})
-      .AddList("remote-ts", {child.remote_ts.ToString()});
+      .AddList("local-ts", SelectorList(child.local_ts))
+      .AddList("remote-ts", SelectorList(child.remote_ts));
   return c;
 }
 
@@ -743,13 +749,11 @@ vici::Section Daemon::ViciConnSection(const config::ConnectionConfig& conn) cons
   }
   Section children;
   for (const auto& child : conn.children) {
-    vici::List local, remote;
-    for (const auto& ts : child.local_ts) local.push_back(ts.ToString());
-    for (const auto& ts : child.remote_ts) remote.push_back(ts.ToString());
+    vici::List local = SelectorList(child.local_ts), remote = SelectorList(child.remote_ts);
     if (local.empty()) local.push_back("dynamic");
     if (remote.empty()) remote.push_back("dynamic");
     Section c;
-    c.Add("mode", "TUNNEL")
+    c.Add("mode", child.transport ? "TRANSPORT" : "TUNNEL")
         .Add("rekey_time", Num(child.rekey_time.count()))
         .Add("rekey_bytes", std::to_string(child.rekey_bytes))
         .Add("rekey_packets", std::to_string(child.rekey_packets))

@@ -76,14 +76,39 @@ std::optional<xfrm::SaId> ParseSa(const std::vector<std::string_view>& w) {
   return xfrm::SaId{*src, *dst, *spi, *proto, *mark};
 }
 
+// A policy with a protocol or ports has a sixth word, "proto:sport/smask:dport/dmask" (hex ports).
+bool ParseProtoPorts(std::string_view w, xfrm::PolicyId& id) {
+  const auto c1 = w.find(':');
+  const auto c2 = w.find(':', c1 == std::string_view::npos ? c1 : c1 + 1);
+  if (c1 == std::string_view::npos || c2 == std::string_view::npos) return false;
+  const auto port = [](std::string_view t) -> std::optional<xfrm::PortMatch> {
+    const auto slash = t.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    auto p = ParseNumber<std::uint16_t>(t.substr(0, slash), 16);
+    auto m = ParseNumber<std::uint16_t>(t.substr(slash + 1), 16);
+    if (!p || !m) return std::nullopt;
+    return xfrm::PortMatch{*p, *m};
+  };
+  auto proto = ParseNumber<std::uint8_t>(w.substr(0, c1));
+  auto sport = port(w.substr(c1 + 1, c2 - c1 - 1));
+  auto dport = port(w.substr(c2 + 1));
+  if (!proto || !sport || !dport) return false;
+  id.proto = *proto;
+  id.sport = *sport;
+  id.dport = *dport;
+  return true;
+}
+
 std::optional<xfrm::PolicyId> ParsePolicy(const std::vector<std::string_view>& w) {
-  if (w.size() != 5) return std::nullopt;
+  if (w.size() != 5 && w.size() != 6) return std::nullopt;
   auto src = xfrm::Subnet::Parse(w[1]);
   auto dst = xfrm::Subnet::Parse(w[2]);
   auto dir = ParseDir(w[3]);
   auto mark = ParseMark(w[4]);
   if (!src || !dst || !dir || !mark) return std::nullopt;
-  return xfrm::PolicyId{*src, *dst, *dir, *mark};
+  xfrm::PolicyId id{*src, *dst, *dir, *mark, 0, {}, {}};
+  if (w.size() == 6 && !ParseProtoPorts(w[5], id)) return std::nullopt;
+  return id;
 }
 
 std::string_view KindName(JournalKind kind) {
@@ -153,8 +178,13 @@ std::string FormatSa(const xfrm::SaId& id) {
 }
 
 std::string FormatPolicy(const xfrm::PolicyId& id) {
-  return fmt::format("{} {} {} {:x}/{:x}", id.src.ToString(), id.dst.ToString(), DirName(id.dir),
-                     id.mark.value, id.mark.mask);
+  std::string line = fmt::format("{} {} {} {:x}/{:x}", id.src.ToString(), id.dst.ToString(),
+                                 DirName(id.dir), id.mark.value, id.mark.mask);
+  if (id.proto != 0 || id.sport != xfrm::PortMatch{} || id.dport != xfrm::PortMatch{}) {
+    line += fmt::format(" {}:{:x}/{:x}:{:x}/{:x}", id.proto, id.sport.port, id.sport.mask,
+                        id.dport.port, id.dport.mask);
+  }
+  return line;
 }
 
 bool IsGone(std::error_code ec) {

@@ -82,19 +82,18 @@ ike::StartAction ToStartAction(config::StartAction a) {
   return ike::StartAction::kNone;
 }
 
-// One traffic selector per side; dynamic (empty) = the IKE address as a host route.
-std::expected<xfrm::Subnet, std::string> OneSelector(const std::vector<config::Subnet>& ts,
-                                                     const xfrm::IpAddress& dynamic,
-                                                     const char* what) {
-  if (ts.size() > 1) {
-    return std::unexpected(fmt::format("{} lists {} subnets; minivpn negotiates one per child",
-                                       what, ts.size()));
+// The selectors of one side with "dynamic" (an empty list, or an entry without an address)
+// resolved to that side's IKE address as a host, its protocol and ports kept.
+std::expected<std::vector<xfrm::Selector>, std::string> ResolveSelectors(
+    const std::vector<config::Selector>& ts, const xfrm::IpAddress& dynamic, const char* what) {
+  std::vector<xfrm::Selector> out = ts.empty() ? std::vector<xfrm::Selector>{{}} : ts;
+  for (auto& sel : out) {
+    if (sel.net.address.is_set()) continue;
+    if (!dynamic.is_set())
+      return std::unexpected(fmt::format("{} is dynamic but the address is %any", what));
+    sel.net = base::Subnet::Host(dynamic);
   }
-  if (ts.empty()) {
-    if (dynamic.family == 0) return std::unexpected(fmt::format("{} is dynamic but the address is %any", what));
-    return base::Subnet::Host(dynamic);
-  }
-  return ts.front();
+  return out;
 }
 
 }  // namespace
@@ -134,12 +133,13 @@ std::expected<ike::PeerConfig, std::string> ToPeerConfig(const config::Connectio
   for (const auto& c : conn.children) {
     ike::ChildConfig child;
     child.name = c.name;
-    auto local_ts = OneSelector(c.local_ts, peer.local_address, "local_ts");
-    auto remote_ts = OneSelector(c.remote_ts, peer.remote_address, "remote_ts");
+    auto local_ts = ResolveSelectors(c.local_ts, peer.local_address, "local_ts");
+    auto remote_ts = ResolveSelectors(c.remote_ts, peer.remote_address, "remote_ts");
     if (!local_ts) return std::unexpected(fmt::format("child '{}': {}", c.name, local_ts.error()));
     if (!remote_ts) return std::unexpected(fmt::format("child '{}': {}", c.name, remote_ts.error()));
     child.local_ts = *local_ts;
     child.remote_ts = *remote_ts;
+    child.transport = c.transport;
     child.mark_in = c.mark_in;
     child.mark_out = c.mark_out;
     child.mark_in_sa = c.mark_in_sa;

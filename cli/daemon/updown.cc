@@ -21,9 +21,10 @@ namespace asio = boost::asio;
 std::vector<std::string> UpdownEnvironment(bool up, const UpdownInfo& info,
                                            const std::string& path) {
   // charon: "-host" when our selector is just our own address, "-v6" for an IPv6 selector.
-  const bool host = info.my_client.prefix == info.my_client.address.max_prefix() &&
-                    info.my_client.address == info.me;
-  const bool v6 = !info.my_client.address.is_v4();
+  const base::Subnet& mine = info.my_client.net;
+  const base::Subnet& theirs = info.peer_client.net;
+  const bool host = mine.prefix == mine.address.max_prefix() && mine.address == info.me;
+  const bool v6 = !mine.address.is_v4();
   std::vector<std::string> env = {
       "PATH=" + path,
       "PLUTO_VERSION=1.1",
@@ -36,14 +37,14 @@ std::vector<std::string> UpdownEnvironment(bool up, const UpdownInfo& info,
       fmt::format("PLUTO_UNIQUEID={}", info.unique_id),
       "PLUTO_ME=" + info.me.ToString(),
       "PLUTO_MY_ID=" + info.my_id,
-      "PLUTO_MY_CLIENT=" + info.my_client.Network().ToString(),
-      "PLUTO_MY_PORT=0",
-      "PLUTO_MY_PROTOCOL=0",
+      "PLUTO_MY_CLIENT=" + mine.Network().ToString(),
+      fmt::format("PLUTO_MY_PORT={}", info.my_client.from_port),
+      fmt::format("PLUTO_MY_PROTOCOL={}", info.my_client.proto),
       "PLUTO_PEER=" + info.peer.ToString(),
       "PLUTO_PEER_ID=" + info.peer_id,
-      "PLUTO_PEER_CLIENT=" + info.peer_client.Network().ToString(),
-      "PLUTO_PEER_PORT=0",
-      "PLUTO_PEER_PROTOCOL=0",
+      "PLUTO_PEER_CLIENT=" + theirs.Network().ToString(),
+      fmt::format("PLUTO_PEER_PORT={}", info.peer_client.from_port),
+      fmt::format("PLUTO_PEER_PROTOCOL={}", info.peer_client.proto),
   };
   // charon prints the mark value in decimal and the mask in hex.
   if (info.mark_in.value != 0) {

@@ -24,6 +24,7 @@
 
 #include "base/ip.h"
 #include "base/mark.h"
+#include "base/selector.h"
 
 namespace minivpn::daemon {
 
@@ -35,7 +36,8 @@ struct UpdownInfo {
   std::uint64_t unique_id = 0;  // the IKE SA's
   base::IpAddress me{}, peer{};
   std::string my_id{}, peer_id{};
-  base::Subnet my_client{}, peer_client{};  // the negotiated selectors
+  // One pair of the negotiated selectors: charon runs the script once per pair of one family.
+  base::Selector my_client{}, peer_client{};
   base::Mark mark_in{}, mark_out{};
   std::uint32_t if_id_in = 0, if_id_out = 0;
   std::optional<std::uint16_t> udp_encap_port{};  // the peer's port, when a NAT was detected
@@ -43,7 +45,8 @@ struct UpdownInfo {
 
 // The environment, "KEY=value" each: PATH (from `path`), PLUTO_VERSION, PLUTO_VERB
 // (up|down-client|host[-v6]), PLUTO_CONNECTION, PLUTO_INTERFACE, PLUTO_REQID, PLUTO_PROTO,
-// PLUTO_UNIQUEID, PLUTO_ME, PLUTO_MY_ID, PLUTO_MY_CLIENT, PLUTO_MY_PORT, PLUTO_MY_PROTOCOL,
+// PLUTO_UNIQUEID, PLUTO_ME, PLUTO_MY_ID, PLUTO_MY_CLIENT, PLUTO_MY_PORT (the first port of the
+// selector's range), PLUTO_MY_PROTOCOL,
 // PLUTO_PEER, PLUTO_PEER_ID, PLUTO_PEER_CLIENT, PLUTO_PEER_PORT, PLUTO_PEER_PROTOCOL, and when
 // set PLUTO_MARK_IN/OUT ("value/0xmask"), PLUTO_IF_ID_IN/OUT, PLUTO_UDP_ENC.
 std::vector<std::string> UpdownEnvironment(bool up, const UpdownInfo& info,

@@ -15,8 +15,9 @@ namespace minivpn::ike {
 // one (charon's reqid, for a child instantiated once at a time) by every instance of that child,
 // whatever its selectors. Allocation skips the reqids in use and the ones any child has
 // configured, so a child that comes up later still gets its own.
-std::uint32_t Engine::AcquireReqid(const ChildConfig& cfg, const xfrm::Subnet& local_ts,
-                                   const xfrm::Subnet& remote_ts) {
+std::uint32_t Engine::AcquireReqid(const ChildConfig& cfg,
+                                   const std::vector<xfrm::Selector>& local_ts,
+                                   const std::vector<xfrm::Selector>& remote_ts) {
   if (cfg.reqid != 0) {
     ++fixed_reqids_[cfg.reqid];
     return cfg.reqid;
@@ -112,8 +113,7 @@ void Engine::ReleaseSpi(IkeSa& sa, std::uint32_t spi_in) {
 }
 
 ChildSa* Engine::InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice& choice,
-                              std::uint32_t spi_in, std::uint32_t reqid,
-                              const xfrm::Subnet& local_ts, const xfrm::Subnet& remote_ts,
+                              std::uint32_t spi_in, std::uint32_t reqid, const ChildTs& ts,
                               ByteView nonce_i, ByteView nonce_r, const SecretBytes* g_ir,
                               bool we_initiated, bool install_policies, TimePoint now) {
   const EspSuite& s = choice.suite;
@@ -138,9 +138,10 @@ ChildSa* Engine::InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice
   }
   p.spi_in = spi_in;
   p.spi_out = choice.spi;
-  p.reqid = AcquireReqid(cfg, local_ts, remote_ts);
-  p.local_ts = local_ts;
-  p.remote_ts = remote_ts;
+  p.reqid = AcquireReqid(cfg, ts.local, ts.remote);
+  p.local_ts = ts.local;
+  p.remote_ts = ts.remote;
+  p.transport = ts.transport;
   p.mark_in = cfg.mark_in;
   p.mark_out = cfg.mark_out;
   p.mark_in_sa = cfg.mark_in_sa;
@@ -193,8 +194,8 @@ ChildSa* Engine::InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice
   std::snprintf(spis, sizeof spis, "%08x_i %08x_o", ref.params.spi_in, ref.params.spi_out);
   Emit(EventKind::kChildUp, &sa, now,
        "CHILD_SA " + cfg.name + "{" + std::to_string(ref.id) + "} SPIs " + spis + " reqid " +
-           std::to_string(ref.params.reqid) + " " + local_ts.ToString() +
-           " === " + remote_ts.ToString() + " " + Describe(s),
+           std::to_string(ref.params.reqid) + (ts.transport ? " transport " : " ") +
+           base::JoinSelectors(ts.local) + " === " + base::JoinSelectors(ts.remote) + " " + Describe(s),
        std::nullopt, cfg.name, ref.id);
   return &ref;
 }
@@ -279,6 +280,7 @@ void Engine::InstallTrap(const PeerConfig& peer, const ChildConfig& c, TimePoint
   k.remote = peer.remote_address;
   k.local_ts = c.local_ts;
   k.remote_ts = c.remote_ts;
+  k.transport = c.transport;
   k.mark_in = c.mark_in;
   k.mark_out = c.mark_out;
   k.reqid = AcquireReqid(c, c.local_ts, c.remote_ts);
@@ -286,12 +288,12 @@ void Engine::InstallTrap(const PeerConfig& peer, const ChildConfig& c, TimePoint
   std::size_t done = 0;
   std::error_code ec;
   for (auto& p : policies) {
-    p.priority = xfrm::PolicyPriority(p.id.src, p.id.dst, /*trap=*/true);
+    p.priority = xfrm::PolicyPriority(p.id, /*trap=*/true);
     if ((ec = kernel_.AddPolicy(p))) break;
     ++done;
   }
   if (ec) {
-    while (done-- > 0) (void)kernel_.DelPolicy(policies[done].id);
+    while (done-- > 0) (void)kernel_.ReleasePolicy(policies[done]);
     ReleaseReqid(k.reqid);
     Emit(EventKind::kFailure, nullptr, now,
          peer.name + ": installing the trap policies of " + c.name + " failed: " + ec.message());

@@ -766,6 +766,7 @@ std::vector<IkeSaInfo> Engine::ListSas(TimePoint now) const {
       ci.inbound_sa_mark = c.params.mark_in_sa ? c.params.mark_in : xfrm::Mark::None();
       ci.local_ts = c.params.local_ts;
       ci.remote_ts = c.params.remote_ts;
+      ci.transport = c.params.transport;
       ci.algorithms = Describe(c.suite);
       ci.suite = c.suite;
       ci.encap = c.params.encap.has_value();

@@ -221,8 +221,8 @@ class Engine {
   // Builds the CHILD_SA from negotiated values, derives KEYMAT (2.17) and installs it.
   // `we_initiated`: we sent the request of this exchange.
   ChildSa* InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice& choice,
-                        std::uint32_t spi_in, std::uint32_t reqid, const xfrm::Subnet& local_ts,
-                        const xfrm::Subnet& remote_ts, ByteView nonce_i, ByteView nonce_r,
+                        std::uint32_t spi_in, std::uint32_t reqid, const ChildTs& ts,
+                        ByteView nonce_i, ByteView nonce_r,
                         const SecretBytes* g_ir, bool we_initiated, bool install_policies,
                         TimePoint now);
   void ReleaseSpi(IkeSa& sa, std::uint32_t spi_in);
@@ -268,8 +268,8 @@ class Engine {
                    const SecretBytes* g_ir, bool we_initiated);
 
   // --- child_kernel.cc
-  std::uint32_t AcquireReqid(const ChildConfig& cfg, const xfrm::Subnet& local_ts,
-                             const xfrm::Subnet& remote_ts);
+  std::uint32_t AcquireReqid(const ChildConfig& cfg, const std::vector<xfrm::Selector>& local_ts,
+                             const std::vector<xfrm::Selector>& remote_ts);
   void ReleaseReqid(std::uint32_t reqid);
   xfrm::Lifetime ChildLifetime(const ChildConfig& cfg);
   // Removes a CHILD_SA from the kernel (its policies too if it owns them and nothing replaces
@@ -302,7 +302,9 @@ class Engine {
     std::uint32_t reqid;
     std::size_t refs;
   };
-  std::map<std::tuple<xfrm::Subnet, xfrm::Subnet, xfrm::Mark, xfrm::Mark>, ReqidEntry> reqids_;
+  using ReqidKey = std::tuple<std::vector<xfrm::Selector>, std::vector<xfrm::Selector>, xfrm::Mark,
+                              xfrm::Mark>;
+  std::map<ReqidKey, ReqidEntry> reqids_;
   std::map<std::uint32_t, std::size_t> fixed_reqids_;  // configured reqid -> references
   std::uint32_t next_reqid_ = 1;
   CookieSecret cookie_current_, cookie_previous_;
@@ -319,7 +321,7 @@ class Engine {
     std::string peer;
     std::string child;
     std::uint32_t reqid;
-    std::array<xfrm::PolicySpec, 3> policies;
+    std::vector<xfrm::PolicySpec> policies;
   };
   std::vector<Trap> traps_;
   std::vector<std::unique_ptr<IkeSa>> graveyard_;

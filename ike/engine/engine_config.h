@@ -67,11 +67,16 @@ enum class UniquePolicy : std::uint8_t { kNo, kNever, kReplace, kKeep };
 
 // What the engine negotiates and installs for one child; built from the config's
 // config::ChildConfig by cli/daemon/peer_mapping.cc (which resolves dynamic selectors and
-// refuses what the engine cannot do yet, such as several subnets per side).
+// refuses what the engine cannot do).
 struct ChildConfig {
   std::string name{};
-  xfrm::Subnet local_ts{};  // route-based tunnels: 0.0.0.0/0 both
-  xfrm::Subnet remote_ts{};
+  // Traffic selectors, offered in this order (route-based tunnels: 0.0.0.0/0 both; a dual-stack
+  // child adds ::/0).
+  std::vector<xfrm::Selector> local_ts{};
+  std::vector<xfrm::Selector> remote_ts{};
+  // charon's mode = transport: ask for (initiator) or grant (responder) transport mode, which
+  // only host-to-host selectors get; tunnel otherwise.
+  bool transport = false;
   xfrm::Mark mark_in{};      // IN/FWD policies; Mark{} = none
   xfrm::Mark mark_out{};     // OUT policy and outbound SA
   bool mark_in_sa = false;   // charon's mark_in_sa: mark_in on the inbound SA too

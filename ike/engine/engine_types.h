@@ -96,6 +96,15 @@ struct EspSuite {
   bool operator==(const EspSuite&) const = default;
 };
 
+// What a CHILD_SA covers once negotiated (RFC 7296 2.9): the narrowed selectors of both sides
+// and the mode (USE_TRANSPORT_MODE, 1.3.1).
+struct ChildTs {
+  std::vector<xfrm::Selector> local{};
+  std::vector<xfrm::Selector> remote{};
+  bool transport = false;
+  bool operator==(const ChildTs&) const = default;
+};
+
 struct ChildSaInfo {
   std::uint64_t id = 0;  // engine-wide serial: a rekey gives the new CHILD_SA a higher one
   std::string name{};
@@ -106,8 +115,9 @@ struct ChildSaInfo {
   xfrm::Mark mark_in{};
   xfrm::Mark mark_out{};
   xfrm::Mark inbound_sa_mark{};  // the inbound SA's own mark: mark_in with mark_in_sa, else none
-  xfrm::Subnet local_ts{};
-  xfrm::Subnet remote_ts{};
+  std::vector<xfrm::Selector> local_ts{};
+  std::vector<xfrm::Selector> remote_ts{};
+  bool transport = false;
   std::string algorithms{};  // "AES_GCM_16_256/NO_EXT_SEQ"
   EspSuite suite{};
   bool encap = false;

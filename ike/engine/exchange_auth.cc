@@ -44,6 +44,7 @@ void Engine::SendAuthRequest(IkeSa& sa, TimePoint now) {
     return;
   }
   sa.auth_pending = PendingChild{.name = child->name, .spi_in = *spi, .reqid = reqid};
+  if (child->transport) payloads.push_back(MakeNotify(NotifyType::kUseTransportMode));  // 1.3.1
   payloads.push_back(MakePayload(PayloadType::kSa, OfferEsp(child->proposals, *spi, false)));
   payloads.push_back(MakePayload(PayloadType::kTsi, ToTsPayload(child->local_ts)));
   payloads.push_back(MakePayload(PayloadType::kTsr, ToTsPayload(child->remote_ts)));
@@ -139,11 +140,12 @@ void Engine::ProcessAuthRequest(IkeSa& sa, const Header& header, const std::vect
   if (sa_body && tsi && tsr) {
     // 2.9: the first child config whose selectors fit, then its proposals.
     const ChildConfig* cfg = nullptr;
-    std::optional<xfrm::Subnet> local_ts, remote_ts;
+    std::optional<ChildTs> ts;
+    const bool transport_asked = FindNotify(inner, NotifyType::kUseTransportMode) != nullptr;
     for (const auto& c : peer->children) {
-      local_ts = NarrowTs(c.local_ts, *tsr);
-      remote_ts = NarrowTs(c.remote_ts, *tsi);
-      if (local_ts && remote_ts) {
+      ts = NarrowChildTs(c.local_ts, c.remote_ts, c.transport, *tsi, *tsr, transport_asked,
+                         sa.local.address, sa.remote.address);
+      if (ts) {
         cfg = &c;
         break;
       }
@@ -160,10 +162,10 @@ void Engine::ProcessAuthRequest(IkeSa& sa, const Header& header, const std::vect
       Emit(EventKind::kFailure, &sa, now, "no acceptable ESP proposal",
            NotifyType::kNoProposalChosen, cfg->name);
     } else {
-      std::uint32_t reqid = AcquireReqid(*cfg, *local_ts, *remote_ts);
+      std::uint32_t reqid = AcquireReqid(*cfg, ts->local, ts->remote);
       auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, reqid, xfrm::kCharonSpiRange);
       if (spi) {
-        child = InstallChild(sa, *cfg, *choice, *spi, reqid, *local_ts, *remote_ts, sa.nonce_i,
+        child = InstallChild(sa, *cfg, *choice, *spi, reqid, *ts, sa.nonce_i,
                              sa.nonce_r, nullptr, false, true, now);
         if (!child) ReleaseSpi(sa, *spi);
         if (child) OnChildKeys(sa, *child, sa.nonce_i, sa.nonce_r, nullptr, false);
@@ -172,10 +174,11 @@ void Engine::ProcessAuthRequest(IkeSa& sa, const Header& header, const std::vect
         ReleaseReqid(reqid);
         payloads.push_back(MakeNotify(NotifyType::kNoProposalChosen));
       } else {
+        if (ts->transport) payloads.push_back(MakeNotify(NotifyType::kUseTransportMode));
         payloads.push_back(
             MakePayload(PayloadType::kSa, AnswerEsp(choice->suite, choice->number, *spi)));
-        payloads.push_back(MakePayload(PayloadType::kTsi, ToTsPayload(*remote_ts)));
-        payloads.push_back(MakePayload(PayloadType::kTsr, ToTsPayload(*local_ts)));
+        payloads.push_back(MakePayload(PayloadType::kTsi, ToTsPayload(ts->remote)));
+        payloads.push_back(MakePayload(PayloadType::kTsr, ToTsPayload(ts->local)));
       }
     }
   }
@@ -236,17 +239,17 @@ void Engine::ProcessAuthResponse(IkeSa& sa, const std::vector<Payload>& inner, T
     return;
   }
   auto choice = AcceptEsp(cfg->proposals, *sa_body, false);
-  auto local_ts = AcceptTs(cfg->local_ts, *tsi);
-  auto remote_ts = AcceptTs(cfg->remote_ts, *tsr);
-  if (!choice || !local_ts || !remote_ts) {
+  const bool transport = FindNotify(inner, NotifyType::kUseTransportMode) != nullptr;
+  auto ts = AcceptChildTs(cfg->local_ts, cfg->remote_ts, cfg->transport, *tsi, *tsr, transport);
+  if (!choice || !ts) {
     Emit(EventKind::kFailure, &sa, now, "CHILD_SA answer not acceptable", std::nullopt, cfg->name);
     std::uint32_t spi = pending.spi_in;
     release();
     DeleteRefused(sa, spi, now);
     return;
   }
-  ChildSa* child = InstallChild(sa, *cfg, *choice, pending.spi_in, pending.reqid, *local_ts,
-                                *remote_ts, sa.nonce_i, sa.nonce_r, nullptr, true, true, now);
+  ChildSa* child = InstallChild(sa, *cfg, *choice, pending.spi_in, pending.reqid, *ts,
+                                sa.nonce_i, sa.nonce_r, nullptr, true, true, now);
   if (child) OnChildKeys(sa, *child, sa.nonce_i, sa.nonce_r, nullptr, true);
   if (!child) {
     std::uint32_t spi = pending.spi_in;

@@ -50,7 +50,7 @@ void Engine::StartCreateChild(IkeSa& sa, const std::string& name, std::uint64_t 
     pending.ke = std::move(*ke);
   }
   std::vector<Payload> payloads;
-  xfrm::Subnet local_ts = cfg->local_ts, remote_ts = cfg->remote_ts;
+  std::vector<xfrm::Selector> local_ts = cfg->local_ts, remote_ts = cfg->remote_ts;
   if (old) {
     // 2.8: REKEY_SA carries the SPI we receive on (our inbound SPI).
     payloads.push_back(
@@ -59,6 +59,8 @@ void Engine::StartCreateChild(IkeSa& sa, const std::string& name, std::uint64_t 
     remote_ts = old->params.remote_ts;
     old->state = ChildState::kRekeying;
   }
+  // 1.3.1: only the initiator asks for transport mode (a rekey asks again, as charon).
+  if (cfg->transport) payloads.push_back(MakeNotify(NotifyType::kUseTransportMode));
   payloads.push_back(MakePayload(PayloadType::kSa, OfferEsp(cfg->proposals, pending.spi_in, true)));
   payloads.push_back(MakePayload(PayloadType::kNonce, NoncePayload{.data = pending.nonce_i}));
   if (pending.ke)
@@ -95,7 +97,13 @@ void Engine::ProcessChildRequest(IkeSa& sa, const Header& header, const std::vec
     return reply_error(NotifyType::kInvalidSyntax, {}, "payload missing");
   if (nonce->data.size() < 16 || nonce->data.size() > 256)
     return reply_error(NotifyType::kInvalidSyntax, {}, "bad nonce length");
-  std::optional<xfrm::Subnet> local_ts, remote_ts;
+  std::optional<ChildTs> ts;
+  const bool transport_asked = FindNotify(inner, NotifyType::kUseTransportMode) != nullptr;
+  const auto narrow = [&](const std::vector<xfrm::Selector>& local,
+                          const std::vector<xfrm::Selector>& remote, bool cfg_transport) {
+    return NarrowChildTs(local, remote, cfg_transport, *tsi, *tsr, transport_asked,
+                         sa.local.address, sa.remote.address);
+  };
   if (const auto* rekey = FindNotify(inner, NotifyType::kRekeySa)) {
     auto spi = SpiFromBytes32(rekey->spi);
     if (!spi || rekey->protocol != ProtocolId::kEsp)
@@ -107,25 +115,20 @@ void Engine::ProcessChildRequest(IkeSa& sa, const Header& header, const std::vec
       return reply_error(NotifyType::kTemporaryFailure, {}, "CHILD_SA being rekeyed or deleted");
     old_id = old->id;
     cfg = FindChildConfig(*peer, old->name);
-    if (cfg) {
-      local_ts = NarrowTs(old->params.local_ts, *tsr);
-      remote_ts = NarrowTs(old->params.remote_ts, *tsi);
-    }
+    if (cfg) ts = narrow(old->params.local_ts, old->params.remote_ts, cfg->transport);
   } else {
     // A rekey replaces a CHILD_SA; a new one adds to what this IKE SA holds (bounded).
     if (sa.children.size() >= config_.max_children_per_ike_sa)
       return reply_error(NotifyType::kNoAdditionalSas, {},
                          std::to_string(sa.children.size()) + " CHILD_SAs on this IKE SA already");
     for (const auto& c : peer->children) {
-      local_ts = NarrowTs(c.local_ts, *tsr);
-      remote_ts = NarrowTs(c.remote_ts, *tsi);
-      if (local_ts && remote_ts) {
+      if ((ts = narrow(c.local_ts, c.remote_ts, c.transport))) {
         cfg = &c;
         break;
       }
     }
   }
-  if (!cfg || !local_ts || !remote_ts)
+  if (!cfg || !ts)
     return reply_error(NotifyType::kTsUnacceptable, {}, "traffic selectors unacceptable");
   auto choice = SelectEsp(cfg->proposals, *sa_body, true, ke ? ke->group : crypto::DhGroup::kNone);
   if (!choice) return reply_error(NotifyType::kNoProposalChosen, {}, "no acceptable proposal");
@@ -144,7 +147,7 @@ void Engine::ProcessChildRequest(IkeSa& sa, const Header& header, const std::vec
     if (!shared) return reply_error(NotifyType::kNoProposalChosen, {}, shared.error());
     g_ir = std::move(*shared);
   }
-  std::uint32_t reqid = AcquireReqid(*cfg, *local_ts, *remote_ts);
+  std::uint32_t reqid = AcquireReqid(*cfg, ts->local, ts->remote);
   auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, reqid, xfrm::kCharonSpiRange);
   if (!spi) {
     ReleaseReqid(reqid);
@@ -152,7 +155,7 @@ void Engine::ProcessChildRequest(IkeSa& sa, const Header& header, const std::vec
   }
   Bytes nonce_r(config_.nonce_size);
   random_.Fill(nonce_r);
-  ChildSa* child = InstallChild(sa, *cfg, *choice, *spi, reqid, *local_ts, *remote_ts, nonce->data,
+  ChildSa* child = InstallChild(sa, *cfg, *choice, *spi, reqid, *ts, nonce->data,
                                 nonce_r, g_ir ? &*g_ir : nullptr, false, old_id == 0, now);
   if (child) OnChildKeys(sa, *child, nonce->data, nonce_r, g_ir ? &*g_ir : nullptr, false);
   if (!child) {
@@ -177,13 +180,14 @@ void Engine::ProcessChildRequest(IkeSa& sa, const Header& header, const std::vec
          std::nullopt, cfg->name, new_id);
   }
   std::vector<Payload> payloads;
+  if (ts->transport) payloads.push_back(MakeNotify(NotifyType::kUseTransportMode));
   payloads.push_back(MakePayload(PayloadType::kSa, AnswerEsp(choice->suite, choice->number, *spi)));
   payloads.push_back(MakePayload(PayloadType::kNonce, NoncePayload{.data = nonce_r}));
   if (our_ke)
     payloads.push_back(MakePayload(
         PayloadType::kKe, KePayload{.group = our_ke->group(), .data = our_ke->public_value()}));
-  payloads.push_back(MakePayload(PayloadType::kTsi, ToTsPayload(*remote_ts)));
-  payloads.push_back(MakePayload(PayloadType::kTsr, ToTsPayload(*local_ts)));
+  payloads.push_back(MakePayload(PayloadType::kTsi, ToTsPayload(ts->remote)));
+  payloads.push_back(MakePayload(PayloadType::kTsr, ToTsPayload(ts->local)));
   SendResponse(sa, header, std::move(payloads), hashes, now);
 }
 
@@ -254,12 +258,12 @@ void Engine::ProcessChildResponse(IkeSa& sa, Outstanding& out, const std::vector
   const auto* tsi = FindBody<TsPayload>(inner, PayloadType::kTsi);
   const auto* tsr = FindBody<TsPayload>(inner, PayloadType::kTsr);
   ChildSa* old = sa.FindChild(old_id);
-  xfrm::Subnet want_local = old ? old->params.local_ts : cfg->local_ts;
-  xfrm::Subnet want_remote = old ? old->params.remote_ts : cfg->remote_ts;
-  auto local_ts = tsi ? AcceptTs(want_local, *tsi) : std::nullopt;
-  auto remote_ts = tsr ? AcceptTs(want_remote, *tsr) : std::nullopt;
-  if (!choice || !nonce || nonce->data.size() < 16 || nonce->data.size() > 256 || !local_ts ||
-      !remote_ts)
+  const auto& want_local = old ? old->params.local_ts : cfg->local_ts;
+  const auto& want_remote = old ? old->params.remote_ts : cfg->remote_ts;
+  const bool transport = FindNotify(inner, NotifyType::kUseTransportMode) != nullptr;
+  auto ts = tsi && tsr ? AcceptChildTs(want_local, want_remote, cfg->transport, *tsi, *tsr, transport)
+                       : std::nullopt;
+  if (!choice || !nonce || nonce->data.size() < 16 || nonce->data.size() > 256 || !ts)
     return refuse("answer not acceptable");
   std::optional<SecretBytes> g_ir;
   if (choice->suite.dh != crypto::DhGroup::kNone) {
@@ -270,7 +274,7 @@ void Engine::ProcessChildResponse(IkeSa& sa, Outstanding& out, const std::vector
     g_ir = std::move(*shared);
   }
   ChildSa* child =
-      InstallChild(sa, *cfg, *choice, p.spi_in, p.reqid, *local_ts, *remote_ts, p.nonce_i,
+      InstallChild(sa, *cfg, *choice, p.spi_in, p.reqid, *ts, p.nonce_i,
                    nonce->data, g_ir ? &*g_ir : nullptr, true, old_id == 0, now);
   if (!child) return refuse("kernel refused the CHILD_SA");
   OnChildKeys(sa, *child, p.nonce_i, nonce->data, g_ir ? &*g_ir : nullptr, true);

@@ -183,10 +183,6 @@ std::optional<xfrm::Subnet> RangeToSubnet(const Range& r) {
   return std::nullopt;
 }
 
-bool AllProtocolsAndPorts(const TrafficSelector& ts) {
-  return ts.ip_protocol == 0 && ts.start_port == 0 && ts.end_port == 0xffff;
-}
-
 }  // namespace
 
 SaPayload OfferIke(const std::vector<IkeProposal>& proposals, ByteView spi) {
@@ -414,36 +410,88 @@ std::string Describe(const EspSuite& suite) {
   return s;
 }
 
-TsPayload ToTsPayload(const xfrm::Subnet& subnet) {
-  Range r = SubnetRange(subnet);
-  TrafficSelector ts;
-  ts.ts_type = r.family == AF_INET ? TsType::kIpv4AddrRange : TsType::kIpv6AddrRange;
-  ts.start_address.assign(r.start.begin(), r.start.begin() + static_cast<long>(r.len));
-  ts.end_address.assign(r.end.begin(), r.end.begin() + static_cast<long>(r.len));
-  return TsPayload{.selectors = {std::move(ts)}};
+TsPayload ToTsPayload(const std::vector<xfrm::Selector>& selectors) {
+  TsPayload payload;
+  for (const auto& sel : selectors) {
+    Range r = SubnetRange(sel.net);
+    TrafficSelector ts;
+    ts.ts_type = r.family == AF_INET ? TsType::kIpv4AddrRange : TsType::kIpv6AddrRange;
+    ts.ip_protocol = sel.proto;
+    ts.start_port = sel.from_port;
+    ts.end_port = sel.to_port;
+    ts.start_address.assign(r.start.begin(), r.start.begin() + static_cast<long>(r.len));
+    ts.end_address.assign(r.end.begin(), r.end.begin() + static_cast<long>(r.len));
+    payload.selectors.push_back(std::move(ts));
+  }
+  return payload;
 }
 
-std::optional<xfrm::Subnet> NarrowTs(const xfrm::Subnet& ours, const TsPayload& theirs) {
-  Range mine = SubnetRange(ours);
-  for (const auto& ts : theirs.selectors) {
-    if (!AllProtocolsAndPorts(ts)) continue;
-    auto r = SelectorRange(ts);
-    if (!r || r->family != mine.family || !Le(r->start, r->end, r->len)) continue;
-    if (Within(mine, *r)) return ours;  // ours is already inside what the peer allows
-    if (Within(*r, mine)) {
-      if (auto s = RangeToSubnet(*r)) return s;  // narrowed to the peer's subnet
+std::vector<xfrm::Selector> NarrowTs(const std::vector<xfrm::Selector>& ours,
+                                     const TsPayload& theirs) {
+  std::vector<xfrm::Selector> result;
+  const auto covers = [](const xfrm::Selector& outer, const xfrm::Selector& inner) {
+    return Within(SubnetRange(inner.net), SubnetRange(outer.net)) &&
+           (outer.proto == 0 || outer.proto == inner.proto) &&
+           outer.from_port <= inner.from_port && inner.to_port <= outer.to_port;
+  };
+  for (const auto& mine : ours) {
+    const Range m = SubnetRange(mine.net);
+    for (const auto& ts : theirs.selectors) {
+      auto r = SelectorRange(ts);
+      if (!r || r->family != m.family || !Le(r->start, r->end, r->len)) continue;
+      // Addresses: the later start and the earlier end.
+      Range cut = m;
+      if (Le(cut.start, r->start, cut.len)) cut.start = r->start;
+      if (Le(r->end, cut.end, cut.len)) cut.end = r->end;
+      if (!Le(cut.start, cut.end, cut.len)) continue;
+      auto net = RangeToSubnet(cut);
+      if (!net) continue;
+      if (mine.proto != 0 && ts.ip_protocol != 0 && mine.proto != ts.ip_protocol) continue;
+      xfrm::Selector sel{*net, std::max(mine.proto, ts.ip_protocol),
+                         std::max(mine.from_port, ts.start_port),
+                         std::min(mine.to_port, ts.end_port)};
+      if (sel.from_port > sel.to_port) continue;  // includes the OPAQUE range 65535-0
+      const bool covered = std::any_of(result.begin(), result.end(),
+                                       [&](const xfrm::Selector& r2) { return covers(r2, sel); });
+      if (covered) continue;
+      std::erase_if(result, [&](const xfrm::Selector& r2) { return covers(sel, r2); });
+      result.push_back(sel);
     }
   }
-  return std::nullopt;
+  return result;
 }
 
-std::optional<xfrm::Subnet> AcceptTs(const xfrm::Subnet& offered, const TsPayload& answer) {
-  if (answer.selectors.empty()) return std::nullopt;
-  const auto& ts = answer.selectors.front();
-  if (!AllProtocolsAndPorts(ts)) return std::nullopt;
-  auto r = SelectorRange(ts);
-  if (!r || !Le(r->start, r->end, r->len) || !Within(*r, SubnetRange(offered))) return std::nullopt;
-  return RangeToSubnet(*r);
+namespace {
+
+// charon's ts_list_is_host: every selector is exactly `host`.
+bool AllHost(const std::vector<xfrm::Selector>& list, const xfrm::IpAddress& host) {
+  return std::all_of(list.begin(), list.end(), [&](const xfrm::Selector& s) {
+    return s.net.prefix == host.max_prefix() && s.net.address == host;
+  });
+}
+
+}  // namespace
+
+std::optional<ChildTs> NarrowChildTs(const std::vector<xfrm::Selector>& local,
+                                     const std::vector<xfrm::Selector>& remote, bool cfg_transport,
+                                     const TsPayload& tsi, const TsPayload& tsr,
+                                     bool transport_asked, const xfrm::IpAddress& local_host,
+                                     const xfrm::IpAddress& remote_host) {
+  ChildTs ts{NarrowTs(local, tsr), NarrowTs(remote, tsi)};
+  if (ts.local.empty() || ts.remote.empty()) return std::nullopt;
+  ts.transport = transport_asked && cfg_transport && AllHost(ts.local, local_host) &&
+                 AllHost(ts.remote, remote_host);
+  return ts;
+}
+
+std::optional<ChildTs> AcceptChildTs(const std::vector<xfrm::Selector>& local,
+                                     const std::vector<xfrm::Selector>& remote, bool asked_transport,
+                                     const TsPayload& tsi, const TsPayload& tsr,
+                                     bool answered_transport) {
+  if (answered_transport && !asked_transport) return std::nullopt;
+  ChildTs ts{NarrowTs(local, tsi), NarrowTs(remote, tsr), answered_transport};
+  if (ts.local.empty() || ts.remote.empty()) return std::nullopt;
+  return ts;
 }
 
 IdPayload ToIdPayload(const Identity& id) {

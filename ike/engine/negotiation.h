@@ -58,14 +58,28 @@ bool OffersGroup(const std::vector<EspProposal>& ours, crypto::DhGroup group);
 std::string Describe(const IkeSuite& suite);  // "AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519"
 std::string Describe(const EspSuite& suite);  // "AES_GCM_16_256/NO_EXT_SEQ"
 
-// 3.13.1: one selector covering the subnet, all protocols and ports.
-TsPayload ToTsPayload(const xfrm::Subnet& subnet);
-// 2.9 responder narrowing: the part of `ours` that the peer's selectors allow, as a subnet.
-// Selectors with a protocol or a port range are not representable in the kernel policies this
-// engine installs and are skipped. nullopt = TS_UNACCEPTABLE.
-std::optional<xfrm::Subnet> NarrowTs(const xfrm::Subnet& ours, const TsPayload& theirs);
-// Initiator: the responder's first selector, which must lie within what we offered.
-std::optional<xfrm::Subnet> AcceptTs(const xfrm::Subnet& offered, const TsPayload& answer);
+// 3.13.1: one selector per entry, in order.
+TsPayload ToTsPayload(const std::vector<xfrm::Selector>& selectors);
+// 2.9 narrowing as charon does it, for both roles: each of `ours` intersected (addresses,
+// protocol, ports) with each of the peer's selectors; the results in our order, without those
+// another result already covers. An intersection that is not a prefix (a peer's odd address
+// range) cannot become a kernel policy and is skipped. Empty = TS_UNACCEPTABLE.
+std::vector<xfrm::Selector> NarrowTs(const std::vector<xfrm::Selector>& ours,
+                                     const TsPayload& theirs);
+// Responder: the selectors `cfg` grants for the initiator's TSi/TSr, and the mode: transport
+// when the initiator asked (USE_TRANSPORT_MODE), `cfg` is configured for it and every selector
+// is one of the IKE hosts (charon's check_mode); tunnel otherwise. nullopt = TS_UNACCEPTABLE.
+std::optional<ChildTs> NarrowChildTs(const std::vector<xfrm::Selector>& local,
+                                     const std::vector<xfrm::Selector>& remote, bool cfg_transport,
+                                     const TsPayload& tsi, const TsPayload& tsr,
+                                     bool transport_asked, const xfrm::IpAddress& local_host,
+                                     const xfrm::IpAddress& remote_host);
+// Initiator: the responder's answer narrowed to what we offered. A transport answer to a tunnel
+// request is refused (charon: "mode requested by responder is unacceptable").
+std::optional<ChildTs> AcceptChildTs(const std::vector<xfrm::Selector>& local,
+                                     const std::vector<xfrm::Selector>& remote, bool asked_transport,
+                                     const TsPayload& tsi, const TsPayload& tsr,
+                                     bool answered_transport);
 
 IdPayload ToIdPayload(const Identity& id);
 // An empty configured identity matches anything (%any).

@@ -428,7 +428,7 @@ TEST(Legacy, ParameterErrors) {
                     "  keyexchange=ikev1\n"       // 18
                     "  authby=pubkey\n"           // 19
                     "  leftauth=eap\n"            // 20
-                    "  type=transport\n"          // 21
+                    "  type=beet\n"               // 21
                     "  auto=sometimes\n"          // 22
                     "  dpdaction=panic\n"         // 23
                     "  ikelifetime=forever\n"     // 24
@@ -445,7 +445,7 @@ TEST(Legacy, ParameterErrors) {
   EXPECT_DIAG(l, Severity::kError, "keyexchange=ikev1 is not supported", 18, 15);
   EXPECT_DIAG(l, Severity::kError, "authby=pubkey is not supported", 19);
   EXPECT_DIAG(l, Severity::kError, "leftauth=eap is not supported", 20);
-  EXPECT_DIAG(l, Severity::kError, "type=transport is not supported", 21);
+  EXPECT_DIAG(l, Severity::kError, "type=beet is not supported", 21);
   EXPECT_DIAG(l, Severity::kError, "invalid value 'sometimes' for 'auto'", 22);
   EXPECT_DIAG(l, Severity::kError, "invalid value 'panic' for 'dpdaction'", 23);
   EXPECT_DIAG(l, Severity::kError, "'ikelifetime': invalid time 'forever'", 24);
@@ -557,8 +557,8 @@ TEST(Legacy, UnsupportedKeysSayWhatIsUnsupported) {
   auto r = LoadConn(dir,
                     "conn u\n  left=192.0.2.1\n  right=198.51.100.1\n  auto=add\n"  // 15-18
                     "  mark=%unique-dir\n"        // 19
-                    "  leftprotoport=tcp/80\n"    // 20
-                    "  type=transport\n"          // 21
+                    "  leftprotoport=tcp/http\n"  // 20
+                    "  type=passthrough\n"        // 21
                     "  mediation=yes\n"           // 22
                     "  tfc=%mtu\n"                // 23
                     "  ah=sha256\n"               // 24
@@ -573,10 +573,8 @@ TEST(Legacy, UnsupportedKeysSayWhatIsUnsupported) {
               "and direction); use a fixed value",
               19);
   EXPECT_DIAG(l, Severity::kError,
-              "'leftprotoport' is not supported by minivpn: minivpn negotiates whole subnets, "
-              "without a protocol or port",
-              20);
-  EXPECT_DIAG(l, Severity::kError, "type=transport is not supported", 21);
+              "leftprotoport=tcp/http: port 'http' is not a number or a range", 20);
+  EXPECT_DIAG(l, Severity::kError, "type=passthrough is not supported", 21);
   EXPECT_DIAG(l, Severity::kError, "'mediation=yes' is not supported by minivpn", 22);
   EXPECT_DIAG(l, Severity::kError, "'tfc=%mtu' is not supported by minivpn", 23);
   EXPECT_DIAG(l, Severity::kError, "'ah' is not supported by minivpn: AH is not implemented", 24);
@@ -599,8 +597,8 @@ TEST(Legacy, SubnetWithinIsSubnet) {
                          "  leftsubnetwithin=10.1.0.0/16\n  rightsubnetwithin=10.2.0.0/16\n");
   ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
   const auto& child = r.config.Find("s")->children.at(0);
-  EXPECT_EQ(child.local_ts, std::vector<Subnet>{*Subnet::Parse("10.1.0.0/16")});
-  EXPECT_EQ(child.remote_ts, std::vector<Subnet>{*Subnet::Parse("10.2.0.0/16")});
+  EXPECT_EQ(child.local_ts, std::vector<Selector>{Selector::Of(*Subnet::Parse("10.1.0.0/16"))});
+  EXPECT_EQ(child.remote_ts, std::vector<Selector>{Selector::Of(*Subnet::Parse("10.2.0.0/16"))});
 }
 
 // Issue 21: lifebytes/lifepackets and their margins, mapped as stroke_config.c maps them:

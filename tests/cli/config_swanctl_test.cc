@@ -477,9 +477,9 @@ TEST(Swanctl, InvalidValuesPointAtTheValue) {
                                      "    proposals = aes128-md5_128-modp2048\n"
                                      "    fragmentation = sometimes\n    version = 1\n"
                                      "    remote_port = 70000\n",
-                                     "        mark_in = twelve\n        mode = transport\n"
+                                     "        mark_in = twelve\n        mode = beet\n"
                                      "        start_action = go\n        local_ts = 10.0.0.0/40\n"
-                                     "        remote_ts = 10.0.0.0/8[tcp/80]\n"
+                                     "        remote_ts = 10.0.0.0/8[tcp/http]\n"
                                      "        esp_proposals = aes128\n        ipcomp = yes\n"
                                      "        life_bytes = 1000x\n        rekey_time = 1.5h\n"));
   const auto& l = r.diagnostics;
@@ -491,10 +491,10 @@ TEST(Swanctl, InvalidValuesPointAtTheValue) {
   EXPECT_DIAG(l, Severity::kError, "IKEv1 (version = 1) is not supported", 9);
   EXPECT_DIAG(l, Severity::kError, "invalid number '70000'", 10);
   EXPECT_DIAG(l, Severity::kError, "invalid mark 'twelve'", 19);
-  EXPECT_DIAG(l, Severity::kError, "mode 'transport' is not supported", 20);
+  EXPECT_DIAG(l, Severity::kError, "mode 'beet' is not supported", 20);
   EXPECT_DIAG(l, Severity::kError, "expected none, trap, start or trap|start", 21);
   EXPECT_DIAG(l, Severity::kError, "invalid prefix length in '10.0.0.0/40'", 22);
-  EXPECT_DIAG(l, Severity::kError, "protocol/port selectors", 23);
+  EXPECT_DIAG(l, Severity::kError, "port 'http' is not a number or a range", 23);
   EXPECT_DIAG(l, Severity::kError, "ESP proposal 'aes128' has no integrity algorithm", 24);
   EXPECT_DIAG(l, Severity::kError, "'ipcomp = yes' is not supported", 25);
   EXPECT_DIAG(l, Severity::kError, "'life_bytes': invalid byte count '1000x'", 26);

@@ -16,8 +16,8 @@ inline ike::ChildConfig FuzzChild(const char* name, const char* local_ts, const 
                                   std::uint32_t mark) {
   ike::ChildConfig c;
   c.name = name;
-  c.local_ts = *xfrm::Subnet::Parse(local_ts);
-  c.remote_ts = *xfrm::Subnet::Parse(remote_ts);
+  c.local_ts = {xfrm::Selector::Of(*xfrm::Subnet::Parse(local_ts))};
+  c.remote_ts = {xfrm::Selector::Of(*xfrm::Subnet::Parse(remote_ts))};
   c.mark_in = c.mark_out = xfrm::Mark{mark, 0xffffffff};
   c.proposals = {ike::EspProposal{.encr = {{crypto::EncrId::kAesGcm16, 256}},
                                   .integ = {},

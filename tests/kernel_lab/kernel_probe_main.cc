@@ -129,8 +129,8 @@ std::optional<ChildSaKernel> ChildFromOptions(const Options& o, std::string& err
   }
   c.local = *local;
   c.remote = *remote;
-  c.local_ts = *Subnet::Parse(o.Get("local-ts", "0.0.0.0/0"));
-  c.remote_ts = *Subnet::Parse(o.Get("remote-ts", "0.0.0.0/0"));
+  c.local_ts = {xfrm::Selector::Of(*xfrm::Subnet::Parse(o.Get("local-ts", "0.0.0.0/0")))};
+  c.remote_ts = {xfrm::Selector::Of(*xfrm::Subnet::Parse(o.Get("remote-ts", "0.0.0.0/0")))};
   c.spi_in = o.Number("spi-in", 0);
   c.spi_out = o.Number("spi-out", 0);
   c.reqid = o.Number("reqid", 1);
@@ -384,8 +384,8 @@ int Bench(const Options& o) {
     c.local_ts = base->local_ts;
     c.remote_ts = base->remote_ts;
     if (selectors32) {  // 10.0.0.1/32 <-> 10.1.x.y/32: hashed by the kernel (contrast run)
-      c.local_ts = *Subnet::Parse("10.0.0.1/32");
-      c.remote_ts = Subnet{IpAddress::V4(0x0a010000u + static_cast<std::uint32_t>(i)), 32};
+      c.local_ts = {xfrm::Selector::Of(*xfrm::Subnet::Parse("10.0.0.1/32"))};
+      c.remote_ts = {xfrm::Selector::Of(Subnet{IpAddress::V4(0x0a010000u + static_cast<std::uint32_t>(i)), 32})};
     }
     c.reqid = static_cast<std::uint32_t>(i + 1);
     const std::uint32_t mark = 0x1000 + static_cast<std::uint32_t>(i);

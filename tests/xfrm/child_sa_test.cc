@@ -15,8 +15,8 @@ ChildSaKernel Child(std::uint32_t spi_in, std::uint32_t spi_out) {
   ChildSaKernel c;
   c.local = Ip("192.0.2.1");
   c.remote = Ip("192.0.2.2");
-  c.local_ts = *Subnet::Parse("0.0.0.0/0");
-  c.remote_ts = *Subnet::Parse("0.0.0.0/0");
+  c.local_ts = {xfrm::Selector::Of(*xfrm::Subnet::Parse("0.0.0.0/0"))};
+  c.remote_ts = {xfrm::Selector::Of(*xfrm::Subnet::Parse("0.0.0.0/0"))};
   c.spi_in = spi_in;
   c.spi_out = spi_out;
   c.reqid = 1;

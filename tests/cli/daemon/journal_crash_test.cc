@@ -123,8 +123,8 @@ ike::PeerConfig Peer(const char* name, const char* local, const char* remote, co
   p.psk = SecretBytes::FromString("crash test psk, not a secret");
   ike::ChildConfig c;
   c.name = "net";
-  c.local_ts = *xfrm::Subnet::Parse("0.0.0.0/0");
-  c.remote_ts = *xfrm::Subnet::Parse("0.0.0.0/0");
+  c.local_ts = {xfrm::Selector::Of(*xfrm::Subnet::Parse("0.0.0.0/0"))};
+  c.remote_ts = {xfrm::Selector::Of(*xfrm::Subnet::Parse("0.0.0.0/0"))};
   c.mark_in = xfrm::Mark::Exact(12);
   c.mark_out = xfrm::Mark::Exact(12);
   c.proposals = {ike::EspProposal{.encr = {{crypto::EncrId::kAesGcm16, 256}},

@@ -29,8 +29,8 @@ xfrm::ChildSaKernel SeedChild(std::uint32_t spi_in, Mark mark, bool mark_in_sa =
   xfrm::ChildSaKernel c;
   c.local = Ip("192.0.2.1");
   c.remote = Ip("192.0.2.2");
-  c.local_ts = *Subnet::Parse("0.0.0.0/0");
-  c.remote_ts = *Subnet::Parse("0.0.0.0/0");
+  c.local_ts = {xfrm::Selector::Of(*xfrm::Subnet::Parse("0.0.0.0/0"))};
+  c.remote_ts = {xfrm::Selector::Of(*xfrm::Subnet::Parse("0.0.0.0/0"))};
   c.spi_in = spi_in;
   c.spi_out = 0xc7902371;
   c.reqid = 1;

@@ -34,8 +34,8 @@ TEST(ToPeerConfig, MarksAndMarkInSaReachTheEngine) {
                                     .subnet = *base::Subnet::Parse("192.0.2.2")}};
   config::ChildConfig child;
   child.name = "net";
-  child.local_ts = {*base::Subnet::Parse("0.0.0.0/0")};
-  child.remote_ts = {*base::Subnet::Parse("0.0.0.0/0")};
+  child.local_ts = {base::Selector::Of(*base::Subnet::Parse("0.0.0.0/0"))};
+  child.remote_ts = {base::Selector::Of(*base::Subnet::Parse("0.0.0.0/0"))};
   child.mark_in = base::Mark::Exact(12);
   child.mark_out = base::Mark::Exact(13);
   child.mark_in_sa = true;

@@ -33,8 +33,8 @@ UpdownInfo RouteBased() {
   info.peer = *base::IpAddress::Parse("198.51.100.1");
   info.my_id = "routerA";
   info.peer_id = "routerB";
-  info.my_client = *base::Subnet::Parse("0.0.0.0/0");
-  info.peer_client = *base::Subnet::Parse("0.0.0.0/0");
+  info.my_client = base::Selector::Of(*base::Subnet::Parse("0.0.0.0/0"));
+  info.peer_client = base::Selector::Of(*base::Subnet::Parse("0.0.0.0/0"));
   info.mark_in = base::Mark::Exact(12);
   info.mark_out = base::Mark::Exact(12);
   return info;
@@ -53,7 +53,7 @@ TEST(UpdownEnvironment, AsCharonsUpdownPluginSetsIt) {
   // Host-to-host (our selector is our address), IPv6, a NAT: the verb and PLUTO_UDP_ENC.
   UpdownInfo host = RouteBased();
   host.me = *base::IpAddress::Parse("2001:db8::1");
-  host.my_client = base::Subnet::Host(host.me);
+  host.my_client = base::Selector::Of(base::Subnet::Host(host.me));
   host.mark_in = host.mark_out = base::Mark::None();
   host.udp_encap_port = 4500;
   const auto env = UpdownEnvironment(false, host, "/bin");

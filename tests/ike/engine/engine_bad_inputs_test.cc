@@ -293,8 +293,8 @@ TEST_F(BadInputTest, F_RekeySaWithWrongSpiSize) {
   req.push_back(MakeSpiNotify(NotifyType::kRekeySa, ProtocolId::kEsp, Bytes(8, 1)));
   req.push_back(MakePayload(PayloadType::kSa, OfferEsp({EspGcm()}, 0xc1000002, true)));
   req.push_back(MakePayload(PayloadType::kNonce, NoncePayload{.data = Bytes(32, 4)}));
-  req.push_back(MakePayload(PayloadType::kTsi, ToTsPayload(Net("0.0.0.0/0"))));
-  req.push_back(MakePayload(PayloadType::kTsr, ToTsPayload(Net("0.0.0.0/0"))));
+  req.push_back(MakePayload(PayloadType::kTsi, ToTsPayload(Ts("0.0.0.0/0"))));
+  req.push_back(MakePayload(PayloadType::kTsr, ToTsPayload(Ts("0.0.0.0/0"))));
   auto replies = peer.Open(peer.SendBytes(peer.Protected(ExchangeType::kCreateChildSa, 2, req)));
   ASSERT_EQ(replies.size(), 1u);
   // Either the codec (notify SPI size for ESP) or the engine rejects it as INVALID_SYNTAX.
@@ -520,8 +520,8 @@ TEST_F(BadInputTest, K_CreateChildSaBeforeIkeAuth) {
   std::vector<Payload> req;
   req.push_back(MakePayload(PayloadType::kSa, OfferEsp({EspGcm()}, 0xc1000002, true)));
   req.push_back(MakePayload(PayloadType::kNonce, NoncePayload{.data = Bytes(32, 4)}));
-  req.push_back(MakePayload(PayloadType::kTsi, ToTsPayload(Net("0.0.0.0/0"))));
-  req.push_back(MakePayload(PayloadType::kTsr, ToTsPayload(Net("0.0.0.0/0"))));
+  req.push_back(MakePayload(PayloadType::kTsi, ToTsPayload(Ts("0.0.0.0/0"))));
+  req.push_back(MakePayload(PayloadType::kTsr, ToTsPayload(Ts("0.0.0.0/0"))));
   EXPECT_TRUE(peer.SendBytes(peer.Protected(ExchangeType::kCreateChildSa, 1, req)).empty());
   EXPECT_EQ(EstablishedCount(b_), 0u);
   EXPECT_TRUE(kernel_b_.empty());
@@ -595,8 +595,8 @@ TEST_F(BadInputTest, K_RekeyOfUnknownChildGetsChildSaNotFound) {
       MakeSpiNotify(NotifyType::kRekeySa, ProtocolId::kEsp, Bytes{0xde, 0xad, 0xbe, 0xef}));
   req.push_back(MakePayload(PayloadType::kSa, OfferEsp({EspGcm()}, 0xc1000002, true)));
   req.push_back(MakePayload(PayloadType::kNonce, NoncePayload{.data = Bytes(32, 4)}));
-  req.push_back(MakePayload(PayloadType::kTsi, ToTsPayload(Net("0.0.0.0/0"))));
-  req.push_back(MakePayload(PayloadType::kTsr, ToTsPayload(Net("0.0.0.0/0"))));
+  req.push_back(MakePayload(PayloadType::kTsi, ToTsPayload(Ts("0.0.0.0/0"))));
+  req.push_back(MakePayload(PayloadType::kTsr, ToTsPayload(Ts("0.0.0.0/0"))));
   ExpectProtectedNotify(
       peer.Open(peer.SendBytes(peer.Protected(ExchangeType::kCreateChildSa, 2, req))),
       NotifyType::kChildSaNotFound);
@@ -613,8 +613,8 @@ TEST_F(BadInputTest, K_RekeyOfChildBeingDeletedGetsTemporaryFailure) {
   req.push_back(MakeSpiNotify(NotifyType::kRekeySa, ProtocolId::kEsp, SpiBytes32(child.spi_out)));
   req.push_back(MakePayload(PayloadType::kSa, OfferEsp({EspGcm()}, 0xc1000002, true)));
   req.push_back(MakePayload(PayloadType::kNonce, NoncePayload{.data = Bytes(32, 4)}));
-  req.push_back(MakePayload(PayloadType::kTsi, ToTsPayload(Net("0.0.0.0/0"))));
-  req.push_back(MakePayload(PayloadType::kTsr, ToTsPayload(Net("0.0.0.0/0"))));
+  req.push_back(MakePayload(PayloadType::kTsi, ToTsPayload(Ts("0.0.0.0/0"))));
+  req.push_back(MakePayload(PayloadType::kTsr, ToTsPayload(Ts("0.0.0.0/0"))));
   ExpectProtectedNotify(
       peer.Open(peer.SendBytes(peer.Protected(ExchangeType::kCreateChildSa, 2, req))),
       NotifyType::kTemporaryFailure);

@@ -100,22 +100,102 @@ TEST(EngineNegotiationTest, EspEsnAndPfs) {
   EXPECT_TRUE(SelectEsp({pfs}, OfferEsp({EspGcm()}, 1, false), false, DhGroup::kNone));
 }
 
+std::vector<xfrm::Selector> Sel(std::initializer_list<const char*> texts) {
+  std::vector<xfrm::Selector> out;
+  for (const char* t : texts) {
+    std::string text(t);
+    xfrm::Selector sel;
+    const auto open = text.find('[');
+    if (open != std::string::npos) {
+      EXPECT_FALSE(base::ParseProtoPort(text.substr(open + 1, text.size() - open - 2), sel));
+      text.resize(open);
+    }
+    sel.net = Net(text.c_str());
+    out.push_back(sel);
+  }
+  return out;
+}
+
 TEST(EngineNegotiationTest, TrafficSelectorNarrowing) {
-  TsPayload any = ToTsPayload(Net("0.0.0.0/0"));
-  EXPECT_EQ(NarrowTs(Net("10.1.0.0/16"), any), Net("10.1.0.0/16"));
-  EXPECT_EQ(NarrowTs(Net("0.0.0.0/0"), ToTsPayload(Net("10.1.2.0/24"))), Net("10.1.2.0/24"));
-  EXPECT_FALSE(NarrowTs(Net("10.1.0.0/16"), ToTsPayload(Net("10.2.0.0/16"))).has_value());
-  EXPECT_FALSE(NarrowTs(Net("10.1.0.0/16"), ToTsPayload(Net("::/0"))).has_value());
-  TsPayload ports = any;
-  ports.selectors[0].start_port = 80;
-  ports.selectors[0].end_port = 80;
-  EXPECT_FALSE(NarrowTs(Net("0.0.0.0/0"), ports).has_value());  // not expressible as a subnet
+  TsPayload any = ToTsPayload(Ts("0.0.0.0/0"));
+  EXPECT_EQ(NarrowTs(Ts("10.1.0.0/16"), any), Ts("10.1.0.0/16"));
+  EXPECT_EQ(NarrowTs(Ts("0.0.0.0/0"), ToTsPayload(Ts("10.1.2.0/24"))), Ts("10.1.2.0/24"));
+  EXPECT_TRUE(NarrowTs(Ts("10.1.0.0/16"), ToTsPayload(Ts("10.2.0.0/16"))).empty());
+  EXPECT_TRUE(NarrowTs(Ts("10.1.0.0/16"), ToTsPayload(Ts("::/0"))).empty());
   TsPayload reversed = any;
   std::swap(reversed.selectors[0].start_address, reversed.selectors[0].end_address);
-  EXPECT_FALSE(NarrowTs(Net("0.0.0.0/0"), reversed).has_value());  // bad-inputs H: start > end
-  EXPECT_EQ(AcceptTs(Net("10.0.0.0/8"), ToTsPayload(Net("10.9.0.0/16"))), Net("10.9.0.0/16"));
-  EXPECT_FALSE(AcceptTs(Net("10.0.0.0/8"), ToTsPayload(Net("11.0.0.0/8"))).has_value());
-  EXPECT_EQ(NarrowTs(Net("2001:db8::/32"), ToTsPayload(Net("::/0"))), Net("2001:db8::/32"));
+  EXPECT_TRUE(NarrowTs(Ts("0.0.0.0/0"), reversed).empty());  // bad-inputs H: start > end
+  TsPayload odd = any;  // 10.0.0.1-10.0.0.6 is no prefix: no kernel policy can hold it
+  odd.selectors[0].start_address = {10, 0, 0, 1};
+  odd.selectors[0].end_address = {10, 0, 0, 6};
+  EXPECT_TRUE(NarrowTs(Ts("0.0.0.0/0"), odd).empty());
+  EXPECT_EQ(NarrowTs(Ts("2001:db8::/32"), ToTsPayload(Ts("::/0"))), Ts("2001:db8::/32"));
+}
+
+TEST(EngineNegotiationTest, TrafficSelectorProtocolsAndPorts) {
+  // The peer's protocol and ports narrow ours (charon's get_subset), and ours narrow theirs.
+  TsPayload tcp80 = ToTsPayload(Sel({"0.0.0.0/0[tcp/80]"}));
+  EXPECT_EQ(NarrowTs(Ts("10.1.0.0/16"), tcp80), Sel({"10.1.0.0/16[tcp/80]"}));
+  EXPECT_EQ(NarrowTs(Sel({"10.1.0.0/16[tcp]"}), tcp80), Sel({"10.1.0.0/16[tcp/80]"}));
+  EXPECT_TRUE(NarrowTs(Sel({"10.1.0.0/16[udp]"}), tcp80).empty());
+  EXPECT_TRUE(NarrowTs(Sel({"10.1.0.0/16[tcp/1000-2000]"}), tcp80).empty());
+  EXPECT_EQ(NarrowTs(Sel({"10.1.0.0/16[tcp/1-100]"}), tcp80), Sel({"10.1.0.0/16[tcp/80]"}));
+  EXPECT_EQ(NarrowTs(Sel({"10.0.0.1/32[gre]"}), ToTsPayload(Ts("0.0.0.0/0"))),
+            Sel({"10.0.0.1/32[gre]"}));
+  // RFC 7296 3.13.1 OPAQUE ports (start 65535, end 0) intersect nothing here.
+  TsPayload opaque = ToTsPayload(Ts("0.0.0.0/0"));
+  opaque.selectors[0].start_port = 0xffff;
+  opaque.selectors[0].end_port = 0;
+  EXPECT_TRUE(NarrowTs(Ts("0.0.0.0/0"), opaque).empty());
+}
+
+TEST(EngineNegotiationTest, TrafficSelectorLists) {
+  // Dual stack: each family narrows on its own; order is ours.
+  const auto dual = Ts("0.0.0.0/0");
+  auto both = Sel({"0.0.0.0/0", "::/0"});
+  EXPECT_EQ(NarrowTs(both, ToTsPayload(Sel({"::/0", "10.1.0.0/16"}))),
+            Sel({"10.1.0.0/16", "::/0"}));
+  EXPECT_EQ(NarrowTs(dual, ToTsPayload(both)), dual);
+  // Two subnets against 0/0: both kept; one covered by the other: only the wider one.
+  EXPECT_EQ(NarrowTs(Sel({"10.1.0.0/16", "10.2.0.0/16"}), ToTsPayload(Ts("0.0.0.0/0"))),
+            Sel({"10.1.0.0/16", "10.2.0.0/16"}));
+  EXPECT_EQ(NarrowTs(Sel({"10.1.2.0/24", "10.1.0.0/16"}), ToTsPayload(Ts("0.0.0.0/0"))),
+            Sel({"10.1.0.0/16"}));
+  // The initiator narrows the answer to what it offered.
+  auto ok = AcceptChildTs(Ts("10.0.0.0/8"), Ts("0.0.0.0/0"), false, ToTsPayload(Ts("10.9.0.0/16")),
+                          ToTsPayload(Ts("10.2.0.0/16")), false);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->local, Ts("10.9.0.0/16"));
+  EXPECT_EQ(ok->remote, Ts("10.2.0.0/16"));
+  EXPECT_FALSE(AcceptChildTs(Ts("10.0.0.0/8"), Ts("0.0.0.0/0"), false,
+                             ToTsPayload(Ts("11.0.0.0/8")), ToTsPayload(Ts("10.2.0.0/16")), false));
+}
+
+TEST(EngineNegotiationTest, TransportModeOnlyHostToHostAndWhenConfigured) {
+  const auto a = *xfrm::IpAddress::Parse("192.0.2.1");
+  const auto b = *xfrm::IpAddress::Parse("192.0.2.2");
+  const auto gre_a = Sel({"192.0.2.1/32[gre]"}), gre_b = Sel({"192.0.2.2/32[gre]"});
+  // Responder b: the initiator a asks (TSi = a, TSr = b).
+  const auto tsi = ToTsPayload(gre_a), tsr = ToTsPayload(gre_b);
+  auto granted = NarrowChildTs(gre_b, gre_a, true, tsi, tsr, true, b, a);
+  ASSERT_TRUE(granted);
+  EXPECT_TRUE(granted->transport);
+  EXPECT_EQ(granted->local, gre_b);
+  // Not asked, or not configured: tunnel (charon's check_mode).
+  EXPECT_FALSE(NarrowChildTs(gre_b, gre_a, true, tsi, tsr, false, b, a)->transport);
+  EXPECT_FALSE(NarrowChildTs(gre_b, gre_a, false, tsi, tsr, true, b, a)->transport);
+  // Selectors that are not the IKE hosts: tunnel.
+  auto nets = NarrowChildTs(Ts("10.2.0.0/16"), Ts("10.1.0.0/16"), true,
+                            ToTsPayload(Ts("10.1.0.0/16")), ToTsPayload(Ts("10.2.0.0/16")), true, b, a);
+  ASSERT_TRUE(nets);
+  EXPECT_FALSE(nets->transport);
+  // Initiator: a transport answer to a tunnel request is refused; a tunnel answer to a transport
+  // request is taken.
+  EXPECT_FALSE(AcceptChildTs(gre_a, gre_b, false, tsi, tsr, true));
+  auto tunnel = AcceptChildTs(gre_a, gre_b, true, tsi, tsr, false);
+  ASSERT_TRUE(tunnel);
+  EXPECT_FALSE(tunnel->transport);
+  EXPECT_TRUE(AcceptChildTs(gre_a, gre_b, true, tsi, tsr, true)->transport);
 }
 
 TEST(EngineNegotiationTest, Identities) {

@@ -18,6 +18,8 @@ namespace minivpn::ike::test {
 
 inline xfrm::IpAddress Ip(const char* text) { return *xfrm::IpAddress::Parse(text); }
 inline xfrm::Subnet Net(const char* text) { return *xfrm::Subnet::Parse(text); }
+// A selector list of one subnet, all protocols and ports.
+inline std::vector<xfrm::Selector> Ts(const char* text) { return {xfrm::Selector::Of(Net(text))}; }
 
 // aes256gcm16-prfsha256-x25519
 inline IkeProposal GcmX25519() {
@@ -42,8 +44,8 @@ inline EspProposal EspGcm() {
 inline ChildConfig RouteChild(std::string name, std::uint32_t mark) {
   ChildConfig c;
   c.name = std::move(name);
-  c.local_ts = Net("0.0.0.0/0");
-  c.remote_ts = Net("0.0.0.0/0");
+  c.local_ts = Ts("0.0.0.0/0");
+  c.remote_ts = Ts("0.0.0.0/0");
   c.mark_in = xfrm::Mark{mark, 0xffffffff};
   c.mark_out = xfrm::Mark{mark, 0xffffffff};
   c.proposals = {EspGcm()};

@@ -355,11 +355,11 @@ TEST_F(EstablishTest, WrongPskFailsWithoutKernelState) {
 
 TEST_F(EstablishTest, TsUnacceptableKeepsIkeSa) {
   PeerConfig pb = PeerB();
-  pb.children[0].local_ts = Net("10.1.0.0/16");
-  pb.children[0].remote_ts = Net("10.2.0.0/16");
+  pb.children[0].local_ts = Ts("10.1.0.0/16");
+  pb.children[0].remote_ts = Ts("10.2.0.0/16");
   PeerConfig pa = PeerA();
-  pa.children[0].local_ts = Net("10.9.0.0/16");
-  pa.children[0].remote_ts = Net("10.8.0.0/16");
+  pa.children[0].local_ts = Ts("10.9.0.0/16");
+  pa.children[0].remote_ts = Ts("10.8.0.0/16");
   AddPeers(std::move(pa), std::move(pb));
   ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
   net_.RunFor(std::chrono::seconds(1));
@@ -375,18 +375,18 @@ TEST_F(EstablishTest, TsUnacceptableKeepsIkeSa) {
 
 TEST_F(EstablishTest, NarrowingToResponderSubnet) {
   PeerConfig pa = PeerA();
-  pa.children[0].local_ts = Net("10.0.0.0/8");
-  pa.children[0].remote_ts = Net("0.0.0.0/0");
+  pa.children[0].local_ts = Ts("10.0.0.0/8");
+  pa.children[0].remote_ts = Ts("0.0.0.0/0");
   PeerConfig pb = PeerB();
-  pb.children[0].local_ts = Net("10.2.0.0/16");
-  pb.children[0].remote_ts = Net("10.1.0.0/16");
+  pb.children[0].local_ts = Ts("10.2.0.0/16");
+  pb.children[0].remote_ts = Ts("10.1.0.0/16");
   AddPeers(std::move(pa), std::move(pb));
   ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
   net_.RunFor(std::chrono::seconds(1));
   auto ca = Children(a_);
   ASSERT_EQ(ca.size(), 1u);
-  EXPECT_EQ(ca[0].local_ts, Net("10.1.0.0/16"));
-  EXPECT_EQ(ca[0].remote_ts, Net("10.2.0.0/16"));
+  EXPECT_EQ(ca[0].local_ts, Ts("10.1.0.0/16"));
+  EXPECT_EQ(ca[0].remote_ts, Ts("10.2.0.0/16"));
 }
 
 TEST_F(EstablishTest, NoProposalChosenInInit) {
@@ -620,9 +620,9 @@ TEST(ChildLimit, TheResponderRefusesChildrenBeyondItsLimit) {
   for (PeerConfig* p : {&pa, &pb}) {
     for (std::uint32_t i = 1; i <= 2; ++i) {
       ChildConfig c = RouteChild("net" + std::to_string(i), 12 + i);
-      c.local_ts = Net((std::string("10.") + std::to_string(p == &pa ? 1 : 2) + "." +
+      c.local_ts = Ts((std::string("10.") + std::to_string(p == &pa ? 1 : 2) + "." +
                         std::to_string(i) + ".0/24").c_str());
-      c.remote_ts = Net((std::string("10.") + std::to_string(p == &pa ? 2 : 1) + "." +
+      c.remote_ts = Ts((std::string("10.") + std::to_string(p == &pa ? 2 : 1) + "." +
                          std::to_string(i) + ".0/24").c_str());
       p->children.push_back(c);
     }

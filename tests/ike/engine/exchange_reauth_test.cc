@@ -163,8 +163,8 @@ TEST_F(ReauthTest, EveryChildIsMadeAgain) {
     PeerConfig pb = PeerB();
     // A second child with its own selectors (a responder picks the child config by them).
     ChildConfig net2a = RouteChild("net2", 13), net2b = RouteChild("net2", 13);
-    net2a.local_ts = net2b.remote_ts = Net("10.1.0.0/16");
-    net2a.remote_ts = net2b.local_ts = Net("10.2.0.0/16");
+    net2a.local_ts = net2b.remote_ts = Ts("10.1.0.0/16");
+    net2a.remote_ts = net2b.local_ts = Ts("10.2.0.0/16");
     pa.children.push_back(net2a);
     pb.children.push_back(net2b);
     ASSERT_TRUE(a.AddPeer(pa, net.now()).has_value());

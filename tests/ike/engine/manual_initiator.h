@@ -131,8 +131,8 @@ class ManualInitiator {
                                                             .data = Bytes(auth.Reveal().begin(),
                                                                           auth.Reveal().end())}));
     p.push_back(MakePayload(PayloadType::kSa, OfferEsp({EspGcm()}, child_spi, false)));
-    p.push_back(MakePayload(PayloadType::kTsi, ToTsPayload(Net("0.0.0.0/0"))));
-    p.push_back(MakePayload(PayloadType::kTsr, ToTsPayload(Net("0.0.0.0/0"))));
+    p.push_back(MakePayload(PayloadType::kTsi, ToTsPayload(Ts("0.0.0.0/0"))));
+    p.push_back(MakePayload(PayloadType::kTsr, ToTsPayload(Ts("0.0.0.0/0"))));
     return p;
   }
   static IdPayload DefaultId() {
