@@ -27,6 +27,7 @@ role_of() {
 #   local_ts=<subnets> remote_ts=<subnets>: the child's selectors instead of 0.0.0.0/0
 #   mark=no: no mark_in/mark_out (a policy-based tunnel)  inactivity=<child inactivity>
 #   child2=<local_ts>,<remote_ts>: a second child "to-Y-2" with these selectors
+#   mode=transport: transport-mode children (selectors with [proto/port] pass as written)
 # Defaults come from the variables IKE_<X>, IKE, ESP_<X>, ESP, PSK_<X> (X = router, uppercase)
 # and LAB_PSK_DEFAULT.
 lab_conn() {
@@ -37,7 +38,7 @@ lab_conn() {
     [esp]="${!esp_var:-${ESP:-aes256gcm16}}" [psk]="${!psk_var:-$LAB_PSK_DEFAULT}" [start]=none
     [dpd]="" [dpd_action]="" [keyingtries]="" [rekey]="" [life]="" [rand]="" [ike_rekey]=""
     [ike_over]="" [ike_rand]="" [ike_reauth]="" [close]="" [wireshark]="" [if_id]="" [remote_addrs]="" [local_addrs]=""
-    [updown]="" [local_ts]="" [remote_ts]="" [mark]="" [child2]="" [inactivity]="")
+    [updown]="" [local_ts]="" [remote_ts]="" [mark]="" [child2]="" [inactivity]="" [mode]=tunnel)
   local kv
   for kv in "$@"; do o[${kv%%=*}]=${kv#*=}; done
   local key name="to-$y" dir="$LAB_RUN/$x"
@@ -86,7 +87,7 @@ lab_conn() {
 conn_child() {
   local name=$1 lts=$2 rts=$3
   echo "      $name {"
-  echo "        mode = tunnel"
+  echo "        mode = ${o[mode]}"
   echo "        local_ts = $lts"
   echo "        remote_ts = $rts"
   if [[ -n ${o[if_id]} ]]; then
