@@ -19,7 +19,16 @@ struct Mark {
   // What charon makes of "mark_in = 12": the value with the full mask.
   static constexpr Mark Exact(std::uint32_t v) { return {v, 0xffffffff}; }
 
+  // charon's %unique and %unique-dir (MARK_UNIQUE, MARK_UNIQUE_DIR): each CHILD_SA gets a value of
+  // its own when it is made (with -dir, one per direction); a rekey keeps it. As in charon, the
+  // literal values are these two and mean the same.
+  static constexpr std::uint32_t kUnique = 0xffffffff;
+  static constexpr std::uint32_t kUniqueDir = 0xfffffffe;
+
   constexpr bool is_set() const { return mask != 0; }
+  constexpr bool is_unique() const {
+    return is_set() && (value == kUnique || value == kUniqueDir);
+  }
   bool operator==(const Mark&) const = default;
   auto operator<=>(const Mark&) const = default;
 };

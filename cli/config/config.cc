@@ -48,6 +48,12 @@ void ValidateVti(ConnectionConfig& conn, ChildConfig& child, Diagnostics& d) {
     child.mark_in = child.mark_out = base::VtiMark(vti.key);
     return;
   }
+  if (child.mark_in.is_unique() || child.mark_out.is_unique()) {
+    d.Error(child.where, fmt::format("child '{}': a VTI needs a fixed mark (its key), but %unique "
+                                     "gives every CHILD_SA a different one",
+                                     child.name));
+    return;
+  }
   if (child.mark_in != child.mark_out || child.mark_in.value == 0 ||
       !base::MarkFitsVti(child.mark_in, child.mark_in.value)) {
     d.Error(child.where, fmt::format("child '{}': a VTI uses its key for both directions, so "

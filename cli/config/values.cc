@@ -290,16 +290,13 @@ std::expected<std::uint64_t, std::string> ParseBytes(std::string_view text) {
 }
 
 std::expected<Mark, std::string> ParseMark(std::string_view text) {
-  if (text.starts_with("%unique")) {
-    // charon gives every CHILD_SA (with -dir: each direction) a mark of its own; the VTI of a
-    // route-based tunnel needs one that is known in advance.
-    return std::unexpected(fmt::format("mark '{}' is not supported by minivpn (a unique mark for "
-                                       "every CHILD_SA{}); use a fixed value",
-                                       text, text.starts_with("%unique-dir") ? " and direction"
-                                                                             : ""));
-  }
   std::size_t slash = text.find('/');
-  auto value = ParseUint(text.substr(0, slash), 0xffffffff);
+  // charon: %unique gives every CHILD_SA a mark value of its own, %unique-dir one per direction
+  // (Mark::kUnique, Mark::kUniqueDir; the engine gives the values).
+  const std::string_view head = text.substr(0, slash);
+  std::expected<std::uint64_t, std::string> value =
+      head == "%unique" ? Mark::kUnique : head == "%unique-dir" ? Mark::kUniqueDir
+                                                                : ParseUint(head, 0xffffffff);
   if (!value) {
     return std::unexpected(fmt::format("invalid mark '{}' (expected <value>[/<mask>])", text));
   }
@@ -312,7 +309,7 @@ std::expected<Mark, std::string> ParseMark(std::string_view text) {
     }
     m.mask = static_cast<std::uint32_t>(*mask);
   }
-  if ((m.value & ~m.mask) != 0) {
+  if (!m.is_unique() && (m.value & ~m.mask) != 0) {
     return std::unexpected(fmt::format("mark '{}' has value bits outside its mask", text));
   }
   if (m.value == 0 && m.mask == 0xffffffff && slash == std::string_view::npos) m.mask = 0;

@@ -15,14 +15,12 @@ namespace minivpn::ike {
 // one (charon's reqid, for a child instantiated once at a time) by every instance of that child,
 // whatever its selectors. Allocation skips the reqids in use and the ones any child has
 // configured, so a child that comes up later still gets its own.
-std::uint32_t Engine::AcquireReqid(const ChildConfig& cfg,
-                                   const std::vector<xfrm::Selector>& local_ts,
-                                   const std::vector<xfrm::Selector>& remote_ts) {
+std::uint32_t Engine::AcquireReqid(const ChildConfig& cfg, const ChildTs& traffic) {
   if (cfg.reqid != 0) {
     ++fixed_reqids_[cfg.reqid];
     return cfg.reqid;
   }
-  auto key = std::make_tuple(local_ts, remote_ts, cfg.mark_in, cfg.mark_out);
+  auto key = std::make_tuple(traffic.local, traffic.remote, traffic.mark_in, traffic.mark_out);
   if (auto it = reqids_.find(key); it != reqids_.end()) {
     ++it->second.refs;
     return it->second.reqid;
@@ -43,6 +41,27 @@ std::uint32_t Engine::AcquireReqid(const ChildConfig& cfg,
   } while (taken(reqid));
   reqids_[key] = ReqidEntry{reqid, 1};
   return reqid;
+}
+
+ChildTs Engine::WithMarks(const ChildConfig& cfg, ChildTs traffic, const ChildSa* old) {
+  if (old) {
+    traffic.mark_in = old->params.mark_in;
+    traffic.mark_out = old->params.mark_out;
+    return traffic;
+  }
+  traffic.mark_in = cfg.mark_in;
+  traffic.mark_out = cfg.mark_out;
+  if (!traffic.mark_in.is_unique() && !traffic.mark_out.is_unique()) return traffic;
+  const auto next = [this] {
+    if (++unique_mark_ >= xfrm::Mark::kUniqueDir) unique_mark_ = 1;  // never the markers
+    return unique_mark_;
+  };
+  const bool per_dir = (traffic.mark_in.is_unique() && traffic.mark_in.value == xfrm::Mark::kUniqueDir) ||
+                       (traffic.mark_out.is_unique() && traffic.mark_out.value == xfrm::Mark::kUniqueDir);
+  const std::uint32_t shared = per_dir ? 0 : next();
+  if (traffic.mark_in.is_unique()) traffic.mark_in.value = per_dir ? next() : shared;
+  if (traffic.mark_out.is_unique()) traffic.mark_out.value = per_dir ? next() : shared;
+  return traffic;
 }
 
 bool Engine::HoldReqid(std::uint32_t reqid) {
@@ -93,7 +112,9 @@ xfrm::Lifetime Engine::ChildLifetime(const ChildConfig& cfg) {
 
 std::optional<std::uint32_t> Engine::AllocChildSpi(IkeSa& sa, const ChildConfig& child,
                                                    std::uint32_t* reqid) {
-  *reqid = AcquireReqid(child, child.local_ts, child.remote_ts);
+  // Before the marks are resolved: the final reqid is taken when the CHILD_SA is installed.
+  *reqid = AcquireReqid(child, ChildTs{child.local_ts, child.remote_ts, child.transport,
+                                       child.mark_in, child.mark_out});
   auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, *reqid, xfrm::kCharonSpiRange);
   if (!spi) {
     ReleaseReqid(*reqid);
@@ -138,12 +159,12 @@ ChildSa* Engine::InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice
   }
   p.spi_in = spi_in;
   p.spi_out = choice.spi;
-  p.reqid = AcquireReqid(cfg, ts.local, ts.remote);
+  p.reqid = AcquireReqid(cfg, ts);
   p.local_ts = ts.local;
   p.remote_ts = ts.remote;
   p.transport = ts.transport;
-  p.mark_in = cfg.mark_in;
-  p.mark_out = cfg.mark_out;
+  p.mark_in = ts.mark_in;
+  p.mark_out = ts.mark_out;
   p.mark_in_sa = cfg.mark_in_sa;
   p.replay_window = cfg.replay_window;
   p.algorithms = xfrm::EspAlgorithms{
@@ -281,9 +302,10 @@ void Engine::InstallTrap(const PeerConfig& peer, const ChildConfig& c, TimePoint
   k.local_ts = c.local_ts;
   k.remote_ts = c.remote_ts;
   k.transport = c.transport;
-  k.mark_in = c.mark_in;
-  k.mark_out = c.mark_out;
-  k.reqid = AcquireReqid(c, c.local_ts, c.remote_ts);
+  const ChildTs traffic = WithMarks(c, ChildTs{c.local_ts, c.remote_ts, c.transport}, nullptr);
+  k.mark_in = traffic.mark_in;
+  k.mark_out = traffic.mark_out;
+  k.reqid = AcquireReqid(c, traffic);
   auto policies = xfrm::ChildPolicies(k);  // spi_out = 0: no SPI in the OUT template
   std::size_t done = 0;
   std::error_code ec;

@@ -9,6 +9,16 @@
 
 namespace minivpn::ike {
 
+namespace {
+
+// A configured mark against an installed one: %unique stands for whatever value it was given.
+bool SameMark(const xfrm::Mark& configured, const xfrm::Mark& installed) {
+  if (configured.is_unique()) return installed.mask == configured.mask;
+  return configured == installed;
+}
+
+}  // namespace
+
 Millis EngineConfig::RetransmitHorizon() const {
   double total = 0, timeout = static_cast<double>(retransmit_timeout.count());
   for (std::uint32_t i = 0; i <= retransmit_tries; ++i, timeout *= retransmit_base)
@@ -525,7 +535,7 @@ void Engine::HandleKernelEvent(const KernelEvent& event, TimePoint now) {
       for (const auto& p : peers_)
         for (const auto& c : p.children)
           if (c.reqid == 0 && c.local_ts == std::get<0>(key) && c.remote_ts == std::get<1>(key) &&
-              c.mark_in == std::get<2>(key) && c.mark_out == std::get<3>(key))
+              SameMark(c.mark_in, std::get<2>(key)) && SameMark(c.mark_out, std::get<3>(key)))
             (void)Initiate(p.name, c.name, now);
     }
     // A child with its own reqid (charon's reqid): its trap policies carry that one.

@@ -268,8 +268,11 @@ class Engine {
                    const SecretBytes* g_ir, bool we_initiated);
 
   // --- child_kernel.cc
-  std::uint32_t AcquireReqid(const ChildConfig& cfg, const std::vector<xfrm::Selector>& local_ts,
-                             const std::vector<xfrm::Selector>& remote_ts);
+  // A reqid per selectors and marks (`traffic`), or the child's configured one.
+  std::uint32_t AcquireReqid(const ChildConfig& cfg, const ChildTs& traffic);
+  // `traffic` with the marks of a new CHILD_SA: `old`'s when it replaces one (a rekey), else the
+  // config's with %unique / %unique-dir given fresh values (charon's child_sa_create).
+  ChildTs WithMarks(const ChildConfig& cfg, ChildTs traffic, const ChildSa* old);
   void ReleaseReqid(std::uint32_t reqid);
   xfrm::Lifetime ChildLifetime(const ChildConfig& cfg);
   // Removes a CHILD_SA from the kernel (its policies too if it owns them and nothing replaces
@@ -305,6 +308,7 @@ class Engine {
   using ReqidKey = std::tuple<std::vector<xfrm::Selector>, std::vector<xfrm::Selector>, xfrm::Mark,
                               xfrm::Mark>;
   std::map<ReqidKey, ReqidEntry> reqids_;
+  std::uint32_t unique_mark_ = 0;  // the last value given for %unique (charon: from 1)
   std::map<std::uint32_t, std::size_t> fixed_reqids_;  // configured reqid -> references
   std::uint32_t next_reqid_ = 1;
   CookieSecret cookie_current_, cookie_previous_;

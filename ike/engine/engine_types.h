@@ -97,11 +97,14 @@ struct EspSuite {
 };
 
 // What a CHILD_SA covers once negotiated (RFC 7296 2.9): the narrowed selectors of both sides
-// and the mode (USE_TRANSPORT_MODE, 1.3.1).
+// and the mode (USE_TRANSPORT_MODE, 1.3.1); and the marks its SAs and policies carry (the
+// config's, %unique resolved: Engine::WithMarks).
 struct ChildTs {
   std::vector<xfrm::Selector> local{};
   std::vector<xfrm::Selector> remote{};
   bool transport = false;
+  xfrm::Mark mark_in{};
+  xfrm::Mark mark_out{};
   bool operator==(const ChildTs&) const = default;
 };
 

@@ -162,7 +162,8 @@ void Engine::ProcessAuthRequest(IkeSa& sa, const Header& header, const std::vect
       Emit(EventKind::kFailure, &sa, now, "no acceptable ESP proposal",
            NotifyType::kNoProposalChosen, cfg->name);
     } else {
-      std::uint32_t reqid = AcquireReqid(*cfg, ts->local, ts->remote);
+      ts = WithMarks(*cfg, *ts, nullptr);
+      std::uint32_t reqid = AcquireReqid(*cfg, *ts);
       auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, reqid, xfrm::kCharonSpiRange);
       if (spi) {
         child = InstallChild(sa, *cfg, *choice, *spi, reqid, *ts, sa.nonce_i,
@@ -241,6 +242,7 @@ void Engine::ProcessAuthResponse(IkeSa& sa, const std::vector<Payload>& inner, T
   auto choice = AcceptEsp(cfg->proposals, *sa_body, false);
   const bool transport = FindNotify(inner, NotifyType::kUseTransportMode) != nullptr;
   auto ts = AcceptChildTs(cfg->local_ts, cfg->remote_ts, cfg->transport, *tsi, *tsr, transport);
+  if (ts) ts = WithMarks(*cfg, *ts, nullptr);
   if (!choice || !ts) {
     Emit(EventKind::kFailure, &sa, now, "CHILD_SA answer not acceptable", std::nullopt, cfg->name);
     std::uint32_t spi = pending.spi_in;

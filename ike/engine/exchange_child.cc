@@ -147,7 +147,8 @@ void Engine::ProcessChildRequest(IkeSa& sa, const Header& header, const std::vec
     if (!shared) return reply_error(NotifyType::kNoProposalChosen, {}, shared.error());
     g_ir = std::move(*shared);
   }
-  std::uint32_t reqid = AcquireReqid(*cfg, ts->local, ts->remote);
+  ts = WithMarks(*cfg, *ts, old_id ? sa.FindChild(old_id) : nullptr);
+  std::uint32_t reqid = AcquireReqid(*cfg, *ts);
   auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, reqid, xfrm::kCharonSpiRange);
   if (!spi) {
     ReleaseReqid(reqid);
@@ -265,6 +266,7 @@ void Engine::ProcessChildResponse(IkeSa& sa, Outstanding& out, const std::vector
                        : std::nullopt;
   if (!choice || !nonce || nonce->data.size() < 16 || nonce->data.size() > 256 || !ts)
     return refuse("answer not acceptable");
+  ts = WithMarks(*cfg, *ts, old);
   std::optional<SecretBytes> g_ir;
   if (choice->suite.dh != crypto::DhGroup::kNone) {
     if (!p.ke || !ke || ke->group != p.ke->group() || choice->suite.dh != ke->group)

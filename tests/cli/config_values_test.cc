@@ -59,9 +59,16 @@ TEST(Mark, Errors) {
   EXPECT_FALSE(ParseMark("12/xyz").has_value());
   EXPECT_FALSE(ParseMark("0x100/0xff").has_value());  // value outside the mask
   EXPECT_FALSE(ParseMark("4294967296").has_value());
-  auto unique = ParseMark("%unique");
-  ASSERT_FALSE(unique.has_value());
-  EXPECT_NE(unique.error().find("not supported"), std::string::npos);
+}
+
+TEST(Mark, UniqueAsCharon) {
+  // charon's MARK_UNIQUE / MARK_UNIQUE_DIR: the engine gives each CHILD_SA its value.
+  EXPECT_EQ(ParseMark("%unique").value(), Mark(Mark::kUnique, 0xffffffff));
+  EXPECT_EQ(ParseMark("%unique-dir").value(), Mark(Mark::kUniqueDir, 0xffffffff));
+  EXPECT_EQ(ParseMark("%unique/0xff00").value(), Mark(Mark::kUnique, 0xff00));
+  EXPECT_TRUE(ParseMark("%unique").value().is_unique());
+  EXPECT_FALSE(ParseMark("12").value().is_unique());
+  EXPECT_FALSE(ParseMark("%uniquely").has_value());
 }
 
 TEST(Subnet, ParsesAndClearsHostBits) {
