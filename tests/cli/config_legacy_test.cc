@@ -433,7 +433,7 @@ TEST(Legacy, ParameterErrors) {
                     "  dpdaction=panic\n"         // 23
                     "  ikelifetime=forever\n"     // 24
                     "  rekeyfuzz=lots\n"          // 25
-                    "  mark=%unique\n"            // 26
+                    "  mark=%uniq\n"              // 26
                     "  ike=aes128-sha256\n"       // 27
                     "  leftcert=a.pem\n"          // 28
                     "  pfs=no\n"                  // 29
@@ -450,7 +450,7 @@ TEST(Legacy, ParameterErrors) {
   EXPECT_DIAG(l, Severity::kError, "invalid value 'panic' for 'dpdaction'", 23);
   EXPECT_DIAG(l, Severity::kError, "'ikelifetime': invalid time 'forever'", 24);
   EXPECT_DIAG(l, Severity::kError, "invalid percentage 'lots'", 25);
-  EXPECT_DIAG(l, Severity::kError, "mark '%unique' is not supported", 26);
+  EXPECT_DIAG(l, Severity::kError, "invalid mark '%uniq'", 26);
   EXPECT_DIAG(l, Severity::kError, "has no key exchange group", 27);
   EXPECT_DIAG(l, Severity::kError, "'leftcert' is not supported", 28);
   EXPECT_DIAG(l, Severity::kWarning, "'pfs=no' is accepted and ignored", 29);  // issue 21
@@ -568,10 +568,7 @@ TEST(Legacy, UnsupportedKeysSayWhatIsUnsupported) {
                     "  leftsendcert=sometimes\n"  // 28
                     "  sha256_96=yes\n");         // 29
   const auto& l = r.diagnostics;
-  EXPECT_DIAG(l, Severity::kError,
-              "mark '%unique-dir' is not supported by minivpn (a unique mark for every CHILD_SA "
-              "and direction); use a fixed value",
-              19);
+  EXPECT_EQ(testing::Find(l, Severity::kError, "%unique", 19), nullptr);  // charon's unique marks are taken
   EXPECT_DIAG(l, Severity::kError,
               "leftprotoport=tcp/http: port 'http' is not a number or a range", 20);
   EXPECT_DIAG(l, Severity::kError, "type=passthrough is not supported", 21);
@@ -586,7 +583,7 @@ TEST(Legacy, UnsupportedKeysSayWhatIsUnsupported) {
               "yes or no)",
               28);
   EXPECT_DIAG(l, Severity::kError, "'sha256_96=yes' is not supported by minivpn", 29);
-  EXPECT_EQ(testing::Count(l, Severity::kError), 11u) << Dump(l);
+  EXPECT_EQ(testing::Count(l, Severity::kError), 10u) << Dump(l);
   EXPECT_EQ(testing::Count(l, Severity::kWarning), 0u) << Dump(l);
 }
 
@@ -599,6 +596,89 @@ TEST(Legacy, SubnetWithinIsSubnet) {
   const auto& child = r.config.Find("s")->children.at(0);
   EXPECT_EQ(child.local_ts, std::vector<Selector>{Selector::Of(*Subnet::Parse("10.1.0.0/16"))});
   EXPECT_EQ(child.remote_ts, std::vector<Selector>{Selector::Of(*Subnet::Parse("10.2.0.0/16"))});
+}
+
+// leftprotoport applies to the side's selectors (starter): with leftsubnet unset, one dynamic
+// selector (the IKE address, resolved by the daemon) with that protocol; type=transport.
+TEST(Legacy, ProtoportWithoutSubnetIsOneDynamicSelector) {
+  TempDir dir;
+  auto r = LoadConn(dir, "conn gre\n  left=192.0.2.1\n  right=198.51.100.1\n  auto=add\n"
+                         "  leftprotoport=gre\n  rightprotoport=47\n  type=transport\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_TRUE(r.diagnostics.empty()) << Dump(r.diagnostics);
+  const auto& child = r.config.Find("gre")->children.at(0);
+  EXPECT_TRUE(child.transport);
+  ASSERT_EQ(child.local_ts.size(), 1u);
+  EXPECT_FALSE(child.local_ts[0].net.address.is_set());
+  EXPECT_EQ(child.local_ts[0].proto, 47);
+  EXPECT_TRUE(child.local_ts[0].any_port());
+  EXPECT_EQ(child.local_ts[0].ToString(), "dynamic[gre]");
+  ASSERT_EQ(child.remote_ts.size(), 1u);
+  EXPECT_EQ(child.remote_ts[0].ToString(), "dynamic[gre]");
+  EXPECT_FALSE(r.config.Find("A-B")->children.at(0).transport);  // type=tunnel by default
+}
+
+// Only the selectors without a protocol/port of their own take leftprotoport.
+TEST(Legacy, ProtoportFillsOnlySelectorsWithoutTheirOwn) {
+  TempDir dir;
+  auto r = LoadConn(dir, "conn s\n  left=192.0.2.1\n  right=198.51.100.1\n  auto=add\n"
+                         "  leftsubnet=10.1.0.0/16,10.2.0.0/16[udp/53]\n  leftprotoport=gre\n"
+                         "  rightsubnet=10.9.0.0/16,%dynamic\n  rightprotoport=tcp/1024-2047\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  const auto& child = r.config.Find("s")->children.at(0);
+  EXPECT_FALSE(child.transport);
+  ASSERT_EQ(child.local_ts.size(), 2u);
+  EXPECT_EQ(child.local_ts[0].ToString(), "10.1.0.0/16[gre]");
+  EXPECT_EQ(child.local_ts[1].ToString(), "10.2.0.0/16[udp/53]");
+  EXPECT_EQ(child.local_ts[1].proto, 17);
+  EXPECT_EQ(child.local_ts[1].from_port, 53);
+  ASSERT_EQ(child.remote_ts.size(), 2u);
+  EXPECT_EQ(child.remote_ts[0].ToString(), "10.9.0.0/16[tcp/1024-2047]");
+  EXPECT_EQ(child.remote_ts[1].ToString(), "dynamic[tcp/1024-2047]");
+}
+
+// On router B the sides swap: rightprotoport is this host's.
+// PRODUCTION BUG (minor; cli/config/ipsec_conf.cc, ApplyProtoPort): charon 5.9.8's stroke
+// add_ts() gives a subnet with its own "[...]" exactly what it names, leftprotoport only to the
+// ones without brackets. ApplyProtoPort instead fills every selector that ends up with any
+// protocol and port, so an explicit "10.2.0.0/16[%any/%any]" gets leftprotoport's gre, where
+// charon keeps it for all protocols and ports. Enable when a bracketed selector keeps its own.
+TEST(Legacy, DISABLED_AnExplicitAnyProtoportKeepsItsOwnAsCharon) {
+  TempDir dir;
+  auto r = LoadConn(dir, "conn s\n  left=192.0.2.1\n  right=198.51.100.1\n  auto=add\n"
+                         "  leftsubnet=10.1.0.0/16,10.2.0.0/16[%any/%any]\n  leftprotoport=gre\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  const auto& child = r.config.Find("s")->children.at(0);
+  ASSERT_EQ(child.local_ts.size(), 2u);
+  EXPECT_EQ(child.local_ts[0].ToString(), "10.1.0.0/16[gre]");
+  EXPECT_EQ(child.local_ts[1].ToString(), "10.2.0.0/16");
+}
+
+TEST(Legacy, ProtoportFollowsTheLocalSide) {
+  TempDir dir;
+  auto r = LoadLegacy(dir,
+                      std::string(kSeedConf) + "    leftprotoport=udp/500\n    type=transport\n",
+                      "routerA routerB : PSK \"supersecret\"\n", RouterB);
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  const auto& child = r.config.connections.at(0).children.at(0);
+  EXPECT_TRUE(child.transport);
+  ASSERT_EQ(child.local_ts.size(), 1u);
+  EXPECT_EQ(child.local_ts[0].ToString(), "0.0.0.0/0");
+  ASSERT_EQ(child.remote_ts.size(), 1u);
+  EXPECT_EQ(child.remote_ts[0].ToString(), "0.0.0.0/0[udp/500]");
+}
+
+TEST(Legacy, ProtoportAndSubnetErrors) {
+  TempDir dir;
+  auto r = LoadConn(dir, "conn e\n  left=192.0.2.1\n  right=198.51.100.1\n  auto=add\n"  // 15-18
+                         "  leftprotoport=tcp/100-90\n"                                   // 19
+                         "  rightprotoport=icmp/8\n"                                      // 20
+                         "  leftsubnet=10.1.0.0/16[bogus]\n");                            // 21
+  EXPECT_FALSE(r.ok());
+  const auto& l = r.diagnostics;
+  EXPECT_DIAG(l, Severity::kError, "leftprotoport=tcp/100-90: port range '100-90' is empty", 19);
+  EXPECT_DIAG(l, Severity::kError, "ICMP type/code selectors are not supported", 20);
+  EXPECT_DIAG(l, Severity::kError, "unknown protocol 'bogus'", 21);
 }
 
 // Issue 21: lifebytes/lifepackets and their margins, mapped as stroke_config.c maps them:

@@ -206,6 +206,69 @@ TEST(Swanctl, EveryChildKey) {
   EXPECT_FALSE(ch.policies);
 }
 
+// Selectors with a protocol and ports, "dynamic" among subnets, and both families in one list.
+TEST(Swanctl, TrafficSelectorsWithProtocolPortsAndDynamic) {
+  TempDir dir;
+  std::string text = Conn();
+  text.replace(text.find("local_ts = 0.0.0.0/0"), 20,
+               "local_ts = 10.1.0.0/16[tcp/80], dynamic[gre], ::/0");
+  text.replace(text.find("remote_ts = 0.0.0.0/0"), 21,
+               "remote_ts = 10.2.0.0/16[udp/1000-2000],%dynamic,fd00::/8[/53]");
+  auto r = LoadSwanctlText(dir, text);
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_TRUE(r.diagnostics.empty()) << Dump(r.diagnostics);
+  const auto& ch = r.config.connections.at(0).children.at(0);
+  ASSERT_EQ(ch.local_ts.size(), 3u);
+  EXPECT_EQ(ch.local_ts[0].net, *Subnet::Parse("10.1.0.0/16"));
+  EXPECT_EQ(ch.local_ts[0].proto, 6);
+  EXPECT_EQ(ch.local_ts[0].from_port, 80);
+  EXPECT_EQ(ch.local_ts[0].to_port, 80);
+  EXPECT_FALSE(ch.local_ts[1].net.address.is_set());  // dynamic: resolved by the daemon
+  EXPECT_EQ(ch.local_ts[1].proto, 47);
+  EXPECT_TRUE(ch.local_ts[1].any_port());
+  EXPECT_EQ(ch.local_ts[2], Selector::Of(*Subnet::Parse("::/0")));
+  EXPECT_EQ(ch.local_ts[0].ToString(), "10.1.0.0/16[tcp/80]");
+  EXPECT_EQ(ch.local_ts[1].ToString(), "dynamic[gre]");
+  ASSERT_EQ(ch.remote_ts.size(), 3u);
+  EXPECT_EQ(ch.remote_ts[0].ToString(), "10.2.0.0/16[udp/1000-2000]");
+  EXPECT_EQ(ch.remote_ts[1], Selector{});
+  EXPECT_EQ(ch.remote_ts[2].ToString(), "fd00::/8[/53]");
+  EXPECT_EQ(ch.remote_ts[2].proto, 0);
+  EXPECT_FALSE(ch.transport);
+}
+
+TEST(Swanctl, TrafficSelectorErrors) {
+  TempDir dir;
+  std::string text = Conn();
+  text.replace(text.find("local_ts = 0.0.0.0/0"), 20,
+               "local_ts = 10.1.0.0/16[tcp/90-80], 10.3.0.0/16[tcp");
+  text.replace(text.find("remote_ts = 0.0.0.0/0"), 21,
+               "remote_ts = 10.2.0.0/16[icmp/8], 10.0.0.1-10.0.0.9");
+  auto r = LoadSwanctlText(dir, text);
+  EXPECT_FALSE(r.ok());
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "port range '90-80' is empty", 11);
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "lacks the closing ']'", 11);
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "ICMP type/code selectors are not supported", 12);
+  EXPECT_DIAG(r.diagnostics, Severity::kError, "address ranges ('10.0.0.1-10.0.0.9')", 12);
+}
+
+TEST(Swanctl, ModeTransport) {
+  TempDir dir;
+  auto r = LoadSwanctlText(dir, Conn("", "        mode = transport\n"));
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_TRUE(r.diagnostics.empty()) << Dump(r.diagnostics);
+  EXPECT_TRUE(r.config.connections.at(0).children.at(0).transport);
+  TempDir dir2;
+  auto tunnel = LoadSwanctlText(dir2, Conn("", "        mode = tunnel\n"));
+  ASSERT_TRUE(tunnel.ok()) << Dump(tunnel.diagnostics);
+  EXPECT_FALSE(tunnel.config.connections.at(0).children.at(0).transport);
+  TempDir dir3;
+  auto pass = LoadSwanctlText(dir3, Conn("", "        mode = pass\n"));
+  EXPECT_FALSE(pass.ok());
+  EXPECT_DIAG(pass.diagnostics, Severity::kError,
+              "mode 'pass' is not supported (tunnel or transport");
+}
+
 TEST(Swanctl, ActionLegacyNames) {
   TempDir dir;
   auto r = LoadSwanctlText(dir, Conn("",
@@ -322,7 +385,7 @@ TEST(Swanctl, OtherValuesOfKeysMinivpnDoesNotActOnWarnOrFail) {
                                      "        hw_offload = auto\n"  // 18
                                      "        copy_df = no\n"       // 19
                                      "        tfc_padding = mtu\n"  // 20
-                                     "        mark_in = %unique\n"  // 21
+                                     "        mark_in = %uniq\n"    // 21
                                      "        copy_dscp = both\n")); // 22
   const auto& l = r.diagnostics;
   EXPECT_DIAG(l, Severity::kWarning,
@@ -339,8 +402,7 @@ TEST(Swanctl, OtherValuesOfKeysMinivpnDoesNotActOnWarnOrFail) {
               18);
   EXPECT_DIAG(l, Severity::kError, "'copy_df = no' is not supported by minivpn", 19);
   EXPECT_DIAG(l, Severity::kError, "'tfc_padding = mtu' is not supported by minivpn", 20);
-  EXPECT_DIAG(l, Severity::kError,
-              "mark '%unique' is not supported by minivpn (a unique mark for every CHILD_SA)", 21);
+  EXPECT_DIAG(l, Severity::kError, "invalid mark '%uniq'", 21);
   EXPECT_DIAG(l, Severity::kError,
               "invalid value 'both' for 'copy_dscp' (expected out, in, yes or no)", 22);
   EXPECT_EQ(testing::Count(l, Severity::kError), 7u) << Dump(l);
