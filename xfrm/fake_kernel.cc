@@ -186,6 +186,7 @@ std::error_code FakeKernel::AddSa(const SaSpec& spec) {
   entry.spec.replay_window = spec.replay_window;
   entry.spec.lifetime = spec.lifetime;
   entry.spec.encap = spec.encap;
+  entry.spec.transport = spec.transport;
   entry.spec.selector_src = spec.selector_src;
   entry.spec.selector_dst = spec.selector_dst;
   sas_.emplace(key, std::move(entry));
@@ -227,7 +228,8 @@ std::error_code FakeKernel::AddPolicy(const PolicySpec& spec) {
   const KernelOp category =
       policies_.contains(spec.id) ? KernelOp::kUpdatePolicy : KernelOp::kAddPolicy;
   if (auto ec = Record(std::move(op), category)) return ec;
-  policies_[spec.id].push_back(spec);
+  auto& refs = policies_[spec.id];
+  refs.insert(refs.begin() + static_cast<std::ptrdiff_t>(PolicyRefInsertAt(refs, spec)), spec);
   return {};
 }
 
@@ -259,7 +261,7 @@ std::error_code FakeKernel::ReplacePolicy(const PolicySpec& old_spec, const Poli
   }
   auto& refs = it->second;
   refs.erase(refs.begin() + static_cast<std::ptrdiff_t>(PolicyRefToDrop(refs, &old_spec)));
-  refs.push_back(spec);
+  refs.insert(refs.begin() + static_cast<std::ptrdiff_t>(PolicyRefInsertAt(refs, spec)), spec);
   return {};
 }
 

@@ -45,6 +45,12 @@ std::uint32_t PolicyPriority(const PolicyId& id, bool trap) {
   return priority;
 }
 
+std::size_t PolicyRefInsertAt(const std::vector<PolicySpec>& refs, const PolicySpec& spec) {
+  std::size_t at = refs.size();
+  while (at > 0 && refs[at - 1].priority < spec.priority) --at;
+  return at;
+}
+
 std::size_t PolicyRefToDrop(const std::vector<PolicySpec>& refs, const PolicySpec* spec) {
   if (spec != nullptr) {
     for (std::size_t i = refs.size(); i-- > 0;)

@@ -222,7 +222,11 @@ class KernelIpsec {
 };
 
 // The reference counting of AddPolicy/DelPolicy/ReleasePolicy, shared by the kernels that keep
-// it: the references of one policy, latest last (the kernel holds the latest one's spec).
+// it: the references of one policy, the installed one last (the kernel holds its spec).
+// Where a new reference goes: charon installs the one with the lowest priority value, the newest
+// among equals (kernel_netlink's add_policy), so a trap added under a live CHILD_SA's policy
+// (a higher value) goes below it and leaves the kernel alone.
+std::size_t PolicyRefInsertAt(const std::vector<PolicySpec>& refs, const PolicySpec& spec);
 // Which reference goes for `spec`: the latest equal to it, else the latest of all.
 std::size_t PolicyRefToDrop(const std::vector<PolicySpec>& refs, const PolicySpec* spec);
 // The spec the kernel must be given after dropping reference `index` (UPDPOLICY), or none when

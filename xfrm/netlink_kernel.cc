@@ -105,10 +105,19 @@ std::expected<std::optional<std::chrono::seconds>, std::error_code> NetlinkKerne
 
 std::error_code NetlinkKernel::AddPolicy(const PolicySpec& spec) {
   auto it = policies_.find(spec.id);
-  const bool shared = it != policies_.end();
-  NlMessage msg = BuildAddPolicy(spec, shared);
-  if (auto ec = Send(msg, shared ? KernelOp::kUpdatePolicy : KernelOp::kAddPolicy)) return ec;
-  policies_[spec.id].push_back(spec);
+  if (it == policies_.end()) {
+    NlMessage msg = BuildAddPolicy(spec, false);
+    if (auto ec = Send(msg, KernelOp::kAddPolicy)) return ec;
+    policies_[spec.id].push_back(spec);
+    return {};
+  }
+  auto& refs = it->second;
+  const std::size_t at = PolicyRefInsertAt(refs, spec);
+  if (at == refs.size()) {  // it becomes the installed one
+    NlMessage msg = BuildAddPolicy(spec, true);
+    if (auto ec = Send(msg, KernelOp::kUpdatePolicy)) return ec;
+  }
+  refs.insert(refs.begin() + static_cast<std::ptrdiff_t>(at), spec);
   return {};
 }
 
@@ -124,11 +133,14 @@ std::error_code NetlinkKernel::UpdatePolicy(const PolicySpec& spec) {
 std::error_code NetlinkKernel::ReplacePolicy(const PolicySpec& old_spec, const PolicySpec& spec) {
   auto it = policies_.find(spec.id);
   if (it == policies_.end()) return KernelError(ENOENT, KernelOp::kUpdatePolicy);
-  NlMessage msg = BuildAddPolicy(spec, true);
-  if (auto ec = Send(msg, KernelOp::kUpdatePolicy)) return ec;
-  auto& refs = it->second;
+  std::vector<PolicySpec> refs = it->second;
   refs.erase(refs.begin() + static_cast<std::ptrdiff_t>(PolicyRefToDrop(refs, &old_spec)));
-  refs.push_back(spec);
+  refs.insert(refs.begin() + static_cast<std::ptrdiff_t>(PolicyRefInsertAt(refs, spec)), spec);
+  if (refs.back() != it->second.back()) {
+    NlMessage msg = BuildAddPolicy(refs.back(), true);
+    if (auto ec = Send(msg, KernelOp::kUpdatePolicy)) return ec;
+  }
+  it->second = std::move(refs);
   return {};
 }
 

@@ -317,8 +317,8 @@ class ConnBuilder {
       Handle(*p, me);
     }
     Lifetimes();
-    ApplyProtoPort(local_protoport_, child_.local_ts);
-    ApplyProtoPort(remote_protoport_, child_.remote_ts);
+    ApplyProtoPort(local_protoport_, child_.local_ts, local_bracketed_);
+    ApplyProtoPort(remote_protoport_, child_.remote_ts, remote_bracketed_);
     if (!ike_set_) conn_.proposals = DefaultIkeProposals();
     if (!esp_set_) child_.esp_proposals = DefaultEspProposals();
     if (mark_in_) child_.mark_in = *mark_in_;
@@ -370,23 +370,29 @@ class ConnBuilder {
     return out;
   }
 
-  // leftsubnet: subnets or %dynamic, each with an optional [proto/port].
-  std::vector<Selector> Selectors(const Param& p) {
+  // leftsubnet: subnets or %dynamic, each with an optional [proto/port]; `bracketed` tells which
+  // named one.
+  std::vector<Selector> Selectors(const Param& p, std::vector<bool>& bracketed) {
     std::vector<Selector> out;
+    bracketed.clear();
     for (auto item : SplitList(p.value)) {
       Selector s;
-      if (Take(ParseTrafficSelector(item), s, p, d_)) out.push_back(s);
+      if (!Take(ParseTrafficSelector(item), s, p, d_)) continue;
+      out.push_back(s);
+      bracketed.push_back(item.find('[') != std::string_view::npos);
     }
     return out;
   }
 
-  // starter: leftprotoport applies to each of that side's selectors that names no protocol or
-  // port of its own, the dynamic one included.
-  void ApplyProtoPort(const std::optional<Selector>& protoport, std::vector<Selector>& list) {
+  // stroke's add_ts: leftprotoport applies to each of that side's selectors without a "[...]" of
+  // its own, the dynamic one included.
+  void ApplyProtoPort(const std::optional<Selector>& protoport, std::vector<Selector>& list,
+                      const std::vector<bool>& bracketed) {
     if (!protoport) return;
     if (list.empty()) list.push_back(Selector{});
-    for (auto& sel : list) {
-      if (!sel.any_proto_port()) continue;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      Selector& sel = list[i];
+      if (i < bracketed.size() && bracketed[i]) continue;
       sel.proto = protoport->proto;
       sel.from_port = protoport->from_port;
       sel.to_port = protoport->to_port;
@@ -403,7 +409,8 @@ class ConnBuilder {
       if (rest == "id") {
         Take(ParseIdentity(p.value), mine ? conn_.local_id : conn_.remote_id, p, d_);
       } else if (rest == "subnet" || rest == "subnetwithin") {  // keywords.txt: one keyword
-        (mine ? child_.local_ts : child_.remote_ts) = Selectors(p);
+        (mine ? child_.local_ts : child_.remote_ts) =
+            Selectors(p, mine ? local_bracketed_ : remote_bracketed_);
       } else if (rest == "protoport") {
         Selector sel;
         if (auto why = base::ParseProtoPort(p.value, sel)) {
@@ -660,6 +667,7 @@ class ConnBuilder {
   std::vector<Subnet> vti_routes_;
   std::vector<Subnet> vti_addrs_;
   std::optional<Selector> local_protoport_, remote_protoport_;
+  std::vector<bool> local_bracketed_, remote_bracketed_;
   bool ike_set_ = false;
   bool esp_set_ = false;
   bool rekey_ = true;

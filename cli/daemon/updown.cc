@@ -18,6 +18,16 @@ namespace minivpn::daemon {
 
 namespace asio = boost::asio;
 
+namespace {
+
+// charon's get_port: one port (or 0 for any), "from:to" for a range.
+std::string PortText(const base::Selector& sel) {
+  if (sel.from_port == sel.to_port || sel.any_port()) return std::to_string(sel.from_port);
+  return fmt::format("{}:{}", sel.from_port, sel.to_port);
+}
+
+}  // namespace
+
 std::vector<std::string> UpdownEnvironment(bool up, const UpdownInfo& info,
                                            const std::string& path) {
   // charon: "-host" when our selector is just our own address, "-v6" for an IPv6 selector.
@@ -38,12 +48,12 @@ std::vector<std::string> UpdownEnvironment(bool up, const UpdownInfo& info,
       "PLUTO_ME=" + info.me.ToString(),
       "PLUTO_MY_ID=" + info.my_id,
       "PLUTO_MY_CLIENT=" + mine.Network().ToString(),
-      fmt::format("PLUTO_MY_PORT={}", info.my_client.from_port),
+      "PLUTO_MY_PORT=" + PortText(info.my_client),
       fmt::format("PLUTO_MY_PROTOCOL={}", info.my_client.proto),
       "PLUTO_PEER=" + info.peer.ToString(),
       "PLUTO_PEER_ID=" + info.peer_id,
       "PLUTO_PEER_CLIENT=" + theirs.Network().ToString(),
-      fmt::format("PLUTO_PEER_PORT={}", info.peer_client.from_port),
+      "PLUTO_PEER_PORT=" + PortText(info.peer_client),
       fmt::format("PLUTO_PEER_PROTOCOL={}", info.peer_client.proto),
   };
   // charon prints the mark value in decimal and the mask in hex.

@@ -45,8 +45,8 @@ struct UpdownInfo {
 
 // The environment, "KEY=value" each: PATH (from `path`), PLUTO_VERSION, PLUTO_VERB
 // (up|down-client|host[-v6]), PLUTO_CONNECTION, PLUTO_INTERFACE, PLUTO_REQID, PLUTO_PROTO,
-// PLUTO_UNIQUEID, PLUTO_ME, PLUTO_MY_ID, PLUTO_MY_CLIENT, PLUTO_MY_PORT (the first port of the
-// selector's range), PLUTO_MY_PROTOCOL,
+// PLUTO_UNIQUEID, PLUTO_ME, PLUTO_MY_ID, PLUTO_MY_CLIENT, PLUTO_MY_PORT (the port, 0 for any,
+// "from:to" for a range, as charon), PLUTO_MY_PROTOCOL,
 // PLUTO_PEER, PLUTO_PEER_ID, PLUTO_PEER_CLIENT, PLUTO_PEER_PORT, PLUTO_PEER_PROTOCOL, and when
 // set PLUTO_MARK_IN/OUT ("value/0xmask"), PLUTO_IF_ID_IN/OUT, PLUTO_UDP_ENC.
 std::vector<std::string> UpdownEnvironment(bool up, const UpdownInfo& info,

@@ -241,7 +241,8 @@ void Engine::ProcessAuthResponse(IkeSa& sa, const std::vector<Payload>& inner, T
   }
   auto choice = AcceptEsp(cfg->proposals, *sa_body, false);
   const bool transport = FindNotify(inner, NotifyType::kUseTransportMode) != nullptr;
-  auto ts = AcceptChildTs(cfg->local_ts, cfg->remote_ts, cfg->transport, *tsi, *tsr, transport);
+  auto ts = AcceptChildTs(cfg->local_ts, cfg->remote_ts, cfg->transport, *tsi, *tsr, transport,
+                          sa.local.address, sa.remote.address);
   if (ts) ts = WithMarks(*cfg, *ts, nullptr);
   if (!choice || !ts) {
     Emit(EventKind::kFailure, &sa, now, "CHILD_SA answer not acceptable", std::nullopt, cfg->name);

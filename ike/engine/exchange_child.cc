@@ -262,7 +262,8 @@ void Engine::ProcessChildResponse(IkeSa& sa, Outstanding& out, const std::vector
   const auto& want_local = old ? old->params.local_ts : cfg->local_ts;
   const auto& want_remote = old ? old->params.remote_ts : cfg->remote_ts;
   const bool transport = FindNotify(inner, NotifyType::kUseTransportMode) != nullptr;
-  auto ts = tsi && tsr ? AcceptChildTs(want_local, want_remote, cfg->transport, *tsi, *tsr, transport)
+  auto ts = tsi && tsr ? AcceptChildTs(want_local, want_remote, cfg->transport, *tsi, *tsr,
+                                       transport, sa.local.address, sa.remote.address)
                        : std::nullopt;
   if (!choice || !nonce || nonce->data.size() < 16 || nonce->data.size() > 256 || !ts)
     return refuse("answer not acceptable");

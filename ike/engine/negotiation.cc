@@ -487,10 +487,13 @@ std::optional<ChildTs> NarrowChildTs(const std::vector<xfrm::Selector>& local,
 std::optional<ChildTs> AcceptChildTs(const std::vector<xfrm::Selector>& local,
                                      const std::vector<xfrm::Selector>& remote, bool asked_transport,
                                      const TsPayload& tsi, const TsPayload& tsr,
-                                     bool answered_transport) {
+                                     bool answered_transport, const xfrm::IpAddress& local_host,
+                                     const xfrm::IpAddress& remote_host) {
   if (answered_transport && !asked_transport) return std::nullopt;
   ChildTs ts{NarrowTs(local, tsi), NarrowTs(remote, tsr), answered_transport};
   if (ts.local.empty() || ts.remote.empty()) return std::nullopt;
+  if (ts.transport && (!AllHost(ts.local, local_host) || !AllHost(ts.remote, remote_host)))
+    return std::nullopt;
   return ts;
 }
 

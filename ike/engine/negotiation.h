@@ -74,12 +74,14 @@ std::optional<ChildTs> NarrowChildTs(const std::vector<xfrm::Selector>& local,
                                      const TsPayload& tsi, const TsPayload& tsr,
                                      bool transport_asked, const xfrm::IpAddress& local_host,
                                      const xfrm::IpAddress& remote_host);
-// Initiator: the responder's answer narrowed to what we offered. A transport answer to a tunnel
-// request is refused (charon: "mode requested by responder is unacceptable").
+// Initiator: the responder's answer narrowed to what we offered. A transport answer is refused
+// unless we asked for it and every selector is one of the IKE hosts (charon's check_mode on the
+// initiator: "mode requested by responder is unacceptable").
 std::optional<ChildTs> AcceptChildTs(const std::vector<xfrm::Selector>& local,
                                      const std::vector<xfrm::Selector>& remote, bool asked_transport,
                                      const TsPayload& tsi, const TsPayload& tsr,
-                                     bool answered_transport);
+                                     bool answered_transport, const xfrm::IpAddress& local_host,
+                                     const xfrm::IpAddress& remote_host);
 
 IdPayload ToIdPayload(const Identity& id);
 // An empty configured identity matches anything (%any).

@@ -18,6 +18,11 @@
 // text from "Accepted and ignored" or "Not supported" on, key by key (`key` (`silent`, ...; a
 // remark)); after "per side" a key stands for left<key> and right<key>; ipsec.conf's "minivpn
 // additions:" paragraph names keys as `key=...`.
+//
+// docs/charon-keys.md (charon 5.9.8's keys, their meaning and minivpn's status, section by
+// section) against this page and the loaders: every key this page documents is in that page's
+// table of the same section, every status there starts with an allowed word, and the word agrees
+// with the loader (error there <=> the loader reports an error for a non-default value).
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -185,13 +190,15 @@ const std::map<Part, std::map<std::string, Sample>> kSamples = {
       {"protoport", {"tcp/80"}}}},
 };
 
-std::string ReadPage() {
-  std::ifstream in(std::string(MINIVPN_SOURCE_DIR) + "/docs/config.md");
-  EXPECT_TRUE(in.good()) << MINIVPN_SOURCE_DIR << "/docs/config.md";
+std::string ReadDoc(const std::string& name) {
+  std::ifstream in(std::string(MINIVPN_SOURCE_DIR) + "/docs/" + name);
+  EXPECT_TRUE(in.good()) << MINIVPN_SOURCE_DIR << "/docs/" << name;
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
 }
+
+std::string ReadPage() { return ReadDoc("config.md"); }
 
 Part PartOf(const std::string& heading) {
   if (heading == "### connections.\\<conn\\>") return Part::kConnection;
@@ -528,6 +535,259 @@ TEST(DocKeys, TheListsAreTheLoadersTables) {
   EXPECT_EQ(listed, SwanctlConnectionKeys().size() + SwanctlAuthKeys().size() +
                         SwanctlChildKeys().size() + IpsecConnKeys().size() +
                         2 * IpsecSideKeys().size());
+}
+
+// docs/charon-keys.md: one table per section, | key | charon 5.9.8 | minivpn |, under the
+// headings of kCharonTables. A row's first cell names its keys (`leftid` / `rightid`: both); its
+// last cell starts with a status word: "honoured" (optionally "honoured (differs: ...)"),
+// "ignored (warning)", "ignored (silent)" or "error", then ": ..." or "; ...".
+enum class Table {
+  kNone, kConnection, kAuth, kChild, kSecrets, kIpsecConn, kIpsecSide, kSetup, kStrongswan
+};
+
+const std::map<std::string, Table> kCharonTables = {
+    {"## swanctl.conf connections.\\<conn\\>", Table::kConnection},
+    {"## swanctl.conf connections.\\<conn\\>.local / remote", Table::kAuth},
+    {"## swanctl.conf connections.\\<conn\\>.children.\\<child\\>", Table::kChild},
+    {"## swanctl.conf secrets (ike)", Table::kSecrets},
+    {"## ipsec.conf conn", Table::kIpsecConn},
+    {"## ipsec.conf conn: left/right keys", Table::kIpsecSide},
+    {"## ipsec.conf config setup", Table::kSetup},
+    {"## strongswan.conf charon.\\*", Table::kStrongswan},
+};
+
+std::string Name(Table table) {
+  for (const auto& [heading, t] : kCharonTables) {
+    if (t == table) return heading.substr(3);
+  }
+  return "-";
+}
+
+struct Row {
+  std::vector<std::string> keys;
+  std::string status;
+  int line = 0;
+};
+using CharonPage = std::map<Table, std::vector<Row>>;
+
+// Table cells, split at '|' but not at "\|".
+std::vector<std::string> Cells(const std::string& line) {
+  std::vector<std::string> cells;
+  std::string cell;
+  for (std::size_t i = 1; i < line.size(); ++i) {
+    if (line[i] == '\\' && i + 1 < line.size() && line[i + 1] == '|') {
+      cell += '|';
+      ++i;
+    } else if (line[i] == '|') {
+      cells.push_back(std::string(Trim(cell)));
+      cell.clear();
+    } else {
+      cell += line[i];
+    }
+  }
+  return cells;
+}
+
+CharonPage ReadCharonPage(const std::string& text) {
+  CharonPage page;
+  Table table = Table::kNone;
+  std::istringstream in(text);
+  int line_no = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    if (line.starts_with("#")) {
+      auto it = kCharonTables.find(line);
+      table = it == kCharonTables.end() ? Table::kNone : it->second;
+      continue;
+    }
+    if (!line.starts_with("| `") || table == Table::kNone) continue;  // header, separator, text
+    const auto cells = Cells(line);
+    if (cells.size() != 3) {
+      ADD_FAILURE() << "docs/charon-keys.md:" << line_no << ": expected 3 cells";
+      continue;
+    }
+    Row row{{}, cells[2], line_no};
+    static const std::regex key("`([^`]+)`");
+    for (auto it = std::sregex_iterator(cells[0].begin(), cells[0].end(), key);
+         it != std::sregex_iterator(); ++it) {
+      row.keys.push_back((*it)[1]);
+    }
+    page[table].push_back(row);
+  }
+  return page;
+}
+
+// What a status says the loader does with a value that is not charon's default: honoured and
+// ignored (silent) load without a word, ignored (warning) with a warning, error with an error.
+std::optional<Status> StatusWord(const std::string& status) {
+  static const std::regex word(
+      "(honoured( \\(differs: .+\\))?|ignored \\((warning|silent)\\)|error)([:;] .+)?");
+  std::smatch m;
+  if (!std::regex_match(status, m, word)) return std::nullopt;
+  const std::string first = m[1];
+  if (first == "error") return Status::kError;
+  if (first == "ignored (warning)") return Status::kWarning;
+  return Status::kAccepted;
+}
+
+// The worst diagnostic of a load (the files around the key load without a word).
+Status Worst(const LoadResult& result) {
+  Status status = Status::kAccepted;
+  for (const auto& d : result.diagnostics) {
+    if (d.severity == Severity::kError) return Status::kError;
+    if (d.severity == Severity::kWarning) status = Status::kWarning;
+  }
+  return status;
+}
+
+Part PartOf(Table table) {
+  switch (table) {
+    case Table::kConnection: return Part::kConnection;
+    case Table::kAuth: return Part::kAuth;
+    case Table::kChild: return Part::kChild;
+    case Table::kIpsecConn:
+    case Table::kIpsecSide: return Part::kIpsec;
+    default: break;
+  }
+  return Part::kNone;
+}
+
+// The table of docs/charon-keys.md that must list a key of docs/config.md.
+Table TableOf(Part part, const std::string& key) {
+  switch (part) {
+    case Part::kConnection: return Table::kConnection;
+    case Part::kAuth: return Table::kAuth;
+    case Part::kChild: return Table::kChild;
+    case Part::kIpsec:
+      return key.starts_with("left") || key.starts_with("right") ? Table::kIpsecSide
+                                                                 : Table::kIpsecConn;
+    case Part::kNone: break;
+  }
+  return Table::kNone;
+}
+
+// Rows of charon-keys.md that config.md does not name: swanctl's cacert<suffix> subsections.
+const std::set<std::pair<Table, std::string>> kCharonPageOnly = {{Table::kAuth, "cacert"}};
+// The value tried where kSamples' would not show the status: a key whose non-default value
+// warns (encap = yes), and keys kSamples lacks.
+const std::map<std::pair<Table, std::string>, std::string> kProbes = {
+    {{Table::kConnection, "encap"}, "yes"},
+    {{Table::kIpsecConn, "forceencaps"}, "yes"},
+    {{Table::kChild, "hw_offload"}, "auto"},
+    {{Table::kAuth, "cacert"}, "ca.pem"},
+};
+
+Status LoadSetup(TempDir& dir, const std::string& key, const std::string& value) {
+  ConfigPaths paths;
+  paths.ipsec_conf = dir.Write("ipsec.conf", "config setup\n  " + key + "=" + value +
+                                                 "\nconn t\n  left=192.0.2.1\n"
+                                                 "  right=198.51.100.1\n  leftid=routerA\n"
+                                                 "  rightid=routerB\n  auto=add\n");
+  paths.ipsec_secrets = dir.Write("ipsec.secrets", "routerA routerB : PSK \"s3cret\"\n");
+  return Worst(LoadConfig(paths, LoadOptions{ThisHost}));
+}
+
+// A swanctl.conf whose secrets section has `extra` beside its ike section.
+Status LoadSecrets(TempDir& dir, const std::string& extra) {
+  const std::string text =
+      "connections { gw {\n  local_addrs = 192.0.2.1\n  remote_addrs = 198.51.100.1\n"
+      "  local {\n    auth = psk\n    id = routerA\n  }\n"
+      "  remote {\n    auth = psk\n    id = routerB\n  }\n"
+      "  children { net {\n    local_ts = 0.0.0.0/0\n    remote_ts = 0.0.0.0/0\n  } }\n} }\n"
+      "secrets {\n  ike-1 {\n    id-a = routerA\n    id-b = routerB\n    secret = \"s3cret\"\n"
+      "  }\n" +
+      extra + "}\n";
+  return Worst(LoadConfig(ConfigPaths{.swanctl_conf = dir.Write("swanctl.conf", text)}));
+}
+
+TEST(DocKeys, CharonKeysPageMatchesConfigPageAndLoaders) {
+  const CharonPage page = ReadCharonPage(ReadDoc("charon-keys.md"));
+  std::map<Table, std::set<std::string>> listed;
+  for (const auto& [heading, table] : kCharonTables) {
+    EXPECT_TRUE(page.contains(table)) << "docs/charon-keys.md has no table under '" << heading
+                                      << "'";
+  }
+  // Every row names keys, each once per table, and starts its status with an allowed word.
+  for (const auto& [table, rows] : page) {
+    for (const auto& row : rows) {
+      EXPECT_FALSE(row.keys.empty()) << "docs/charon-keys.md:" << row.line << ": no key";
+      for (const auto& key : row.keys) {
+        EXPECT_TRUE(listed[table].insert(key).second)
+            << "docs/charon-keys.md:" << row.line << ": '" << key << "' is listed twice in "
+            << Name(table);
+      }
+      EXPECT_TRUE(StatusWord(row.status))
+          << "docs/charon-keys.md:" << row.line << ": status '" << row.status
+          << "' does not start with honoured, honoured (differs: ...), ignored (warning), "
+             "ignored (silent) or error";
+    }
+  }
+  // Every key docs/config.md documents is in the matching table ...
+  for (const auto& [part, keys] : ThePage()) {
+    for (const auto& [key, doc] : keys) {
+      const Table table = TableOf(part, key);
+      EXPECT_TRUE(listed[table].contains(key))
+          << Name(part) << ": '" << key << "' (docs/config.md) is not in docs/charon-keys.md's "
+          << Name(table);
+    }
+  }
+  // ... and the tables of the sections it documents name no other key (a typo).
+  for (Table table : {Table::kConnection, Table::kAuth, Table::kChild, Table::kIpsecConn,
+                      Table::kIpsecSide}) {
+    const auto& documented = ThePage().at(PartOf(table));
+    for (const auto& key : listed[table]) {
+      EXPECT_TRUE((documented.contains(key) && TableOf(PartOf(table), key) == table) ||
+                  kCharonPageOnly.contains({table, key}))
+          << Name(table) << ": '" << key << "' is not a key docs/config.md documents there";
+    }
+  }
+  // Each status agrees with the loader for a value that is not charon's default (kSamples', as
+  // for docs/config.md, or kProbes').
+  for (const auto& [table, rows] : page) {
+    for (const auto& row : rows) {
+      const auto expected = StatusWord(row.status);
+      if (!expected) continue;  // reported above
+      for (const auto& key : row.keys) {
+        std::optional<Status> got;
+        std::string value;
+        TempDir dir;
+        if (const Part part = PartOf(table); part != Part::kNone) {
+          if (auto probe = kProbes.find({table, key}); probe != kProbes.end()) {
+            value = probe->second;
+          } else if (const Sample* sample = SampleOf(part, key)) {
+            value = sample->value;
+          } else {
+            ADD_FAILURE() << Name(table) << ": no value to try for '" << key << "' in this test";
+            continue;
+          }
+          got = Worst(Load(dir, part, key, value).result);
+        } else if (table == Table::kSetup) {
+          value = key == "uniqueids" ? "keep" : "yes";
+          got = LoadSetup(dir, key, value);
+        } else if (table == Table::kSecrets) {
+          // ike<suffix>'s keys are in every file LoadSecrets writes; other types are sections.
+          const std::string type = key.substr(0, key.find('<'));
+          value = type == "secret" || type == "id" ? "" : type + "-1 { secret = x }";
+          got = LoadSecrets(dir, value.empty() ? "" : "  " + value + "\n");
+        } else {
+          continue;  // strongswan.conf: below
+        }
+        EXPECT_EQ(Name(*got), Name(*expected))
+            << "docs/charon-keys.md:" << row.line << ": " << Name(table) << ": " << key << " "
+            << value << ": the page says '" << row.status << "'";
+      }
+    }
+  }
+  // strongswan.conf: only keys docs/config.md's strongswan.conf section names.
+  const std::string config = ReadPage();
+  const auto from = config.find("\n## strongswan.conf");
+  ASSERT_NE(from, std::string::npos);
+  const std::string section = config.substr(from, config.find("\n## ", from + 1) - from);
+  for (const auto& key : listed[Table::kStrongswan]) {
+    EXPECT_TRUE(section.find("`" + key + "`") != std::string::npos ||
+                section.find("`" + key + " ") != std::string::npos)
+        << "strongswan.conf: '" << key << "' is not named in docs/config.md";
+  }
 }
 
 }  // namespace

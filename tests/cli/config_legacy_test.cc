@@ -638,12 +638,8 @@ TEST(Legacy, ProtoportFillsOnlySelectorsWithoutTheirOwn) {
 }
 
 // On router B the sides swap: rightprotoport is this host's.
-// PRODUCTION BUG (minor; cli/config/ipsec_conf.cc, ApplyProtoPort): charon 5.9.8's stroke
-// add_ts() gives a subnet with its own "[...]" exactly what it names, leftprotoport only to the
-// ones without brackets. ApplyProtoPort instead fills every selector that ends up with any
-// protocol and port, so an explicit "10.2.0.0/16[%any/%any]" gets leftprotoport's gre, where
-// charon keeps it for all protocols and ports. Enable when a bracketed selector keeps its own.
-TEST(Legacy, DISABLED_AnExplicitAnyProtoportKeepsItsOwnAsCharon) {
+// stroke's add_ts: a subnet with its own "[...]" keeps what it names, even "any".
+TEST(Legacy, AnExplicitAnyProtoportKeepsItsOwnAsCharon) {
   TempDir dir;
   auto r = LoadConn(dir, "conn s\n  left=192.0.2.1\n  right=198.51.100.1\n  auto=add\n"
                          "  leftsubnet=10.1.0.0/16,10.2.0.0/16[%any/%any]\n  leftprotoport=gre\n");

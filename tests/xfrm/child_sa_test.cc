@@ -80,5 +80,69 @@ TEST(ChildSa, RemoveCarriesOnAfterAFailure) {
   EXPECT_EQ(RemoveSas(k, Child(1, 2)), std::errc::no_such_process);  // none installed
 }
 
+// A dual-stack child has an OUT policy per family: a rekey moves both to the new outbound SPI,
+// and the removal of the old SAs and then of the new child leaves nothing.
+TEST(ChildSa, SwitchOutboundMovesEveryOutPolicyOfADualStackChild) {
+  const auto dual = [](std::uint32_t spi_in, std::uint32_t spi_out) {
+    ChildSaKernel c = Child(spi_in, spi_out);
+    c.local_ts.push_back(Selector::Of(*Subnet::Parse("::/0")));
+    c.remote_ts.push_back(Selector::Of(*Subnet::Parse("::/0")));
+    return c;
+  };
+  FakeKernel k;
+  const auto old_in = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, kCharonSpiRange);
+  ASSERT_TRUE(old_in.has_value());
+  const ChildSaKernel old_child = dual(*old_in, 0xc7000001);
+  ASSERT_FALSE(InstallChildSa(k, old_child));
+  std::vector<PolicyId> outs;
+  for (const auto& p : ChildPolicies(old_child))
+    if (p.id.dir == PolicyDir::kOut) outs.push_back(p.id);
+  ASSERT_EQ(outs.size(), 2u);
+  EXPECT_EQ(outs[0].src, *Subnet::Parse("0.0.0.0/0"));
+  EXPECT_EQ(outs[1].src, *Subnet::Parse("::/0"));
+  for (const auto& id : outs) EXPECT_EQ(k.FindPolicy(id)->tmpl_spi, 0xc7000001u);
+
+  const auto new_in = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, kCharonSpiRange);
+  ASSERT_TRUE(new_in.has_value());
+  const ChildSaKernel new_child = dual(*new_in, 0xc7000002);
+  ASSERT_FALSE(InstallInboundSa(k, new_child));
+  ASSERT_FALSE(InstallOutboundSa(k, new_child));
+  ASSERT_FALSE(SwitchOutbound(k, old_child, new_child));
+  for (const auto& id : outs) {
+    ASSERT_NE(k.FindPolicy(id), nullptr);
+    EXPECT_EQ(k.FindPolicy(id)->tmpl_spi, 0xc7000002u) << id.src.ToString();
+    EXPECT_EQ(k.PolicyRefCount(id), 1u);
+  }
+  ASSERT_FALSE(RemoveSas(k, old_child));
+  EXPECT_EQ(k.policy_count(), 6u);
+  ASSERT_FALSE(RemovePolicies(k, new_child));
+  ASSERT_FALSE(RemoveSas(k, new_child));
+  EXPECT_TRUE(k.empty());
+}
+
+// The second OUT switch fails: the first is moved back, both keep the old SPI.
+TEST(ChildSa, AFailedSwitchOfTheSecondOutPolicyMovesTheFirstBack) {
+  const auto dual = [](std::uint32_t spi_in, std::uint32_t spi_out) {
+    ChildSaKernel c = Child(spi_in, spi_out);
+    c.local_ts.push_back(Selector::Of(*Subnet::Parse("::/0")));
+    c.remote_ts.push_back(Selector::Of(*Subnet::Parse("::/0")));
+    return c;
+  };
+  FakeKernel k;
+  const ChildSaKernel old_child = dual(1, 0xc7000001);
+  const ChildSaKernel new_child = dual(2, 0xc7000002);
+  ASSERT_FALSE(InstallPolicies(k, old_child));
+  k.FailNth(2, std::errc::no_buffer_space);
+  EXPECT_EQ(SwitchOutbound(k, old_child, new_child), std::errc::no_buffer_space);
+  for (const auto& p : ChildPolicies(old_child)) {
+    if (p.id.dir != PolicyDir::kOut) continue;
+    ASSERT_NE(k.FindPolicy(p.id), nullptr);
+    EXPECT_EQ(k.FindPolicy(p.id)->tmpl_spi, 0xc7000001u) << p.id.src.ToString();
+    EXPECT_EQ(k.PolicyRefCount(p.id), 1u);
+  }
+  ASSERT_FALSE(RemovePolicies(k, old_child));
+  EXPECT_EQ(k.policy_count(), 0u);
+}
+
 }  // namespace
 }  // namespace minivpn::xfrm

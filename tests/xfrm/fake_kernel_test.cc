@@ -177,6 +177,35 @@ TEST(PolicyRefs, TheKernelIsUpdatedOnlyWhenTheLatestReferenceGoes) {
   EXPECT_FALSE(PolicyAfterDrop({a}, 0).has_value());
 }
 
+// charon keeps the lowest priority value installed (the newest among equals): a trap (399999 + 1)
+// added under a live CHILD_SA's policy waits below it and takes over when the CHILD_SA goes.
+TEST(PolicyRefs, TheLowestPriorityValueIsInstalledTheNewestAmongEquals) {
+  PolicySpec child = OutPolicy(0xc1000001), trap = OutPolicy(0);
+  trap.priority = 400000;
+  EXPECT_EQ(PolicyRefInsertAt({child}, trap), 0u);      // below the child
+  EXPECT_EQ(PolicyRefInsertAt({trap}, child), 1u);      // on top of the trap
+  EXPECT_EQ(PolicyRefInsertAt({trap, child}, child), 2u);  // newest among equals
+  EXPECT_EQ(PolicyRefInsertAt({}, trap), 0u);
+}
+
+TEST(FakeKernel, ATrapAddedUnderALiveChildLeavesItInstalled) {
+  FakeKernel k;
+  PolicySpec child = OutPolicy(0xc1000001), trap = OutPolicy(0);
+  trap.priority = 400000;
+  ASSERT_FALSE(k.AddPolicy(child));
+  ASSERT_FALSE(k.AddPolicy(trap));
+  EXPECT_EQ(k.FindPolicy(child.id)->tmpl_spi, 0xc1000001u);
+  EXPECT_EQ(k.FindPolicy(child.id)->priority, 399999u);
+  // A rekey of the child moves its reference and stays on top.
+  const PolicySpec rekeyed = OutPolicy(0xc1000002);
+  ASSERT_FALSE(k.ReplacePolicy(child, rekeyed));
+  EXPECT_EQ(k.FindPolicy(child.id)->tmpl_spi, 0xc1000002u);
+  ASSERT_FALSE(k.ReleasePolicy(rekeyed));
+  EXPECT_EQ(k.FindPolicy(child.id)->priority, 400000u);  // the trap takes over
+  ASSERT_FALSE(k.ReleasePolicy(trap));
+  EXPECT_TRUE(k.empty());
+}
+
 TEST(FakeKernel, UpdatePolicySwitchesSpiAndNeedsPolicy) {
   FakeKernel k;
   EXPECT_EQ(k.UpdatePolicy(OutPolicy(1)), std::errc::no_such_file_or_directory);

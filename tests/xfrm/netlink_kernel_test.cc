@@ -198,6 +198,34 @@ TEST(NetlinkKernel, ReleasingAnOlderReferenceKeepsTheNewestTemplate) {
   });
 }
 
+// charon's order: a trap (a higher priority value) added under a live CHILD_SA's policy does not
+// replace it in the kernel, and takes over when the CHILD_SA's reference goes.
+TEST(NetlinkKernel, ATrapUnderALiveChildStaysBelowIt) {
+  MINIVPN_IN_NETNS([]() -> std::string {
+    Report r;
+    auto kernel = NetlinkKernel::Open();
+    if (!r.Expect(kernel.has_value(), "open")) return r.text;
+    NetlinkSocket dump = DumpSocket();
+    const PolicySpec child = ChildPolicies(SeedChild(0, 12))[2];  // OUT, SPI 0xc7902371
+    PolicySpec trap = child;
+    trap.tmpl_spi = 0;
+    trap.priority = PolicyPriority(trap.id, /*trap=*/true);
+    r.Expect(!(*kernel)->AddPolicy(child) && !(*kernel)->AddPolicy(trap), "add child, then trap");
+    auto dumped = DumpPolicies(dump);
+    r.Expect(dumped.size() == 1 && ntohl(dumped[0].tmpl->id.spi) == 0xc7902371 &&
+                 dumped[0].info.priority == child.priority,
+             "the kernel keeps the child's policy");
+    r.Expect(!(*kernel)->ReleasePolicy(child), "release the child's");
+    dumped = DumpPolicies(dump);
+    r.Expect(dumped.size() == 1 && dumped[0].info.priority == trap.priority &&
+                 dumped[0].tmpl->id.spi == 0,
+             "the trap takes over");
+    r.Expect(!(*kernel)->ReleasePolicy(trap), "release the trap");
+    r.Expect(DumpPolicies(dump).empty(), "policy left");
+    return r.text;
+  });
+}
+
 // A policy no packet matched yet has no use time; a missing one is ENOENT.
 TEST(NetlinkKernel, QueryPolicyIdle) {
   MINIVPN_IN_NETNS([]() -> std::string {

@@ -467,6 +467,124 @@ TEST(BuildAddPolicy, SelectorPrefixesAreMasked) {
   EXPECT_FALSE(Attributes(msg, sizeof(xfrm_userpolicy_info)).contains(XFRMA_MARK));
 }
 
+// charon's ts2selector: the more specific protocol and each side's ports, in network order.
+TEST(BuildAddPolicy, ProtocolAndPortsInTheSelector) {
+  PolicySpec spec = SeedPolicy(PolicyDir::kOut);
+  spec.id.src = *Subnet::Parse("10.1.0.0/16");
+  spec.id.dst = *Subnet::Parse("10.2.0.0/16");
+  spec.id.proto = 47;
+  spec.id.sport = PortMatch{80, 0xffff};
+  spec.id.dport = PortMatch{1024, 0xfc00};
+  for (const NlMessage& msg : {BuildAddPolicy(spec, false), BuildAddPolicy(spec, true)}) {
+    const auto p = Fixed<xfrm_userpolicy_info>(msg);
+    EXPECT_EQ(p.sel.proto, 47);
+    EXPECT_EQ(p.sel.sport, htons(80));
+    EXPECT_EQ(p.sel.sport_mask, 0xffff);
+    EXPECT_EQ(p.sel.dport, htons(1024));
+    EXPECT_EQ(p.sel.dport_mask, htons(0xfc00));
+    EXPECT_EQ(Addr4(p.sel.saddr), 0x0a010000u);
+    EXPECT_EQ(Addr4(p.sel.daddr), 0x0a020000u);
+    EXPECT_EQ(p.sel.prefixlen_s, 16);
+    EXPECT_EQ(p.sel.family, AF_INET);
+  }
+  // The bytes on the wire: 1024 is 0x0400, its mask 0xfc00, big-endian.
+  const auto p = Fixed<xfrm_userpolicy_info>(BuildAddPolicy(spec, false));
+  const auto* dport = reinterpret_cast<const std::uint8_t*>(&p.sel.dport);
+  const auto* dmask = reinterpret_cast<const std::uint8_t*>(&p.sel.dport_mask);
+  EXPECT_EQ(dport[0], 0x04);
+  EXPECT_EQ(dport[1], 0x00);
+  EXPECT_EQ(dmask[0], 0xfc);
+  EXPECT_EQ(dmask[1], 0x00);
+  // DELPOLICY and GETPOLICY name the same selector, or the kernel finds another policy.
+  for (const NlMessage& msg : {BuildDelPolicy(spec.id), BuildGetPolicy(spec.id)}) {
+    const auto id = Fixed<xfrm_userpolicy_id>(msg);
+    EXPECT_EQ(std::memcmp(&id.sel, &p.sel, sizeof(p.sel)), 0);
+  }
+  // Without protocol and ports: all zero, as before.
+  const auto plain =
+      Fixed<xfrm_userpolicy_info>(BuildAddPolicy(SeedPolicy(PolicyDir::kOut), false));
+  EXPECT_EQ(plain.sel.proto, 0);
+  EXPECT_EQ(plain.sel.sport_mask, 0);
+  EXPECT_EQ(plain.sel.dport_mask, 0);
+}
+
+// Transport mode: the template has no endpoint addresses (charon sets them for tunnel mode
+// only), the rest as in tunnel mode.
+TEST(BuildAddPolicy, TransportTemplateWithoutAddresses) {
+  for (const PolicyDir dir : {PolicyDir::kIn, PolicyDir::kOut}) {
+    SCOPED_TRACE(static_cast<int>(dir));
+    PolicySpec spec = SeedPolicy(dir);
+    spec.transport = true;
+    spec.id.src = *Subnet::Parse(dir == PolicyDir::kOut ? "192.0.2.1/32" : "192.0.2.2/32");
+    spec.id.dst = *Subnet::Parse(dir == PolicyDir::kOut ? "192.0.2.2/32" : "192.0.2.1/32");
+    spec.id.proto = 47;
+    spec.id.mark = Mark{};
+    const NlMessage msg = BuildAddPolicy(spec, false);
+    const auto p = Fixed<xfrm_userpolicy_info>(msg);
+    EXPECT_EQ(p.sel.proto, 47);
+    EXPECT_EQ(p.sel.prefixlen_s, 32);
+    EXPECT_EQ(p.sel.prefixlen_d, 32);
+    const auto attrs = Attributes(msg, sizeof(xfrm_userpolicy_info));
+    ASSERT_EQ(attrs.size(), 1u);  // the template; no mark
+    const auto t = As<xfrm_user_tmpl>(attrs.at(XFRMA_TMPL));
+    EXPECT_EQ(t.mode, XFRM_MODE_TRANSPORT);
+    const xfrm_address_t zero{};
+    EXPECT_EQ(std::memcmp(&t.saddr, &zero, sizeof(zero)), 0);
+    EXPECT_EQ(std::memcmp(&t.id.daddr, &zero, sizeof(zero)), 0);
+    EXPECT_EQ(ntohl(t.id.spi), dir == PolicyDir::kOut ? 0xc7902371u : 0u);
+    EXPECT_EQ(t.id.proto, IPPROTO_ESP);
+    EXPECT_EQ(t.family, AF_INET);
+    EXPECT_EQ(t.reqid, 1u);
+    EXPECT_EQ(t.aalgos, ~0u);
+  }
+}
+
+// Transport mode: the SA's selector is the child's first selector pair (addresses only), no
+// XFRM_STATE_AF_UNSPEC; tunnel mode keeps the zero selector and the flag.
+TEST(BuildAddSa, TransportModeSelectorAndFlags) {
+  for (const bool inbound : {false, true}) {
+    SCOPED_TRACE(inbound);
+    SaSpec spec = SeedSa(inbound, EncrId::kAesGcm16, 256, IntegId::kNone);
+    spec.transport = true;
+    spec.selector_src = *Subnet::Parse(inbound ? "192.0.2.2/32" : "192.0.2.1/32");
+    spec.selector_dst = *Subnet::Parse(inbound ? "192.0.2.1/32" : "192.0.2.2/32");
+    const auto msg = BuildAddSa(spec);
+    ASSERT_TRUE(msg.has_value());
+    const auto sa = Fixed<xfrm_usersa_info>(*msg);
+    EXPECT_EQ(sa.mode, XFRM_MODE_TRANSPORT);
+    EXPECT_EQ(sa.flags, 0);
+    EXPECT_EQ(sa.sel.family, AF_INET);
+    EXPECT_EQ(Addr4(sa.sel.saddr), inbound ? 0xc0000202u : 0xc0000201u);
+    EXPECT_EQ(Addr4(sa.sel.daddr), inbound ? 0xc0000201u : 0xc0000202u);
+    EXPECT_EQ(sa.sel.prefixlen_s, 32);
+    EXPECT_EQ(sa.sel.prefixlen_d, 32);
+    EXPECT_EQ(sa.sel.proto, 0);  // charon leaves protocol and ports off the SA
+    EXPECT_EQ(sa.sel.sport_mask, 0);
+    EXPECT_EQ(sa.sel.dport_mask, 0);
+    EXPECT_EQ(Addr4(sa.saddr), inbound ? 0xc0000202u : 0xc0000201u);
+    EXPECT_EQ(ntohl(sa.id.spi), spec.id.spi);
+    EXPECT_EQ(sa.reqid, 1u);
+  }
+  // Subnets in the selector are masked as in policies.
+  SaSpec wide = SeedSa(false, EncrId::kAesGcm16, 256, IntegId::kNone);
+  wide.transport = true;
+  wide.selector_src = *Subnet::Parse("10.1.2.3/16");
+  wide.selector_dst = *Subnet::Parse("10.2.0.0/24");
+  const auto w = Fixed<xfrm_usersa_info>(*BuildAddSa(wide));
+  EXPECT_EQ(Addr4(w.sel.saddr), 0x0a010000u);
+  EXPECT_EQ(w.sel.prefixlen_s, 16);
+  EXPECT_EQ(w.sel.prefixlen_d, 24);
+
+  // Tunnel mode ignores any selector: zero, with XFRM_STATE_AF_UNSPEC.
+  SaSpec tunnel = SeedSa(false, EncrId::kAesGcm16, 256, IntegId::kNone);
+  tunnel.selector_src = *Subnet::Parse("192.0.2.1/32");
+  tunnel.selector_dst = *Subnet::Parse("192.0.2.2/32");
+  const auto msg = BuildAddSa(tunnel);
+  ASSERT_TRUE(msg.has_value());
+  ExpectCharonSaHeader(*msg, tunnel);  // zero selector, XFRM_MODE_TUNNEL
+  EXPECT_EQ(Fixed<xfrm_usersa_info>(*msg).flags, XFRM_STATE_AF_UNSPEC);
+}
+
 TEST(BuildDelPolicy, SelectorDirAndMark) {
   const PolicySpec spec = SeedPolicy(PolicyDir::kFwd);
   const NlMessage msg = BuildDelPolicy(spec.id);

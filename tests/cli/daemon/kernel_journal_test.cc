@@ -360,6 +360,94 @@ TEST(ReplayJournal, AddsAndRemovesByValueAndCountsBadLines) {
   EXPECT_EQ(stats.bad_lines, 4u);
 }
 
+// A policy with a protocol and ports has a sixth word ("proto:sport/smask:dport/dmask", ports in
+// hex); it replays to the same PolicyId, so its removal matches its add.
+TEST(ReplayJournal, PolicyWithProtocolAndPortsRoundTrips) {
+  xfrm::PolicyId gre{*Subnet::Parse("192.0.2.1/32"), *Subnet::Parse("192.0.2.2/32"),
+                     xfrm::PolicyDir::kOut, Mark::None()};
+  gre.proto = 47;
+  xfrm::PolicyId ports{*Subnet::Parse("10.1.0.0/16"), *Subnet::Parse("fd00::/8"),
+                       xfrm::PolicyDir::kIn, Mark::Exact(12)};
+  ports.proto = 6;
+  ports.sport = xfrm::PortMatch{80, 0xffff};
+  ports.dport = xfrm::PortMatch{1024, 0xfc00};
+  xfrm::PolicyId any_proto = ports;  // "[/53]": a port without a protocol
+  any_proto.proto = 0;
+  any_proto.sport = xfrm::PortMatch{53, 0xffff};
+  any_proto.dport = xfrm::PortMatch{};
+
+  EXPECT_EQ(JournalEntry::Policy(gre).body, "192.0.2.1/32 192.0.2.2/32 out 0/0 47:0/0:0/0");
+  EXPECT_EQ(JournalEntry::Policy(ports).body,
+            "10.1.0.0/16 fd00::/8 in c/ffffffff 6:50/ffff:400/fc00");
+  EXPECT_EQ(JournalEntry::Policy(any_proto).body,
+            "10.1.0.0/16 fd00::/8 in c/ffffffff 0:35/ffff:0/0");
+  for (const auto& id : {gre, ports, any_proto}) {
+    SCOPED_TRACE(JournalEntry::Policy(id).body);
+    ReplayStats stats;
+    const JournalState state =
+        ReplayJournal("+pol " + JournalEntry::Policy(id).body + "\n", &stats);
+    EXPECT_EQ(stats.bad_lines, 0u);
+    ASSERT_EQ(state.policies.size(), 1u);
+    EXPECT_EQ(state.policies[0], id);
+    // The removal cancels exactly that policy, not its twin without protocol and ports.
+    xfrm::PolicyId plain{id.src, id.dst, id.dir, id.mark};
+    const std::string both = "+pol " + JournalEntry::Policy(id).body + "\n+pol " +
+                             JournalEntry::Policy(plain).body + "\n-pol " +
+                             JournalEntry::Policy(id).body + "\n";
+    const JournalState after = ReplayJournal(both);
+    ASSERT_EQ(after.policies.size(), 1u);
+    EXPECT_EQ(after.policies[0], plain);
+  }
+}
+
+TEST(ReplayJournal, PolicyLinesOfFiveWordsAndBadSixthWords) {
+  ReplayStats stats;
+  const JournalState state = ReplayJournal(
+      "+pol 0.0.0.0/0 0.0.0.0/0 fwd c/ffffffff\n"    // the format before protocols: still read
+      "+pol 0.0.0.0/0 0.0.0.0/0 out c/ffffffff 47\n"  // no ports
+      "+pol 0.0.0.0/0 0.0.0.0/0 out c/ffffffff 47:0/0\n"
+      "+pol 0.0.0.0/0 0.0.0.0/0 out c/ffffffff 999:0/0:0/0\n"
+      "+pol 0.0.0.0/0 0.0.0.0/0 out c/ffffffff 6:50:0/0\n"
+      "+pol 0.0.0.0/0 0.0.0.0/0 out c/ffffffff 6:50/ffff:0/0 extra\n",
+      &stats);
+  ASSERT_EQ(state.policies.size(), 1u);
+  EXPECT_EQ(state.policies[0], (xfrm::PolicyId{*Subnet::Parse("0.0.0.0/0"),
+                                              *Subnet::Parse("0.0.0.0/0"), xfrm::PolicyDir::kFwd,
+                                              Mark::Exact(12)}));
+  EXPECT_EQ(state.policies[0].proto, 0);
+  EXPECT_EQ(stats.bad_lines, 5u);
+  // A policy without protocol and ports is still written in five words.
+  EXPECT_EQ(JournalEntry::Policy(state.policies[0]).body, "0.0.0.0/0 0.0.0.0/0 fwd c/ffffffff");
+}
+
+// A dual-stack GRE child through the journaling kernel: every policy (with its protocol) is
+// journaled and its removal leaves nothing to replay.
+TEST_F(KernelJournalTest, ProtocolPoliciesOfADualStackChildAreJournaledAndRemoved) {
+  JournalingKernel kernel(fake_, *journal_, Counter());
+  auto spi = kernel.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, xfrm::kCharonSpiRange);
+  ASSERT_TRUE(spi);
+  auto child = SeedChild(*spi, Mark::Exact(12));
+  xfrm::Selector v4 = xfrm::Selector::Of(*Subnet::Parse("10.1.0.0/16"));
+  xfrm::Selector v6 = xfrm::Selector::Of(*Subnet::Parse("fd01::/64"));
+  v4.proto = v6.proto = 47;
+  child.local_ts = {v4, v6};
+  child.remote_ts = {xfrm::Selector::Of(*Subnet::Parse("0.0.0.0/0")),
+                     xfrm::Selector::Of(*Subnet::Parse("::/0"))};
+  ASSERT_FALSE(xfrm::InstallChildSa(kernel, child));
+  const JournalState state = Leftovers();
+  EXPECT_EQ(state.sas.size(), 2u);
+  ASSERT_EQ(state.policies.size(), 6u);
+  for (const auto& id : state.policies) EXPECT_EQ(id.proto, 47);
+  EXPECT_EQ(state.policies, [&] {
+    std::vector<xfrm::PolicyId> ids;
+    for (const auto& p : xfrm::ChildPolicies(child)) ids.push_back(p.id);
+    return ids;
+  }());
+  ASSERT_FALSE(xfrm::RemoveChildSa(kernel, child));
+  EXPECT_EQ(Leftovers().size(), 0u);
+  EXPECT_TRUE(fake_.empty());
+}
+
 TEST(RemoveLeftovers, OneRemovalPerObjectAndWhatStaysIsKept) {
   xfrm::FakeKernel fake;
   auto spi = fake.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, xfrm::kCharonSpiRange);

@@ -86,5 +86,79 @@ TEST(ToPeerConfig, ByteAndPacketLifetimesReachTheEngine) {
   EXPECT_EQ(c.rand_packets, 2u);
 }
 
+config::ConnectionConfig GreConn() {
+  config::ConnectionConfig conn;
+  conn.name = "gre";
+  conn.local_addrs = {config::Host{.kind = config::Host::Kind::kAddress,
+                                   .subnet = *base::Subnet::Parse("192.0.2.1")}};
+  conn.remote_addrs = {config::Host{.kind = config::Host::Kind::kAddress,
+                                    .subnet = *base::Subnet::Parse("192.0.2.2")}};
+  config::ChildConfig child;
+  child.name = "gre";
+  conn.children.push_back(child);
+  return conn;
+}
+
+// "dynamic[gre]": the IKE address of that side as a host, the protocol kept; transport mode.
+TEST(ToPeerConfig, DynamicSelectorsResolveToTheIkeAddressesKeepingProtocolAndPorts) {
+  config::ConnectionConfig conn = GreConn();
+  base::Selector gre;
+  gre.proto = 47;
+  conn.children[0].local_ts = {gre};
+  conn.children[0].remote_ts = {gre};
+  conn.children[0].transport = true;
+  auto peer = ToPeerConfig(conn);
+  ASSERT_TRUE(peer) << peer.error();
+  const ike::ChildConfig& c = peer->children.at(0);
+  ASSERT_EQ(c.local_ts.size(), 1u);
+  EXPECT_EQ(c.local_ts[0].net, *base::Subnet::Parse("192.0.2.1/32"));
+  EXPECT_EQ(c.local_ts[0].proto, 47);
+  EXPECT_TRUE(c.local_ts[0].any_port());
+  ASSERT_EQ(c.remote_ts.size(), 1u);
+  EXPECT_EQ(c.remote_ts[0].ToString(), "192.0.2.2/32[gre]");
+  EXPECT_TRUE(c.transport);
+}
+
+// An empty list is "dynamic" too: the address as a host, any protocol; dynamic entries among
+// subnets resolve in place, in order.
+TEST(ToPeerConfig, EmptyListsAndMixedListsResolveInPlace) {
+  config::ConnectionConfig conn = GreConn();
+  auto peer = ToPeerConfig(conn);
+  ASSERT_TRUE(peer) << peer.error();
+  EXPECT_EQ(peer->children.at(0).local_ts,
+            std::vector{base::Selector::Of(*base::Subnet::Parse("192.0.2.1/32"))});
+  EXPECT_EQ(peer->children.at(0).remote_ts,
+            std::vector{base::Selector::Of(*base::Subnet::Parse("192.0.2.2/32"))});
+  EXPECT_FALSE(peer->children.at(0).transport);
+
+  base::Selector tcp80;
+  tcp80.proto = 6;
+  tcp80.from_port = tcp80.to_port = 80;
+  conn.children[0].local_ts = {base::Selector::Of(*base::Subnet::Parse("10.1.0.0/16")), tcp80,
+                               base::Selector::Of(*base::Subnet::Parse("::/0"))};
+  peer = ToPeerConfig(conn);
+  ASSERT_TRUE(peer) << peer.error();
+  const auto& local = peer->children.at(0).local_ts;
+  ASSERT_EQ(local.size(), 3u);
+  EXPECT_EQ(local[0].ToString(), "10.1.0.0/16");
+  EXPECT_EQ(local[1].ToString(), "192.0.2.1/32[tcp/80]");
+  EXPECT_EQ(local[2].ToString(), "::/0");
+}
+
+// Dynamic needs an address: a %any remote cannot be resolved.
+TEST(ToPeerConfig, DynamicSelectorOfAnAnyPeerIsAnError) {
+  config::ConnectionConfig conn = GreConn();
+  conn.remote_addrs = {config::Host{.kind = config::Host::Kind::kAny}};
+  base::Selector gre;
+  gre.proto = 47;
+  conn.children[0].local_ts = {base::Selector::Of(*base::Subnet::Parse("10.1.0.0/16"))};
+  conn.children[0].remote_ts = {gre};
+  auto peer = ToPeerConfig(conn);
+  ASSERT_FALSE(peer);
+  EXPECT_NE(peer.error().find("child 'gre': remote_ts is dynamic but the address is %any"),
+            std::string::npos)
+      << peer.error();
+}
+
 }  // namespace
 }  // namespace minivpn::daemon

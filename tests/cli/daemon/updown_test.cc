@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "cli/ctl/vici_client.h"
@@ -62,6 +64,60 @@ TEST(UpdownEnvironment, AsCharonsUpdownPluginSetsIt) {
   EXPECT_EQ(std::count_if(env.begin(), env.end(),
                           [](const std::string& e) { return e.starts_with("PLUTO_MARK"); }),
             0);
+}
+
+// One pair of the negotiated selectors with a protocol and ports: charon prints the protocol
+// number and the first port of each side's range.
+TEST(UpdownEnvironment, ProtocolAndPortOfTheSelectorPair) {
+  UpdownInfo info = RouteBased();
+  info.my_client = base::Selector::Of(*base::Subnet::Parse("10.1.0.0/16"));
+  info.my_client.proto = 6;
+  info.my_client.from_port = info.my_client.to_port = 80;
+  info.peer_client = base::Selector::Of(*base::Subnet::Parse("10.2.0.0/16"));
+  info.peer_client.proto = 17;
+  info.peer_client.from_port = info.peer_client.to_port = 53;
+  const auto env = UpdownEnvironment(true, info, "/bin");
+  using ::testing::Contains;
+  EXPECT_THAT(env, Contains("PLUTO_MY_CLIENT=10.1.0.0/16"));
+  EXPECT_THAT(env, Contains("PLUTO_MY_PROTOCOL=6"));
+  EXPECT_THAT(env, Contains("PLUTO_MY_PORT=80"));
+  EXPECT_THAT(env, Contains("PLUTO_PEER_CLIENT=10.2.0.0/16"));
+  EXPECT_THAT(env, Contains("PLUTO_PEER_PROTOCOL=17"));
+  EXPECT_THAT(env, Contains("PLUTO_PEER_PORT=53"));
+  EXPECT_THAT(env, Contains("PLUTO_VERB=up-client"));
+  // In charon's order: MY_CLIENT, MY_PORT, MY_PROTOCOL.
+  const auto at = [&](const std::string& var) { return std::find(env.begin(), env.end(), var); };
+  EXPECT_LT(at("PLUTO_MY_CLIENT=10.1.0.0/16"), at("PLUTO_MY_PORT=80"));
+  EXPECT_LT(at("PLUTO_MY_PORT=80"), at("PLUTO_MY_PROTOCOL=6"));
+
+  // GRE between the hosts (transport): "-host", protocol 47, port 0.
+  UpdownInfo gre = RouteBased();
+  gre.my_client = base::Selector::Of(base::Subnet::Host(gre.me));
+  gre.my_client.proto = 47;
+  gre.peer_client = base::Selector::Of(base::Subnet::Host(gre.peer));
+  gre.peer_client.proto = 47;
+  const auto genv = UpdownEnvironment(false, gre, "/bin");
+  EXPECT_EQ(genv[2], "PLUTO_VERB=down-host");
+  EXPECT_THAT(genv, Contains("PLUTO_MY_CLIENT=192.0.2.1/32"));
+  EXPECT_THAT(genv, Contains("PLUTO_MY_PROTOCOL=47"));
+  EXPECT_THAT(genv, Contains("PLUTO_MY_PORT=0"));
+  EXPECT_THAT(genv, Contains("PLUTO_PEER_PROTOCOL=47"));
+  EXPECT_THAT(genv, Contains("PLUTO_PEER_PORT=0"));
+}
+
+TEST(UpdownEnvironment, APortRangeIsPrintedAsCharonDoes) {
+  UpdownInfo info = RouteBased();
+  info.my_client = base::Selector::Of(*base::Subnet::Parse("10.1.0.0/16"));
+  info.my_client.proto = 17;
+  info.my_client.from_port = 1024;
+  info.my_client.to_port = 2047;
+  info.peer_client = base::Selector::Of(*base::Subnet::Parse("10.2.0.0/16"));
+  info.peer_client.proto = 17;
+  info.peer_client.from_port = 1000;
+  info.peer_client.to_port = 2000;
+  const auto env = UpdownEnvironment(true, info, "/bin");
+  EXPECT_THAT(env, ::testing::Contains("PLUTO_MY_PORT=1024:2047"));
+  EXPECT_THAT(env, ::testing::Contains("PLUTO_PEER_PORT=1000:2000"));
 }
 
 class UpdownRunnerTest : public ::testing::Test {
@@ -117,9 +173,9 @@ class UpdownDaemonTest : public testing::TwoDaemons {
   void SetUp() override {
     record_ = fs::temp_directory_path() / ("updown-record-" + std::to_string(::getpid()));
     fs::remove(record_);
-    a_.extra_child = "      updown = echo \"$PLUTO_VERB $PLUTO_CONNECTION $PLUTO_REQID "
-                     "$PLUTO_MARK_IN $PLUTO_MY_CLIENT $PLUTO_PEER_CLIENT $PLUTO_PEER_ID\" >> " +
-                     record_.string() + "\n";
+    a_.extra_child =
+        a_extra_ + "      updown = echo \"" + fields_ + "\" >> " + record_.string() + "\n";
+    b_.extra_child = b_extra_;
     TwoDaemons::SetUp();
   }
   void TearDown() override {
@@ -146,6 +202,12 @@ class UpdownDaemonTest : public testing::TwoDaemons {
     return lines;
   }
   fs::path record_;
+  // More settings of a's and b's child (swanctl.conf lines; a later local_ts replaces the
+  // default one), and what a's script records.
+  std::string a_extra_, b_extra_;
+  std::string fields_ =
+      "$PLUTO_VERB $PLUTO_CONNECTION $PLUTO_REQID $PLUTO_MARK_IN $PLUTO_MY_CLIENT "
+      "$PLUTO_PEER_CLIENT $PLUTO_PEER_ID";
 };
 
 TEST_F(UpdownDaemonTest, RunsOnUpAndDownButNotOnARekey) {
@@ -162,6 +224,55 @@ TEST_F(UpdownDaemonTest, RunsOnUpAndDownButNotOnARekey) {
                 "up-client A-B 1 12/0xffffffff 10.1.0.0/24 10.2.0.0/24 routerB",
                 "down-client A-B 1 12/0xffffffff 10.1.0.0/24 10.2.0.0/24 routerB"}))
       << "one up, one down; the rekey in between runs nothing\n"
+      << log_text_;
+}
+
+// A dual-stack child: the script runs once per selector pair of one family (charon's policy
+// enumerator), on up and on down, with the IPv6 verb for the IPv6 pair.
+class UpdownDualStackTest : public UpdownDaemonTest {
+ protected:
+  UpdownDualStackTest() {
+    a_extra_ = "      local_ts = 10.1.0.0/24, fd01::/64\n"
+               "      remote_ts = 10.2.0.0/24, fd02::/64\n";
+    b_extra_ = "      local_ts = 10.2.0.0/24, fd02::/64\n"
+               "      remote_ts = 10.1.0.0/24, fd01::/64\n";
+  }
+};
+
+TEST_F(UpdownDualStackTest, RunsOncePerSelectorPairOfOneFamily) {
+  auto up = Call("initiate", vici::Message().Add("ike", "A-B").Add("timeout", "10000"));
+  ASSERT_EQ(up.ValueOr("success", ""), "yes") << vici::Dump(up) << log_text_;
+  EXPECT_EQ(Recorded(2), (std::vector<std::string>{
+                             "up-client A-B 1 12/0xffffffff 10.1.0.0/24 10.2.0.0/24 routerB",
+                             "up-client-v6 A-B 1 12/0xffffffff fd01::/64 fd02::/64 routerB"}))
+      << log_text_;
+  auto down = Call("terminate", vici::Message().Add("ike", "A-B"));
+  ASSERT_EQ(down.ValueOr("success", ""), "yes") << vici::Dump(down);
+  EXPECT_EQ(Recorded(4),
+            (std::vector<std::string>{
+                "up-client A-B 1 12/0xffffffff 10.1.0.0/24 10.2.0.0/24 routerB",
+                "up-client-v6 A-B 1 12/0xffffffff fd01::/64 fd02::/64 routerB",
+                "down-client A-B 1 12/0xffffffff 10.1.0.0/24 10.2.0.0/24 routerB",
+                "down-client-v6 A-B 1 12/0xffffffff fd01::/64 fd02::/64 routerB"}))
+      << log_text_;
+}
+
+// Selectors with a protocol and ports reach the script as PLUTO_MY/PEER_PROTOCOL and _PORT.
+class UpdownProtoPortTest : public UpdownDaemonTest {
+ protected:
+  UpdownProtoPortTest() {
+    a_extra_ = "      local_ts = 10.1.0.0/24[tcp/80]\n      remote_ts = 10.2.0.0/24[tcp]\n";
+    b_extra_ = "      local_ts = 10.2.0.0/24[tcp]\n      remote_ts = 10.1.0.0/24[tcp/80]\n";
+    fields_ = "$PLUTO_VERB $PLUTO_MY_CLIENT $PLUTO_MY_PROTOCOL $PLUTO_MY_PORT "
+              "$PLUTO_PEER_CLIENT $PLUTO_PEER_PROTOCOL $PLUTO_PEER_PORT";
+  }
+};
+
+TEST_F(UpdownProtoPortTest, ProtocolAndPortsReachTheScript) {
+  auto up = Call("initiate", vici::Message().Add("ike", "A-B").Add("timeout", "10000"));
+  ASSERT_EQ(up.ValueOr("success", ""), "yes") << vici::Dump(up) << log_text_;
+  EXPECT_EQ(Recorded(1),
+            (std::vector<std::string>{"up-client 10.1.0.0/24 6 80 10.2.0.0/24 6 0"}))
       << log_text_;
 }
 

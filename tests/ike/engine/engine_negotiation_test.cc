@@ -162,13 +162,16 @@ TEST(EngineNegotiationTest, TrafficSelectorLists) {
   EXPECT_EQ(NarrowTs(Sel({"10.1.2.0/24", "10.1.0.0/16"}), ToTsPayload(Ts("0.0.0.0/0"))),
             Sel({"10.1.0.0/16"}));
   // The initiator narrows the answer to what it offered.
+  const auto a = *xfrm::IpAddress::Parse("192.0.2.1");
+  const auto b = *xfrm::IpAddress::Parse("192.0.2.2");
   auto ok = AcceptChildTs(Ts("10.0.0.0/8"), Ts("0.0.0.0/0"), false, ToTsPayload(Ts("10.9.0.0/16")),
-                          ToTsPayload(Ts("10.2.0.0/16")), false);
+                          ToTsPayload(Ts("10.2.0.0/16")), false, a, b);
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->local, Ts("10.9.0.0/16"));
   EXPECT_EQ(ok->remote, Ts("10.2.0.0/16"));
   EXPECT_FALSE(AcceptChildTs(Ts("10.0.0.0/8"), Ts("0.0.0.0/0"), false,
-                             ToTsPayload(Ts("11.0.0.0/8")), ToTsPayload(Ts("10.2.0.0/16")), false));
+                             ToTsPayload(Ts("11.0.0.0/8")), ToTsPayload(Ts("10.2.0.0/16")), false,
+                             a, b));
 }
 
 TEST(EngineNegotiationTest, TransportModeOnlyHostToHostAndWhenConfigured) {
@@ -191,11 +194,21 @@ TEST(EngineNegotiationTest, TransportModeOnlyHostToHostAndWhenConfigured) {
   EXPECT_FALSE(nets->transport);
   // Initiator: a transport answer to a tunnel request is refused; a tunnel answer to a transport
   // request is taken.
-  EXPECT_FALSE(AcceptChildTs(gre_a, gre_b, false, tsi, tsr, true));
-  auto tunnel = AcceptChildTs(gre_a, gre_b, true, tsi, tsr, false);
+  EXPECT_FALSE(AcceptChildTs(gre_a, gre_b, false, tsi, tsr, true, a, b));
+  auto tunnel = AcceptChildTs(gre_a, gre_b, true, tsi, tsr, false, a, b);
   ASSERT_TRUE(tunnel);
   EXPECT_FALSE(tunnel->transport);
-  EXPECT_TRUE(AcceptChildTs(gre_a, gre_b, true, tsi, tsr, true)->transport);
+  EXPECT_TRUE(AcceptChildTs(gre_a, gre_b, true, tsi, tsr, true, a, b)->transport);
+}
+
+// charon's initiator runs check_mode on the answer too (child_create.c select_and_install: "%N
+// mode requested by responder is unacceptable"): a transport answer for whole subnets is refused.
+TEST(EngineNegotiationTest, ATransportAnswerForSubnetsIsRefusedAsCharon) {
+  const auto nets = AcceptChildTs(Ts("10.1.0.0/16"), Ts("10.2.0.0/16"), /*asked_transport=*/true,
+                                  ToTsPayload(Ts("10.1.0.0/16")), ToTsPayload(Ts("10.2.0.0/16")),
+                                  /*answered_transport=*/true, *xfrm::IpAddress::Parse("192.0.2.1"),
+                                  *xfrm::IpAddress::Parse("192.0.2.2"));
+  EXPECT_FALSE(nets.has_value()) << "installed as transport: " << (nets && nets->transport);
 }
 
 TEST(EngineNegotiationTest, Identities) {

@@ -389,6 +389,269 @@ TEST_F(EstablishTest, NarrowingToResponderSubnet) {
   EXPECT_EQ(ca[0].remote_ts, Ts("10.2.0.0/16"));
 }
 
+// Selector lists and transport mode.
+
+// A selector list of these subnets, each with `proto` (0 = any) and any port.
+std::vector<xfrm::Selector> Sels(std::initializer_list<const char*> texts,
+                                 std::uint8_t proto = 0) {
+  std::vector<xfrm::Selector> out;
+  for (const char* t : texts) {
+    xfrm::Selector s = xfrm::Selector::Of(Net(t));
+    s.proto = proto;
+    out.push_back(s);
+  }
+  return out;
+}
+
+xfrm::PolicyId PolicyOf(const char* src, const char* dst, xfrm::PolicyDir dir, xfrm::Mark mark,
+                        std::uint8_t proto = 0) {
+  return xfrm::PolicyId{.src = Net(src), .dst = Net(dst), .dir = dir, .mark = mark, .proto = proto};
+}
+
+// The AddSa calls of a fake kernel's log.
+std::vector<xfrm::FakeOp> AddedSas(const xfrm::FakeKernel& kernel) {
+  std::vector<xfrm::FakeOp> out;
+  for (const auto& op : kernel.log())
+    if (op.kind == xfrm::FakeOpKind::kAddSa) out.push_back(op);
+  return out;
+}
+
+// Dual stack: one CHILD_SA over an IPv4 IKE SA covers both families, three policies each.
+TEST_F(EstablishTest, DualStackChildHasBothSelectorsAndSixPolicies) {
+  PeerConfig pa = PeerA(), pb = PeerB();
+  for (PeerConfig* p : {&pa, &pb}) {
+    p->children[0].local_ts = Sels({"0.0.0.0/0", "::/0"});
+    p->children[0].remote_ts = Sels({"0.0.0.0/0", "::/0"});
+  }
+  AddPeers(std::move(pa), std::move(pb));
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  const auto ca = Children(a_), cb = Children(b_);
+  ASSERT_EQ(ca.size(), 1u);
+  ASSERT_EQ(cb.size(), 1u);
+  for (const auto* c : {&ca[0], &cb[0]}) {
+    EXPECT_EQ(c->local_ts, Sels({"0.0.0.0/0", "::/0"}));
+    EXPECT_EQ(c->remote_ts, Sels({"0.0.0.0/0", "::/0"}));
+    EXPECT_FALSE(c->transport);
+  }
+  const xfrm::Mark mark{12, 0xffffffff};
+  for (auto* k : {&kernel_a_, &kernel_b_}) {
+    EXPECT_EQ(k->sa_count(), 2u);
+    EXPECT_EQ(k->policy_count(), 6u);
+    for (const char* any : {"0.0.0.0/0", "::/0"}) {
+      for (auto dir : {xfrm::PolicyDir::kIn, xfrm::PolicyDir::kFwd, xfrm::PolicyDir::kOut}) {
+        const xfrm::PolicySpec* p = k->FindPolicy(PolicyOf(any, any, dir, mark));
+        ASSERT_NE(p, nullptr) << any << " dir " << static_cast<int>(dir);
+        EXPECT_EQ(p->priority, 399999u);
+        EXPECT_FALSE(p->transport);
+      }
+    }
+  }
+  EXPECT_EQ(kernel_a_.FindPolicy(PolicyOf("::/0", "::/0", xfrm::PolicyDir::kOut, mark))->tmpl_spi,
+            ca[0].spi_out);
+  auto up = OfKind(a_.TakeEvents(), EventKind::kChildUp);
+  ASSERT_EQ(up.size(), 1u);
+  EXPECT_NE(up[0].text.find("0.0.0.0/0 ::/0 === 0.0.0.0/0 ::/0"), std::string::npos) << up[0].text;
+
+  // A rekey moves both OUT policies to the new outbound SA, on both ends.
+  ASSERT_TRUE(a_.Rekey("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(2));
+  const auto ra = Children(a_), rb = Children(b_);
+  ASSERT_EQ(ra.size(), 1u);
+  ASSERT_EQ(rb.size(), 1u);
+  ASSERT_NE(ra[0].spi_out, ca[0].spi_out);
+  EXPECT_EQ(ra[0].local_ts, Sels({"0.0.0.0/0", "::/0"}));
+  for (const char* any : {"0.0.0.0/0", "::/0"}) {
+    const auto out = PolicyOf(any, any, xfrm::PolicyDir::kOut, mark);
+    ASSERT_NE(kernel_a_.FindPolicy(out), nullptr);
+    EXPECT_EQ(kernel_a_.FindPolicy(out)->tmpl_spi, ra[0].spi_out) << any;
+    EXPECT_EQ(kernel_a_.PolicyRefCount(out), 1u);
+    ASSERT_NE(kernel_b_.FindPolicy(out), nullptr);
+    EXPECT_EQ(kernel_b_.FindPolicy(out)->tmpl_spi, rb[0].spi_out) << any;
+  }
+  EXPECT_EQ(kernel_a_.sa_count(), 2u);
+  EXPECT_EQ(kernel_a_.policy_count(), 6u);
+
+  // Closing the IKE SA leaves both kernels empty.
+  ASSERT_TRUE(a_.Terminate("to-b", "", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(2));
+  EXPECT_TRUE(kernel_a_.empty()) << kernel_a_.sa_count() << " " << kernel_a_.policy_count();
+  EXPECT_TRUE(kernel_b_.empty()) << kernel_b_.sa_count() << " " << kernel_b_.policy_count();
+}
+
+class TransportTest : public EstablishTest {
+ protected:
+  // Both peers' child: GRE between the IKE addresses, mode = transport as given for each.
+  void AddGrePeers(bool a_transport, bool b_transport) {
+    PeerConfig pa = PeerA(), pb = PeerB();
+    pa.children[0].local_ts = Sels({"192.0.2.1/32"}, 47);
+    pa.children[0].remote_ts = Sels({"192.0.2.2/32"}, 47);
+    pa.children[0].transport = a_transport;
+    pb.children[0].local_ts = Sels({"192.0.2.2/32"}, 47);
+    pb.children[0].remote_ts = Sels({"192.0.2.1/32"}, 47);
+    pb.children[0].transport = b_transport;
+    for (PeerConfig* p : {&pa, &pb}) p->children[0].mark_in = p->children[0].mark_out = {};
+    AddPeers(std::move(pa), std::move(pb));
+  }
+  // The IN and OUT policies (and FWD in tunnel mode) of `kernel` for the GRE selectors seen
+  // from `local`; the OUT template names `spi_out`.
+  static void ExpectGrePolicies(const xfrm::FakeKernel& kernel, const char* local,
+                                const char* remote, bool transport, std::uint32_t spi_out) {
+    SCOPED_TRACE(local);
+    EXPECT_EQ(kernel.policy_count(), transport ? 2u : 3u);
+    const auto in = PolicyOf(remote, local, xfrm::PolicyDir::kIn, {}, 47);
+    const auto fwd = PolicyOf(remote, local, xfrm::PolicyDir::kFwd, {}, 47);
+    const auto out = PolicyOf(local, remote, xfrm::PolicyDir::kOut, {}, 47);
+    ASSERT_NE(kernel.FindPolicy(in), nullptr);
+    ASSERT_NE(kernel.FindPolicy(out), nullptr);
+    EXPECT_EQ(kernel.FindPolicy(fwd) != nullptr, !transport);
+    for (const auto& id : {in, out}) {
+      EXPECT_EQ(kernel.FindPolicy(id)->transport, transport);
+      EXPECT_EQ(kernel.FindPolicy(id)->priority, 366975u);
+    }
+    EXPECT_EQ(kernel.FindPolicy(out)->tmpl_spi, spi_out);
+  }
+};
+
+TEST_F(TransportTest, GreBetweenTheIkeHostsIsTransportOnBothEnds) {
+  AddGrePeers(true, true);
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  const auto ca = Children(a_), cb = Children(b_);
+  ASSERT_EQ(ca.size(), 1u);
+  ASSERT_EQ(cb.size(), 1u);
+  EXPECT_TRUE(ca[0].transport);
+  EXPECT_TRUE(cb[0].transport);
+  EXPECT_EQ(ca[0].local_ts, Sels({"192.0.2.1/32"}, 47));
+  EXPECT_EQ(ca[0].remote_ts, Sels({"192.0.2.2/32"}, 47));
+  EXPECT_EQ(cb[0].local_ts, Sels({"192.0.2.2/32"}, 47));
+  ExpectGrePolicies(kernel_a_, "192.0.2.1/32", "192.0.2.2/32", true, ca[0].spi_out);
+  ExpectGrePolicies(kernel_b_, "192.0.2.2/32", "192.0.2.1/32", true, cb[0].spi_out);
+  for (const auto* k : {&kernel_a_, &kernel_b_}) {
+    const auto sas = AddedSas(*k);
+    ASSERT_EQ(sas.size(), 2u);
+    for (const auto& op : sas) {
+      EXPECT_TRUE(op.transport) << op.ToString();
+      // The SA selector is the pair of hosts, source and destination as the SA flows.
+      EXPECT_EQ(op.selector_src, xfrm::Subnet::Host(op.sa.src)) << op.ToString();
+      EXPECT_EQ(op.selector_dst, xfrm::Subnet::Host(op.sa.dst)) << op.ToString();
+    }
+  }
+  auto events = a_.TakeEvents();
+  auto sent = OfKind(events, EventKind::kExchangeSent);
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_NE(sent[1].text.find("N(USE_TRANSP)"), std::string::npos) << sent[1].text;
+  auto received = OfKind(events, EventKind::kExchangeReceived);
+  ASSERT_FALSE(received.empty());
+  EXPECT_NE(received.back().text.find("N(USE_TRANSP)"), std::string::npos)
+      << received.back().text;
+  auto up = OfKind(events, EventKind::kChildUp);
+  ASSERT_EQ(up.size(), 1u);
+  EXPECT_NE(up[0].text.find(" transport 192.0.2.1/32[gre] === 192.0.2.2/32[gre]"),
+            std::string::npos)
+      << up[0].text;
+}
+
+TEST_F(TransportTest, ARekeyFromEitherEndKeepsTransport) {
+  AddGrePeers(true, true);
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  auto before = Children(a_);
+  ASSERT_EQ(before.size(), 1u);
+  for (Engine* initiator : {&a_, &b_}) {
+    SCOPED_TRACE(initiator == &a_ ? "a rekeys" : "b rekeys");
+    kernel_a_.ClearLog();
+    kernel_b_.ClearLog();
+    ASSERT_TRUE(initiator->Rekey(initiator == &a_ ? "to-b" : "to-a", "net", net_.now()));
+    net_.RunFor(std::chrono::seconds(2));
+    const auto ca = Children(a_), cb = Children(b_);
+    ASSERT_EQ(ca.size(), 1u);
+    ASSERT_EQ(cb.size(), 1u);
+    EXPECT_NE(ca[0].spi_out, before[0].spi_out) << "no rekey happened";
+    EXPECT_TRUE(ca[0].transport);
+    EXPECT_TRUE(cb[0].transport);
+    EXPECT_EQ(ca[0].spi_in, cb[0].spi_out);
+    ExpectGrePolicies(kernel_a_, "192.0.2.1/32", "192.0.2.2/32", true, ca[0].spi_out);
+    ExpectGrePolicies(kernel_b_, "192.0.2.2/32", "192.0.2.1/32", true, cb[0].spi_out);
+    for (const auto* k : {&kernel_a_, &kernel_b_}) {
+      EXPECT_EQ(k->sa_count(), 2u);
+      const auto sas = AddedSas(*k);
+      ASSERT_EQ(sas.size(), 2u);
+      for (const auto& op : sas) EXPECT_TRUE(op.transport) << op.ToString();
+    }
+    before = ca;
+  }
+}
+
+// charon's check_mode: transport only when both ends are configured for it.
+TEST_F(TransportTest, ATunnelResponderAnswersTunnel) {
+  AddGrePeers(true, false);
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  const auto ca = Children(a_), cb = Children(b_);
+  ASSERT_EQ(ca.size(), 1u);
+  ASSERT_EQ(cb.size(), 1u);
+  EXPECT_FALSE(ca[0].transport);
+  EXPECT_FALSE(cb[0].transport);
+  ExpectGrePolicies(kernel_a_, "192.0.2.1/32", "192.0.2.2/32", false, ca[0].spi_out);
+  ExpectGrePolicies(kernel_b_, "192.0.2.2/32", "192.0.2.1/32", false, cb[0].spi_out);
+  for (const auto* k : {&kernel_a_, &kernel_b_})
+    for (const auto& op : AddedSas(*k)) EXPECT_FALSE(op.transport) << op.ToString();
+  auto received = OfKind(a_.TakeEvents(), EventKind::kExchangeReceived);
+  ASSERT_FALSE(received.empty());
+  EXPECT_EQ(received.back().text.find("USE_TRANSP"), std::string::npos) << received.back().text;
+}
+
+// A transport responder does not impose transport on an initiator that asked for tunnel.
+TEST_F(TransportTest, ATunnelInitiatorGetsTunnel) {
+  AddGrePeers(false, true);
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  const auto ca = Children(a_), cb = Children(b_);
+  ASSERT_EQ(ca.size(), 1u);
+  ASSERT_EQ(cb.size(), 1u);
+  EXPECT_FALSE(ca[0].transport);
+  EXPECT_FALSE(cb[0].transport);
+  ExpectGrePolicies(kernel_b_, "192.0.2.2/32", "192.0.2.1/32", false, cb[0].spi_out);
+}
+
+// Responder narrowing (2.9) keeps every subnet of the initiator's list that its config covers.
+TEST_F(EstablishTest, ResponderNarrowingKeepsBothOfferedSubnets) {
+  PeerConfig pa = PeerA(), pb = PeerB();
+  pa.children[0].local_ts = Sels({"10.1.0.0/16", "10.3.0.0/16"});
+  pa.children[0].remote_ts = Sels({"10.2.0.0/16"});
+  pb.children[0].local_ts = Sels({"10.2.0.0/16"});
+  pb.children[0].remote_ts = Sels({"10.0.0.0/8"});
+  AddPeers(std::move(pa), std::move(pb));
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  const auto ca = Children(a_), cb = Children(b_);
+  ASSERT_EQ(ca.size(), 1u);
+  ASSERT_EQ(cb.size(), 1u);
+  EXPECT_EQ(ca[0].local_ts, Sels({"10.1.0.0/16", "10.3.0.0/16"}));
+  EXPECT_EQ(ca[0].remote_ts, Sels({"10.2.0.0/16"}));
+  EXPECT_EQ(cb[0].local_ts, Sels({"10.2.0.0/16"}));
+  EXPECT_EQ(cb[0].remote_ts, Sels({"10.1.0.0/16", "10.3.0.0/16"}));
+  const xfrm::Mark mark{12, 0xffffffff};
+  for (const char* net : {"10.1.0.0/16", "10.3.0.0/16"}) {
+    EXPECT_NE(kernel_b_.FindPolicy(PolicyOf(net, "10.2.0.0/16", xfrm::PolicyDir::kIn, mark)),
+              nullptr)
+        << net;
+    EXPECT_NE(kernel_b_.FindPolicy(PolicyOf("10.2.0.0/16", net, xfrm::PolicyDir::kOut, mark)),
+              nullptr)
+        << net;
+    EXPECT_NE(kernel_a_.FindPolicy(PolicyOf(net, "10.2.0.0/16", xfrm::PolicyDir::kOut, mark)),
+              nullptr)
+        << net;
+  }
+  EXPECT_EQ(kernel_a_.policy_count(), 6u);
+  EXPECT_EQ(kernel_b_.policy_count(), 6u);
+  EXPECT_EQ(
+      kernel_b_.FindPolicy(PolicyOf("10.2.0.0/16", "10.0.0.0/8", xfrm::PolicyDir::kOut, mark)),
+      nullptr)
+      << "the responder's wider config is not what it installs";
+}
+
 TEST_F(EstablishTest, NoProposalChosenInInit) {
   PeerConfig pb = PeerB();
   pb.proposals = {CbcSha256(crypto::DhGroup::kModp2048)};
