@@ -312,6 +312,14 @@ class ConnBuilder {
     std::string me = right_local ? "right" : "left";
     conn_.local_addrs = right_local ? right : left;
     conn_.remote_addrs = right_local ? left : right;
+    // leftallowany (or "%host"): the side is that host or any other (stroke adds 0.0.0.0/0,::/0):
+    // initiate to the host, answer from anywhere.
+    for (const auto& [side, hosts] : {std::pair{std::string("left"), &left},
+                                      std::pair{std::string("right"), &right}}) {
+      if (!allow_any_.contains(side) || hosts->empty()) continue;
+      const bool local_side = (side == "right") == right_local;
+      (local_side ? conn_.local_addrs : conn_.remote_addrs).push_back(Host{});
+    }
     for (const auto& [key, p] : params_) {
       if (p->value.empty()) continue;
       Handle(*p, me);
@@ -345,6 +353,11 @@ class ConnBuilder {
 
  private:
   std::vector<Host> Hosts(const std::string& key) {
+    if (auto allow = params_.find(key + "allowany"); allow != params_.end()) {
+      bool yes = false;
+      if (Take(ParseBool(allow->second->value), yes, *allow->second, d_) && yes)
+        allow_any_.insert(key);
+    }
     std::vector<Host> out;
     auto it = params_.find(key);
     if (it == params_.end() || it->second->value.empty()) return out;
@@ -353,6 +366,7 @@ class ConnBuilder {
       if (!item.empty() && item.front() == '%' && item != "%any" && item != "%any4" &&
           item != "%any6" && item != "%defaultroute") {
         item.remove_prefix(1);  // "%host" = host with leftallowany
+        allow_any_.insert(key);
       }
       if (Take(ParseHost(item), h, *it->second, d_)) {
         if (h.kind != Host::Kind::kAny || h.any_family != 0) out.push_back(h);
@@ -404,7 +418,8 @@ class ConnBuilder {
     std::string side = k.starts_with("left") ? "left" : k.starts_with("right") ? "right" : "";
     std::string rest = side.empty() ? k : k.substr(side.size());
     bool mine = side == me;
-    if (!side.empty() && (rest.empty() || rest == "allowany")) return;  // left=, right=
+    // left=, right=, leftallowany= (read by Build before the others)
+    if (!side.empty() && (rest.empty() || rest == "allowany")) return;
     if (!side.empty()) {
       if (rest == "id") {
         Take(ParseIdentity(p.value), mine ? conn_.local_id : conn_.remote_id, p, d_);
@@ -558,6 +573,9 @@ class ConnBuilder {
       } else if (Take(ParseUint(p.value, 0xffffffff), tries, p, d_)) {
         conn_.keyingtries = static_cast<std::uint32_t>(tries);
       }
+    } else if (k == "replay_window" && p.value == "-1") {
+      // ipsec.conf(5)'s default: charon.replay_window, whose own default is 32.
+      child_.replay_window = base::charon::kReplayWindow;
     } else if (k == "reqid" || k == "replay_window") {
       // replay_window: the kernel keeps at most 4096 packets of replay state.
       std::uint64_t n = 0;
@@ -668,6 +686,7 @@ class ConnBuilder {
   std::vector<Subnet> vti_addrs_;
   std::optional<Selector> local_protoport_, remote_protoport_;
   std::vector<bool> local_bracketed_, remote_bracketed_;
+  std::set<std::string> allow_any_;  // "left", "right": leftallowany / "%host"
   bool ike_set_ = false;
   bool esp_set_ = false;
   bool rekey_ = true;
@@ -714,7 +733,11 @@ void LoadIpsecConf(const std::string& path, Config& config, Diagnostics& d,
         static constexpr std::string_view kSetup[] = {
             "charondebug", "uniqueids",  "strictcrlpolicy",  "cachecrls",       "charonstart",
             "plutostart",  "plutodebug", "nat_traversal",    "virtual_private", "protostack",
-            "keep_alive",  "interfaces", "crlcheckinterval", "nocrsend"};
+            "keep_alive",  "interfaces", "crlcheckinterval", "nocrsend",
+            // deprecated keywords charon's starter 5.9.8 still takes (and logs)
+            "dumpdir", "klipsdebug", "prepluto", "postpluto", "plutostderrlog", "fragicmp",
+            "packetdefault", "hidetos", "overridemtu", "force_keepalive", "pkcs11module",
+            "pkcs11initargs", "pkcs11keepstate", "pkcs11proxy"};
         if (std::find(std::begin(kSetup), std::end(kSetup), p.key) == std::end(kSetup)) {
           d.Error(p.where, fmt::format("unknown parameter '{}' in config setup", p.key));
         }

@@ -18,29 +18,57 @@ std::vector<ike::EncrSpec> ToEncr(const std::vector<config::EncrSpec>& in) {
 
 // The first concrete address of local_addrs/remote_addrs; hostnames are resolved here, once,
 // when the config is loaded (as charon does for remote_addrs at initiation time).
+std::expected<xfrm::IpAddress, std::string> Resolve(const std::string& hostname) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* result = nullptr;
+  if (int rc = ::getaddrinfo(hostname.c_str(), nullptr, &hints, &result); rc != 0) {
+    return std::unexpected(fmt::format("cannot resolve '{}': {}", hostname, gai_strerror(rc)));
+  }
+  xfrm::IpAddress ip;
+  ip.family = static_cast<std::uint8_t>(result->ai_family);
+  if (result->ai_family == AF_INET) {
+    std::memcpy(ip.bytes.data(), &reinterpret_cast<sockaddr_in*>(result->ai_addr)->sin_addr, 4);
+  } else {
+    std::memcpy(ip.bytes.data(), &reinterpret_cast<sockaddr_in6*>(result->ai_addr)->sin6_addr, 16);
+  }
+  ::freeaddrinfo(result);
+  return ip;
+}
+
+// The first address or DNS name of a list: where we initiate to (or send from); %any if none.
 std::expected<xfrm::IpAddress, std::string> FirstAddress(const std::vector<config::Host>& hosts) {
   for (const auto& host : hosts) {
     if (host.kind == config::Host::Kind::kAddress) return host.subnet.address;
-    if (host.kind == config::Host::Kind::kHostname) {
-      addrinfo hints{};
-      hints.ai_socktype = SOCK_DGRAM;
-      addrinfo* result = nullptr;
-      if (int rc = ::getaddrinfo(host.hostname.c_str(), nullptr, &hints, &result); rc != 0) {
-        return std::unexpected(fmt::format("cannot resolve '{}': {}", host.hostname, gai_strerror(rc)));
-      }
-      xfrm::IpAddress ip;
-      ip.family = static_cast<std::uint8_t>(result->ai_family);
-      if (result->ai_family == AF_INET) {
-        std::memcpy(ip.bytes.data(), &reinterpret_cast<sockaddr_in*>(result->ai_addr)->sin_addr, 4);
-      } else {
-        std::memcpy(ip.bytes.data(), &reinterpret_cast<sockaddr_in6*>(result->ai_addr)->sin6_addr,
-                    16);
-      }
-      ::freeaddrinfo(result);
-      return ip;
-    }
+    if (host.kind == config::Host::Kind::kHostname) return Resolve(host.hostname);
   }
   return xfrm::IpAddress{};  // %any
+}
+
+// Every entry of the list as what a responder accepts (charon matches each of local_addrs and
+// remote_addrs): an address as a host, a subnet as itself, %any as 0.0.0.0/0 and ::/0, %any4 and
+// %any6 as one of them, a DNS name as the address it resolves to. Empty for an empty list (any).
+std::expected<std::vector<xfrm::Subnet>, std::string> MatchList(
+    const std::vector<config::Host>& hosts) {
+  std::vector<xfrm::Subnet> out;
+  const auto any = [&out](std::uint8_t family) {
+    if (family != AF_INET6) out.push_back(*xfrm::Subnet::Parse("0.0.0.0/0"));
+    if (family != AF_INET) out.push_back(*xfrm::Subnet::Parse("::/0"));
+  };
+  for (const auto& host : hosts) {
+    switch (host.kind) {
+      case config::Host::Kind::kAny: any(host.any_family); break;
+      case config::Host::Kind::kAddress:
+      case config::Host::Kind::kSubnet: out.push_back(host.subnet); break;
+      case config::Host::Kind::kHostname: {
+        auto ip = Resolve(host.hostname);
+        if (!ip) return std::unexpected(ip.error());
+        out.push_back(xfrm::Subnet::Host(*ip));
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 ike::Identity ToIdentity(const config::Identity& id, const xfrm::IpAddress& fallback) {
@@ -107,6 +135,12 @@ std::expected<ike::PeerConfig, std::string> ToPeerConfig(const config::Connectio
   if (!remote) return std::unexpected(fmt::format("connection '{}': remote_addrs: {}", conn.name, remote.error()));
   peer.local_address = *local;
   peer.remote_address = *remote;
+  auto local_match = MatchList(conn.local_addrs);
+  auto remote_match = MatchList(conn.remote_addrs);
+  if (!local_match) return std::unexpected(fmt::format("connection '{}': local_addrs: {}", conn.name, local_match.error()));
+  if (!remote_match) return std::unexpected(fmt::format("connection '{}': remote_addrs: {}", conn.name, remote_match.error()));
+  peer.local_match = std::move(*local_match);
+  peer.remote_match = std::move(*remote_match);
   peer.remote_port = conn.remote_port;
   for (const auto& p : conn.proposals) {
     peer.proposals.push_back(ike::IkeProposal{ToEncr(p.encr), p.integ, p.prf, p.dh});
@@ -122,6 +156,7 @@ std::expected<ike::PeerConfig, std::string> ToPeerConfig(const config::Connectio
   peer.rand_time = conn.rand_time;
   peer.reauth_time = conn.reauth_time;
   peer.fragmentation = conn.fragmentation != config::Fragmentation::kNo;
+  peer.fragment_own = conn.fragmentation != config::Fragmentation::kAccept;
   peer.mobike = conn.mobike;
   peer.keyingtries = conn.keyingtries;
   switch (conn.unique) {

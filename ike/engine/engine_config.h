@@ -111,8 +111,13 @@ struct ChildConfig {
 
 struct PeerConfig {
   std::string name{};
-  xfrm::IpAddress local_address{};
-  xfrm::IpAddress remote_address{};
+  xfrm::IpAddress local_address{};   // where we send from; unset = any
+  xfrm::IpAddress remote_address{};  // where we initiate to; unset = any (responder only)
+  // Which addresses this config answers as a responder (charon's local_addrs/remote_addrs lists:
+  // addresses, subnets, %any = 0.0.0.0/0 and ::/0); empty = local_address/remote_address alone
+  // (unset = any).
+  std::vector<xfrm::Subnet> local_match{};
+  std::vector<xfrm::Subnet> remote_match{};
   std::uint16_t remote_port = 500;
   std::vector<IkeProposal> proposals{};
   Identity local_id{};
@@ -133,6 +138,9 @@ struct PeerConfig {
   // deleted first.
   bool make_before_break = false;
   bool fragmentation = true;     // announce and use RFC 7383 fragmentation
+  // charon's fragmentation = accept: announce it (the peer may fragment) but send our own
+  // messages whole.
+  bool fragment_own = true;
   // mobike (charon's default yes): as charon, float to port 4500 after IKE_SA_INIT even without
   // a NAT; with mobike = no only a detected NAT moves IKE there. (MOBIKE itself, RFC 4555, is not
   // implemented: minivpnd does not send MOBIKE_SUPPORTED.)

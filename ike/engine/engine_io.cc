@@ -41,8 +41,9 @@ std::size_t FragmentLimit(const EngineConfig& config, const IkeSa& sa) {
 
 std::vector<Bytes> Seal(const EngineConfig& config, IkeSa& sa, const Header& header,
                         const std::vector<Payload>& payloads, crypto::Random& random) {
-  // RFC 7383 2.5: fragment only when the peer announced IKEV2_FRAGMENTATION_SUPPORTED.
-  if (sa.peer_fragmentation)
+  // RFC 7383 2.5: fragment only when the peer announced IKEV2_FRAGMENTATION_SUPPORTED (and we
+  // are not configured to accept fragments only).
+  if (sa.peer_fragmentation && sa.fragment_own)
     return ProtectFragmented(header, payloads, *sa.cipher_out, random, FragmentLimit(config, sa));
   return {Protect(header, payloads, *sa.cipher_out, random)};
 }

@@ -85,8 +85,8 @@ void Engine::ProcessAuthRequest(IkeSa& sa, const Header& header, const std::vect
   // The peer config is the one for these addresses whose identities match (IDr is optional).
   const PeerConfig* peer = nullptr;
   for (const auto& p : peers_) {
-    bool addr_ok = (p.local_address.family == 0 || p.local_address == sa.local.address) &&
-                   (p.remote_address.family == 0 || p.remote_address == sa.remote.address);
+    bool addr_ok = HostAccepted(p.local_match, p.local_address, sa.local.address) &&
+                   HostAccepted(p.remote_match, p.remote_address, sa.remote.address);
     if (addr_ok && IdMatches(p.remote_id, *idi) && (!idr || IdMatches(p.local_id, *idr))) {
       peer = &p;
       break;

@@ -58,6 +58,7 @@ IkeSa* Engine::CreateRekeyedSa(IkeSa& old, bool we_initiated, const IkeChoice& c
   n.nonce_i.assign(nonce_i.begin(), nonce_i.end());
   n.nonce_r.assign(nonce_r.begin(), nonce_r.end());
   n.peer_fragmentation = old.peer_fragmentation;
+  n.fragment_own = old.fragment_own;
   n.remote_identity = old.remote_identity;
   n.peer_natd = old.peer_natd;
   n.nat_local = old.nat_local;

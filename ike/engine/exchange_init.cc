@@ -89,10 +89,9 @@ bool Engine::DeriveInitKeys(IkeSa& sa, const SecretBytes& g_ir) {
 const PeerConfig* Engine::PeerForAddresses(const Endpoint& local, const Endpoint& remote) const {
   const PeerConfig* wildcard = nullptr;
   for (const auto& p : peers_) {
-    bool local_ok = p.local_address.family == 0 || p.local_address == local.address;
-    if (!local_ok) continue;
+    if (!HostAccepted(p.local_match, p.local_address, local.address)) continue;
     if (p.remote_address == remote.address) return &p;
-    if (p.remote_address.family == 0 && !wildcard) wildcard = &p;
+    if (!wildcard && HostAccepted(p.remote_match, p.remote_address, remote.address)) wildcard = &p;
   }
   return wildcard;
 }
@@ -357,6 +356,7 @@ void Engine::ProcessInitRequest(const Message& m, const Bytes& raw, const Endpoi
                   !AnySourceMatches(m, NatDetectionHash(h.spi_i, 0, remote));
   sa.peer_fragmentation =
       peer->fragmentation && m.FindNotify(NotifyType::kIkev2FragmentationSupported);
+  sa.fragment_own = peer->fragment_own;
   if (!DeriveInitKeys(sa, *shared)) {
     costly();
     DestroySa(sa, now, "key derivation failed");
@@ -491,6 +491,7 @@ void Engine::ProcessInitResponse(IkeSa& sa, const Message& m, const Bytes& raw, 
                   !AnySourceMatches(m, NatDetectionHash(sa.spi_i, sa.spi_r, sa.remote));
   sa.peer_fragmentation =
       peer->fragmentation && m.FindNotify(NotifyType::kIkev2FragmentationSupported);
+  sa.fragment_own = peer->fragment_own;
   if (!DeriveInitKeys(sa, *shared)) {
     DestroySa(sa, now, "key derivation failed");
     return;

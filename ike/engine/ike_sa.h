@@ -146,6 +146,7 @@ struct IkeSa {
   Bytes init_request, init_response;
   std::optional<NotifyType> init_hint{};  // unauthenticated error seen (hint only, 2.21.1)
   bool peer_fragmentation = false;
+  bool fragment_own = true;  // PeerConfig::fragment_own
   bool peer_natd = false;
   bool nat_local = false;    // we are behind a NAT
   bool nat_remote = false;   // the peer is behind a NAT

@@ -501,10 +501,24 @@ IdPayload ToIdPayload(const Identity& id) {
   return IdPayload{.id_type = id.type, .data = Bytes(id.data.begin(), id.data.end())};
 }
 
+bool HostAccepted(const std::vector<xfrm::Subnet>& match, const xfrm::IpAddress& configured,
+                  const xfrm::IpAddress& address) {
+  if (match.empty()) return !configured.is_set() || configured == address;
+  return std::any_of(match.begin(), match.end(), [&](const xfrm::Subnet& s) {
+    return s.address.family == address.family &&
+           Within(SubnetRange(xfrm::Subnet::Host(address)), SubnetRange(s));
+  });
+}
+
 bool IdMatches(const Identity& configured, const IdPayload& received) {
   if (configured.data.empty()) return true;
-  return configured.type == received.id_type &&
-         Bytes(configured.data.begin(), configured.data.end()) == received.data;
+  if (configured.type != received.id_type) return false;
+  const std::string_view want = configured.data;
+  const std::string_view got(reinterpret_cast<const char*>(received.data.data()),
+                             received.data.size());
+  if (want == got) return true;
+  const bool text = configured.type == IdType::kFqdn || configured.type == IdType::kRfc822Addr;
+  return text && want.front() == '*' && got.ends_with(want.substr(1));
 }
 
 std::string DescribeId(const IdPayload& id) {

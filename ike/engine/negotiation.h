@@ -85,7 +85,13 @@ std::optional<ChildTs> AcceptChildTs(const std::vector<xfrm::Selector>& local,
 
 IdPayload ToIdPayload(const Identity& id);
 // An empty configured identity matches anything (%any).
+// An FQDN or RFC822 identity starting with '*' matches any of that type ending in the rest
+// ("*@example.org", "*.example.org", "*" alone: any), as charon's matches_string.
 bool IdMatches(const Identity& configured, const IdPayload& received);
+// Whether a config answers for `address` (charon's local_addrs/remote_addrs matching): any entry
+// of `match` that holds it; with no list, `configured` itself (unset = any).
+bool HostAccepted(const std::vector<xfrm::Subnet>& match, const xfrm::IpAddress& configured,
+                  const xfrm::IpAddress& address);
 // Printable form of a received identity for events (IDs are public; non-printable octets are
 // escaped).
 std::string DescribeId(const IdPayload& id);

@@ -650,6 +650,50 @@ TEST(Legacy, AnExplicitAnyProtoportKeepsItsOwnAsCharon) {
   EXPECT_EQ(child.local_ts[1].ToString(), "10.2.0.0/16");
 }
 
+// leftallowany / rightallowany (or "%host"): stroke adds 0.0.0.0/0,::/0 to that side's
+// addresses; the host stays first, so minivpn still initiates to it.
+TEST(Legacy, AllowAnyAddsAnyAfterTheHost) {
+  for (const char* params : {"    rightallowany=yes\n", "    right=%198.51.100.1\n"}) {
+    TempDir dir;
+    std::string conf = kSeedConf;
+    if (std::string(params).find("right=%") != std::string::npos)
+      conf.replace(conf.find("    right=198.51.100.1\n"), 23, "");
+    auto r = LoadLegacy(dir, conf + params, "routerA routerB : PSK \"supersecret\"\n");
+    ASSERT_TRUE(r.ok()) << params << Dump(r.diagnostics);
+    const auto& remote = r.config.connections.at(0).remote_addrs;
+    ASSERT_EQ(remote.size(), 2u) << params;
+    EXPECT_EQ(remote[0].kind, Host::Kind::kAddress);
+    EXPECT_EQ(remote[0].subnet.address.ToString(), "198.51.100.1");
+    EXPECT_EQ(remote[1].kind, Host::Kind::kAny);
+    EXPECT_EQ(remote[1].any_family, 0);
+    EXPECT_EQ(r.config.connections.at(0).local_addrs.size(), 1u);
+  }
+  TempDir dir;
+  auto off = LoadConn(dir, "    rightallowany=no\n");
+  ASSERT_TRUE(off.ok()) << Dump(off.diagnostics);
+  EXPECT_EQ(off.config.connections.at(0).remote_addrs.size(), 1u);
+}
+
+// ipsec.conf(5): replay_window=-1 (the default) is charon.replay_window, 32.
+TEST(Legacy, ReplayWindowMinusOneIsTheDefault) {
+  TempDir dir;
+  auto r = LoadConn(dir, "    replay_window=-1\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_EQ(r.config.connections.at(0).children.at(0).replay_window, 32u);
+}
+
+// Keywords charon's starter 5.9.8 only logs as deprecated load without a word, as in charon.
+TEST(Legacy, DeprecatedSetupKeywordsAreTaken) {
+  TempDir dir;
+  std::string conf = kSeedConf;
+  conf.replace(0, std::string("config setup\n").size(),
+               "config setup\n  dumpdir=/tmp\n  klipsdebug=none\n  hidetos=yes\n"
+               "  pkcs11module=x.so\n  force_keepalive=no\n");
+  auto r = LoadLegacy(dir, conf, "routerA routerB : PSK \"supersecret\"\n");
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_EQ(testing::Count(r.diagnostics, Severity::kWarning), 0u) << Dump(r.diagnostics);
+}
+
 TEST(Legacy, ProtoportFollowsTheLocalSide) {
   TempDir dir;
   auto r = LoadLegacy(dir,

@@ -2,6 +2,7 @@
 #include "cli/daemon/peer_mapping.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 namespace minivpn::daemon {
 namespace {
@@ -158,6 +159,30 @@ TEST(ToPeerConfig, DynamicSelectorOfAnAnyPeerIsAnError) {
   EXPECT_NE(peer.error().find("child 'gre': remote_ts is dynamic but the address is %any"),
             std::string::npos)
       << peer.error();
+}
+
+// charon's remote_addrs list: initiate to the first address, answer any entry (%any = both
+// families); an empty list answers any address through the unset remote address.
+TEST(ToPeerConfig, AddressListsBecomeWhatTheResponderAnswers) {
+  config::ConnectionConfig conn = GreConn();
+  conn.remote_addrs.push_back(config::Host{.kind = config::Host::Kind::kSubnet,
+                                           .subnet = *base::Subnet::Parse("198.51.100.0/24")});
+  conn.remote_addrs.push_back(config::Host{.kind = config::Host::Kind::kAny,
+                                           .any_family = AF_INET6});
+  auto peer = ToPeerConfig(conn);
+  ASSERT_TRUE(peer) << peer.error();
+  EXPECT_EQ(peer->remote_address, *base::IpAddress::Parse("192.0.2.2"));
+  EXPECT_EQ(peer->remote_match,
+            (std::vector{*base::Subnet::Parse("192.0.2.2/32"), *base::Subnet::Parse("198.51.100.0/24"),
+                         *base::Subnet::Parse("::/0")}));
+  EXPECT_EQ(peer->local_match, std::vector{*base::Subnet::Parse("192.0.2.1/32")});
+  conn.remote_addrs = {config::Host{.kind = config::Host::Kind::kAny}};
+  conn.children[0].remote_ts = {base::Selector::Of(*base::Subnet::Parse("10.2.0.0/16"))};
+  peer = ToPeerConfig(conn);
+  ASSERT_TRUE(peer) << peer.error();
+  EXPECT_FALSE(peer->remote_address.is_set());
+  EXPECT_EQ(peer->remote_match,
+            (std::vector{*base::Subnet::Parse("0.0.0.0/0"), *base::Subnet::Parse("::/0")}));
 }
 
 }  // namespace

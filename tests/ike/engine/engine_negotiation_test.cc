@@ -1,6 +1,7 @@
 // Unit tests of ike/engine/negotiation.cc (proposal selection, traffic selector narrowing, identities,
 // NAT detection hashes), plus checks against messages charon 5.9.8 really sent
 // (tests/fixtures/charon) and the IKE lifetime timers.
+#include <cstring>
 #include <fstream>
 #include <iterator>
 
@@ -209,6 +210,37 @@ TEST(EngineNegotiationTest, ATransportAnswerForSubnetsIsRefusedAsCharon) {
                                   /*answered_transport=*/true, *xfrm::IpAddress::Parse("192.0.2.1"),
                                   *xfrm::IpAddress::Parse("192.0.2.2"));
   EXPECT_FALSE(nets.has_value()) << "installed as transport: " << (nets && nets->transport);
+}
+
+// charon's matches_string: a leading '*' in an FQDN or e-mail identity is a wildcard.
+TEST(EngineNegotiationTest, WildcardIdentities) {
+  const auto id = [](IdType type, const char* text) {
+    return IdPayload{.id_type = type, .data = Bytes(text, text + std::strlen(text))};
+  };
+  const Identity mail{IdType::kRfc822Addr, "*@example.org"};
+  EXPECT_TRUE(IdMatches(mail, id(IdType::kRfc822Addr, "gw@example.org")));
+  EXPECT_FALSE(IdMatches(mail, id(IdType::kRfc822Addr, "gw@example.net")));
+  EXPECT_FALSE(IdMatches(mail, id(IdType::kFqdn, "gw@example.org")));  // another type
+  const Identity domain{IdType::kFqdn, "*.example.org"};
+  EXPECT_TRUE(IdMatches(domain, id(IdType::kFqdn, "gw.example.org")));
+  EXPECT_FALSE(IdMatches(domain, id(IdType::kFqdn, "example.org")));
+  EXPECT_TRUE(IdMatches(Identity{IdType::kFqdn, "*"}, id(IdType::kFqdn, "anything")));
+  // Only FQDN and e-mail identities: a key id with a '*' is literal.
+  EXPECT_FALSE(IdMatches(Identity{IdType::kKeyId, "*x"}, id(IdType::kKeyId, "ax")));
+}
+
+// charon's local_addrs/remote_addrs: any entry matches; without a list, the one address.
+TEST(EngineNegotiationTest, HostAccepted) {
+  const auto ip = [](const char* t) { return *xfrm::IpAddress::Parse(t); };
+  const auto net = [](const char* t) { return *xfrm::Subnet::Parse(t); };
+  EXPECT_TRUE(HostAccepted({}, {}, ip("192.0.2.1")));  // unset: any
+  EXPECT_TRUE(HostAccepted({}, ip("192.0.2.1"), ip("192.0.2.1")));
+  EXPECT_FALSE(HostAccepted({}, ip("192.0.2.1"), ip("192.0.2.2")));
+  const std::vector<xfrm::Subnet> list = {net("192.0.2.1/32"), net("198.51.100.0/24")};
+  EXPECT_TRUE(HostAccepted(list, ip("192.0.2.1"), ip("198.51.100.77")));
+  EXPECT_FALSE(HostAccepted(list, ip("192.0.2.1"), ip("203.0.113.1")));
+  EXPECT_FALSE(HostAccepted(list, ip("192.0.2.1"), ip("2001:db8::1")));
+  EXPECT_TRUE(HostAccepted({net("::/0")}, {}, ip("2001:db8::1")));
 }
 
 TEST(EngineNegotiationTest, Identities) {

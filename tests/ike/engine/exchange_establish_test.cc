@@ -353,6 +353,30 @@ TEST_F(EstablishTest, WrongPskFailsWithoutKernelState) {
   for (const auto& e : failures) EXPECT_EQ(e.text.find("horse"), std::string::npos);
 }
 
+// A responder config with an address list (charon's remote_addrs) answers a peer inside it and
+// no other.
+TEST_F(EstablishTest, ResponderAnswersOnlyPeersInItsAddressList) {
+  PeerConfig pb = PeerB();
+  pb.remote_address = {};
+  pb.remote_match = {Net("198.51.100.0/24")};
+  AddPeers(PeerA(), std::move(pb));
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  EXPECT_EQ(EstablishedCount(b_), 0u);
+  EXPECT_TRUE(kernel_b_.empty());
+}
+
+TEST_F(EstablishTest, ResponderAnswersAPeerInsideItsAddressList) {
+  PeerConfig pb = PeerB();
+  pb.remote_address = {};
+  pb.remote_match = {Net("198.51.100.0/24"), Net("192.0.2.0/24")};
+  AddPeers(PeerA(), std::move(pb));
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  EXPECT_EQ(EstablishedCount(a_), 1u);
+  EXPECT_EQ(EstablishedCount(b_), 1u);
+}
+
 TEST_F(EstablishTest, TsUnacceptableKeepsIkeSa) {
   PeerConfig pb = PeerB();
   pb.children[0].local_ts = Ts("10.1.0.0/16");

@@ -172,6 +172,38 @@ TEST_F(InitTest, FragmentedIkeAuth) {
   EXPECT_EQ(ka.sa_count(), 2u);
 }
 
+// charon's fragmentation = accept: A announces fragmentation (B may fragment to it) but sends its
+// own IKE_AUTH whole; B's answer, above the fragment size too, comes in fragments.
+TEST_F(InitTest, FragmentationAcceptAnnouncesButSendsWhole) {
+  EngineConfig cfg;
+  cfg.fragment_size = 200;
+  crypto::SeededRandom ra(3), rb(4);
+  xfrm::FakeKernel ka, kb;
+  Engine a(cfg, ra, ka), b(cfg, rb, kb);
+  SimNetwork net;
+  net.Attach(Ip("192.0.2.1"), &a);
+  net.Attach(Ip("192.0.2.2"), &b);
+  PeerConfig pa = PeerA();
+  pa.fragment_own = false;
+  ASSERT_TRUE(a.AddPeer(std::move(pa), net.now()).has_value());
+  ASSERT_TRUE(b.AddPeer(PeerB(), net.now()).has_value());
+  ASSERT_TRUE(a.Initiate("to-b", "net", net.now()).has_value());
+  net.CollectReliable();
+  net.Deliver(0);  // IKE_SA_INIT request, with IKEV2_FRAGMENTATION_SUPPORTED
+  net.CollectReliable();
+  net.Deliver(0);  // its answer
+  net.CollectReliable();
+  ASSERT_EQ(net.pending(), 1u);  // A's IKE_AUTH request: whole
+  EXPECT_GT(net.in_flight().front().datagram.data.size(), 200u - 28u);
+  net.Deliver(0);
+  net.CollectReliable();
+  EXPECT_GT(net.pending(), 1u);  // B's IKE_AUTH response: in fragments
+  while (net.pending()) net.Deliver(0);
+  net.RunFor(seconds(1));
+  EXPECT_EQ(EstablishedCount(a), 1u);
+  EXPECT_EQ(EstablishedCount(b), 1u);
+}
+
 TEST_F(InitTest, FragmentsUnderLossAndDuplication) {
   EngineConfig cfg;
   cfg.fragment_size = 200;
