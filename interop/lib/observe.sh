@@ -159,6 +159,19 @@ lab_xfrm_matches() {
   return 1
 }
 
+# lab_expect_reference LABEL: dumps both routers' xfrm state under LABEL and, when the row names a
+# REFERENCE, expects each to equal expected/<REFERENCE>-a.txt and -b.txt (charon's own state for
+# the same config: "kernel identity").
+lab_expect_reference() {
+  local label=$1 x
+  for x in a b; do lab_xfrm_dump "$x" "$label"; done
+  [[ -n ${REFERENCE:-} ]] || return 0
+  for x in a b; do
+    expect "kernel state of $x equals expected/$REFERENCE-$x.txt" \
+      lab_xfrm_matches "$x" "$label" "$LAB_DIR/expected/$REFERENCE-$x.txt"
+  done
+}
+
 # lab_xfrm_empty X: no SA and no policy other than the IKE sockets' own bypass policies.
 lab_xfrm_empty() {
   local sas pols

@@ -62,11 +62,4 @@ no_plain_v6() {
   return 1
 }
 expect "no IPv6 in the clear on the transport link" no_plain_v6
-lab_xfrm_dump a tunnel
-lab_xfrm_dump b tunnel
-if [[ -n ${REFERENCE:-} ]]; then
-  expect "kernel state of a equals expected/$REFERENCE-a.txt" \
-    lab_xfrm_matches a tunnel "$LAB_DIR/expected/$REFERENCE-a.txt"
-  expect "kernel state of b equals expected/$REFERENCE-b.txt" \
-    lab_xfrm_matches b tunnel "$LAB_DIR/expected/$REFERENCE-b.txt"
-fi
+lab_expect_reference tunnel

@@ -61,11 +61,4 @@ no_plain_gre() {
 }
 expect "ESP on the transport link" lab_esp_seen transport-a 10
 expect "no GRE in the clear on the transport link" no_plain_gre
-lab_xfrm_dump a transport
-lab_xfrm_dump b transport
-if [[ -n ${REFERENCE:-} ]]; then
-  expect "kernel state of a equals expected/$REFERENCE-a.txt" \
-    lab_xfrm_matches a transport "$LAB_DIR/expected/$REFERENCE-a.txt"
-  expect "kernel state of b equals expected/$REFERENCE-b.txt" \
-    lab_xfrm_matches b transport "$LAB_DIR/expected/$REFERENCE-b.txt"
-fi
+lab_expect_reference transport
