@@ -77,6 +77,11 @@ std::string Selector::ToString() const {
   return (net.address.is_set() ? net.ToString() : std::string("dynamic")) + ProtoPortString();
 }
 
+bool SelectorsPair(const Selector& local, const Selector& remote) {
+  if (local.net.address.family != remote.net.address.family) return false;
+  return local.proto == 0 || remote.proto == 0 || local.proto == remote.proto;
+}
+
 std::string JoinSelectors(const std::vector<Selector>& list, std::string_view separator) {
   std::string out;
   for (const auto& sel : list) {

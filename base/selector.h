@@ -31,6 +31,10 @@ struct Selector {
   auto operator<=>(const Selector&) const = default;
 };
 
+// Whether a local and a remote selector make a policy pair (charon's policy enumerator): one
+// address family, and not two different protocols.
+bool SelectorsPair(const Selector& local, const Selector& remote);
+
 // "10.1.0.0/16 fd01::/64" (charon's log spelling of a selector list), with `separator`.
 std::string JoinSelectors(const std::vector<Selector>& list, std::string_view separator = " ");
 

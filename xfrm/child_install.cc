@@ -56,9 +56,7 @@ std::vector<PolicySpec> ChildPolicies(const ChildSaKernel& child) {
   std::vector<PolicySpec> policies;
   for (const Selector& local : child.local_ts) {
     for (const Selector& remote : child.remote_ts) {
-      // charon's policy enumerator skips pairs of two families or two different protocols.
-      if (local.net.address.family != remote.net.address.family) continue;
-      if (local.proto != 0 && remote.proto != 0 && local.proto != remote.proto) continue;
+      if (!base::SelectorsPair(local, remote)) continue;
       PolicySpec in;
       in.id = PolicyIdOf(remote, local, PolicyDir::kIn, child.mark_in);
       in.priority = PolicyPriority(in.id);

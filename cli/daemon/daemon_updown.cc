@@ -66,8 +66,7 @@ std::vector<UpdownInfo> Daemon::UpdownInfoOf(const ike::Event& e) const {
   std::vector<UpdownInfo> infos;
   for (const auto& mine : local_ts) {
     for (const auto& theirs : remote_ts) {
-      if (mine.net.address.family != theirs.net.address.family) continue;
-      if (mine.proto != 0 && theirs.proto != 0 && mine.proto != theirs.proto) continue;
+      if (!base::SelectorsPair(mine, theirs)) continue;
       infos.push_back(info);
       infos.back().my_client = mine;
       infos.back().peer_client = theirs;

@@ -110,17 +110,18 @@ ike::StartAction ToStartAction(config::StartAction a) {
   return ike::StartAction::kNone;
 }
 
-// The selectors of one side with "dynamic" (an empty list, or an entry without an address)
-// resolved to that side's IKE address as a host, its protocol and ports kept.
+// The selectors of one side; an empty list is "dynamic": one entry without an address, which the
+// engine resolves to that side's IKE address per IKE SA (ike::ResolveDynamic). Dynamic needs an
+// address to start or trap from.
 std::expected<std::vector<xfrm::Selector>, std::string> ResolveSelectors(
-    const std::vector<config::Selector>& ts, const xfrm::IpAddress& dynamic, const char* what) {
+    const std::vector<config::Selector>& ts, const xfrm::IpAddress& dynamic, const char* what,
+    bool initiates) {
   std::vector<xfrm::Selector> out = ts.empty() ? std::vector<xfrm::Selector>{{}} : ts;
-  for (auto& sel : out) {
-    if (sel.net.address.is_set()) continue;
-    if (!dynamic.is_set())
-      return std::unexpected(fmt::format("{} is dynamic but the address is %any", what));
-    sel.net = base::Subnet::Host(dynamic);
-  }
+  const bool is_dynamic = std::any_of(out.begin(), out.end(), [](const xfrm::Selector& s) {
+    return !s.net.address.is_set();
+  });
+  if (is_dynamic && initiates && !dynamic.is_set())
+    return std::unexpected(fmt::format("{} is dynamic but the address is %any", what));
   return out;
 }
 
@@ -168,8 +169,12 @@ std::expected<ike::PeerConfig, std::string> ToPeerConfig(const config::Connectio
   for (const auto& c : conn.children) {
     ike::ChildConfig child;
     child.name = c.name;
-    auto local_ts = ResolveSelectors(c.local_ts, peer.local_address, "local_ts");
-    auto remote_ts = ResolveSelectors(c.remote_ts, peer.remote_address, "remote_ts");
+    // Trap policies are installed from the config, so their dynamic selectors need addresses.
+    const ike::StartAction start = ToStartAction(c.start_action);
+    const bool traps =
+        start == ike::StartAction::kTrap || start == ike::StartAction::kTrapAndStart;
+    auto local_ts = ResolveSelectors(c.local_ts, peer.local_address, "local_ts", traps);
+    auto remote_ts = ResolveSelectors(c.remote_ts, peer.remote_address, "remote_ts", traps);
     if (!local_ts) return std::unexpected(fmt::format("child '{}': {}", c.name, local_ts.error()));
     if (!remote_ts) return std::unexpected(fmt::format("child '{}': {}", c.name, remote_ts.error()));
     child.local_ts = *local_ts;

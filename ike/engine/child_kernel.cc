@@ -8,6 +8,7 @@
 
 #include "crypto/keymat.h"
 #include "ike/engine/engine.h"
+#include "ike/engine/negotiation.h"
 
 namespace minivpn::ike {
 
@@ -110,18 +111,20 @@ xfrm::Lifetime Engine::ChildLifetime(const ChildConfig& cfg) {
   return l;
 }
 
-std::optional<std::uint32_t> Engine::AllocChildSpi(IkeSa& sa, const ChildConfig& child,
-                                                   std::uint32_t* reqid) {
-  // Before the marks are resolved: the final reqid is taken when the CHILD_SA is installed.
-  *reqid = AcquireReqid(child, ChildTs{child.local_ts, child.remote_ts, child.transport,
-                                       child.mark_in, child.mark_out});
-  auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, *reqid, xfrm::kCharonSpiRange);
-  if (!spi) {
-    ReleaseReqid(*reqid);
-    *reqid = 0;
-    return std::nullopt;
-  }
-  return *spi;
+bool Engine::AllocChildSpi(IkeSa& sa, const ChildConfig& child, const ChildSa* old,
+                           PendingChild& pending) {
+  // The marks are the CHILD_SA's from here on (charon resolves %unique when the initiator creates
+  // its child_sa). The reqid is taken at install, for the selectors the answer grants, and the
+  // SPI is allocated without one, as charon's get_spi: a narrowed answer then gets the reqid
+  // charon gives it.
+  const ChildTs marks = WithMarks(child, ChildTs{}, old);
+  pending.mark_in = marks.mark_in;
+  pending.mark_out = marks.mark_out;
+  pending.reqid = 0;
+  auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, 0, xfrm::kCharonSpiRange);
+  if (!spi) return false;
+  pending.spi_in = *spi;
+  return true;
 }
 
 void Engine::ReleaseSpi(IkeSa& sa, std::uint32_t spi_in) {
@@ -299,10 +302,17 @@ void Engine::InstallTrap(const PeerConfig& peer, const ChildConfig& c, TimePoint
   xfrm::ChildSaKernel k;
   k.local = peer.local_address;
   k.remote = peer.remote_address;
-  k.local_ts = c.local_ts;
-  k.remote_ts = c.remote_ts;
+  k.local_ts = ResolveDynamic(c.local_ts, peer.local_address);
+  k.remote_ts = ResolveDynamic(c.remote_ts, peer.remote_address);
   k.transport = c.transport;
-  const ChildTs traffic = WithMarks(c, ChildTs{c.local_ts, c.remote_ts, c.transport}, nullptr);
+  const auto unresolved = [](const xfrm::Selector& s) { return !s.net.address.is_set(); };
+  if (std::any_of(k.local_ts.begin(), k.local_ts.end(), unresolved) ||
+      std::any_of(k.remote_ts.begin(), k.remote_ts.end(), unresolved)) {
+    Emit(EventKind::kFailure, nullptr, now,
+         peer.name + ": no trap policies for " + c.name + ": a dynamic selector needs an address");
+    return;
+  }
+  const ChildTs traffic = WithMarks(c, ChildTs{k.local_ts, k.remote_ts, c.transport}, nullptr);
   k.mark_in = traffic.mark_in;
   k.mark_out = traffic.mark_out;
   k.reqid = AcquireReqid(c, traffic);

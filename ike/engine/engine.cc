@@ -1,5 +1,6 @@
 // Engine API: configuration, commands, kernel events, timers and queries.
 #include "ike/engine/engine.h"
+#include "ike/engine/negotiation.h"
 
 #include <algorithm>
 #include <cassert>
@@ -534,7 +535,8 @@ void Engine::HandleKernelEvent(const KernelEvent& event, TimePoint now) {
       if (entry.reqid != acquire->reqid) continue;
       for (const auto& p : peers_)
         for (const auto& c : p.children)
-          if (c.reqid == 0 && c.local_ts == std::get<0>(key) && c.remote_ts == std::get<1>(key) &&
+          if (c.reqid == 0 && ResolveDynamic(c.local_ts, p.local_address) == std::get<0>(key) &&
+              ResolveDynamic(c.remote_ts, p.remote_address) == std::get<1>(key) &&
               SameMark(c.mark_in, std::get<2>(key)) && SameMark(c.mark_out, std::get<3>(key)))
             (void)Initiate(p.name, c.name, now);
     }

@@ -208,8 +208,10 @@ class Engine {
   void ReleaseIdleCiphers(IkeSa& sa);
 
   // --- exchange_child.cc (CREATE_CHILD_SA for CHILD_SAs, 1.3.1, 1.3.3, 2.8, 2.25)
-  std::optional<std::uint32_t> AllocChildSpi(IkeSa& sa, const ChildConfig& child,
-                                             std::uint32_t* reqid);
+  // Initiator: the marks (%unique resolved, or `old`'s for a rekey), the reqid and the inbound
+  // SPI of a CHILD_SA about to be proposed, into `pending`; false if the kernel refused the SPI.
+  bool AllocChildSpi(IkeSa& sa, const ChildConfig& child, const ChildSa* old,
+                     PendingChild& pending);
   // `pfs_group`/`ke_retries`: a retry after INVALID_KE_PAYLOAD with the group asked for.
   void StartCreateChild(IkeSa& sa, const std::string& name, std::uint64_t rekey_of, TimePoint now,
                         crypto::DhGroup pfs_group = crypto::DhGroup::kNone,

@@ -36,18 +36,20 @@ void Engine::SendAuthRequest(IkeSa& sa, TimePoint now) {
   payloads.push_back(MakePayload(
       PayloadType::kAuth, AuthPayload{.method = AuthMethod::kSharedKeyMic,
                                       .data = Bytes(auth.Reveal().begin(), auth.Reveal().end())}));
-  std::uint32_t reqid = 0;
-  auto spi = AllocChildSpi(sa, *child, &reqid);
-  if (!spi) {
+  PendingChild pending{.name = child->name};
+  if (!AllocChildSpi(sa, *child, nullptr, pending)) {
     Emit(EventKind::kFailure, &sa, now, "SPI allocation failed", std::nullopt, child->name);
     DestroySa(sa, now, "kernel failure");
     return;
   }
-  sa.auth_pending = PendingChild{.name = child->name, .spi_in = *spi, .reqid = reqid};
+  const std::uint32_t spi = pending.spi_in;
+  sa.auth_pending = std::move(pending);
   if (child->transport) payloads.push_back(MakeNotify(NotifyType::kUseTransportMode));  // 1.3.1
-  payloads.push_back(MakePayload(PayloadType::kSa, OfferEsp(child->proposals, *spi, false)));
-  payloads.push_back(MakePayload(PayloadType::kTsi, ToTsPayload(child->local_ts)));
-  payloads.push_back(MakePayload(PayloadType::kTsr, ToTsPayload(child->remote_ts)));
+  payloads.push_back(MakePayload(PayloadType::kSa, OfferEsp(child->proposals, spi, false)));
+  payloads.push_back(MakePayload(PayloadType::kTsi,
+                                 ToTsPayload(ResolveDynamic(child->local_ts, sa.local.address))));
+  payloads.push_back(MakePayload(PayloadType::kTsr,
+                                 ToTsPayload(ResolveDynamic(child->remote_ts, sa.remote.address))));
   SendRequest(sa, ExchangeKind::kAuth, ExchangeType::kIkeAuth, std::move(payloads), now);
 }
 
@@ -143,8 +145,9 @@ void Engine::ProcessAuthRequest(IkeSa& sa, const Header& header, const std::vect
     std::optional<ChildTs> ts;
     const bool transport_asked = FindNotify(inner, NotifyType::kUseTransportMode) != nullptr;
     for (const auto& c : peer->children) {
-      ts = NarrowChildTs(c.local_ts, c.remote_ts, c.transport, *tsi, *tsr, transport_asked,
-                         sa.local.address, sa.remote.address);
+      ts = NarrowChildTs(ResolveDynamic(c.local_ts, sa.local.address),
+                         ResolveDynamic(c.remote_ts, sa.remote.address), c.transport, *tsi, *tsr,
+                         transport_asked, sa.local.address, sa.remote.address);
       if (ts) {
         cfg = &c;
         break;
@@ -241,9 +244,14 @@ void Engine::ProcessAuthResponse(IkeSa& sa, const std::vector<Payload>& inner, T
   }
   auto choice = AcceptEsp(cfg->proposals, *sa_body, false);
   const bool transport = FindNotify(inner, NotifyType::kUseTransportMode) != nullptr;
-  auto ts = AcceptChildTs(cfg->local_ts, cfg->remote_ts, cfg->transport, *tsi, *tsr, transport,
+  auto ts = AcceptChildTs(ResolveDynamic(cfg->local_ts, sa.local.address),
+                          ResolveDynamic(cfg->remote_ts, sa.remote.address), cfg->transport, *tsi,
+                          *tsr, transport,
                           sa.local.address, sa.remote.address);
-  if (ts) ts = WithMarks(*cfg, *ts, nullptr);
+  if (ts) {
+    ts->mark_in = pending.mark_in;
+    ts->mark_out = pending.mark_out;
+  }
   if (!choice || !ts) {
     Emit(EventKind::kFailure, &sa, now, "CHILD_SA answer not acceptable", std::nullopt, cfg->name);
     std::uint32_t spi = pending.spi_in;

@@ -18,6 +18,11 @@ crypto::DhGroup PfsGroup(const ChildConfig& cfg) {
 
 const Bytes& MinNonce(const Bytes& a, const Bytes& b) { return NonceLess(a, b) ? a : b; }
 
+// A rekey's selectors and mode equal its predecessor's (the policies it takes over).
+bool SameTraffic(const ChildTs& ts, const xfrm::ChildSaParams& old) {
+  return ts.local == old.local_ts && ts.remote == old.remote_ts && ts.transport == old.transport;
+}
+
 }  // namespace
 
 // 1.3.1 / 1.3.3 request: [N(REKEY_SA)] SA Ni [KEi] TSi TSr.
@@ -31,12 +36,10 @@ void Engine::StartCreateChild(IkeSa& sa, const std::string& name, std::uint64_t 
   pending.name = name;
   pending.rekey_of = rekey_of;
   pending.ke_retries = ke_retries;
-  auto spi = AllocChildSpi(sa, *cfg, &pending.reqid);
-  if (!spi) {
+  if (!AllocChildSpi(sa, *cfg, old, pending)) {
     Emit(EventKind::kFailure, &sa, now, "SPI allocation failed", std::nullopt, name);
     return;
   }
-  pending.spi_in = *spi;
   pending.nonce_i.resize(config_.nonce_size);
   random_.Fill(pending.nonce_i);
   crypto::DhGroup group = pfs_group != crypto::DhGroup::kNone ? pfs_group : PfsGroup(*cfg);
@@ -50,7 +53,8 @@ void Engine::StartCreateChild(IkeSa& sa, const std::string& name, std::uint64_t 
     pending.ke = std::move(*ke);
   }
   std::vector<Payload> payloads;
-  std::vector<xfrm::Selector> local_ts = cfg->local_ts, remote_ts = cfg->remote_ts;
+  std::vector<xfrm::Selector> local_ts = ResolveDynamic(cfg->local_ts, sa.local.address);
+  std::vector<xfrm::Selector> remote_ts = ResolveDynamic(cfg->remote_ts, sa.remote.address);
   if (old) {
     // 2.8: REKEY_SA carries the SPI we receive on (our inbound SPI).
     payloads.push_back(
@@ -116,13 +120,18 @@ void Engine::ProcessChildRequest(IkeSa& sa, const Header& header, const std::vec
     old_id = old->id;
     cfg = FindChildConfig(*peer, old->name);
     if (cfg) ts = narrow(old->params.local_ts, old->params.remote_ts, cfg->transport);
+    // A rekey takes over its predecessor's policies as they are: other selectors or another mode
+    // would need policies of their own (charon installs them; refused here, the old CHILD_SA
+    // stays until it expires and is then made anew).
+    if (ts && !SameTraffic(*ts, old->params)) ts.reset();
   } else {
     // A rekey replaces a CHILD_SA; a new one adds to what this IKE SA holds (bounded).
     if (sa.children.size() >= config_.max_children_per_ike_sa)
       return reply_error(NotifyType::kNoAdditionalSas, {},
                          std::to_string(sa.children.size()) + " CHILD_SAs on this IKE SA already");
     for (const auto& c : peer->children) {
-      if ((ts = narrow(c.local_ts, c.remote_ts, c.transport))) {
+      if ((ts = narrow(ResolveDynamic(c.local_ts, sa.local.address),
+                       ResolveDynamic(c.remote_ts, sa.remote.address), c.transport))) {
         cfg = &c;
         break;
       }
@@ -259,15 +268,19 @@ void Engine::ProcessChildResponse(IkeSa& sa, Outstanding& out, const std::vector
   const auto* tsi = FindBody<TsPayload>(inner, PayloadType::kTsi);
   const auto* tsr = FindBody<TsPayload>(inner, PayloadType::kTsr);
   ChildSa* old = sa.FindChild(old_id);
-  const auto& want_local = old ? old->params.local_ts : cfg->local_ts;
-  const auto& want_remote = old ? old->params.remote_ts : cfg->remote_ts;
+  const auto want_local =
+      old ? old->params.local_ts : ResolveDynamic(cfg->local_ts, sa.local.address);
+  const auto want_remote =
+      old ? old->params.remote_ts : ResolveDynamic(cfg->remote_ts, sa.remote.address);
   const bool transport = FindNotify(inner, NotifyType::kUseTransportMode) != nullptr;
   auto ts = tsi && tsr ? AcceptChildTs(want_local, want_remote, cfg->transport, *tsi, *tsr,
                                        transport, sa.local.address, sa.remote.address)
                        : std::nullopt;
-  if (!choice || !nonce || nonce->data.size() < 16 || nonce->data.size() > 256 || !ts)
+  if (!choice || !nonce || nonce->data.size() < 16 || nonce->data.size() > 256 || !ts ||
+      (old && !SameTraffic(*ts, old->params)))
     return refuse("answer not acceptable");
-  ts = WithMarks(*cfg, *ts, old);
+  ts->mark_in = p.mark_in;
+  ts->mark_out = p.mark_out;
   std::optional<SecretBytes> g_ir;
   if (choice->suite.dh != crypto::DhGroup::kNone) {
     if (!p.ke || !ke || ke->group != p.ke->group() || choice->suite.dh != ke->group)

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <cstring>
 
@@ -410,6 +411,13 @@ std::string Describe(const EspSuite& suite) {
   return s;
 }
 
+std::vector<xfrm::Selector> ResolveDynamic(std::vector<xfrm::Selector> list,
+                                           const xfrm::IpAddress& host) {
+  for (auto& sel : list)
+    if (!sel.net.address.is_set() && host.is_set()) sel.net = xfrm::Subnet::Host(host);
+  return list;
+}
+
 TsPayload ToTsPayload(const std::vector<xfrm::Selector>& selectors) {
   TsPayload payload;
   for (const auto& sel : selectors) {
@@ -451,6 +459,10 @@ std::vector<xfrm::Selector> NarrowTs(const std::vector<xfrm::Selector>& ours,
                          std::max(mine.from_port, ts.start_port),
                          std::min(mine.to_port, ts.end_port)};
       if (sel.from_port > sel.to_port) continue;  // includes the OPAQUE range 65535-0
+      // ICMP type/code ride in the ports (RFC 4301); the kernel wants them split into sport and
+      // dport, which this engine does not do (an error in our configs too): skip, never install
+      // them as ports.
+      if ((sel.proto == 1 || sel.proto == 58) && !sel.any_port()) continue;
       const bool covered = std::any_of(result.begin(), result.end(),
                                        [&](const xfrm::Selector& r2) { return covers(r2, sel); });
       if (covered) continue;
@@ -516,9 +528,18 @@ bool IdMatches(const Identity& configured, const IdPayload& received) {
   const std::string_view want = configured.data;
   const std::string_view got(reinterpret_cast<const char*>(received.data.data()),
                              received.data.size());
-  if (want == got) return true;
   const bool text = configured.type == IdType::kFqdn || configured.type == IdType::kRfc822Addr;
-  return text && want.front() == '*' && got.ends_with(want.substr(1));
+  if (!text) return want == got;
+  // charon compares these case-insensitively; a leading '*' stands for at least one character.
+  const auto same = [](std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) ==
+                    std::tolower(static_cast<unsigned char>(y));
+           });
+  };
+  if (same(want, got)) return true;
+  if (want.front() != '*' || got.size() < want.size()) return false;
+  return same(got.substr(got.size() - (want.size() - 1)), want.substr(1));
 }
 
 std::string DescribeId(const IdPayload& id) {

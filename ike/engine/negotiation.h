@@ -58,6 +58,12 @@ bool OffersGroup(const std::vector<EspProposal>& ours, crypto::DhGroup group);
 std::string Describe(const IkeSuite& suite);  // "AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519"
 std::string Describe(const EspSuite& suite);  // "AES_GCM_16_256/NO_EXT_SEQ"
 
+// charon's dynamic selectors: each entry without an address (config "dynamic", "dynamic[gre]")
+// becomes `host` as a host prefix, its protocol and ports kept (unset `host`: left as it is).
+// Resolved per IKE SA, since a config may answer several peer addresses.
+std::vector<xfrm::Selector> ResolveDynamic(std::vector<xfrm::Selector> list,
+                                           const xfrm::IpAddress& host);
+
 // 3.13.1: one selector per entry, in order.
 TsPayload ToTsPayload(const std::vector<xfrm::Selector>& selectors);
 // 2.9 narrowing as charon does it, for both roles: each of `ours` intersected (addresses,

@@ -1,6 +1,8 @@
 // Which connections export Wireshark keys, and where (cli/daemon/peer_mapping.h, issue 9).
 #include "cli/daemon/peer_mapping.h"
 
+#include "ike/engine/negotiation.h"
+
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
@@ -100,8 +102,9 @@ config::ConnectionConfig GreConn() {
   return conn;
 }
 
-// "dynamic[gre]": the IKE address of that side as a host, the protocol kept; transport mode.
-TEST(ToPeerConfig, DynamicSelectorsResolveToTheIkeAddressesKeepingProtocolAndPorts) {
+// "dynamic[gre]": stays dynamic (no address), the protocol kept; the engine resolves it per IKE
+// SA (ike::ResolveDynamic), since one config may answer several peer addresses.
+TEST(ToPeerConfig, DynamicSelectorsStayDynamicKeepingProtocolAndPorts) {
   config::ConnectionConfig conn = GreConn();
   base::Selector gre;
   gre.proto = 47;
@@ -112,24 +115,19 @@ TEST(ToPeerConfig, DynamicSelectorsResolveToTheIkeAddressesKeepingProtocolAndPor
   ASSERT_TRUE(peer) << peer.error();
   const ike::ChildConfig& c = peer->children.at(0);
   ASSERT_EQ(c.local_ts.size(), 1u);
-  EXPECT_EQ(c.local_ts[0].net, *base::Subnet::Parse("192.0.2.1/32"));
+  EXPECT_FALSE(c.local_ts[0].net.address.is_set());
   EXPECT_EQ(c.local_ts[0].proto, 47);
-  EXPECT_TRUE(c.local_ts[0].any_port());
-  ASSERT_EQ(c.remote_ts.size(), 1u);
-  EXPECT_EQ(c.remote_ts[0].ToString(), "192.0.2.2/32[gre]");
+  EXPECT_EQ(ike::ResolveDynamic(c.remote_ts, *base::IpAddress::Parse("192.0.2.2")).at(0).ToString(),
+            "192.0.2.2/32[gre]");
   EXPECT_TRUE(c.transport);
 }
 
-// An empty list is "dynamic" too: the address as a host, any protocol; dynamic entries among
-// subnets resolve in place, in order.
+// An empty list is "dynamic" too; dynamic entries among subnets resolve in place, in order.
 TEST(ToPeerConfig, EmptyListsAndMixedListsResolveInPlace) {
   config::ConnectionConfig conn = GreConn();
   auto peer = ToPeerConfig(conn);
   ASSERT_TRUE(peer) << peer.error();
-  EXPECT_EQ(peer->children.at(0).local_ts,
-            std::vector{base::Selector::Of(*base::Subnet::Parse("192.0.2.1/32"))});
-  EXPECT_EQ(peer->children.at(0).remote_ts,
-            std::vector{base::Selector::Of(*base::Subnet::Parse("192.0.2.2/32"))});
+  EXPECT_EQ(peer->children.at(0).local_ts, std::vector<base::Selector>{base::Selector{}});
   EXPECT_FALSE(peer->children.at(0).transport);
 
   base::Selector tcp80;
@@ -139,24 +137,31 @@ TEST(ToPeerConfig, EmptyListsAndMixedListsResolveInPlace) {
                                base::Selector::Of(*base::Subnet::Parse("::/0"))};
   peer = ToPeerConfig(conn);
   ASSERT_TRUE(peer) << peer.error();
-  const auto& local = peer->children.at(0).local_ts;
+  const auto local =
+      ike::ResolveDynamic(peer->children.at(0).local_ts, *base::IpAddress::Parse("192.0.2.1"));
   ASSERT_EQ(local.size(), 3u);
   EXPECT_EQ(local[0].ToString(), "10.1.0.0/16");
   EXPECT_EQ(local[1].ToString(), "192.0.2.1/32[tcp/80]");
   EXPECT_EQ(local[2].ToString(), "::/0");
 }
 
-// Dynamic needs an address: a %any remote cannot be resolved.
-TEST(ToPeerConfig, DynamicSelectorOfAnAnyPeerIsAnError) {
+// A responder for any peer may have dynamic selectors (resolved from each IKE SA); trap policies
+// are installed from the config and need an address.
+TEST(ToPeerConfig, DynamicSelectorOfAnAnyPeerNeedsAnAddressOnlyForTraps) {
   config::ConnectionConfig conn = GreConn();
   conn.remote_addrs = {config::Host{.kind = config::Host::Kind::kAny}};
   base::Selector gre;
   gre.proto = 47;
   conn.children[0].local_ts = {base::Selector::Of(*base::Subnet::Parse("10.1.0.0/16"))};
   conn.children[0].remote_ts = {gre};
+  EXPECT_TRUE(ToPeerConfig(conn));
+  conn.remote_addrs = GreConn().remote_addrs;
+  conn.local_addrs = {config::Host{.kind = config::Host::Kind::kAny}};
+  conn.children[0].local_ts = {gre};
+  conn.children[0].start_action = config::StartAction::kTrap;
   auto peer = ToPeerConfig(conn);
   ASSERT_FALSE(peer);
-  EXPECT_NE(peer.error().find("child 'gre': remote_ts is dynamic but the address is %any"),
+  EXPECT_NE(peer.error().find("child 'gre': local_ts is dynamic but the address is %any"),
             std::string::npos)
       << peer.error();
 }

@@ -148,6 +148,14 @@ TEST(EngineNegotiationTest, TrafficSelectorProtocolsAndPorts) {
   opaque.selectors[0].start_port = 0xffff;
   opaque.selectors[0].end_port = 0;
   EXPECT_TRUE(NarrowTs(Ts("0.0.0.0/0"), opaque).empty());
+  // ICMP type/code in the ports is not installed as ports; ICMP without them is.
+  TsPayload echo = ToTsPayload(Ts("0.0.0.0/0"));
+  echo.selectors[0].ip_protocol = 1;
+  echo.selectors[0].start_port = echo.selectors[0].end_port = 0x0800;
+  EXPECT_TRUE(NarrowTs(Ts("10.1.0.0/16"), echo).empty());
+  echo.selectors[0].start_port = 0;
+  echo.selectors[0].end_port = 0xffff;
+  EXPECT_EQ(NarrowTs(Ts("10.1.0.0/16"), echo), Sel({"10.1.0.0/16[icmp]"}));
 }
 
 TEST(EngineNegotiationTest, TrafficSelectorLists) {
@@ -224,6 +232,10 @@ TEST(EngineNegotiationTest, WildcardIdentities) {
   const Identity domain{IdType::kFqdn, "*.example.org"};
   EXPECT_TRUE(IdMatches(domain, id(IdType::kFqdn, "gw.example.org")));
   EXPECT_FALSE(IdMatches(domain, id(IdType::kFqdn, "example.org")));
+  EXPECT_FALSE(IdMatches(domain, id(IdType::kFqdn, ".example.org")));  // '*' is one or more
+  EXPECT_TRUE(IdMatches(domain, id(IdType::kFqdn, "GW.Example.ORG")));  // case-insensitive
+  EXPECT_TRUE(
+      IdMatches(Identity{IdType::kFqdn, "gw.example.org"}, id(IdType::kFqdn, "GW.example.org")));
   EXPECT_TRUE(IdMatches(Identity{IdType::kFqdn, "*"}, id(IdType::kFqdn, "anything")));
   // Only FQDN and e-mail identities: a key id with a '*' is literal.
   EXPECT_FALSE(IdMatches(Identity{IdType::kKeyId, "*x"}, id(IdType::kKeyId, "ax")));

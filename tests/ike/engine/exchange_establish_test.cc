@@ -377,6 +377,28 @@ TEST_F(EstablishTest, ResponderAnswersAPeerInsideItsAddressList) {
   EXPECT_EQ(EstablishedCount(b_), 1u);
 }
 
+// Dynamic selectors are the IKE SA's addresses, not the config's first one: a responder config
+// answering two peer addresses gives the peer at the second one its own address.
+TEST_F(EstablishTest, DynamicSelectorsFollowTheIkeSaOfAResponderWithSeveralAddresses) {
+  PeerConfig pa = PeerA(), pb = PeerB();
+  pb.remote_address = Ip("198.51.100.9");
+  pb.remote_match = {Net("198.51.100.9/32"), Net("192.0.2.1/32")};
+  for (PeerConfig* p : {&pa, &pb}) {
+    p->children[0].local_ts = {xfrm::Selector{}};
+    p->children[0].remote_ts = {xfrm::Selector{}};
+  }
+  AddPeers(std::move(pa), std::move(pb));
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(std::chrono::seconds(1));
+  auto cb = Children(b_);
+  ASSERT_EQ(cb.size(), 1u);
+  EXPECT_EQ(cb[0].local_ts, Ts("192.0.2.2/32"));
+  EXPECT_EQ(cb[0].remote_ts, Ts("192.0.2.1/32"));
+  auto ca = Children(a_);
+  ASSERT_EQ(ca.size(), 1u);
+  EXPECT_EQ(ca[0].local_ts, Ts("192.0.2.1/32"));
+}
+
 TEST_F(EstablishTest, TsUnacceptableKeepsIkeSa) {
   PeerConfig pb = PeerB();
   pb.children[0].local_ts = Ts("10.1.0.0/16");
