@@ -120,7 +120,6 @@ bool Engine::AllocChildSpi(IkeSa& sa, const ChildConfig& child, const ChildSa* o
   const ChildTs marks = WithMarks(child, ChildTs{}, old);
   pending.mark_in = marks.mark_in;
   pending.mark_out = marks.mark_out;
-  pending.reqid = 0;
   auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, 0, xfrm::kCharonSpiRange);
   if (!spi) return false;
   pending.spi_in = *spi;
@@ -137,7 +136,7 @@ void Engine::ReleaseSpi(IkeSa& sa, std::uint32_t spi_in) {
 }
 
 ChildSa* Engine::InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice& choice,
-                              std::uint32_t spi_in, std::uint32_t reqid, const ChildTs& ts,
+                              std::uint32_t spi_in, const ChildTs& ts,
                               ByteView nonce_i, ByteView nonce_r, const SecretBytes* g_ir,
                               bool we_initiated, bool install_policies, TimePoint now) {
   const EspSuite& s = choice.suite;
@@ -197,7 +196,6 @@ ChildSa* Engine::InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice
          cfg.name);
     return nullptr;
   }
-  ReleaseReqid(reqid);  // the caller's reference moved to the installed SA
   ChildSa c;
   c.id = next_child_id_++;
   c.name = cfg.name;

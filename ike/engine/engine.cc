@@ -260,9 +260,7 @@ void Engine::Emit(EventKind kind, const IkeSa* sa, TimePoint now, std::string te
 // The SPI and reqid a CHILD_SA being negotiated holds (nothing is installed yet).
 void Engine::ReleasePending(IkeSa& sa, PendingChild& p) {
   if (p.spi_in) ReleaseSpi(sa, p.spi_in);
-  if (p.reqid) ReleaseReqid(p.reqid);
   p.spi_in = 0;
-  p.reqid = 0;
 }
 
 // Forgets our request in flight without an answer, and what it holds.

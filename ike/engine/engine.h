@@ -223,7 +223,7 @@ class Engine {
   // Builds the CHILD_SA from negotiated values, derives KEYMAT (2.17) and installs it.
   // `we_initiated`: we sent the request of this exchange.
   ChildSa* InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice& choice,
-                        std::uint32_t spi_in, std::uint32_t reqid, const ChildTs& ts,
+                        std::uint32_t spi_in, const ChildTs& ts,
                         ByteView nonce_i, ByteView nonce_r,
                         const SecretBytes* g_ir, bool we_initiated, bool install_policies,
                         TimePoint now);

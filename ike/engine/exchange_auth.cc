@@ -166,16 +166,15 @@ void Engine::ProcessAuthRequest(IkeSa& sa, const Header& header, const std::vect
            NotifyType::kNoProposalChosen, cfg->name);
     } else {
       ts = WithMarks(*cfg, *ts, nullptr);
-      std::uint32_t reqid = AcquireReqid(*cfg, *ts);
-      auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, reqid, xfrm::kCharonSpiRange);
+      // As charon's get_spi, without a reqid: InstallChild takes it.
+      auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, 0, xfrm::kCharonSpiRange);
       if (spi) {
-        child = InstallChild(sa, *cfg, *choice, *spi, reqid, *ts, sa.nonce_i,
+        child = InstallChild(sa, *cfg, *choice, *spi, *ts, sa.nonce_i,
                              sa.nonce_r, nullptr, false, true, now);
         if (!child) ReleaseSpi(sa, *spi);
         if (child) OnChildKeys(sa, *child, sa.nonce_i, sa.nonce_r, nullptr, false);
       }
       if (!child) {
-        ReleaseReqid(reqid);
         payloads.push_back(MakeNotify(NotifyType::kNoProposalChosen));
       } else {
         if (ts->transport) payloads.push_back(MakeNotify(NotifyType::kUseTransportMode));
@@ -202,9 +201,7 @@ void Engine::ProcessAuthResponse(IkeSa& sa, const std::vector<Payload>& inner, T
   sa.auth_pending = PendingChild{};
   auto release = [&] {
     if (pending.spi_in) ReleaseSpi(sa, pending.spi_in);
-    if (pending.reqid) ReleaseReqid(pending.reqid);
     pending.spi_in = 0;
-    pending.reqid = 0;
   };
   const PeerConfig* peer = FindPeer(sa.peer);
   const Payload* idr_payload = FindPayload(inner, PayloadType::kIdr);
@@ -259,7 +256,7 @@ void Engine::ProcessAuthResponse(IkeSa& sa, const std::vector<Payload>& inner, T
     DeleteRefused(sa, spi, now);
     return;
   }
-  ChildSa* child = InstallChild(sa, *cfg, *choice, pending.spi_in, pending.reqid, *ts,
+  ChildSa* child = InstallChild(sa, *cfg, *choice, pending.spi_in, *ts,
                                 sa.nonce_i, sa.nonce_r, nullptr, true, true, now);
   if (child) OnChildKeys(sa, *child, sa.nonce_i, sa.nonce_r, nullptr, true);
   if (!child) {

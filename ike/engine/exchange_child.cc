@@ -47,7 +47,6 @@ void Engine::StartCreateChild(IkeSa& sa, const std::string& name, std::uint64_t 
     auto ke = crypto::KeyExchange::Generate(group);
     if (!ke) {
       ReleaseSpi(sa, pending.spi_in);
-      ReleaseReqid(pending.reqid);
       return;
     }
     pending.ke = std::move(*ke);
@@ -157,20 +156,16 @@ void Engine::ProcessChildRequest(IkeSa& sa, const Header& header, const std::vec
     g_ir = std::move(*shared);
   }
   ts = WithMarks(*cfg, *ts, old_id ? sa.FindChild(old_id) : nullptr);
-  std::uint32_t reqid = AcquireReqid(*cfg, *ts);
-  auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, reqid, xfrm::kCharonSpiRange);
-  if (!spi) {
-    ReleaseReqid(reqid);
-    return reply_error(NotifyType::kNoAdditionalSas, {}, "SPI allocation failed");
-  }
+  // As charon's get_spi, without a reqid: InstallChild takes it.
+  auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, 0, xfrm::kCharonSpiRange);
+  if (!spi) return reply_error(NotifyType::kNoAdditionalSas, {}, "SPI allocation failed");
   Bytes nonce_r(config_.nonce_size);
   random_.Fill(nonce_r);
-  ChildSa* child = InstallChild(sa, *cfg, *choice, *spi, reqid, *ts, nonce->data,
+  ChildSa* child = InstallChild(sa, *cfg, *choice, *spi, *ts, nonce->data,
                                 nonce_r, g_ir ? &*g_ir : nullptr, false, old_id == 0, now);
   if (child) OnChildKeys(sa, *child, nonce->data, nonce_r, g_ir ? &*g_ir : nullptr, false);
   if (!child) {
     ReleaseSpi(sa, *spi);
-    ReleaseReqid(reqid);
     return reply_error(NotifyType::kNoAdditionalSas, {}, "kernel refused the CHILD_SA");
   }
   std::uint64_t new_id = child->id;
@@ -210,7 +205,6 @@ void Engine::ProcessChildResponse(IkeSa& sa, Outstanding& out, const std::vector
   const ChildConfig* cfg = peer ? FindChildConfig(*peer, p.name) : nullptr;
   auto abort = [&](std::string why, std::optional<NotifyType> notify) {
     ReleaseSpi(sa, p.spi_in);
-    ReleaseReqid(p.reqid);
     Emit(EventKind::kFailure, &sa, now, "CREATE_CHILD_SA failed: " + why, notify, p.name);
     if (ChildSa* old = sa.FindChild(old_id); old && old->state == ChildState::kRekeying) {
       if (old->peer_successor && sa.FindChild(old->peer_successor)) {
@@ -240,7 +234,6 @@ void Engine::ProcessChildResponse(IkeSa& sa, Outstanding& out, const std::vector
       if (OffersGroup(cfg->proposals, group) && group != p.ke->group()) {
         // 1.3: retry with the group the responder asked for (bounded).
         ReleaseSpi(sa, p.spi_in);
-        ReleaseReqid(p.reqid);
         if (ChildSa* old = sa.FindChild(old_id)) old->state = ChildState::kInstalled;
         StartCreateChild(sa, p.name, old_id, now, group, p.ke_retries + 1);
         return;
@@ -290,7 +283,7 @@ void Engine::ProcessChildResponse(IkeSa& sa, Outstanding& out, const std::vector
     g_ir = std::move(*shared);
   }
   ChildSa* child =
-      InstallChild(sa, *cfg, *choice, p.spi_in, p.reqid, *ts, p.nonce_i,
+      InstallChild(sa, *cfg, *choice, p.spi_in, *ts, p.nonce_i,
                    nonce->data, g_ir ? &*g_ir : nullptr, true, old_id == 0, now);
   if (!child) return refuse("kernel refused the CHILD_SA");
   OnChildKeys(sa, *child, p.nonce_i, nonce->data, g_ir ? &*g_ir : nullptr, true);

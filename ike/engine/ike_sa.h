@@ -64,7 +64,6 @@ struct ChildSa {
 struct PendingChild {
   std::string name{};
   std::uint32_t spi_in = 0;
-  std::uint32_t reqid = 0;
   std::uint64_t rekey_of = 0;  // child id being rekeyed, 0 for a new CHILD_SA
   xfrm::Mark mark_in{};        // the CHILD_SA's marks (%unique resolved by AllocChildSpi)
   xfrm::Mark mark_out{};
