@@ -140,18 +140,14 @@ void Engine::ProcessAuthRequest(IkeSa& sa, const Header& header, const std::vect
   const auto* tsi = FindBody<TsPayload>(inner, PayloadType::kTsi);
   const auto* tsr = FindBody<TsPayload>(inner, PayloadType::kTsr);
   if (sa_body && tsi && tsr) {
-    // 2.9: the first child config whose selectors fit, then its proposals.
+    // 2.9: the child config whose selectors fit best, then its proposals.
     const ChildConfig* cfg = nullptr;
     std::optional<ChildTs> ts;
     const bool transport_asked = FindNotify(inner, NotifyType::kUseTransportMode) != nullptr;
-    for (const auto& c : peer->children) {
-      ts = NarrowChildTs(ResolveDynamic(c.local_ts, sa.local.address),
-                         ResolveDynamic(c.remote_ts, sa.remote.address), c.transport, *tsi, *tsr,
-                         transport_asked, sa.local.address, sa.remote.address);
-      if (ts) {
-        cfg = &c;
-        break;
-      }
+    if (auto picked = SelectChildConfig(peer->children, *tsi, *tsr, transport_asked,
+                                        sa.local.address, sa.remote.address)) {
+      cfg = picked->cfg;
+      ts = std::move(picked->ts);
     }
     std::optional<EspChoice> choice;
     if (cfg) choice = SelectEsp(cfg->proposals, *sa_body, false, crypto::DhGroup::kNone);

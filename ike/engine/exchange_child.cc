@@ -128,12 +128,10 @@ void Engine::ProcessChildRequest(IkeSa& sa, const Header& header, const std::vec
     if (sa.children.size() >= config_.max_children_per_ike_sa)
       return reply_error(NotifyType::kNoAdditionalSas, {},
                          std::to_string(sa.children.size()) + " CHILD_SAs on this IKE SA already");
-    for (const auto& c : peer->children) {
-      if ((ts = narrow(ResolveDynamic(c.local_ts, sa.local.address),
-                       ResolveDynamic(c.remote_ts, sa.remote.address), c.transport))) {
-        cfg = &c;
-        break;
-      }
+    if (auto picked = SelectChildConfig(peer->children, *tsi, *tsr, transport_asked,
+                                        sa.local.address, sa.remote.address)) {
+      cfg = picked->cfg;
+      ts = std::move(picked->ts);
     }
   }
   if (!cfg || !ts)

@@ -496,6 +496,69 @@ std::optional<ChildTs> NarrowChildTs(const std::vector<xfrm::Selector>& local,
   return ts;
 }
 
+namespace {
+
+// charon's get_ts_match for one side.
+int TsMatchScore(const std::vector<xfrm::Selector>& configured, const TsPayload& theirs) {
+  const auto covers = [](const xfrm::Selector& outer, const xfrm::Selector& inner) {
+    return Within(SubnetRange(inner.net), SubnetRange(outer.net)) &&
+           (outer.proto == 0 || outer.proto == inner.proto) &&
+           outer.from_port <= inner.from_port && inner.to_port <= outer.to_port;
+  };
+  int score = 0;
+  for (const auto& ts : theirs.selectors) {
+    auto r = SelectorRange(ts);
+    if (!r || !Le(r->start, r->end, r->len)) continue;
+    auto net = RangeToSubnet(*r);
+    if (!net) continue;
+    const xfrm::Selector sel{*net, ts.ip_protocol, ts.start_port, ts.end_port};
+    for (const auto& mine : configured) {
+      if (mine.net.address.family != sel.net.address.family) continue;
+      xfrm::Selector own = mine;
+      own.net = own.net.Network();
+      if (own == sel) {
+        score += 20;
+      } else if (covers(own, sel)) {
+        score += 5;
+      } else if (covers(sel, own)) {
+        score += 1;
+      }
+    }
+  }
+  return score;
+}
+
+}  // namespace
+
+std::optional<ChildSelection> SelectChildConfig(const std::vector<ChildConfig>& children,
+                                                const TsPayload& tsi, const TsPayload& tsr,
+                                                bool transport_asked,
+                                                const xfrm::IpAddress& local_host,
+                                                const xfrm::IpAddress& remote_host) {
+  const auto narrow = [&](const ChildConfig& c) {
+    return NarrowChildTs(ResolveDynamic(c.local_ts, local_host),
+                         ResolveDynamic(c.remote_ts, remote_host), c.transport, tsi, tsr,
+                         transport_asked, local_host, remote_host);
+  };
+  const ChildConfig* best = nullptr;
+  int best_score = 0;
+  for (const auto& c : children) {
+    const int mine = TsMatchScore(ResolveDynamic(c.local_ts, local_host), tsr);
+    const int theirs = TsMatchScore(ResolveDynamic(c.remote_ts, remote_host), tsi);
+    if (mine > 0 && theirs > 0 && mine + theirs > best_score) {
+      best = &c;
+      best_score = mine + theirs;
+    }
+  }
+  if (best) {
+    if (auto ts = narrow(*best)) return ChildSelection{best, std::move(*ts)};
+  }
+  for (const auto& c : children) {
+    if (auto ts = narrow(c)) return ChildSelection{&c, std::move(*ts)};
+  }
+  return std::nullopt;
+}
+
 std::optional<ChildTs> AcceptChildTs(const std::vector<xfrm::Selector>& local,
                                      const std::vector<xfrm::Selector>& remote, bool asked_transport,
                                      const TsPayload& tsi, const TsPayload& tsr,

@@ -80,6 +80,19 @@ std::optional<ChildTs> NarrowChildTs(const std::vector<xfrm::Selector>& local,
                                      const TsPayload& tsi, const TsPayload& tsr,
                                      bool transport_asked, const xfrm::IpAddress& local_host,
                                      const xfrm::IpAddress& remote_host);
+// Responder (2.9): the child config charon's select_child_cfg picks for the initiator's TSi/TSr,
+// and what it grants. The best scored wins (per side, for each pair of a configured selector and
+// one of the peer's: 20 if equal, 5 if the peer's lies inside ours, 1 if ours inside the peer's;
+// both sides must score); without such a match, the first config that narrows.
+struct ChildSelection {
+  const ChildConfig* cfg = nullptr;
+  ChildTs ts{};
+};
+std::optional<ChildSelection> SelectChildConfig(const std::vector<ChildConfig>& children,
+                                                const TsPayload& tsi, const TsPayload& tsr,
+                                                bool transport_asked,
+                                                const xfrm::IpAddress& local_host,
+                                                const xfrm::IpAddress& remote_host);
 // Initiator: the responder's answer narrowed to what we offered. A transport answer is refused
 // unless we asked for it and every selector is one of the IKE hosts (charon's check_mode on the
 // initiator: "mode requested by responder is unacceptable").

@@ -220,6 +220,40 @@ TEST(EngineNegotiationTest, ATransportAnswerForSubnetsIsRefusedAsCharon) {
   EXPECT_FALSE(nets.has_value()) << "installed as transport: " << (nets && nets->transport);
 }
 
+// charon's select_child_cfg: the best scored child config, not the first that narrows.
+TEST(EngineNegotiationTest, SelectChildConfigPrefersTheBestMatch) {
+  const auto a = *xfrm::IpAddress::Parse("192.0.2.1");
+  const auto b = *xfrm::IpAddress::Parse("192.0.2.2");
+  ChildConfig wide, web, exact;
+  wide.name = "wide";
+  wide.local_ts = wide.remote_ts = Ts("10.0.0.0/8");
+  web.name = "web";
+  web.local_ts = Sel({"10.2.0.0/16[tcp/80]"});
+  web.remote_ts = Ts("10.1.0.0/16");
+  exact.name = "exact";
+  exact.local_ts = Ts("10.2.0.0/16");
+  exact.remote_ts = Ts("10.1.0.0/16");
+  const std::vector<ChildConfig> children = {wide, exact, web};
+  // The responder (b) is asked for 10.1.0.0/16 -> 10.2.0.0/16[tcp/80]: "web" matches exactly.
+  auto picked = SelectChildConfig(children, ToTsPayload(Ts("10.1.0.0/16")),
+                                  ToTsPayload(Sel({"10.2.0.0/16[tcp/80]"})), false, b, a);
+  ASSERT_TRUE(picked);
+  EXPECT_EQ(picked->cfg->name, "web");
+  EXPECT_EQ(picked->ts.local, Sel({"10.2.0.0/16[tcp/80]"}));
+  // Asked for the whole /16s: "exact" (equal both sides) beats "wide" (listed first).
+  picked = SelectChildConfig(children, ToTsPayload(Ts("10.1.0.0/16")),
+                             ToTsPayload(Ts("10.2.0.0/16")), false, b, a);
+  ASSERT_TRUE(picked);
+  EXPECT_EQ(picked->cfg->name, "exact");
+  // Asked for something only "wide" holds.
+  picked = SelectChildConfig(children, ToTsPayload(Ts("10.7.0.0/16")),
+                             ToTsPayload(Ts("10.8.0.0/16")), false, b, a);
+  ASSERT_TRUE(picked);
+  EXPECT_EQ(picked->cfg->name, "wide");
+  EXPECT_FALSE(SelectChildConfig(children, ToTsPayload(Ts("192.168.0.0/16")),
+                                 ToTsPayload(Ts("10.8.0.0/16")), false, b, a));
+}
+
 // charon's matches_string: a leading '*' in an FQDN or e-mail identity is a wildcard.
 TEST(EngineNegotiationTest, WildcardIdentities) {
   const auto id = [](IdType type, const char* text) {
