@@ -169,6 +169,13 @@ bool Within(const Range& inner, const Range& outer) {
          Le(inner.end, outer.end, inner.len);
 }
 
+// Whether `outer` holds every packet `inner` does (addresses, protocol, ports).
+bool Covers(const xfrm::Selector& outer, const xfrm::Selector& inner) {
+  return Within(SubnetRange(inner.net), SubnetRange(outer.net)) &&
+         (outer.proto == 0 || outer.proto == inner.proto) && outer.from_port <= inner.from_port &&
+         inner.to_port <= outer.to_port;
+}
+
 // The subnet whose range is exactly `r`, if any.
 std::optional<xfrm::Subnet> RangeToSubnet(const Range& r) {
   for (int prefix = 0; prefix <= static_cast<int>(r.len * 8); ++prefix) {
@@ -437,11 +444,6 @@ TsPayload ToTsPayload(const std::vector<xfrm::Selector>& selectors) {
 std::vector<xfrm::Selector> NarrowTs(const std::vector<xfrm::Selector>& ours,
                                      const TsPayload& theirs) {
   std::vector<xfrm::Selector> result;
-  const auto covers = [](const xfrm::Selector& outer, const xfrm::Selector& inner) {
-    return Within(SubnetRange(inner.net), SubnetRange(outer.net)) &&
-           (outer.proto == 0 || outer.proto == inner.proto) &&
-           outer.from_port <= inner.from_port && inner.to_port <= outer.to_port;
-  };
   for (const auto& mine : ours) {
     const Range m = SubnetRange(mine.net);
     for (const auto& ts : theirs.selectors) {
@@ -464,9 +466,9 @@ std::vector<xfrm::Selector> NarrowTs(const std::vector<xfrm::Selector>& ours,
       // them as ports.
       if ((sel.proto == 1 || sel.proto == 58) && !sel.any_port()) continue;
       const bool covered = std::any_of(result.begin(), result.end(),
-                                       [&](const xfrm::Selector& r2) { return covers(r2, sel); });
+                                       [&](const xfrm::Selector& r2) { return Covers(r2, sel); });
       if (covered) continue;
-      std::erase_if(result, [&](const xfrm::Selector& r2) { return covers(sel, r2); });
+      std::erase_if(result, [&](const xfrm::Selector& r2) { return Covers(sel, r2); });
       result.push_back(sel);
     }
   }
@@ -500,11 +502,6 @@ namespace {
 
 // charon's get_ts_match for one side.
 int TsMatchScore(const std::vector<xfrm::Selector>& configured, const TsPayload& theirs) {
-  const auto covers = [](const xfrm::Selector& outer, const xfrm::Selector& inner) {
-    return Within(SubnetRange(inner.net), SubnetRange(outer.net)) &&
-           (outer.proto == 0 || outer.proto == inner.proto) &&
-           outer.from_port <= inner.from_port && inner.to_port <= outer.to_port;
-  };
   int score = 0;
   for (const auto& ts : theirs.selectors) {
     auto r = SelectorRange(ts);
@@ -518,9 +515,9 @@ int TsMatchScore(const std::vector<xfrm::Selector>& configured, const TsPayload&
       own.net = own.net.Network();
       if (own == sel) {
         score += 20;
-      } else if (covers(own, sel)) {
+      } else if (Covers(own, sel)) {
         score += 5;
-      } else if (covers(sel, own)) {
+      } else if (Covers(sel, own)) {
         score += 1;
       }
     }
