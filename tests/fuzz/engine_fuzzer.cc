@@ -154,8 +154,8 @@ struct Manual {
     p.push_back(MakePayload(PayloadType::kSa,
                             OfferEsp(Peer("x", "0.0.0.0", "0.0.0.0", "", "").children[0].proposals,
                                      0xc1000001, false)));
-    p.push_back(MakePayload(PayloadType::kTsi, ToTsPayload(*xfrm::Subnet::Parse("0.0.0.0/0"))));
-    p.push_back(MakePayload(PayloadType::kTsr, ToTsPayload(*xfrm::Subnet::Parse("0.0.0.0/0"))));
+    p.push_back(MakePayload(PayloadType::kTsi, ToTsPayload({xfrm::Selector::Of(*xfrm::Subnet::Parse("0.0.0.0/0"))})));
+    p.push_back(MakePayload(PayloadType::kTsr, ToTsPayload({xfrm::Selector::Of(*xfrm::Subnet::Parse("0.0.0.0/0"))})));
     return p;
   }
 };
@@ -232,8 +232,8 @@ bool CompleteAuth(Manual& m, Engine& a, TimePoint now) {
                           AuthPayload{.method = AuthMethod::kSharedKeyMic,
                                       .data = Bytes(auth.Reveal().begin(), auth.Reveal().end())}));
   p.push_back(MakePayload(PayloadType::kSa, AnswerEsp(suite, 1, 0xc2000001)));
-  p.push_back(MakePayload(PayloadType::kTsi, ToTsPayload(*xfrm::Subnet::Parse("0.0.0.0/0"))));
-  p.push_back(MakePayload(PayloadType::kTsr, ToTsPayload(*xfrm::Subnet::Parse("0.0.0.0/0"))));
+  p.push_back(MakePayload(PayloadType::kTsi, ToTsPayload({xfrm::Selector::Of(*xfrm::Subnet::Parse("0.0.0.0/0"))})));
+  p.push_back(MakePayload(PayloadType::kTsr, ToTsPayload({xfrm::Selector::Of(*xfrm::Subnet::Parse("0.0.0.0/0"))})));
   Bytes msg(4, 0);
   Append(msg, m.Seal(ExchangeType::kIkeAuth, 1, PayloadType::kIdr, EncodePayloads(p),
                      kFlagResponse));
