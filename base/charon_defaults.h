@@ -34,5 +34,8 @@ inline constexpr std::uint32_t kFragmentSize = 1280;
 inline constexpr std::uint32_t kMaxPacket = 10000;  // max_packet: datagrams and reassembled messages
 inline constexpr std::uint16_t kPort = 500;
 inline constexpr std::uint16_t kPortNatT = 4500;
+// keep_alive: NAT-T keepalives (RFC 3948 2.3) of an IKE SA behind a NAT after this long without
+// an outbound packet (IKE or ESP); 0 = none.
+inline constexpr seconds kKeepAlive{20};
 
 }  // namespace minivpn::base::charon

@@ -23,6 +23,7 @@ class NullKernel final : public xfrm::KernelIpsec {
   }
   std::error_code AddSa(const xfrm::SaSpec&) override { return {}; }
   std::error_code DelSa(const xfrm::SaId&) override { return {}; }
+  std::error_code UpdateSa(const xfrm::SaId&, const xfrm::SaMove&) override { return {}; }
   std::expected<xfrm::SaCounters, std::error_code> QuerySa(const xfrm::SaId&) override {
     return xfrm::SaCounters{};
   }

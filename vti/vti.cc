@@ -38,10 +38,11 @@ nlmsghdr* PutLinkHeader(NlMessage& msg, std::uint16_t type, std::uint16_t flags,
 
 }  // namespace
 
-NlMessage BuildCreateVti(const VtiConfig& config, std::optional<std::uint32_t> link_index) {
+namespace {
+NlMessage BuildVtiLink(const VtiConfig& config, std::optional<std::uint32_t> link_index,
+                       std::uint16_t flags, std::uint32_t ifindex) {
   NlMessage msg;
-  nlmsghdr* nlh =
-      PutLinkHeader(msg, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 0);
+  nlmsghdr* nlh = PutLinkHeader(msg, RTM_NEWLINK, flags, ifindex);
   mnl_attr_put_strz(nlh, IFLA_IFNAME, config.name.c_str());
   if (config.mtu) mnl_attr_put_u32(nlh, IFLA_MTU, *config.mtu);
   nlattr* linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
@@ -57,6 +58,17 @@ NlMessage BuildCreateVti(const VtiConfig& config, std::optional<std::uint32_t> l
   mnl_attr_nest_end(nlh, data);
   mnl_attr_nest_end(nlh, linkinfo);
   return msg;
+}
+}  // namespace
+
+NlMessage BuildCreateVti(const VtiConfig& config, std::optional<std::uint32_t> link_index) {
+  return BuildVtiLink(config, link_index, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+                      0);
+}
+
+NlMessage BuildChangeVti(const VtiConfig& config, std::uint32_t ifindex,
+                         std::optional<std::uint32_t> link_index) {
+  return BuildVtiLink(config, link_index, NLM_F_REQUEST | NLM_F_ACK, ifindex);
 }
 
 NlMessage BuildSetUp(std::uint32_t ifindex, bool up) {
@@ -187,6 +199,21 @@ std::error_code VtiManager::InjectedFailure(KernelOp op) {
   if (fail_at_ == 0 || steps_ != fail_at_) return {};
   fail_at_ = 0;
   return KernelError(static_cast<int>(fail_errc_), op);
+}
+
+std::error_code VtiManager::Update(const VtiConfig& config) {
+  if (config.local.family == 0 || config.local.family != config.remote.family)
+    return KernelError(EINVAL, KernelOp::kVtiChange);
+  const auto index = IndexOf(config.name, KernelOp::kVtiChange);
+  if (!index) return index.error();
+  std::optional<std::uint32_t> link_index;
+  if (config.link) {
+    const auto link = IndexOf(*config.link, KernelOp::kVtiChange);
+    if (!link) return link.error();
+    link_index = *link;
+  }
+  NlMessage msg = BuildChangeVti(config, *index, link_index);
+  return socket_.Request(msg, KernelOp::kVtiChange);
 }
 
 std::error_code VtiManager::Delete(std::string_view name) {

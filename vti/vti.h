@@ -36,6 +36,11 @@ struct VtiConfig {
 // "vti" ("vti6" for IPv6), IFLA_INFO_DATA { IFLA_VTI_LINK, IFLA_VTI_IKEY, IFLA_VTI_OKEY (both
 // big-endian), IFLA_VTI_LOCAL, IFLA_VTI_REMOTE } }.
 xfrm::NlMessage BuildCreateVti(const VtiConfig& config, std::optional<std::uint32_t> link_index);
+// The same link data as an RTM_NEWLINK on an existing ifindex (no NLM_F_CREATE): the kernel's
+// changelink takes every IFLA_VTI_* anew (an absent one becomes 0), so all are sent, and the
+// configured MTU too (without IFLA_MTU the kernel recomputes it).
+xfrm::NlMessage BuildChangeVti(const VtiConfig& config, std::uint32_t ifindex,
+                               std::optional<std::uint32_t> link_index);
 // RTM_NEWLINK on an ifindex with ifi_change = IFF_UP.
 xfrm::NlMessage BuildSetUp(std::uint32_t ifindex, bool up);
 // RTM_NEWLINK on an ifindex with IFLA_MTU.
@@ -67,6 +72,9 @@ class VtiManager {
   // step fails, the link is deleted again.
   std::error_code Create(const VtiConfig& config);
   std::error_code Delete(std::string_view name);
+  // New endpoints (or key) for an existing VTI of that name, e.g. the peer's address after a NAT
+  // mapping change; the link stays up and keeps its addresses and routes.
+  std::error_code Update(const VtiConfig& config);
   std::error_code SetUp(std::string_view name, bool up);
   std::error_code SetMtu(std::string_view name, std::uint32_t mtu);
   std::error_code SetDisablePolicy(std::string_view name, bool ipv6);

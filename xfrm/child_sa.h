@@ -28,6 +28,13 @@ std::error_code InstallOutboundSa(KernelIpsec& kernel, const ChildSaKernel& chil
 // becomes `next`'s (KernelIpsec::ReplacePolicy).
 std::error_code SwitchOutbound(KernelIpsec& kernel, const ChildSaKernel& old,
                                const ChildSaKernel& next);
+// The CHILD_SA's outer endpoints moved (charon's child_sa update after a NAT mapping change):
+// both SAs go to the new addresses and encapsulation (KernelIpsec::UpdateSa) and, with
+// `policies` (the CHILD_SA holds them) and new addresses, the policies get templates naming
+// them; `child` then says so. On failure nothing has changed.
+std::error_code MoveChildSa(KernelIpsec& kernel, ChildSaKernel& child, const IpAddress& local,
+                            const IpAddress& remote, const std::optional<UdpEncap>& encap,
+                            bool policies);
 // Drop one reference of each policy (OUT, FWD, IN); carries on past failures, first error wins.
 std::error_code RemovePolicies(KernelIpsec& kernel, const ChildSaKernel& child);
 // Delete the outbound then the inbound SA; carries on past failures, first error wins.

@@ -45,6 +45,8 @@ const char* OpName(KernelOp op) {
       return "change VTI";
     case KernelOp::kOpen:
       return "open netlink socket";
+    case KernelOp::kUpdateSa:
+      return "xfrm move SA (NEWSA at the new addresses)";
   }
   return "kernel";
 }
@@ -90,6 +92,9 @@ std::string Meaning(KernelOp op, int ev) {
     if (ev == EEXIST) return "an SA with this SPI, destination and mark already exists";
     if (ev == ESRCH) return "no larval SA for this SPI: allocate it with ALLOCSPI first";
     if (ev == EINVAL) return "the kernel rejected the SA parameters (key length, ICV, replay)";
+  }
+  if (op == KernelOp::kUpdateSa && ev == EEXIST) {
+    return "an SA with this SPI and mark already exists at the new destination";
   }
   if ((op == KernelOp::kDelSa || op == KernelOp::kQuerySa) && (ev == ESRCH || ev == ENOENT)) {
     return "no such SA (SPI, destination and mark must all match)";
@@ -146,7 +151,7 @@ const std::error_category& KernelCategory(KernelOp op) {
       Category(KernelOp::kQueryPolicy),     Category(KernelOp::kSocketPolicy),
       Category(KernelOp::kListen),
       Category(KernelOp::kVtiCreate),       Category(KernelOp::kVtiChange),
-      Category(KernelOp::kOpen),
+      Category(KernelOp::kOpen),            Category(KernelOp::kUpdateSa),
   };
   return kCategories[static_cast<std::size_t>(op)];
 }

@@ -30,6 +30,7 @@ enum class KernelOp : std::uint8_t {
   kVtiCreate,
   kVtiChange,  // up / MTU / delete / sysctl
   kOpen,       // opening a NETLINK_XFRM / NETLINK_ROUTE request socket
+  kUpdateSa,   // an SA created again at new addresses (UpdateSa: GETSA, DELSA, NEWSA)
 };
 
 const std::error_category& KernelCategory(KernelOp op);

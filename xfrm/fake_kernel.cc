@@ -17,6 +17,8 @@ const char* KindName(FakeOpKind kind) {
       return "DelSa";
     case FakeOpKind::kQuerySa:
       return "QuerySa";
+    case FakeOpKind::kUpdateSa:
+      return "UpdateSa";
     case FakeOpKind::kAddPolicy:
       return "AddPolicy";
     case FakeOpKind::kUpdatePolicy:
@@ -64,8 +66,13 @@ std::string FakeOp::ToString() const {
     case FakeOpKind::kAddSa:
     case FakeOpKind::kDelSa:
     case FakeOpKind::kQuerySa:
+    case FakeOpKind::kUpdateSa:
       s << ' ' << sa.src.ToString() << "->" << sa.dst.ToString() << " spi " << Hex32(sa.spi)
         << MarkString(sa.mark);
+      if (kind == FakeOpKind::kUpdateSa) {
+        s << " to " << move.src.ToString() << "->" << move.dst.ToString();
+        if (move.encap) s << " encap " << move.encap->sport << "->" << move.encap->dport;
+      }
       if (kind == FakeOpKind::kAddSa) {
         s << (inbound ? " in" : " out") << " reqid " << reqid << " encr "
           << static_cast<int>(algorithms.encr) << '/' << algorithms.encr_key_bits << " integ "
@@ -218,6 +225,41 @@ std::expected<SaCounters, std::error_code> FakeKernel::QuerySa(const SaId& id) {
     return std::unexpected(ec);
   }
   return it->second.counters;
+}
+
+std::error_code FakeKernel::UpdateSa(const SaId& id, const SaMove& to) {
+  FakeOp op;
+  op.kind = FakeOpKind::kUpdateSa;
+  op.sa = id;
+  op.move = to;
+  if (auto ec = Record(std::move(op), KernelOp::kUpdateSa)) return ec;
+  const auto it = sas_.find(KeyOf(id));
+  SaId moved = id;
+  moved.src = to.src;
+  moved.dst = to.dst;
+  std::error_code ec;
+  if (it == sas_.end()) {
+    ec = KernelError(ESRCH, KernelOp::kQuerySa);
+  } else if (KeyOf(moved) != KeyOf(id) && sas_.contains(KeyOf(moved))) {
+    ec = KernelError(EEXIST, KernelOp::kUpdateSa);
+  }
+  if (ec) {
+    SetResult(ec);
+    return ec;
+  }
+  SaEntry entry = std::move(it->second);
+  sas_.erase(it);
+  // A transport-mode selector naming the old address names the new one (BuildMovedSa).
+  const auto follow = [](Subnet& selector, const IpAddress& old, const IpAddress& next) {
+    if (selector.address == old && selector.prefix == (old.is_v4() ? 32 : 128))
+      selector = Subnet{next, selector.prefix};
+  };
+  follow(entry.spec.selector_src, id.src, to.src);
+  follow(entry.spec.selector_dst, id.dst, to.dst);
+  entry.spec.id = moved;
+  entry.spec.encap = to.encap;
+  sas_.emplace(KeyOf(moved), std::move(entry));
+  return {};
 }
 
 std::error_code FakeKernel::AddPolicy(const PolicySpec& spec) {

@@ -28,6 +28,7 @@ enum class FakeOpKind : std::uint8_t {
   kAddSa,
   kDelSa,
   kQuerySa,
+  kUpdateSa,
   kAddPolicy,
   kUpdatePolicy,
   kDelPolicy,
@@ -37,7 +38,8 @@ enum class FakeOpKind : std::uint8_t {
 // recorded, only its size.
 struct FakeOp {
   FakeOpKind kind = FakeOpKind::kAllocSpi;
-  SaId sa;                        // AllocSpi: src/dst (+ spi returned); AddSa/DelSa/QuerySa
+  SaId sa;                        // AllocSpi: src/dst (+ spi returned); AddSa/DelSa/QuerySa/UpdateSa
+  SaMove move;                    // UpdateSa: where to
   std::uint32_t reqid = 0;        // AllocSpi, AddSa
   bool inbound = false;           // AddSa
   EspAlgorithms algorithms;       // AddSa
@@ -73,6 +75,8 @@ class FakeKernel final : public KernelIpsec {
   std::error_code AddSa(const SaSpec& spec) override;
   std::error_code DelSa(const SaId& id) override;
   std::expected<SaCounters, std::error_code> QuerySa(const SaId& id) override;
+  // ESRCH for an unknown SA, EEXIST when the new place is taken.
+  std::error_code UpdateSa(const SaId& id, const SaMove& to) override;
   std::error_code AddPolicy(const PolicySpec& spec) override;
   std::error_code UpdatePolicy(const PolicySpec& spec) override;
   std::error_code DelPolicy(const PolicyId& id) override;

@@ -85,6 +85,15 @@ struct SaSpec {
   Subnet selector_dst;
 };
 
+// Where an installed SA moves (charon's update_sa, after a NAT mapping change): its new outer
+// addresses and UDP encapsulation; keys, replay state and counters stay.
+struct SaMove {
+  IpAddress src;
+  IpAddress dst;
+  std::optional<UdpEncap> encap;
+  bool operator==(const SaMove&) const = default;
+};
+
 enum class PolicyDir : std::uint8_t { kIn = 0, kOut = 1, kFwd = 2 };
 
 // A port of the kernel's selector (struct xfrm_selector): mask 0 = any port, 0xffff = one port;
@@ -192,6 +201,8 @@ class KernelIpsec {
   virtual std::error_code AddSa(const SaSpec& spec) = 0;
   virtual std::error_code DelSa(const SaId& id) = 0;
   virtual std::expected<SaCounters, std::error_code> QuerySa(const SaId& id) = 0;
+  // Moves SA `id` to `to` (the SA is then found as {to.src, to.dst, id.spi, id.proto, id.mark}).
+  virtual std::error_code UpdateSa(const SaId& id, const SaMove& to) = 0;
   // Policies are reference counted per PolicyId (charon shares them between CHILD_SAs with the
   // same selector and mark): AddPolicy on an existing id bumps the count and updates it
   // (UPDPOLICY); DelPolicy deletes when the count drops to 0.

@@ -1,5 +1,7 @@
 #include "xfrm/netlink_kernel.h"
 
+#include <optional>
+
 #include <libmnl/libmnl.h>
 #include <linux/udp.h>
 #include <netinet/in.h>
@@ -83,6 +85,27 @@ std::expected<SaCounters, std::error_code> NetlinkKernel::QuerySa(const SaId& id
     counters.idle = std::max(std::chrono::seconds(0), wall - *counters.last_use);
   }
   return counters;
+}
+
+std::error_code NetlinkKernel::UpdateSa(const SaId& id, const SaMove& to) {
+  NlMessage query = BuildGetSa(id);
+  std::optional<NlMessage> moved, original;
+  auto ec = Send(query, KernelOp::kQuerySa, [&](const nlmsghdr* nlh) {
+    auto next = BuildMovedSa(nlh, &to);
+    auto same = BuildMovedSa(nlh, nullptr);
+    if (!next) return next.error();
+    if (!same) return same.error();
+    moved = std::move(*next);
+    original = std::move(*same);
+    return std::error_code();
+  });
+  if (!ec && !moved) ec = KernelError(ENOENT, KernelOp::kQuerySa);
+  if (ec) return ec;
+  if ((ec = DelSa(id))) return ec;
+  ec = Send(*moved, KernelOp::kUpdateSa);
+  // All or nothing: the SA as it was (the DELSA went through, so this NEWSA has its slot).
+  if (ec) (void)Send(*original, KernelOp::kUpdateSa);
+  return ec;
 }
 
 std::expected<std::optional<std::chrono::seconds>, std::error_code> NetlinkKernel::QueryPolicyIdle(

@@ -31,6 +31,10 @@ class NetlinkKernel final : public KernelIpsec {
   std::error_code AddSa(const SaSpec& spec) override;
   std::error_code DelSa(const SaId& id) override;
   std::expected<SaCounters, std::error_code> QuerySa(const SaId& id) override;
+  // charon's update_sa: GETSA (the SA with its keys, replay state and counters), DELSA, NEWSA at
+  // the new addresses (BuildMovedSa). If the NEWSA fails, the SA is created again as it was.
+  // The messages holding keys are wiped.
+  std::error_code UpdateSa(const SaId& id, const SaMove& to) override;
   // First reference: NEWPOLICY. Further references: UPDPOLICY to the newest spec. DelPolicy
   // drops the newest reference (ReleasePolicy the one holding that spec); when the newest goes,
   // the previous spec is re-installed (UPDPOLICY) if it differs, so an AddPolicy + DelPolicy

@@ -60,18 +60,23 @@ Mark MarkFromAttr(const nlattr* attr) {
   return mark.is_set() ? mark : Mark{};
 }
 
-// Finds one attribute after the `fixed` header; every step is bounded by nlmsg_len itself (libmnl's
-// payload tail is nlmsg_len rounded up to 4: up to 3 octets past the message, found by the
-// netlink fuzzer).
-const nlattr* FindAttr(const nlmsghdr* nlh, std::size_t fixed, std::uint16_t type) {
+// The attributes after the `fixed` header, until `visit` returns true; every step is bounded by
+// nlmsg_len itself (libmnl's payload tail is nlmsg_len rounded up to 4: up to 3 octets past the
+// message, found by the netlink fuzzer). Returns the attribute `visit` stopped at.
+template <typename Visit>
+const nlattr* ForEachAttr(const nlmsghdr* nlh, std::size_t fixed, Visit visit) {
   const auto* tail = reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len;
   const auto* attr = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(nlh, fixed));
   while (static_cast<const void*>(attr) < static_cast<const void*>(tail) &&
          mnl_attr_ok(attr, static_cast<int>(tail - reinterpret_cast<const char*>(attr)))) {
-    if (mnl_attr_get_type(attr) == type) return attr;
+    if (visit(attr)) return attr;
     attr = mnl_attr_next(attr);
   }
   return nullptr;
+}
+
+const nlattr* FindAttr(const nlmsghdr* nlh, std::size_t fixed, std::uint16_t type) {
+  return ForEachAttr(nlh, fixed, [type](const nlattr* a) { return mnl_attr_get_type(a) == type; });
 }
 
 Subnet SubnetOf(const xfrm_address_t& a, std::uint16_t family, std::uint8_t prefix) {
@@ -368,6 +373,46 @@ NlMessage BuildSaId(const SaId& id, std::uint16_t type) {
 
 NlMessage BuildDelSa(const SaId& id) { return BuildSaId(id, XFRM_MSG_DELSA); }
 NlMessage BuildGetSa(const SaId& id) { return BuildSaId(id, XFRM_MSG_GETSA); }
+
+std::expected<NlMessage, std::error_code> BuildMovedSa(const nlmsghdr* current, const SaMove* to) {
+  if (current->nlmsg_type != XFRM_MSG_NEWSA ||
+      current->nlmsg_len < NLMSG_LENGTH(sizeof(xfrm_usersa_info)) ||
+      current->nlmsg_len + NLA_HDRLEN + sizeof(xfrm_encap_tmpl) > NlMessage::kCapacity)
+    return std::unexpected(KernelError(EPROTO, KernelOp::kQuerySa));
+  NlMessage msg;
+  nlmsghdr* nlh = mnl_nlmsg_put_header(msg.header());
+  nlh->nlmsg_type = XFRM_MSG_NEWSA;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+  auto* sa = PutExtra<xfrm_usersa_info>(nlh);
+  std::memcpy(sa, mnl_nlmsg_get_payload(current), sizeof(*sa));
+  if (to != nullptr) {
+    const auto moved = [sa](xfrm_address_t& address, const IpAddress& next, xfrm_address_t& sel,
+                            std::uint8_t prefix) {
+      // A host selector of the old address (transport mode) follows it.
+      const std::size_t bits = sa->family == AF_INET6 ? 128 : 32;
+      if (prefix == bits && std::memcmp(&sel, &address, bits / 8) == 0) sel = ToXfrmAddress(next);
+      address = ToXfrmAddress(next);
+    };
+    moved(sa->saddr, to->src, sa->sel.saddr, sa->sel.prefixlen_s);
+    moved(sa->id.daddr, to->dst, sa->sel.daddr, sa->sel.prefixlen_d);
+    sa->family = FamilyOf(to->dst);
+  }
+  ForEachAttr(current, sizeof(xfrm_usersa_info), [nlh, to](const nlattr* attr) {
+    if (mnl_attr_get_type(attr) != XFRMA_ENCAP || to == nullptr)
+      mnl_attr_put(nlh, mnl_attr_get_type(attr), mnl_attr_get_payload_len(attr),
+                   mnl_attr_get_payload(attr));
+    return false;
+  });
+  if (to != nullptr && to->encap) {
+    xfrm_encap_tmpl encap;
+    std::memset(&encap, 0, sizeof(encap));
+    encap.encap_type = UDP_ENCAP_ESPINUDP;
+    encap.encap_sport = Htons(to->encap->sport);
+    encap.encap_dport = Htons(to->encap->dport);
+    mnl_attr_put(nlh, XFRMA_ENCAP, sizeof(encap), &encap);
+  }
+  return msg;
+}
 
 NlMessage BuildAddPolicy(const PolicySpec& spec, bool update) {
   NlMessage msg;

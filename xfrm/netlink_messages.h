@@ -71,6 +71,11 @@ std::expected<NlMessage, std::error_code> BuildAddSa(const SaSpec& spec);
 // XFRM_MSG_DELSA / XFRM_MSG_GETSA, struct xfrm_usersa_id + XFRMA_MARK.
 NlMessage BuildDelSa(const SaId& id);
 NlMessage BuildGetSa(const SaId& id);
+// charon's update_sa: from the kernel's answer to GETSA (`current`: XFRM_MSG_NEWSA with the
+// SA's keys, replay state and counters), the XFRM_MSG_NEWSA that creates the SA again at `to`:
+// every attribute copied but XFRMA_ENCAP, which follows `to.encap`; a transport-mode selector
+// naming the old address names the new one. Without `to`, the SA as it is (to undo a move).
+std::expected<NlMessage, std::error_code> BuildMovedSa(const nlmsghdr* current, const SaMove* to);
 // XFRM_MSG_NEWPOLICY or XFRM_MSG_UPDPOLICY, struct xfrm_userpolicy_info + XFRMA_TMPL +
 // XFRMA_MARK.
 NlMessage BuildAddPolicy(const PolicySpec& spec, bool update);

@@ -87,18 +87,6 @@ void ValidateTimes(const std::string& what, const Location& where, Seconds rekey
 // Keys the loaders read whose effect minivpnd does not have (yet): said once per connection,
 // never silently dropped.
 void WarnNotActedOn(const ConnectionConfig& conn, const GlobalSettings& global, Diagnostics& d) {
-  if (conn.encap) {
-    d.Warning(conn.where, fmt::format("connection '{}': forced UDP encapsulation (encap = yes, "
-                                      "forceencaps=yes) is not implemented; ESP is carried in UDP "
-                                      "only when a NAT is detected",
-                                      conn.name));
-  }
-  if (conn.fragmentation == Fragmentation::kForce) {
-    d.Warning(conn.where, fmt::format("connection '{}': fragmentation = force is not implemented; "
-                                      "IKE messages are fragmented only when larger than "
-                                      "fragment_size (as with yes)",
-                                      conn.name));
-  }
   if (conn.local_port != base::charon::kPort && conn.local_port != global.port &&
       conn.local_port != global.port_nat_t) {
     d.Warning(conn.where, fmt::format("connection '{}': local_port = {} has no effect: minivpnd "

@@ -221,6 +221,7 @@ struct GlobalSettings {
   std::uint32_t init_limit_half_open = 10000;
   Seconds half_open_timeout{base::charon::kHalfOpenTimeout};
   std::uint32_t fragment_size = base::charon::kFragmentSize;
+  Seconds keep_alive{base::charon::kKeepAlive};  // charon.keep_alive; 0 = no NAT-T keepalives
   std::uint32_t max_packet = base::charon::kMaxPacket;
   // charon.plugins.vici.socket (unix://...): if it answers, charon runs on this host.
   std::string vici_socket = "/var/run/charon.vici";

@@ -3,7 +3,8 @@
 // retransmit_timeout [4.0], retransmit_base [1.8], cookie_threshold [30],
 // cookie_threshold_ip [3], block_threshold [5], init_limit_half_open [charon 0 = none, minivpn
 // 10000], half_open_timeout [30], fragment_size [1280], max_packet [10000],
-// port [500], port_nat_t [4500], make_before_break [no]) and charon.plugins.save-keys
+// port [500], port_nat_t [4500], make_before_break [no], keep_alive [20s]) and
+// charon.plugins.save-keys
 // { load [no], wireshark_keys [], ike [no], esp [no] }, and the log levels of charon's loggers
 // (filelog, stderr, syslog, journal; GlobalSettings::log_levels). Everything else in the file
 // (plugins, other daemons' sections) is parsed and ignored: strongswan.conf is shared by many
@@ -134,6 +135,13 @@ void LoadCharonSection(const SettingsSection& s, GlobalSettings& g, Diagnostics&
         d.Error(v.value_where, fmt::format("'{}': {}", k, t.error()));
       } else {
         g.half_open_timeout = *t;
+      }
+    } else if (k == "keep_alive") {
+      auto t = ParseDuration(v.value, false);
+      if (!t) {
+        d.Error(v.value_where, fmt::format("'{}': {}", k, t.error()));
+      } else {
+        g.keep_alive = *t;
       }
     } else if (k == "fragment_size") {
       TakeUint(v, g.fragment_size, 65535, d);

@@ -99,7 +99,7 @@ std::expected<void, std::string> Daemon::Start() {
   vici_ = std::make_unique<ViciServer>(
       io_, vici_path,
       std::set<std::string>{"control-log", "list-sa", "list-conn", "log", "ike-updown",
-                            "child-updown", "ike-rekey", "child-rekey"},
+                            "child-updown", "ike-rekey", "child-rekey", "ike-update"},
       [this](const std::string& command, const vici::Message& request,
              std::shared_ptr<ViciResponder> responder) {
         OnViciCommand(command, request, std::move(responder));
@@ -288,9 +288,11 @@ void Daemon::CreateVtis(const config::ConnectionConfig& conn, const xfrm::IpAddr
     vti.name = child.vti->name;
     vti.local = child.vti->local ? xfrm::IpAddress{child.vti->local->family, child.vti->local->bytes}
                                  : local;
+    // A peer configured as %any: remote "any" until its IKE SA is up (FollowPeer).
     vti.remote = child.vti->remote
                      ? xfrm::IpAddress{child.vti->remote->family, child.vti->remote->bytes}
-                     : remote;
+                 : remote.is_set() ? remote
+                                   : xfrm::IpAddress{vti.local.family, {}};
     vti.key = child.vti->key;
     if (child.vti->mtu != 0) vti.mtu = child.vti->mtu;
     const auto entry = JournalEntry::Vti(vti.name);
@@ -305,6 +307,7 @@ void Daemon::CreateVtis(const config::ConnectionConfig& conn, const xfrm::IpAddr
       continue;
     }
     our_vtis_.push_back(vti.name);
+    vti_links_[vti.name] = vti;
     log_.Info(Subsystem::kKnl, 1, "created VTI {} (key {}, {} -> {}), disable_policy=1", vti.name,
               vti.key, vti.local.ToString(), vti.remote.ToString());
     // The inner addresses (e.g. for BGP inside the tunnel); they go away with the VTI.
@@ -337,6 +340,7 @@ void Daemon::DeleteVtis(const config::ConnectionConfig& conn) {
     if (it == our_vtis_.end()) continue;  // not created by us: never deleted by us
     RemoveVti(child.vti->name);
     our_vtis_.erase(it);
+    vti_links_.erase(child.vti->name);
   }
 }
 
@@ -346,6 +350,36 @@ void Daemon::RemoveVti(const std::string& name) {
   const auto ec = vti_->Delete(name);
   if (ec) log_.Error(Subsystem::kKnl, "deleting VTI {}: {}", name, ec.message());
   journal_->Removed(entry, !ec || ec == std::errc::no_such_device);
+}
+
+void Daemon::FollowPeer(const ike::Event& event) {
+  const config::ConnectionConfig* conn = config_.Find(event.peer);
+  if (conn == nullptr || vti_links_.empty()) return;
+  const auto follows = [this](const config::ChildConfig& child) {
+    return child.vti && !child.vti->remote && vti_links_.contains(child.vti->name);
+  };
+  if (std::none_of(conn->children.begin(), conn->children.end(), follows)) return;
+  std::optional<ike::IkeSaInfo> sa;
+  for (auto& info : engine_->ListSas(Now()))
+    if (info.serial == event.ike_serial) sa = std::move(info);
+  if (!sa) return;
+  for (const auto& child : conn->children) {
+    if (!follows(child)) continue;
+    vti::VtiConfig& link = vti_links_[child.vti->name];
+    vti::VtiConfig next = link;
+    next.remote = sa->remote.address;
+    if (!child.vti->local) next.local = sa->local.address;
+    if (next == link) continue;
+    if (auto ec = vti_->Update(next)) {
+      log_.Error(Subsystem::kKnl, "VTI {} for '{}': moving to {} -> {}: {}", next.name,
+                 conn->name, next.local.ToString(), next.remote.ToString(), ec.message());
+      continue;
+    }
+    log_.Info(Subsystem::kKnl, 0, "VTI {} follows its IKE SA: {} -> {} (was {} -> {})", next.name,
+              next.local.ToString(), next.remote.ToString(), link.local.ToString(),
+              link.remote.ToString());
+    link = next;
+  }
 }
 
 void Daemon::OnDatagram(Datagram datagram) {
@@ -403,6 +437,9 @@ void Daemon::Pump() {
   const auto events = engine_->TakeEvents();
   for (const auto& event : events) LogEvent(event);
   log_.Release();
+  for (const auto& event : events)
+    if (event.kind == ike::EventKind::kChildUp || event.kind == ike::EventKind::kIkeUpdated)
+      FollowPeer(event);
   if (!waiters_.empty()) AdvanceWaiters(events);
   if (vici_ && !events.empty()) ViciSaEvents(events);
   if (updown_ && !events.empty()) RunUpdown(events);
@@ -448,6 +485,10 @@ void Daemon::LogEvent(const ike::Event& event) {
         log_.Warn(Subsystem::kIke, "{}{}{}", where(), event.text,
                   event.notify ? fmt::format(" ({})", ike::Name(*event.notify)) : std::string());
       }
+      break;
+    case ike::EventKind::kKeepalive:
+      if (log_.Enabled(Subsystem::kIke, 1))
+        log_.Info(Subsystem::kIke, 1, "{}{}", where(), event.text);
       break;
     case ike::EventKind::kDropped:
       CountExchange(event);
@@ -555,6 +596,7 @@ void Daemon::FinishShutdown() {
   engine_.reset();
   for (auto it = our_vtis_.rbegin(); vti_ && it != our_vtis_.rend(); ++it) RemoveVti(*it);
   our_vtis_.clear();
+  vti_links_.clear();
   timer_.cancel();
   timer_armed_.reset();
   shutdown_timer_.cancel();

@@ -94,6 +94,10 @@ class Daemon {
   void DeleteVtis(const config::ConnectionConfig& conn);
   // Deletes one VTI we created, journaled (write-ahead).
   void RemoveVti(const std::string& name);
+  // The VTIs we own follow their IKE SA's outer addresses where the config names none (a peer
+  // behind a NAT is seen at its translated address, which ip_vti must name to take its packets;
+  // a new NAT mapping moves it): on CHILD_SA up and when the IKE SA moved (kIkeUpdated).
+  void FollowPeer(const ike::Event& event);
 
   void OnDatagram(Datagram datagram);
   void ArmKernelEvents();
@@ -201,6 +205,7 @@ class Daemon {
   ServiceNotifier notify_;
   boost::asio::steady_timer service_timer_;
   std::vector<std::string> our_vtis_;
+  std::map<std::string, vti::VtiConfig> vti_links_;  // what each VTI we own was given last
   // Per connection: where its Wireshark tables go (set when the peer is added to the engine).
   std::map<std::string, WiresharkExport, std::less<>> key_exports_;
   // A command waiting for the outcome of what it started.

@@ -26,6 +26,7 @@ std::optional<std::string> ProgressLine(const ike::Event& e) {
     case ike::EventKind::kRetransmit:
       return fmt::format("[IKE] {}retransmit {}", where, e.text);
     case ike::EventKind::kDropped:
+    case ike::EventKind::kKeepalive:
       return std::nullopt;
     case ike::EventKind::kFailure:
       return fmt::format("[IKE] {}{}{}", where, e.text,

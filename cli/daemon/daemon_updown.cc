@@ -52,7 +52,7 @@ std::vector<UpdownInfo> Daemon::UpdownInfoOf(const ike::Event& e) const {
     info.me = sa.local.address;
     info.peer = sa.remote.address;
     if (!sa.remote_identity.empty()) info.peer_id = sa.remote_identity;
-    if (sa.nat_local || sa.nat_remote) info.udp_encap_port = sa.remote.port;
+    if (sa.nat_local || sa.nat_remote || sa.nat_fake) info.udp_encap_port = sa.remote.port;
     for (const auto& c : sa.children) {
       if (c.id != e.child_id) continue;
       info.reqid = c.reqid;

@@ -143,7 +143,8 @@ Section Daemon::ViciIkeSection(const ike::IkeSaInfo& ike, std::string_view only_
       .Add("responder-spi", fmt::format("{:016x}", ike.spi_r));
   if (ike.nat_local) s.Add("nat-local", "yes");
   if (ike.nat_remote) s.Add("nat-remote", "yes");
-  if (ike.nat_local || ike.nat_remote) s.Add("nat-any", "yes");
+  if (ike.nat_fake) s.Add("nat-fake", "yes");
+  if (ike.nat_local || ike.nat_remote || ike.nat_fake) s.Add("nat-any", "yes");
   if (ike.suite) {
     AddEncr(s, ike.suite->encr);
     AddInteg(s, ike.suite->integ);
@@ -658,7 +659,8 @@ void Daemon::ViciLogRecord(Subsystem s, int level, const std::optional<SaTag>& s
 
 void Daemon::ViciSaEvents(const std::vector<ike::Event>& events) {
   const bool wanted = vici_->HasListeners("ike-updown") || vici_->HasListeners("child-updown") ||
-                      vici_->HasListeners("ike-rekey") || vici_->HasListeners("child-rekey");
+                      vici_->HasListeners("ike-rekey") || vici_->HasListeners("child-rekey") ||
+                      vici_->HasListeners("ike-update");
   // Nothing is listed (an O(SAs) walk per batch of events) while nobody listens; the down
   // event of an SA that went before the first listener came then carries no details.
   if (!wanted) {
@@ -708,6 +710,16 @@ void Daemon::ViciSaEvents(const std::vector<ike::Event>& events) {
           m.AddSection(e.peer, ike ? Section().AddSection("new", ViciIkeSection(*info, "", 0, false))
                                    : ViciIkeSection(*info, e.child, 0));
           vici_->Broadcast(ike ? "ike-rekey" : "child-rekey", m);
+          break;
+        }
+        case ike::EventKind::kIkeUpdated: {  // charon's ike-update: the new endpoints
+          Message m;
+          m.Add("local-host", info->local.address.ToString())
+              .Add("local-port", std::to_string(info->local.port))
+              .Add("remote-host", info->remote.address.ToString())
+              .Add("remote-port", std::to_string(info->remote.port));
+          m.AddSection(e.peer, ViciIkeSection(*info, "", 0, false));
+          vici_->Broadcast("ike-update", m);
           break;
         }
         default:

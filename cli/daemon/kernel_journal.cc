@@ -450,6 +450,21 @@ std::error_code JournalingKernel::DelSa(const xfrm::SaId& id) {
   return ec;
 }
 
+std::error_code JournalingKernel::UpdateSa(const xfrm::SaId& id, const xfrm::SaMove& to) {
+  xfrm::SaId moved = id;
+  moved.src = to.src;
+  moved.dst = to.dst;
+  const JournalEntry before = JournalEntry::Sa(id);
+  const JournalEntry after = JournalEntry::Sa(moved);
+  if (before == after) return inner_.UpdateSa(id, to);
+  if (auto ec = journal_.IntendAdd(after)) return ec;
+  journal_.IntendRemove(before);
+  const auto ec = inner_.UpdateSa(id, to);
+  journal_.Removed(before, !ec);
+  journal_.Added(after, !ec);
+  return ec;
+}
+
 std::expected<xfrm::SaCounters, std::error_code> JournalingKernel::QuerySa(const xfrm::SaId& id) {
   return inner_.QuerySa(id);
 }

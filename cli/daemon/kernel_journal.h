@@ -140,6 +140,9 @@ class JournalingKernel final : public xfrm::KernelIpsec {
   std::error_code AddSa(const xfrm::SaSpec& spec) override;
   std::error_code DelSa(const xfrm::SaId& id) override;
   std::expected<xfrm::SaCounters, std::error_code> QuerySa(const xfrm::SaId& id) override;
+  // A move to new addresses records the SA at its new place before and the old one as removed
+  // after (the move is all or nothing: a failure leaves the old one).
+  std::error_code UpdateSa(const xfrm::SaId& id, const xfrm::SaMove& to) override;
   std::error_code AddPolicy(const xfrm::PolicySpec& spec) override;
   std::error_code UpdatePolicy(const xfrm::PolicySpec& spec) override;
   std::error_code DelPolicy(const xfrm::PolicyId& id) override;

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <limits>
 
 namespace minivpn::daemon {
 
@@ -158,6 +159,8 @@ std::expected<ike::PeerConfig, std::string> ToPeerConfig(const config::Connectio
   peer.reauth_time = conn.reauth_time;
   peer.fragmentation = conn.fragmentation != config::Fragmentation::kNo;
   peer.fragment_own = conn.fragmentation != config::Fragmentation::kAccept;
+  peer.fragment_force = conn.fragmentation == config::Fragmentation::kForce;
+  peer.encap = conn.encap;
   peer.mobike = conn.mobike;
   peer.keyingtries = conn.keyingtries;
   switch (conn.unique) {
@@ -220,12 +223,17 @@ ike::EngineConfig ToEngineConfig(const config::GlobalSettings& global) {
   engine.retransmit_timeout = ike::Millis(static_cast<long>(global.retransmit_timeout * 1000));
   engine.retransmit_base = global.retransmit_base;
   engine.retransmit_tries = global.retransmit_tries;
-  engine.cookie_threshold = global.cookie_threshold;
-  engine.cookie_threshold_ip = global.cookie_threshold_ip;
-  engine.block_threshold_ip = global.block_threshold;
+  // charon's 0 turns a threshold off; the engine's 0 would apply it to every request.
+  const auto threshold = [](std::uint32_t value) -> std::size_t {
+    return value == 0 ? std::numeric_limits<std::size_t>::max() : value;
+  };
+  engine.cookie_threshold = threshold(global.cookie_threshold);
+  engine.cookie_threshold_ip = threshold(global.cookie_threshold_ip);
+  engine.block_threshold_ip = threshold(global.block_threshold);
   engine.init_limit_half_open = global.init_limit_half_open;
   engine.half_open_timeout = global.half_open_timeout;
   engine.fragment_size = global.fragment_size;
+  engine.keep_alive = global.keep_alive;
   engine.max_packet = global.max_packet;
   engine.ike_port = global.port;
   engine.nat_t_port = global.port_nat_t;

@@ -173,7 +173,7 @@ ChildSa* Engine::InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice
       .encr = s.encr.id, .encr_key_bits = s.encr.key_bits, .integ = s.integ, .esn = s.esn};
   p.lifetime = ChildLifetime(cfg);
   // 2.23: NAT on either side -> ESP in UDP between the IKE ports.
-  if (sa.nat_local || sa.nat_remote)
+  if (sa.udp_encap())
     p.encap = xfrm::UdpEncap{.sport = sa.local.port, .dport = sa.remote.port};
   // A new CHILD_SA goes in whole. A rekeyed one (make-before-break) gets both SAs now, in both
   // roles: the OUT policy's template names the old outbound SPI, so the kernel keeps sending on

@@ -45,6 +45,10 @@ std::string_view Name(EventKind kind) {
       return "ike-reauth";
     case EventKind::kNotice:
       return "notice";
+    case EventKind::kKeepalive:
+      return "keepalive";
+    case EventKind::kIkeUpdated:
+      return "ike-updated";
     case EventKind::kChildUp:
       return "child-up";
     case EventKind::kChildDown:
@@ -115,6 +119,8 @@ Engine::Engine(EngineConfig config, crypto::Random& random, xfrm::KernelIpsec& k
     : config_(std::move(config)), random_(random), kernel_(kernel) {
   cookie_current_.secret = SecretBytes(32);
   random_.Fill(cookie_current_.secret.MutableReveal());
+  for (std::size_t i = 0; i < sizeof(calmdown_salt_); ++i)
+    calmdown_salt_ = (calmdown_salt_ << 8) | cookie_current_.secret.Reveal()[i];
 }
 
 Engine::~Engine() = default;
@@ -229,6 +235,7 @@ IkeSa& Engine::NewSa(std::string_view peer, bool initiator, TimePoint now) {
   sa->serial = next_serial_++;
   sa->peer = std::string(peer);
   sa->initiator = initiator;
+  sa->original_initiator = initiator;
   sa->created = now;
   sa->last_received = now;
   IkeSa& ref = *sa;
@@ -543,11 +550,19 @@ void Engine::HandleKernelEvent(const KernelEvent& event, TimePoint now) {
       for (const auto& c : p.children)
         if (c.reqid != 0 && c.reqid == acquire->reqid) (void)Initiate(p.name, c.name, now);
   } else if (const auto* mapping = std::get_if<xfrm::MappingEvent>(&event)) {
-    // RFC 3948 / 7296 2.23: the kernel saw ESP-in-UDP from a new source. Not acted on yet: the
-    // IKE SA's endpoint follows the peer's next IKE message; the SA's encapsulation stays.
+    // RFC 3948 / 7296 2.23 (charon's update_sa_job): the kernel saw ESP-in-UDP of one of our
+    // inbound SAs from a new source, the peer's new NAT mapping. Its IKE SA and CHILD_SAs move
+    // there, as UpdateHosts decides (only while the peer is behind a NAT).
+    const Endpoint from{mapping->new_src, mapping->new_sport};
+    for (auto& [serial, sa] : sas_) {
+      if (sa->destroyed || sa->FindChildByInbound(mapping->sa.spi) == nullptr) continue;
+      Touch(*sa);
+      UpdateHosts(*sa, sa->local, from, false, now);
+      return;
+    }
     Emit(EventKind::kDropped, nullptr, now,
-         "NAT mapping change of SPI " + std::to_string(mapping->sa.spi) + " to " +
-             Endpoint{mapping->new_src, mapping->new_sport}.ToString() + " (not acted on)");
+         "NAT mapping change to " + from.ToString() + " of an unknown SA (SPI " +
+             std::to_string(mapping->sa.spi) + ")");
   }
 }
 
@@ -605,6 +620,7 @@ void Engine::CheckSaTimers(IkeSa& sa, TimePoint now) {
   }
   for (auto& c : sa.children)
     if (c.inactivity_at && now >= *c.inactivity_at) CheckInactivity(sa, c, now);
+  if (sa.keepalive_at && now >= *sa.keepalive_at) SendKeepalive(sa, now);
   if (sa.dpd_delay.count() > 0 && sa.state == IkeState::kEstablished && !sa.outstanding &&
       sa.tasks.empty() && now >= sa.last_received + sa.dpd_delay) {
     sa.tasks.push_back(Task{.kind = Task::Kind::kDpd});
@@ -667,6 +683,7 @@ std::optional<TimePoint> Engine::SaDeadline(const IkeSa& sa) const {
   if (sa.hard_at) consider(*sa.hard_at);
   if (sa.rekey_at) consider(*sa.rekey_at);
   if (sa.reauth_at) consider(*sa.reauth_at);
+  if (sa.keepalive_at) consider(*sa.keepalive_at);
   for (const auto& c : sa.children)
     if (c.inactivity_at) consider(*c.inactivity_at);
   if (!sa.outstanding && sa.state == IkeState::kEstablished) {
@@ -760,6 +777,7 @@ std::vector<IkeSaInfo> Engine::ListSas(TimePoint now) const {
     if (!sa->remote_identity.data.empty()) info.remote_identity = DescribeId(sa->remote_identity);
     info.nat_local = sa->nat_local;
     info.nat_remote = sa->nat_remote;
+    info.nat_fake = sa->nat_fake;
     info.age = duration_cast<Seconds>(now - sa->created);
     if (sa->rekey_at) info.rekey_in = duration_cast<Seconds>(*sa->rekey_at - now);
     if (sa->reauth_at) info.reauth_in = duration_cast<Seconds>(*sa->reauth_at - now);

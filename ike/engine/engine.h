@@ -157,6 +157,12 @@ class Engine {
   TimePoint RetryAt(TimePoint now);
 
   // --- engine_io.cc
+  // 2.23 as charon's update_hosts (no MOBIKE): a message from other endpoints moves the IKE SA
+  // to them when `force` (the IKE_AUTH request: the float to port 4500), else only the remote
+  // one and only while the peer is behind a NAT (unless we are too and started the SA). The
+  // CHILD_SAs' kernel SAs (and policy templates) follow; kIkeUpdated tells.
+  void UpdateHosts(IkeSa& sa, const Endpoint& local, const Endpoint& remote, bool force,
+                   TimePoint now);
   void SendRaw(const Endpoint& local, const Endpoint& remote, const Bytes& ike_message);
   // Builds, protects (fragments if the peer supports it), sends and records our request.
   void SendRequest(IkeSa& sa, ExchangeKind kind, ExchangeType exchange,
@@ -175,6 +181,11 @@ class Engine {
                        const Endpoint& remote, TimePoint now);
   void DispatchResponse(IkeSa& sa, const Header& header, std::vector<Payload> inner, TimePoint now);
   bool AllowInvalidSpi(TimePoint now);
+  // RFC 3948 2.3 NAT-T keepalives (EngineConfig::keep_alive) of an IKE SA behind a NAT: the next
+  // check, and the check itself (sends one if nothing went out for keep_alive, as charon's
+  // send_keepalive counts the IKE SA's and its CHILD_SAs' outbound use).
+  void ScheduleKeepalive(IkeSa& sa, TimePoint now);
+  void SendKeepalive(IkeSa& sa, TimePoint now);
 
   // --- exchange_init.cc (IKE_SA_INIT, 1.2, 2.6, 2.23)
   void StartInit(IkeSa& sa, TimePoint now);
@@ -193,8 +204,25 @@ class Engine {
   void RotateCookieSecret(TimePoint now);
   // Costly IKE_SA_INIT failures within half_open_timeout (see EngineConfig).
   std::size_t RecentInitFailures(TimePoint now);
+  // charon's cookie_required: COOKIE is demanded while a threshold is `reached`, and for
+  // kCookieCalmdown after it last was (charon's COOKIE_CALMDOWN_DELAY), so that a flood's
+  // half-open SAs timing out together do not switch cookies off and on again (a legitimate
+  // initiator could get answers with and without COOKIE to one request). Slot 0 is the total,
+  // 1 + CalmdownBucket(source) the per-source threshold (sources share kCalmdownBuckets slots).
+  static constexpr Seconds kCookieCalmdown{10};
+  static constexpr std::size_t kCalmdownBuckets = 32;
+  bool CookieRequired(std::size_t slot, bool reached, TimePoint now);
+  std::size_t CalmdownBucket(const xfrm::IpAddress& address) const;
   bool AllowInitError(TimePoint now);
   bool DeriveInitKeys(IkeSa& sa, const SecretBytes& g_ir);
+  // 2.23: the NAT_DETECTION_SOURCE_IP we send (the hashes cover `spi_r`, 0 in the request). With
+  // PeerConfig::encap it hashes a made-up address, as charon, so that the peer sees us behind a
+  // NAT and encapsulates.
+  Bytes OurNatdSource(const IkeSa& sa, std::uint64_t spi_r, bool encap);
+  // 2.23: what the peer's NAT-D notifies in IKE_SA_INIT `m` say: peer_natd, nat_local,
+  // nat_remote, nat_fake (both hashes match but `encap` forces encapsulation, charon's
+  // COND_NAT_FAKE); keepalives start when we are behind a NAT.
+  void DetectNat(IkeSa& sa, const Message& m, std::uint64_t spi_r, bool encap, TimePoint now);
   const PeerConfig* PeerForAddresses(const Endpoint& local, const Endpoint& remote) const;
 
   // --- exchange_auth.cc (IKE_AUTH, 1.2, 2.15)
@@ -344,6 +372,11 @@ class Engine {
   // IKE_SA_INIT checks its thresholds in O(log n). Brought up to date with the deadline index at
   // the end of every top-level call, for the SAs that call touched.
   std::map<std::uint64_t, xfrm::IpAddress> half_open_ip_;  // serial -> the source it counts for
+  std::array<std::optional<TimePoint>, 1 + kCalmdownBuckets> cookie_reached_{};
+  std::uint64_t calmdown_salt_ = 0;  // from the first cookie secret (no extra random draw)
+  // The made-up source of OurNatdSource, drawn once when first needed (charon: a random IPv4
+  // address that stays the same until a restart).
+  std::optional<Endpoint> fake_natd_source_;
   std::map<xfrm::IpAddress, std::size_t> half_open_per_ip_;  // IPv4 address or IPv6 /64 -> count
   void SyncHalfOpen(std::uint64_t serial);
   // The unit half-open SAs are counted per: an IPv4 address, or an IPv6 /64 (one host's prefix:

@@ -141,6 +141,13 @@ struct PeerConfig {
   // charon's fragmentation = accept: announce it (the peer may fragment) but send our own
   // messages whole.
   bool fragment_own = true;
+  // charon's fragmentation = force: fragment protected messages above fragment_size even when
+  // the peer did not announce RFC 7383 support.
+  bool fragment_force = false;
+  // charon's encap (ipsec.conf forceencaps): ESP in UDP even without a NAT. As charon, our
+  // NAT_DETECTION_SOURCE_IP hashes a made-up address, so the peer sees us behind a NAT and
+  // encapsulates too, and we encapsulate when both hashes match.
+  bool encap = false;
   // mobike (charon's default yes): as charon, float to port 4500 after IKE_SA_INIT even without
   // a NAT; with mobike = no only a detected NAT moves IKE there. (MOBIKE itself, RFC 4555, is not
   // implemented: minivpnd does not send MOBIKE_SUPPORTED.)
@@ -162,7 +169,9 @@ struct EngineConfig {
   Millis retransmit_timeout{static_cast<long>(base::charon::kRetransmitTimeout * 1000)};
   double retransmit_base = base::charon::kRetransmitBase;
   std::uint32_t retransmit_tries = base::charon::kRetransmitTries;
-  // Half-open SAs and COOKIEs (RFC 7296 2.6; charon: 30 / 3 per IP, block at 5 per IP).
+  // Half-open SAs and COOKIEs (RFC 7296 2.6; charon: 30 / 3 per IP, block at 5 per IP). 0 asks
+  // every request for a cookie (or blocks every one); strongswan.conf's 0, which turns charon's
+  // check off, arrives here as SIZE_MAX (cli/daemon/peer_mapping.cc).
   std::size_t cookie_threshold = base::charon::kCookieThreshold;
   std::size_t cookie_threshold_ip = base::charon::kCookieThresholdIp;
   std::size_t block_threshold_ip = base::charon::kBlockThreshold;
@@ -192,6 +201,10 @@ struct EngineConfig {
   // dropped, and its message is retransmitted by the peer later.
   std::size_t fragment_bytes_limit = 4u << 20;
   std::uint16_t nat_t_port = base::charon::kPortNatT;
+  // charon's keep_alive: an IKE SA behind a NAT sends a NAT-T keepalive (RFC 3948 2.3, one 0xFF
+  // octet to the peer's NAT-T port) after this long without an outbound IKE message or ESP
+  // packet, so that the NAT keeps its mapping; 0 = never.
+  Seconds keep_alive{base::charon::kKeepAlive};
   std::uint16_t ike_port = base::charon::kPort;
   // Bounded retries of IKE_SA_INIT after INVALID_KE_PAYLOAD / COOKIE.
   std::uint32_t max_init_retries = 3;

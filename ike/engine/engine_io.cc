@@ -42,8 +42,8 @@ std::size_t FragmentLimit(const EngineConfig& config, const IkeSa& sa) {
 std::vector<Bytes> Seal(const EngineConfig& config, IkeSa& sa, const Header& header,
                         const std::vector<Payload>& payloads, crypto::Random& random) {
   // RFC 7383 2.5: fragment only when the peer announced IKEV2_FRAGMENTATION_SUPPORTED (and we
-  // are not configured to accept fragments only).
-  if (sa.peer_fragmentation && sa.fragment_own)
+  // are not configured to accept fragments only), or always with fragmentation = force (charon).
+  if ((sa.peer_fragmentation || sa.fragment_force) && sa.fragment_own)
     return ProtectFragmented(header, payloads, *sa.cipher_out, random, FragmentLimit(config, sa));
   return {Protect(header, payloads, *sa.cipher_out, random)};
 }
@@ -71,6 +71,7 @@ void Engine::SendRequest(IkeSa& sa, ExchangeKind kind, ExchangeType exchange,
   pending.sent_at = now;
   pending.next_send = now + config_.retransmit_timeout;
   for (const auto& d : pending.datagrams) SendRaw(sa.local, sa.remote, d);
+  sa.last_sent = now;
   Emit(EventKind::kExchangeSent, &sa, now, pending.summary);
   if (trace_sink_) TraceSealed(sa, pending.datagrams, payloads, now);
   sa.outstanding = std::make_unique<Outstanding>(std::move(pending));
@@ -98,6 +99,7 @@ void Engine::SendResponse(IkeSa& sa, const Header& request, std::vector<Payload>
     sa.expected_mid = request.message_id + 1;
   }
   for (const auto& d : sa.cached_response) SendRaw(sa.local, sa.remote, d);
+  sa.last_sent = now;
   Emit(EventKind::kExchangeSent, &sa, now, Summary(h, payloads));
   if (trace_sink_) TraceSealed(sa, sa.cached_response, payloads, now);
 }
@@ -128,11 +130,69 @@ void Engine::Retransmit(IkeSa& sa, TimePoint now) {
   }
   ++o.retransmits;
   for (const auto& d : o.datagrams) SendRaw(sa.local, sa.remote, d);
+  sa.last_sent = now;
   auto timeout = std::chrono::duration_cast<Millis>(
       config_.retransmit_timeout * std::pow(config_.retransmit_base, o.retransmits));
   o.next_send = now + timeout;
   Emit(EventKind::kRetransmit, &sa, now,
        o.summary + " (try " + std::to_string(o.retransmits) + ")");
+}
+
+void Engine::UpdateHosts(IkeSa& sa, const Endpoint& local, const Endpoint& remote, bool force,
+                         TimePoint now) {
+  const Endpoint old_local = sa.local, old_remote = sa.remote;
+  if (force) sa.local = local;
+  if (remote != sa.remote && (force || (sa.nat_remote && (!sa.nat_local || !sa.original_initiator))))
+    sa.remote = remote;
+  if (sa.local == old_local && sa.remote == old_remote) return;
+  const std::string moved = old_local.ToString() + " - " + old_remote.ToString() + " to " +
+                            sa.local.ToString() + " - " + sa.remote.ToString();
+  if (sa.state == IkeState::kConnecting || sa.state == IkeState::kAuthenticating) return;
+  for (auto& c : sa.children) {
+    std::optional<xfrm::UdpEncap> encap = c.params.encap;
+    if (encap) encap = xfrm::UdpEncap{.sport = sa.local.port, .dport = sa.remote.port};
+    if (c.params.local == sa.local.address && c.params.remote == sa.remote.address &&
+        c.params.encap == encap)
+      continue;
+    if (auto ec = xfrm::MoveChildSa(kernel_, c.params, sa.local.address, sa.remote.address,
+                                    encap, c.owns_policies)) {
+      Emit(EventKind::kFailure, &sa, now,
+           "CHILD_SA " + c.name + "{" + std::to_string(c.id) +
+               "} not moved to the new endpoints: " + ec.message(),
+           std::nullopt, c.name, c.id);
+    }
+  }
+  Emit(EventKind::kIkeUpdated, &sa, now, "endpoints changed from " + moved);
+}
+
+void Engine::ScheduleKeepalive(IkeSa& sa, TimePoint now) {
+  if (config_.keep_alive.count() > 0) sa.keepalive_at = now + config_.keep_alive;
+}
+
+void Engine::SendKeepalive(IkeSa& sa, TimePoint now) {
+  sa.keepalive_at.reset();
+  // charon: only while we are behind a NAT, and not for an SA that is on its way out.
+  if (!sa.nat_local || config_.keep_alive.count() == 0 || sa.state == IkeState::kRekeyed ||
+      sa.state == IkeState::kDeleting)
+    return;
+  // Outbound silence: since our last IKE message or the last packet out of a CHILD_SA (its OUT
+  // policies' last use, as charon's get_use_time; an SA's own use time is only its first use).
+  TimePoint last_out = sa.last_sent;
+  for (const auto& c : sa.children) {
+    if (!c.owns_policies) continue;
+    for (const auto& policy : xfrm::ChildPolicies(c.params)) {
+      if (policy.id.dir != xfrm::PolicyDir::kOut) continue;
+      if (auto used = kernel_.QueryPolicyIdle(policy.id); used && *used)
+        last_out = std::max(last_out, now - **used);
+    }
+  }
+  if (now - last_out >= config_.keep_alive) {
+    // RFC 3948 2.3: one octet 0xFF, without the non-ESP marker.
+    out_.push_back(Datagram{.local = sa.local, .remote = sa.remote, .data = {0xFF}});
+    sa.last_sent = last_out = now;
+    Emit(EventKind::kKeepalive, &sa, now, "sending keep alive to " + sa.remote.ToString());
+  }
+  sa.keepalive_at = last_out + config_.keep_alive;
 }
 
 bool Engine::AllowInvalidSpi(TimePoint now) {
@@ -242,6 +302,7 @@ void Engine::ResendCached(IkeSa& sa, std::string_view what, TimePoint now) {
   }
   ++sa.cached_resends;
   for (const auto& d : sa.cached_response) SendRaw(sa.local, sa.remote, d);
+  sa.last_sent = now;
   Emit(EventKind::kRetransmit, &sa, now, std::string(what) + " (cached)");
 }
 
@@ -357,13 +418,11 @@ void Engine::HandleProtected(IkeSa& sa, const Message& message, const Bytes& raw
     return;
   }
 
+  // 2.23: follow the peer to a new address or port (the float to 4500 with IKE_AUTH, a NAT
+  // mapping change) once its message is authenticated.
+  UpdateHosts(sa, local, remote, !response && h.message_id == 1, now);
+  if (sa.destroyed) return;
   if (!response) {
-    // 2.23: follow the peer to a new address/port (the float to 4500, or a NAT mapping change)
-    // once a request has been authenticated.
-    if (sa.remote != remote || sa.local != local) {
-      sa.remote = remote;
-      sa.local = local;
-    }
     DispatchRequest(sa, h, std::move(inner), hashes, local, remote, now);
     // A task the request queued (e.g. the IKE rekey after the peer's last message ID) starts
     // now if no request of ours is in flight.

@@ -44,6 +44,11 @@ enum class EventKind : std::uint8_t {
   kFailure,  // notify = the error notify sent/received, text = what happened
   kDropped,  // an input that was ignored, text = why
   kNotice,   // a decision of ours the operator should see (e.g. an inactivity close), text = what
+  kKeepalive,   // a NAT-T keepalive went out (RFC 3948 2.3)
+  // The IKE SA's endpoints moved (2.23: the peer behind a NAT got a new mapping) and its
+  // CHILD_SAs' kernel SAs and policies followed; text = old -> new. The SA's addresses are
+  // ListSas' (the daemon moves the VTIs it owns to them).
+  kIkeUpdated,
 };
 std::string_view Name(EventKind kind);
 
@@ -143,6 +148,7 @@ struct IkeSaInfo {
   std::string remote_identity{};  // the peer's authenticated ID ("routerB"); empty before AUTH
   bool nat_local = false;
   bool nat_remote = false;
+  bool nat_fake = false;  // encapsulation forced (PeerConfig::encap) without a NAT
   std::chrono::seconds age{0};
   std::optional<std::chrono::seconds> rekey_in{};
   std::optional<std::chrono::seconds> reauth_in{};  // until the reauthentication (2.8.3)

@@ -52,6 +52,7 @@ IkeSa* Engine::CreateRekeyedSa(IkeSa& old, bool we_initiated, const IkeChoice& c
   IkeSa& n = NewSa(old.peer, we_initiated, now);
   n.spi_i = spi_i;
   n.spi_r = spi_r;
+  n.original_initiator = old.original_initiator;
   n.local = old.local;
   n.remote = old.remote;
   n.suite = choice.suite;
@@ -59,11 +60,15 @@ IkeSa* Engine::CreateRekeyedSa(IkeSa& old, bool we_initiated, const IkeChoice& c
   n.nonce_r.assign(nonce_r.begin(), nonce_r.end());
   n.peer_fragmentation = old.peer_fragmentation;
   n.fragment_own = old.fragment_own;
+  n.fragment_force = old.fragment_force;
   n.remote_identity = old.remote_identity;
   n.peer_natd = old.peer_natd;
   n.nat_local = old.nat_local;
   n.nat_remote = old.nat_remote;
+  n.nat_fake = old.nat_fake;
   n.last_received = now;
+  n.last_sent = old.last_sent;
+  if (n.nat_local) ScheduleKeepalive(n, now);
   n.rekey_skeyseed = true;
   const bool observed = WantsIkeKeys(n);
   crypto::IkeKeys keys;

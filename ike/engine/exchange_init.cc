@@ -2,6 +2,7 @@
 // stateless COOKIEs (2.6), NAT detection and the float to port 4500 (2.23), RFC 7383
 // fragmentation support, and the SK_* derivation (2.14).
 #include <algorithm>
+#include <array>
 #include <cassert>
 
 #include "crypto/keymat.h"
@@ -141,6 +142,21 @@ void Engine::RotateCookieSecret(TimePoint now) {
   cookie_rotate_at_ = now + config_.cookie_secret_lifetime;
 }
 
+bool Engine::CookieRequired(std::size_t slot, bool reached, TimePoint now) {
+  std::optional<TimePoint>& last = cookie_reached_[slot];
+  if (reached) last = now;
+  return reached || (last && now < *last + kCookieCalmdown);
+}
+
+std::size_t Engine::CalmdownBucket(const xfrm::IpAddress& address) const {
+  // FNV-1a over the source (an IPv6 /64 as one), keyed with the engine's salt so that an
+  // attacker cannot aim at a legitimate peer's bucket.
+  const xfrm::IpAddress source = HalfOpenSource(address);
+  std::uint64_t h = 0xcbf29ce484222325ull ^ calmdown_salt_;
+  for (std::uint8_t octet : source.bytes) h = (h ^ octet) * 0x100000001b3ull;
+  return static_cast<std::size_t>(h % kCalmdownBuckets);
+}
+
 std::size_t Engine::RecentInitFailures(TimePoint now) {
   while (!init_failures_.empty() && init_failures_.front() + config_.half_open_timeout <= now)
     init_failures_.pop_front();
@@ -193,7 +209,7 @@ void Engine::SendInitRequest(IkeSa& sa, TimePoint now) {
       PayloadType::kKe, KePayload{.group = sa.ke->group(), .data = sa.ke->public_value()}));
   m.payloads.push_back(MakePayload(PayloadType::kNonce, NoncePayload{.data = sa.nonce_i}));
   m.payloads.push_back(
-      MakeNotify(NotifyType::kNatDetectionSourceIp, NatDetectionHash(sa.spi_i, 0, sa.local)));
+      MakeNotify(NotifyType::kNatDetectionSourceIp, OurNatdSource(sa, 0, peer->encap)));
   m.payloads.push_back(
       MakeNotify(NotifyType::kNatDetectionDestinationIp, NatDetectionHash(sa.spi_i, 0, sa.remote)));
   if (peer->fragmentation)
@@ -274,8 +290,9 @@ void Engine::ProcessInitRequest(const Message& m, const Bytes& raw, const Endpoi
          "too many half-open SAs from " + remote.address.ToString());
     return;
   }
-  if (total + RecentInitFailures(now) >= config_.cookie_threshold ||
-      from_ip >= config_.cookie_threshold_ip) {
+  if (CookieRequired(0, total + RecentInitFailures(now) >= config_.cookie_threshold, now) ||
+      CookieRequired(1 + CalmdownBucket(remote.address), from_ip >= config_.cookie_threshold_ip,
+                     now)) {
     const auto* first =
         m.payloads.empty() ? nullptr : std::get_if<NotifyPayload>(&m.payloads[0].body);
     if (!first || first->type != NotifyType::kCookie || !CookieValid(first->data, m, remote)) {
@@ -349,14 +366,11 @@ void Engine::ProcessInitRequest(const Message& m, const Bytes& raw, const Endpoi
   random_.Fill(sa.nonce_r);
   sa.init_request = raw;
   // 2.23: the hashes of the request cover SPIr = 0.
-  const auto* natd_d = m.FindNotify(NotifyType::kNatDetectionDestinationIp);
-  sa.peer_natd = natd_d || m.FindNotify(NotifyType::kNatDetectionSourceIp);
-  sa.nat_local = natd_d && natd_d->data != NatDetectionHash(h.spi_i, 0, local);
-  sa.nat_remote = m.FindNotify(NotifyType::kNatDetectionSourceIp) &&
-                  !AnySourceMatches(m, NatDetectionHash(h.spi_i, 0, remote));
+  DetectNat(sa, m, 0, peer->encap, now);
   sa.peer_fragmentation =
       peer->fragmentation && m.FindNotify(NotifyType::kIkev2FragmentationSupported);
   sa.fragment_own = peer->fragment_own;
+  sa.fragment_force = peer->fragment_force;
   if (!DeriveInitKeys(sa, *shared)) {
     costly();
     DestroySa(sa, now, "key derivation failed");
@@ -374,8 +388,8 @@ void Engine::ProcessInitRequest(const Message& m, const Bytes& raw, const Endpoi
       PayloadType::kKe, KePayload{.group = ke->group, .data = (*our_ke)->public_value()}));
   resp.payloads.push_back(MakePayload(PayloadType::kNonce, NoncePayload{.data = sa.nonce_r}));
   if (sa.peer_natd) {
-    resp.payloads.push_back(
-        MakeNotify(NotifyType::kNatDetectionSourceIp, NatDetectionHash(sa.spi_i, sa.spi_r, local)));
+    resp.payloads.push_back(MakeNotify(NotifyType::kNatDetectionSourceIp,
+                                       OurNatdSource(sa, sa.spi_r, peer->encap)));
     resp.payloads.push_back(MakeNotify(NotifyType::kNatDetectionDestinationIp,
                                        NatDetectionHash(sa.spi_i, sa.spi_r, remote)));
   }
@@ -484,14 +498,11 @@ void Engine::ProcessInitResponse(IkeSa& sa, const Message& m, const Bytes& raw, 
   sa.suite = choice->suite;
   sa.nonce_r = nonce->data;
   sa.init_response = raw;
-  const auto* natd_d = m.FindNotify(NotifyType::kNatDetectionDestinationIp);
-  sa.peer_natd = natd_d || m.FindNotify(NotifyType::kNatDetectionSourceIp);
-  sa.nat_local = natd_d && natd_d->data != NatDetectionHash(sa.spi_i, sa.spi_r, sa.local);
-  sa.nat_remote = m.FindNotify(NotifyType::kNatDetectionSourceIp) &&
-                  !AnySourceMatches(m, NatDetectionHash(sa.spi_i, sa.spi_r, sa.remote));
+  DetectNat(sa, m, sa.spi_r, peer->encap, now);
   sa.peer_fragmentation =
       peer->fragmentation && m.FindNotify(NotifyType::kIkev2FragmentationSupported);
   sa.fragment_own = peer->fragment_own;
+  sa.fragment_force = peer->fragment_force;
   if (!DeriveInitKeys(sa, *shared)) {
     DestroySa(sa, now, "key derivation failed");
     return;
@@ -503,7 +514,7 @@ void Engine::ProcessInitResponse(IkeSa& sa, const Message& m, const Bytes& raw, 
   // non-ESP marker: behind a NAT, and (as charon with mobike = yes, its default) even without
   // one. As charon's float_ports: the peer's port becomes 4500 only where port 500 was in use (a
   // peer on a custom port keeps it), ours becomes our NAT-T port.
-  if (sa.peer_natd && (sa.nat_local || sa.nat_remote || peer->mobike) &&
+  if (sa.peer_natd && (sa.udp_encap() || peer->mobike) &&
       sa.local.port == config_.ike_port) {
     namespace charon = base::charon;
     if (sa.remote.port == charon::kPort || sa.local.port == charon::kPort) {
@@ -513,6 +524,29 @@ void Engine::ProcessInitResponse(IkeSa& sa, const Message& m, const Bytes& raw, 
   }
   sa.state = IkeState::kAuthenticating;
   SendAuthRequest(sa, now);
+}
+
+Bytes Engine::OurNatdSource(const IkeSa& sa, std::uint64_t spi_r, bool encap) {
+  if (!encap) return NatDetectionHash(sa.spi_i, spi_r, sa.local);
+  if (!fake_natd_source_) {
+    std::array<std::uint8_t, 4> octets{};
+    random_.Fill(octets);
+    const std::uint32_t address = (std::uint32_t{octets[0]} << 24) | (octets[1] << 16) |
+                                  (octets[2] << 8) | octets[3];
+    fake_natd_source_ = Endpoint{.address = xfrm::IpAddress::V4(address), .port = 0};
+  }
+  return NatDetectionHash(sa.spi_i, spi_r, *fake_natd_source_);
+}
+
+void Engine::DetectNat(IkeSa& sa, const Message& m, std::uint64_t spi_r, bool encap,
+                       TimePoint now) {
+  const auto* natd_d = m.FindNotify(NotifyType::kNatDetectionDestinationIp);
+  const auto* natd_s = m.FindNotify(NotifyType::kNatDetectionSourceIp);
+  sa.peer_natd = natd_d || natd_s;
+  sa.nat_local = natd_d && natd_d->data != NatDetectionHash(sa.spi_i, spi_r, sa.local);
+  sa.nat_remote = natd_s && !AnySourceMatches(m, NatDetectionHash(sa.spi_i, spi_r, sa.remote));
+  sa.nat_fake = encap && natd_d && natd_s && !sa.nat_local && !sa.nat_remote;
+  if (sa.nat_local) ScheduleKeepalive(sa, now);
 }
 
 }  // namespace minivpn::ike

@@ -126,6 +126,7 @@ struct IkeSa {
   std::string peer{};
   Seconds dpd_delay{0};    // copied from the PeerConfig (hot in NextDeadline)
   bool initiator = false;  // original initiator (2.2); for a rekeyed SA: the rekey initiator
+  bool original_initiator = false;  // we started the first IKE SA of the lineage (IKE rekeys keep it)
   std::uint64_t spi_i = 0;
   std::uint64_t spi_r = 0;
   IkeState state = IkeState::kConnecting;
@@ -147,10 +148,17 @@ struct IkeSa {
   Bytes init_request, init_response;
   std::optional<NotifyType> init_hint{};  // unauthenticated error seen (hint only, 2.21.1)
   bool peer_fragmentation = false;
-  bool fragment_own = true;  // PeerConfig::fragment_own
+  bool fragment_own = true;     // PeerConfig::fragment_own
+  bool fragment_force = false;  // PeerConfig::fragment_force
   bool peer_natd = false;
   bool nat_local = false;    // we are behind a NAT
   bool nat_remote = false;   // the peer is behind a NAT
+  // PeerConfig::encap without a NAT (charon's COND_NAT_FAKE): we encapsulate all the same.
+  bool nat_fake = false;
+  // When we last sent an IKE message (NAT-T keepalives count outbound silence from it).
+  TimePoint last_sent{};
+  // The next NAT-T keepalive check (EngineConfig::keep_alive), while we are behind a NAT.
+  std::optional<TimePoint> keepalive_at{};
   // The peer's authenticated identity (its IDi, or IDr when we initiated): INITIAL_CONTACT
   // (2.4) removes the older SAs of this identity only, not of every peer sharing the config.
   IdPayload remote_identity{};
@@ -209,6 +217,8 @@ struct IkeSa {
   bool destroyed = false;  // removed from the tables; freed at the end of the engine call
 
   std::uint64_t our_spi() const { return initiator ? spi_i : spi_r; }
+  // 2.23: ESP goes in UDP when either side is behind a NAT, or encapsulation is forced.
+  bool udp_encap() const { return nat_local || nat_remote || nat_fake; }
   ChildSa* FindChild(std::uint64_t id);
   ChildSa* FindChildByInbound(std::uint32_t spi);
   ChildSa* FindChildByOutbound(std::uint32_t spi);

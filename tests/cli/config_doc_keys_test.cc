@@ -669,7 +669,7 @@ Table TableOf(Part part, const std::string& key) {
 // Rows of charon-keys.md that config.md does not name: swanctl's cacert<suffix> subsections.
 const std::set<std::pair<Table, std::string>> kCharonPageOnly = {{Table::kAuth, "cacert"}};
 // The value tried where kSamples' would not show the status: a key whose non-default value
-// warns (encap = yes), and keys kSamples lacks.
+// matters (encap = yes), and keys kSamples lacks.
 const std::map<std::pair<Table, std::string>, std::string> kProbes = {
     {{Table::kConnection, "encap"}, "yes"},
     {{Table::kIpsecConn, "forceencaps"}, "yes"},

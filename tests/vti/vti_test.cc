@@ -116,6 +116,27 @@ TEST(BuildCreateVti, NoLinkNoMtuAndIpv6) {
   EXPECT_EQ(mnl_attr_get_payload_len(data6.at(IFLA_VTI_LOCAL)), 16u);
 }
 
+// A changelink of an existing VTI (the peer's new NAT address): the same link data on its
+// ifindex, without NLM_F_CREATE; every IFLA_VTI_* is sent (the kernel zeroes absent ones).
+TEST(BuildChangeVti, NewRemoteOnTheIfindex) {
+  VtiConfig config = SeedVti();
+  config.mtu = 1400;
+  config.remote = Ip("198.51.100.253");
+  const xfrm::NlMessage msg = BuildChangeVti(config, 9, std::nullopt);
+  EXPECT_EQ(msg.header()->nlmsg_type, RTM_NEWLINK);
+  EXPECT_EQ(msg.header()->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK);
+  EXPECT_EQ(Ifi(msg).ifi_index, 9);
+  const auto top = TopAttrs(msg);
+  EXPECT_EQ(mnl_attr_get_u32(top.at(IFLA_MTU)), 1400u);  // kept, not recomputed
+  const auto data = Nested(Nested(top.at(IFLA_LINKINFO)).at(IFLA_INFO_DATA));
+  ASSERT_EQ(data.size(), 4u);
+  EXPECT_EQ(mnl_attr_get_u32(data.at(IFLA_VTI_IKEY)), htonl(12));
+  EXPECT_EQ(mnl_attr_get_u32(data.at(IFLA_VTI_OKEY)), htonl(12));
+  EXPECT_EQ(
+      std::memcmp(mnl_attr_get_payload(data.at(IFLA_VTI_REMOTE)), config.remote.bytes.data(), 4),
+      0);
+}
+
 TEST(BuildLinkChanges, UpMtuDelete) {
   const xfrm::NlMessage up = BuildSetUp(7, true);
   EXPECT_EQ(up.header()->nlmsg_type, RTM_NEWLINK);
@@ -268,6 +289,10 @@ TEST(VtiManager, CreateInFreshNetns) {
     const auto ec = (*vti)->Create(SeedVti());
     if (!ec) {
       if (!IsUp("vti0")) r += "vti0 not up\n";
+      VtiConfig moved = SeedVti();
+      moved.remote = Ip("192.0.2.9");
+      if (auto up = (*vti)->Update(moved)) r += "update: " + up.message() + "\n";
+      if (!IsUp("vti0")) r += "vti0 not up after the update\n";
       if (auto del = (*vti)->Delete("vti0")) r += "delete: " + del.message() + "\n";
     } else if (ec.message().find("ip_vti") == std::string::npos) {
       r += "no module hint: " + ec.message() + "\n";
@@ -279,6 +304,7 @@ TEST(VtiManager, CreateInFreshNetns) {
     bad = SeedVti();
     bad.link = "nosuchlink";
     if ((*vti)->Create(bad) != std::errc::no_such_device) r += "missing underlying link\n";
+    if ((*vti)->Update(SeedVti()) != std::errc::no_such_device) r += "update of a missing link\n";
     return r;
   });
 }

@@ -295,6 +295,66 @@ TEST(BuildAddSa, NatTEncapsulation) {
   EXPECT_EQ(std::memcmp(&encap.encap_oa, &zero, sizeof(zero)), 0);
 }
 
+// charon's update_sa after a NAT mapping change: the SA the kernel answered GETSA with, created
+// again at the new addresses with new encapsulation ports; keys, mark and the rest unchanged.
+TEST(BuildMovedSa, NewAddressesAndEncapEverythingElseCopied) {
+  SaSpec out = SeedSa(false, EncrId::kAesGcm16, 256, IntegId::kNone);
+  out.encap = UdpEncap{4500, 31001};
+  const auto current = BuildAddSa(out);  // a NEWSA like the kernel's GETSA answer
+  ASSERT_TRUE(current.has_value());
+  const SaMove to{.src = Ip("192.0.2.1"), .dst = Ip("198.51.100.8"), .encap = UdpEncap{4500, 40001}};
+  const auto moved = BuildMovedSa(current->header(), &to);
+  ASSERT_TRUE(moved.has_value());
+  EXPECT_EQ(moved->header()->nlmsg_type, XFRM_MSG_NEWSA);
+  EXPECT_EQ(moved->header()->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK);
+  const auto sa = Fixed<xfrm_usersa_info>(*moved);
+  EXPECT_EQ(Addr4(sa.saddr), 0xc0000201u);
+  EXPECT_EQ(Addr4(sa.id.daddr), 0xc6336408u);
+  EXPECT_EQ(ntohl(sa.id.spi), out.id.spi);
+  EXPECT_EQ(sa.lft.hard_add_expires_seconds, 3960u);
+  const auto before = Attributes(*current, sizeof(xfrm_usersa_info));
+  const auto after = Attributes(*moved, sizeof(xfrm_usersa_info));
+  ASSERT_EQ(before.size(), after.size());
+  for (const auto& [type, payload] : before) {
+    ASSERT_TRUE(after.contains(type)) << type;
+    if (type == XFRMA_ENCAP) continue;
+    EXPECT_TRUE(std::equal(payload.begin(), payload.end(), after.at(type).begin(),
+                           after.at(type).end()))
+        << "attribute " << type << " changed";
+  }
+  const auto encap = As<xfrm_encap_tmpl>(after.at(XFRMA_ENCAP));
+  EXPECT_EQ(encap.encap_type, UDP_ENCAP_ESPINUDP);
+  EXPECT_EQ(ntohs(encap.encap_sport), 4500);
+  EXPECT_EQ(ntohs(encap.encap_dport), 40001);
+  // Without a destination: the SA as it was (the undo of a failed move).
+  const auto same = BuildMovedSa(current->header(), nullptr);
+  ASSERT_TRUE(same.has_value());
+  EXPECT_TRUE(std::equal(current->bytes().begin() + sizeof(nlmsghdr), current->bytes().end(),
+                         same->bytes().begin() + sizeof(nlmsghdr), same->bytes().end()));
+}
+
+TEST(BuildMovedSa, TransportSelectorFollowsTheAddressAndEncapCanGo) {
+  SaSpec in = SeedSa(true, EncrId::kAesGcm16, 256, IntegId::kNone);
+  in.transport = true;
+  in.selector_src = Subnet::Host(Ip("192.0.2.2"));
+  in.selector_dst = Subnet::Host(Ip("192.0.2.1"));
+  in.encap = UdpEncap{31001, 4500};
+  auto current = BuildAddSa(in);
+  ASSERT_TRUE(current.has_value());
+  current->header()->nlmsg_type = XFRM_MSG_NEWSA;  // as GETSA answers
+  const SaMove to{.src = Ip("192.0.2.9"), .dst = Ip("192.0.2.1"), .encap = std::nullopt};
+  const auto moved = BuildMovedSa(current->header(), &to);
+  ASSERT_TRUE(moved.has_value());
+  const auto sa = Fixed<xfrm_usersa_info>(*moved);
+  EXPECT_EQ(Addr4(sa.saddr), 0xc0000209u);
+  EXPECT_EQ(Addr4(sa.sel.saddr), 0xc0000209u);
+  EXPECT_EQ(Addr4(sa.sel.daddr), 0xc0000201u);
+  EXPECT_FALSE(Attributes(*moved, sizeof(xfrm_usersa_info)).contains(XFRMA_ENCAP));
+  // Not an SA: refused.
+  const NlMessage policy = BuildDelSa(in.id);
+  EXPECT_FALSE(BuildMovedSa(policy.header(), &to).has_value());
+}
+
 TEST(BuildAddSa, ByteAndPacketLimits) {
   SaSpec out = SeedSa(false, EncrId::kAesGcm16, 256, IntegId::kNone);
   out.lifetime.soft_bytes = 1000;

@@ -54,6 +54,9 @@ class CrashingKernel final : public xfrm::KernelIpsec {
   std::expected<xfrm::SaCounters, std::error_code> QuerySa(const xfrm::SaId& id) override {
     return kernel_.QuerySa(id);
   }
+  std::error_code UpdateSa(const xfrm::SaId& id, const xfrm::SaMove& to) override {
+    return Change([&] { return kernel_.UpdateSa(id, to); });
+  }
   std::error_code AddPolicy(const xfrm::PolicySpec& spec) override {
     return Change([&] { return kernel_.AddPolicy(spec); });
   }

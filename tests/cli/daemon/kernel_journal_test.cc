@@ -144,6 +144,11 @@ class WatchingKernel final : public xfrm::KernelIpsec {
   std::expected<xfrm::SaCounters, std::error_code> QuerySa(const xfrm::SaId& id) override {
     return inner_.QuerySa(id);
   }
+  std::error_code UpdateSa(const xfrm::SaId& id, const xfrm::SaMove& to) override {
+    Check(id);
+    Check(xfrm::SaId{to.src, to.dst, id.spi, id.proto, id.mark});
+    return inner_.UpdateSa(id, to);
+  }
   std::error_code AddPolicy(const xfrm::PolicySpec& spec) override {
     Check(spec.id);
     return inner_.AddPolicy(spec);

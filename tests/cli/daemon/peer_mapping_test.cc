@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <limits>
+
 namespace minivpn::daemon {
 namespace {
 
@@ -188,6 +190,22 @@ TEST(ToPeerConfig, AddressListsBecomeWhatTheResponderAnswers) {
   EXPECT_FALSE(peer->remote_address.is_set());
   EXPECT_EQ(peer->remote_match,
             (std::vector{*base::Subnet::Parse("0.0.0.0/0"), *base::Subnet::Parse("::/0")}));
+}
+
+// strongswan.conf's cookie_threshold, cookie_threshold_ip and block_threshold of 0 turn the
+// check off, as in charon's receiver (`if (!threshold) return FALSE`), not on for everybody.
+TEST(ToEngineConfig, ZeroThresholdsAreOffAsInCharon) {
+  config::GlobalSettings global;
+  global.cookie_threshold = 0;
+  global.cookie_threshold_ip = 0;
+  global.block_threshold = 0;
+  const ike::EngineConfig engine = ToEngineConfig(global);
+  EXPECT_EQ(engine.cookie_threshold, std::numeric_limits<std::size_t>::max());
+  EXPECT_EQ(engine.cookie_threshold_ip, std::numeric_limits<std::size_t>::max());
+  EXPECT_EQ(engine.block_threshold_ip, std::numeric_limits<std::size_t>::max());
+  global.cookie_threshold = 1;
+  EXPECT_EQ(ToEngineConfig(global).cookie_threshold, 1u);
+  EXPECT_EQ(ToEngineConfig(config::GlobalSettings{}).keep_alive, std::chrono::seconds(20));
 }
 
 }  // namespace

@@ -646,6 +646,38 @@ TEST_F(BadInputTest, M_SpoofedInitFloodSwitchesToCookies) {
   EXPECT_TRUE(k.empty());
 }
 
+// Issue 22: once the threshold was reached, COOKIE stays on until it was not reached for 10 s
+// (charon's COOKIE_CALMDOWN_DELAY). Without it, a flood whose half-open SAs all time out at once
+// switches cookies off for a moment: a legitimate initiator then may get answers with and without
+// COOKIE to retransmissions of one request, and the flood gets a fresh batch of half-open SAs.
+TEST_F(BadInputTest, M_CookiesStayOnTenSecondsAfterTheThreshold) {
+  crypto::SeededRandom r(3);
+  xfrm::FakeKernel k;
+  Engine b(EngineConfig{}, r, k);
+  PeerConfig any = PeerB();
+  any.remote_address = xfrm::IpAddress{};
+  ASSERT_TRUE(b.AddPeer(std::move(any), net_.now()).has_value());
+  const auto init_from = [&b](std::uint32_t i, TimePoint at) {
+    Endpoint from{xfrm::IpAddress::V4(0x0a000000 + i), 500};
+    ManualInitiator peer(b, at, 100 + i, from);
+    auto replies = ManualInitiator::Unprotected(peer.Send(peer.DefaultInit(), from));
+    EXPECT_EQ(replies.size(), 1u);
+    return !replies.empty() && replies[0].FindNotify(NotifyType::kCookie) != nullptr;
+  };
+  const TimePoint start = net_.now();
+  for (std::uint32_t i = 0; i < b.config().cookie_threshold; ++i) (void)init_from(i, start);
+  // The flood goes on: the threshold is reached with every request until the SAs time out.
+  const TimePoint last = start + b.config().half_open_timeout - seconds(1);
+  EXPECT_TRUE(init_from(500, last)) << "threshold reached";
+  const TimePoint expired = start + b.config().half_open_timeout + seconds(1);
+  b.HandleTimers(expired);
+  EXPECT_EQ(b.half_open_count(), 0u);
+  EXPECT_TRUE(init_from(501, expired)) << "cookies switched off the moment the SAs timed out";
+  EXPECT_TRUE(init_from(502, last + seconds(9)));
+  // 10 s after the threshold was last reached, a request gets an answer without a cookie.
+  EXPECT_FALSE(init_from(503, last + seconds(10)));
+}
+
 // Issue 18 (M): IKE_SA_INIT requests that fail after the key exchange (here the all-zero X25519
 // value, RFC 7748 6.1) cost a key generation each but created no half-open SA, so COOKIE never
 // switched on. Now each counts toward cookie_threshold for half_open_timeout.
