@@ -38,7 +38,7 @@ enum class FakeOpKind : std::uint8_t {
 // recorded, only its size.
 struct FakeOp {
   FakeOpKind kind = FakeOpKind::kAllocSpi;
-  SaId sa;                        // AllocSpi: src/dst (+ spi returned); AddSa/DelSa/QuerySa/UpdateSa
+  SaId sa;                        // AllocSpi: src/dst (+ spi returned); AddSa/DelSa/Query/UpdateSa
   SaMove move;                    // UpdateSa: where to
   std::uint32_t reqid = 0;        // AllocSpi, AddSa
   bool inbound = false;           // AddSa

@@ -129,19 +129,12 @@ void LoadCharonSection(const SettingsSection& s, GlobalSettings& g, Diagnostics&
       TakeUint(v, g.block_threshold, 0xffffffff, d);
     } else if (k == "init_limit_half_open") {
       TakeUint(v, g.init_limit_half_open, 0xffffffff, d);
-    } else if (k == "half_open_timeout") {
+    } else if (k == "half_open_timeout" || k == "keep_alive") {
       auto t = ParseDuration(v.value, false);
       if (!t) {
         d.Error(v.value_where, fmt::format("'{}': {}", k, t.error()));
       } else {
-        g.half_open_timeout = *t;
-      }
-    } else if (k == "keep_alive") {
-      auto t = ParseDuration(v.value, false);
-      if (!t) {
-        d.Error(v.value_where, fmt::format("'{}': {}", k, t.error()));
-      } else {
-        g.keep_alive = *t;
+        (k == "keep_alive" ? g.keep_alive : g.half_open_timeout) = *t;
       }
     } else if (k == "fragment_size") {
       TakeUint(v, g.fragment_size, 65535, d);

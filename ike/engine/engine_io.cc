@@ -142,8 +142,8 @@ void Engine::UpdateHosts(IkeSa& sa, const Endpoint& local, const Endpoint& remot
                          TimePoint now) {
   const Endpoint old_local = sa.local, old_remote = sa.remote;
   if (force) sa.local = local;
-  if (remote != sa.remote && (force || (sa.nat_remote && (!sa.nat_local || !sa.original_initiator))))
-    sa.remote = remote;
+  const bool follow_peer = sa.nat_remote && (!sa.nat_local || !sa.original_initiator);
+  if (remote != sa.remote && (force || follow_peer)) sa.remote = remote;
   if (sa.local == old_local && sa.remote == old_remote) return;
   const std::string moved = old_local.ToString() + " - " + old_remote.ToString() + " to " +
                             sa.local.ToString() + " - " + sa.remote.ToString();

@@ -126,7 +126,7 @@ struct IkeSa {
   std::string peer{};
   Seconds dpd_delay{0};    // copied from the PeerConfig (hot in NextDeadline)
   bool initiator = false;  // original initiator (2.2); for a rekeyed SA: the rekey initiator
-  bool original_initiator = false;  // we started the first IKE SA of the lineage (IKE rekeys keep it)
+  bool original_initiator = false;  // we started the lineage's first IKE SA (rekeys keep it)
   std::uint64_t spi_i = 0;
   std::uint64_t spi_r = 0;
   IkeState state = IkeState::kConnecting;

@@ -302,7 +302,8 @@ TEST(BuildMovedSa, NewAddressesAndEncapEverythingElseCopied) {
   out.encap = UdpEncap{4500, 31001};
   const auto current = BuildAddSa(out);  // a NEWSA like the kernel's GETSA answer
   ASSERT_TRUE(current.has_value());
-  const SaMove to{.src = Ip("192.0.2.1"), .dst = Ip("198.51.100.8"), .encap = UdpEncap{4500, 40001}};
+  const SaMove to{
+      .src = Ip("192.0.2.1"), .dst = Ip("198.51.100.8"), .encap = UdpEncap{4500, 40001}};
   const auto moved = BuildMovedSa(current->header(), &to);
   ASSERT_TRUE(moved.has_value());
   EXPECT_EQ(moved->header()->nlmsg_type, XFRM_MSG_NEWSA);

@@ -623,14 +623,20 @@ TEST_F(BadInputTest, K_RekeyOfChildBeingDeletedGetsTemporaryFailure) {
 
 // ---- M. Volume -----------------------------------------------------------------------------
 
+// A responder whose config accepts any source, as a road-warrior gateway's does.
+struct WildcardResponder {
+  WildcardResponder(PeerConfig peer, TimePoint now) : engine(EngineConfig{}, random, kernel) {
+    peer.remote_address = xfrm::IpAddress{};
+    EXPECT_TRUE(engine.AddPeer(std::move(peer), now).has_value());
+  }
+  crypto::SeededRandom random{3};
+  xfrm::FakeKernel kernel;
+  Engine engine;
+};
+
 TEST_F(BadInputTest, M_SpoofedInitFloodSwitchesToCookies) {
-  // A wildcard responder config accepts any source, as a road-warrior gateway would.
-  crypto::SeededRandom r(3);
-  xfrm::FakeKernel k;
-  Engine b(EngineConfig{}, r, k);
-  PeerConfig any = PeerB();
-  any.remote_address = xfrm::IpAddress{};
-  ASSERT_TRUE(b.AddPeer(std::move(any), net_.now()).has_value());
+  WildcardResponder any(PeerB(), net_.now());
+  Engine& b = any.engine;
   std::size_t cookies = 0, answers = 0;
   for (std::uint32_t i = 0; i < 100; ++i) {
     Endpoint from{xfrm::IpAddress::V4(0x0a000000 + i), 500};
@@ -643,7 +649,7 @@ TEST_F(BadInputTest, M_SpoofedInitFloodSwitchesToCookies) {
   EXPECT_EQ(answers, b.config().cookie_threshold);
   EXPECT_EQ(cookies, 100 - b.config().cookie_threshold);
   EXPECT_EQ(b.half_open_count(), b.config().cookie_threshold);
-  EXPECT_TRUE(k.empty());
+  EXPECT_TRUE(any.kernel.empty());
 }
 
 // Issue 22: once the threshold was reached, COOKIE stays on until it was not reached for 10 s
@@ -651,12 +657,8 @@ TEST_F(BadInputTest, M_SpoofedInitFloodSwitchesToCookies) {
 // switches cookies off for a moment: a legitimate initiator then may get answers with and without
 // COOKIE to retransmissions of one request, and the flood gets a fresh batch of half-open SAs.
 TEST_F(BadInputTest, M_CookiesStayOnTenSecondsAfterTheThreshold) {
-  crypto::SeededRandom r(3);
-  xfrm::FakeKernel k;
-  Engine b(EngineConfig{}, r, k);
-  PeerConfig any = PeerB();
-  any.remote_address = xfrm::IpAddress{};
-  ASSERT_TRUE(b.AddPeer(std::move(any), net_.now()).has_value());
+  WildcardResponder any(PeerB(), net_.now());
+  Engine& b = any.engine;
   const auto init_from = [&b](std::uint32_t i, TimePoint at) {
     Endpoint from{xfrm::IpAddress::V4(0x0a000000 + i), 500};
     ManualInitiator peer(b, at, 100 + i, from);

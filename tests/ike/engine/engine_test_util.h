@@ -73,6 +73,14 @@ inline std::vector<Event> OfKind(const std::vector<Event>& events, EventKind kin
   return out;
 }
 
+// The CHILD_SAs of every IKE SA of an engine.
+inline std::vector<ChildSaInfo> Children(const Engine& e) {
+  std::vector<ChildSaInfo> out;
+  for (const auto& sa : e.ListSas(TimePoint{}))
+    for (const auto& c : sa.children) out.push_back(c);
+  return out;
+}
+
 // Two engines on one simulated network; A initiates by default.
 class TwoPeers : public ::testing::Test {
  protected:
@@ -113,12 +121,6 @@ class TwoPeers : public ::testing::Test {
     for (const auto& sa : e.ListSas(TimePoint{}))
       if (sa.state == IkeState::kEstablished) ++n;
     return n;
-  }
-  static std::vector<ChildSaInfo> Children(const Engine& e) {
-    std::vector<ChildSaInfo> out;
-    for (const auto& sa : e.ListSas(TimePoint{}))
-      for (const auto& c : sa.children) out.push_back(c);
-    return out;
   }
 
   crypto::SeededRandom rand_a_, rand_b_;

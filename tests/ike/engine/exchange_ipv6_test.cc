@@ -31,13 +31,6 @@ class Ipv6Test : public ::testing::Test {
     net_.RunFor(seconds(1));
   }
 
-  static std::vector<ChildSaInfo> Children(const Engine& e) {
-    std::vector<ChildSaInfo> out;
-    for (const auto& sa : e.ListSas(TimePoint{}))
-      for (const auto& c : sa.children) out.push_back(c);
-    return out;
-  }
-
   crypto::SeededRandom rand_a_, rand_b_;
   xfrm::FakeKernel kernel_a_, kernel_b_;
   Engine a_, b_;
