@@ -27,6 +27,7 @@ SaSpec InboundSaSpec(const ChildSaKernel& child) {
   spec.id.src = child.remote;
   spec.id.dst = child.local;
   spec.id.spi = child.spi_in;
+  spec.if_id = child.if_id_in;
   // No mark on the inbound SA unless mark_in_sa (kernel-reference.md "Where the marks go").
   spec.id.mark = child.mark_in_sa ? child.mark_in : Mark{};
   spec.inbound = true;
@@ -42,6 +43,7 @@ SaSpec OutboundSaSpec(const ChildSaKernel& child) {
   spec.id.src = child.local;
   spec.id.dst = child.remote;
   spec.id.spi = child.spi_out;
+  spec.if_id = child.if_id_out;
   spec.id.mark = child.mark_out;
   spec.inbound = false;
   spec.encr_key = child.encr_key_out.Clone();
@@ -59,6 +61,7 @@ std::vector<PolicySpec> ChildPolicies(const ChildSaKernel& child) {
       if (!base::SelectorsPair(local, remote)) continue;
       PolicySpec in;
       in.id = PolicyIdOf(remote, local, PolicyDir::kIn, child.mark_in);
+      in.id.if_id = child.if_id_in;
       in.priority = PolicyPriority(in.id);
       in.reqid = child.reqid;
       in.tmpl_src = child.remote;
@@ -72,6 +75,7 @@ std::vector<PolicySpec> ChildPolicies(const ChildSaKernel& child) {
       }
       PolicySpec out;
       out.id = PolicyIdOf(local, remote, PolicyDir::kOut, child.mark_out);
+      out.id.if_id = child.if_id_out;
       out.priority = PolicyPriority(out.id);
       out.reqid = child.reqid;
       out.tmpl_src = child.local;

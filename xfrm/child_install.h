@@ -29,6 +29,10 @@ struct ChildSaKernel {
   Mark mark_in;             // IN/FWD policies (and the inbound SA if mark_in_sa)
   Mark mark_out;            // OUT policy and outbound SA; = the VTI key when route-based
   bool mark_in_sa = false;  // charon's mark_in_sa option
+  // XFRM interface ids (charon's if_id_in/if_id_out): the inbound SA and IN/FWD policies carry
+  // if_id_in, the outbound SA and OUT policies if_id_out; 0 = none.
+  std::uint32_t if_id_in = 0;
+  std::uint32_t if_id_out = 0;
   EspAlgorithms algorithms;
   SecretBytes encr_key_in;  // KEYMAT for the inbound SA (includes the salt for AEAD)
   SecretBytes integ_key_in;

@@ -78,6 +78,7 @@ struct SaSpec {
   std::uint32_t replay_window = 32;  // charon: 32 in, 0 out
   Lifetime lifetime;
   std::optional<UdpEncap> encap;
+  std::uint32_t if_id = 0;  // XFRMA_IF_ID: if_id_in inbound, if_id_out outbound; 0 = none
   // Transport mode (charon's mode = transport): the SA's selector is the child's first pair of
   // selectors without protocol and ports; tunnel mode leaves it zeroed with XFRM_STATE_AF_UNSPEC.
   bool transport = false;
@@ -114,6 +115,9 @@ struct PolicyId {
   std::uint8_t proto = 0;  // 0 = any
   PortMatch sport;
   PortMatch dport;
+  // XFRM interface id (charon's if_id_in for IN/FWD, if_id_out for OUT; XFRMA_IF_ID); 0 = none.
+  // The kernel tells policies apart by it, as by the mark.
+  std::uint32_t if_id = 0;
   bool operator==(const PolicyId&) const = default;
   auto operator<=>(const PolicyId&) const = default;
 };

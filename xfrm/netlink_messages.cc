@@ -25,6 +25,11 @@ void CopyName(char (&dst)[64], const std::string& name) {
   std::memcpy(dst, name.data(), std::min(name.size(), sizeof(dst) - 1));
 }
 
+// XFRMA_IF_ID only for an XFRM interface id (charon: if_id_in / if_id_out when set).
+void PutIfId(nlmsghdr* nlh, std::uint32_t if_id) {
+  if (if_id != 0) mnl_attr_put_u32(nlh, XFRMA_IF_ID, if_id);
+}
+
 // XFRMA_MARK only for a set mark (mask != 0; kernel-reference.md).
 void PutMark(nlmsghdr* nlh, const Mark& mark) {
   if (!mark.is_set()) return;
@@ -350,6 +355,7 @@ std::expected<NlMessage, std::error_code> BuildAddSa(const SaSpec& spec) {
   }
 
   PutMark(nlh, spec.id.mark);
+  PutIfId(nlh, spec.if_id);
   return msg;
 }
 
@@ -450,6 +456,7 @@ NlMessage BuildAddPolicy(const PolicySpec& spec, bool update) {
     tmpl->calgos = ~0u;
   }
   PutMark(nlh, spec.id.mark);
+  PutIfId(nlh, spec.id.if_id);
   return msg;
 }
 
@@ -480,6 +487,7 @@ NlMessage BuildDelPolicy(const PolicyId& id) {
   policy_id->sel = SelectorOf(id);
   policy_id->dir = static_cast<std::uint8_t>(id.dir);
   PutMark(nlh, id.mark);
+  PutIfId(nlh, id.if_id);
   return msg;
 }
 

@@ -22,8 +22,6 @@ constexpr std::string_view kNoCertWithPsk =
 constexpr std::string_view kDscp = "minivpn sends its IKE packets with DSCP 0";
 constexpr std::string_view kMediation =
     "IKEv2 mediation (charon's ME extension) is not implemented";
-constexpr std::string_view kIfId =
-    "minivpn is route-based with VTIs and marks, not XFRM interfaces";
 constexpr std::string_view kVirtualIp = "virtual IP addresses (Mode Config) are not implemented";
 constexpr std::string_view kCerts = "minivpn authenticates with pre-shared keys only";
 constexpr std::string_view kPubkeys = kCerts;
@@ -56,8 +54,6 @@ constexpr CharonKey kSwanctlConnection[] = {
     {"send_cert", kIgnored, kNoCertWithPsk, "ifasked|never", "ifasked|always|never"},
     {"ppk_id", kUnsupported, kPpk},
     {"ppk_required", kUnsupported, kPpk, "no", "%bool"},
-    {"if_id_in", kUnsupported, kIfId, "0"},
-    {"if_id_out", kUnsupported, kIfId, "0"},
     {"mediation", kUnsupported, kMediation, "no", "%bool"},
     {"mediated_by", kUnsupported, kMediation},
     {"mediation_peer", kUnsupported, kMediation},
@@ -92,8 +88,6 @@ constexpr CharonKey kSwanctlChild[] = {
     {"interface", kUnsupported, "minivpn does not bind policies to an interface"},
     {"set_mark_in", kUnsupported, "minivpn does not set marks on packets", "0|0/0|0/0x00000000"},
     {"set_mark_out", kUnsupported, "minivpn does not set marks on packets", "0|0/0|0/0x00000000"},
-    {"if_id_in", kUnsupported, kIfId, "0"},
-    {"if_id_out", kUnsupported, kIfId, "0"},
     {"label", kUnsupported, "minivpn does not negotiate security labels"},
     {"label_mode", kUnsupported, "minivpn does not negotiate security labels", "system"},
     {"per_cpu_sas", kUnsupported, "minivpn installs no per-CPU SAs (a key of charon 6)"},

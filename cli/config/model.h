@@ -137,6 +137,9 @@ struct ChildConfig {
   Mark mark_in{};
   Mark mark_out{};
   bool mark_in_sa = false;  // charon: inbound mark on the policy only unless set
+  // XFRM interface ids (charon's if_id_in/if_id_out); 0 = the connection's (0 there = none).
+  std::uint32_t if_id_in = 0;
+  std::uint32_t if_id_out = 0;
   std::vector<EspProposal> esp_proposals{};
   StartAction start_action = StartAction::kNone;
   Action dpd_action = Action::kNone;
@@ -175,6 +178,9 @@ struct ConnectionConfig {
   std::uint16_t local_port = 500;
   std::uint16_t remote_port = 500;
   std::vector<IkeProposal> proposals{};
+  // XFRM interface ids for the children that name none (charon: connections.<conn>.if_id_in/out).
+  std::uint32_t if_id_in = 0;
+  std::uint32_t if_id_out = 0;
   Identity local_id{};
   Identity remote_id{};
   SharedSecretBytes psk{};  // resolved from the secrets for (local_id, remote_id); copies share it

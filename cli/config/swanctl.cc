@@ -235,6 +235,8 @@ void LoadChild(const SettingsSection& s, ConnectionConfig& conn, Diagnostics& d)
       Take(ParseMark(v.value), child.mark_out, v, d);
     } else if (k == "mark_in_sa") {
       Take(ParseBool(v.value), child.mark_in_sa, v, d);
+    } else if (k == "if_id_in" || k == "if_id_out") {
+      Take(ParseIfId(v.value), k == "if_id_in" ? child.if_id_in : child.if_id_out, v, d);
     } else if (k == "esp_proposals") {
       ProposalList<EspProposal> list;
       if (Take(ParseEspProposals(v.value), list, v, d)) {
@@ -404,6 +406,8 @@ void LoadConnection(const SettingsSection& s, Config& config, Diagnostics& d) {
       Take(ParseBool(v.value), conn.mobike, v, d);
     } else if (k == "encap") {
       Take(ParseBool(v.value), conn.encap, v, d);
+    } else if (k == "if_id_in" || k == "if_id_out") {
+      Take(ParseIfId(v.value), k == "if_id_in" ? conn.if_id_in : conn.if_id_out, v, d);
     } else if (k == "fragmentation") {
       TakeEnum(v, conn.fragmentation, d,
                {{"yes", Fragmentation::kYes},

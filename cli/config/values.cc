@@ -268,6 +268,16 @@ std::expected<std::uint64_t, std::string> ParseUint(std::string_view text, std::
   return value;
 }
 
+std::expected<std::uint32_t, std::string> ParseIfId(std::string_view text) {
+  if (text.starts_with("%unique")) {
+    return std::unexpected(fmt::format(
+        "'{}' is not implemented: minivpn takes a fixed XFRM interface id (a number)", text));
+  }
+  auto value = ParseUint(text, 0xffffffff);
+  if (!value) return std::unexpected(value.error());
+  return static_cast<std::uint32_t>(*value);
+}
+
 std::expected<std::uint64_t, std::string> ParseBytes(std::string_view text) {
   std::uint64_t unit = 1;
   std::string_view number = text;

@@ -60,6 +60,8 @@ std::vector<UpdownInfo> Daemon::UpdownInfoOf(const ike::Event& e) const {
       remote_ts = c.remote_ts;
       info.mark_in = c.mark_in;
       info.mark_out = c.mark_out;
+      info.if_id_in = c.if_id_in;
+      info.if_id_out = c.if_id_out;
     }
   }
   info.interface = InterfaceOf(info.me);

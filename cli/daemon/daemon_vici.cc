@@ -67,6 +67,8 @@ Section ChildSection(const ike::IkeSaInfo& ike, const ike::ChildSaInfo& child,
   };
   mark("in", child.mark_in);
   mark("out", child.mark_out);
+  if (child.if_id_in != 0) c.Add("if-id-in", fmt::format("{:08x}", child.if_id_in));
+  if (child.if_id_out != 0) c.Add("if-id-out", fmt::format("{:08x}", child.if_id_out));
   AddEncr(c, child.suite.encr);
   AddInteg(c, child.suite.integ);
   if (child.suite.dh != crypto::DhGroup::kNone) {

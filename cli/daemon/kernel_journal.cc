@@ -99,15 +99,29 @@ bool ParseProtoPorts(std::string_view w, xfrm::PolicyId& id) {
   return true;
 }
 
+// After the mark: the protocol and ports word (if any), then "if_id=<hex>" (if any).
 std::optional<xfrm::PolicyId> ParsePolicy(const std::vector<std::string_view>& w) {
-  if (w.size() != 5 && w.size() != 6) return std::nullopt;
+  if (w.size() < 5 || w.size() > 7) return std::nullopt;
   auto src = xfrm::Subnet::Parse(w[1]);
   auto dst = xfrm::Subnet::Parse(w[2]);
   auto dir = ParseDir(w[3]);
   auto mark = ParseMark(w[4]);
   if (!src || !dst || !dir || !mark) return std::nullopt;
-  xfrm::PolicyId id{*src, *dst, *dir, *mark, 0, {}, {}};
-  if (w.size() == 6 && !ParseProtoPorts(w[5], id)) return std::nullopt;
+  xfrm::PolicyId id{*src, *dst, *dir, *mark, 0, {}, {}, 0};
+  std::size_t next = 5;
+  if (next < w.size() && !w[next].starts_with("if_id=")) {
+    if (!ParseProtoPorts(w[next], id)) return std::nullopt;
+    ++next;
+  }
+  if (next < w.size()) {
+    auto if_id = w[next].starts_with("if_id=")
+                     ? ParseNumber<std::uint32_t>(w[next].substr(6), 16)
+                     : std::nullopt;
+    if (!if_id || *if_id == 0) return std::nullopt;
+    id.if_id = *if_id;
+    ++next;
+  }
+  if (next != w.size()) return std::nullopt;
   return id;
 }
 
@@ -184,6 +198,7 @@ std::string FormatPolicy(const xfrm::PolicyId& id) {
     line += fmt::format(" {}:{:x}/{:x}:{:x}/{:x}", id.proto, id.sport.port, id.sport.mask,
                         id.dport.port, id.dport.mask);
   }
+  if (id.if_id != 0) line += fmt::format(" if_id={:x}", id.if_id);
   return line;
 }
 

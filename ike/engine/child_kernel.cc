@@ -21,7 +21,8 @@ std::uint32_t Engine::AcquireReqid(const ChildConfig& cfg, const ChildTs& traffi
     ++fixed_reqids_[cfg.reqid];
     return cfg.reqid;
   }
-  auto key = std::make_tuple(traffic.local, traffic.remote, traffic.mark_in, traffic.mark_out);
+  auto key = std::make_tuple(traffic.local, traffic.remote, traffic.mark_in, traffic.mark_out,
+                             cfg.if_id_in, cfg.if_id_out);
   if (auto it = reqids_.find(key); it != reqids_.end()) {
     ++it->second.refs;
     return it->second.reqid;
@@ -162,6 +163,8 @@ ChildSa* Engine::InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice
   p.spi_in = spi_in;
   p.spi_out = choice.spi;
   p.reqid = AcquireReqid(cfg, ts);
+  p.if_id_in = cfg.if_id_in;
+  p.if_id_out = cfg.if_id_out;
   p.local_ts = ts.local;
   p.remote_ts = ts.remote;
   p.transport = ts.transport;
@@ -314,6 +317,8 @@ void Engine::InstallTrap(const PeerConfig& peer, const ChildConfig& c, TimePoint
   k.mark_in = traffic.mark_in;
   k.mark_out = traffic.mark_out;
   k.reqid = AcquireReqid(c, traffic);
+  k.if_id_in = c.if_id_in;
+  k.if_id_out = c.if_id_out;
   auto policies = xfrm::ChildPolicies(k);  // spi_out = 0: no SPI in the OUT template
   std::size_t done = 0;
   std::error_code ec;

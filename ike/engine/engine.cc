@@ -542,7 +542,8 @@ void Engine::HandleKernelEvent(const KernelEvent& event, TimePoint now) {
         for (const auto& c : p.children)
           if (c.reqid == 0 && ResolveDynamic(c.local_ts, p.local_address) == std::get<0>(key) &&
               ResolveDynamic(c.remote_ts, p.remote_address) == std::get<1>(key) &&
-              SameMark(c.mark_in, std::get<2>(key)) && SameMark(c.mark_out, std::get<3>(key)))
+              SameMark(c.mark_in, std::get<2>(key)) && SameMark(c.mark_out, std::get<3>(key)) &&
+              c.if_id_in == std::get<4>(key) && c.if_id_out == std::get<5>(key))
             (void)Initiate(p.name, c.name, now);
     }
     // A child with its own reqid (charon's reqid): its trap policies carry that one.
@@ -792,6 +793,8 @@ std::vector<IkeSaInfo> Engine::ListSas(TimePoint now) const {
       ci.mark_in = c.params.mark_in;
       ci.mark_out = c.params.mark_out;
       ci.inbound_sa_mark = c.params.mark_in_sa ? c.params.mark_in : xfrm::Mark::None();
+      ci.if_id_in = c.params.if_id_in;
+      ci.if_id_out = c.params.if_id_out;
       ci.local_ts = c.params.local_ts;
       ci.remote_ts = c.params.remote_ts;
       ci.transport = c.params.transport;

@@ -335,8 +335,9 @@ class Engine {
     std::uint32_t reqid;
     std::size_t refs;
   };
+  // Selectors, marks and XFRM interface ids (in, out), as charon's reqid allocation.
   using ReqidKey = std::tuple<std::vector<xfrm::Selector>, std::vector<xfrm::Selector>, xfrm::Mark,
-                              xfrm::Mark>;
+                              xfrm::Mark, std::uint32_t, std::uint32_t>;
   std::map<ReqidKey, ReqidEntry> reqids_;
   std::uint32_t unique_mark_ = 0;  // the last value given for %unique (charon: from 1)
   std::map<std::uint32_t, std::size_t> fixed_reqids_;  // configured reqid -> references

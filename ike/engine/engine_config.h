@@ -80,6 +80,11 @@ struct ChildConfig {
   xfrm::Mark mark_in{};      // IN/FWD policies; Mark{} = none
   xfrm::Mark mark_out{};     // OUT policy and outbound SA
   bool mark_in_sa = false;   // charon's mark_in_sa: mark_in on the inbound SA too
+  // charon's if_id_in/if_id_out: the XFRM interface ids of the inbound SA and IN/FWD policies,
+  // and of the outbound SA and OUT policy (an `ip link add ... type xfrm if_id N` device routes
+  // into them); 0 = none.
+  std::uint32_t if_id_in = 0;
+  std::uint32_t if_id_out = 0;
   // charon's policies: false installs the SAs only (policies are someone else's: an XFRM
   // interface's or the admin's); no traps then either.
   bool policies = true;

@@ -338,8 +338,13 @@ void Engine::HandleProtected(IkeSa& sa, const Message& message, const Bytes& raw
     const auto& skf = std::get<SkfPayload>(message.payloads.back().body);
     Reassembler& r = response ? sa.response_fragments : sa.request_fragments;
     const std::size_t held_before = r.buffered_bytes();
-    // Keeps fragment_bytes_ (all SAs) in step with what r holds, however this branch ends.
-    auto account = [&] { fragment_bytes_ = fragment_bytes_ - held_before + r.buffered_bytes(); };
+    // Keeps fragment_bytes_ (all SAs) in step with what r holds, however this branch ends; each
+    // call counts the change since the previous one.
+    std::size_t counted = held_before;
+    auto account = [&] {
+      fragment_bytes_ = fragment_bytes_ - counted + r.buffered_bytes();
+      counted = r.buffered_bytes();
+    };
     if (r.message_id() != h.message_id) r.Reset();
     if (r.buffered_bytes() + raw.size() > config_.max_packet) {
       r.Reset();

@@ -123,6 +123,8 @@ struct ChildSaInfo {
   xfrm::Mark mark_in{};
   xfrm::Mark mark_out{};
   xfrm::Mark inbound_sa_mark{};  // the inbound SA's own mark: mark_in with mark_in_sa, else none
+  std::uint32_t if_id_in = 0;    // XFRM interface ids (0 = none)
+  std::uint32_t if_id_out = 0;
   std::vector<xfrm::Selector> local_ts{};
   std::vector<xfrm::Selector> remote_ts{};
   bool transport = false;

@@ -374,6 +374,22 @@ TEST(Swanctl, CharonDefaultsOfKeysMinivpnDoesNotActOnAreSilent) {
 
 // ... with other values they warn (charon ignores them too for an IKEv2 PSK tunnel) or, where
 // charon would do what minivpn cannot, are errors naming what is unsupported; invalid values are
+// charon's if_id_in/if_id_out, on the connection and on a child: decimal or 0x hex.
+TEST(Swanctl, IfIdsAreRead) {
+  TempDir dir;
+  auto r = LoadSwanctlText(dir, Conn("    if_id_in = 42\n    if_id_out = 0x2a\n",
+                                     "        if_id_out = 7\n"));
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_TRUE(r.diagnostics.empty()) << Dump(r.diagnostics);
+  ASSERT_EQ(r.config.connections.size(), 1u);
+  const auto& conn = r.config.connections[0];
+  EXPECT_EQ(conn.if_id_in, 42u);
+  EXPECT_EQ(conn.if_id_out, 42u);
+  ASSERT_EQ(conn.children.size(), 1u);
+  EXPECT_EQ(conn.children[0].if_id_in, 0u);
+  EXPECT_EQ(conn.children[0].if_id_out, 7u);
+}
+
 // errors as in charon.
 TEST(Swanctl, OtherValuesOfKeysMinivpnDoesNotActOnWarnOrFail) {
   TempDir dir;
@@ -394,7 +410,8 @@ TEST(Swanctl, OtherValuesOfKeysMinivpnDoesNotActOnWarnOrFail) {
               5);
   EXPECT_DIAG(l, Severity::kWarning, "'childless = force' is accepted and ignored by minivpn", 6);
   EXPECT_DIAG(l, Severity::kError, "'mediation = yes' is not supported by minivpn", 7);
-  EXPECT_DIAG(l, Severity::kError, "'if_id_in = %unique' is not supported by minivpn", 8);
+  EXPECT_DIAG(l, Severity::kError,
+              "'%unique' is not implemented: minivpn takes a fixed XFRM interface id", 8);
   EXPECT_DIAG(l, Severity::kError, "'aggressive': invalid boolean 'maybe'", 9);
   EXPECT_DIAG(l, Severity::kWarning,
               "'hw_offload = auto' is accepted and ignored by minivpn: minivpn never offloads "

@@ -75,6 +75,22 @@ TEST(ChildInstall, NatTPortsSwapForInbound) {
   EXPECT_EQ(InboundSaSpec(c).encap, (UdpEncap{31337, 4500}));
 }
 
+// charon's if_id_in/if_id_out: the inbound SA and IN/FWD policies carry if_id_in, the outbound
+// SA and OUT policy if_id_out (here different, to tell them apart).
+TEST(ChildInstall, IfIdsByDirection) {
+  ChildSaKernel c = SeedChild(0xc903137c);
+  c.if_id_in = 41;
+  c.if_id_out = 42;
+  EXPECT_EQ(InboundSaSpec(c).if_id, 41u);
+  EXPECT_EQ(OutboundSaSpec(c).if_id, 42u);
+  const auto p = ChildPolicies(c);
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_EQ(p[0].id.if_id, 41u);  // in
+  EXPECT_EQ(p[1].id.if_id, 41u);  // fwd
+  EXPECT_EQ(p[2].id.if_id, 42u);  // out
+  EXPECT_EQ(p[2].priority, 399999u);  // an interface id does not change charon's priority
+}
+
 TEST(ChildInstall, InstallsInCharonOrderAndRemovesEverything) {
   FakeKernel k;
   const auto spi = k.AllocSpi(Ip("192.0.2.2"), Ip("192.0.2.1"), 1, kCharonSpiRange);

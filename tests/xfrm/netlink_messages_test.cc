@@ -460,6 +460,38 @@ PolicySpec SeedPolicy(PolicyDir dir) {
   return p;
 }
 
+// XFRM interfaces (charon's if_id_in/if_id_out): XFRMA_IF_ID on the SA and on the policy (add,
+// delete and query name it: the kernel tells policies apart by it); none without an id.
+TEST(IfId, OnSaAndPolicyOnlyWhenSet) {
+  SaSpec out = SeedSa(false, EncrId::kAesGcm16, 256, IntegId::kNone);
+  out.id.mark = Mark{};
+  out.if_id = 42;
+  const auto sa = BuildAddSa(out);
+  ASSERT_TRUE(sa.has_value());
+  const auto sa_attrs = Attributes(*sa, sizeof(xfrm_usersa_info));
+  ASSERT_TRUE(sa_attrs.contains(XFRMA_IF_ID));
+  EXPECT_EQ(As<std::uint32_t>(sa_attrs.at(XFRMA_IF_ID)), 42u);
+  EXPECT_FALSE(sa_attrs.contains(XFRMA_MARK));
+  PolicySpec policy = SeedPolicy(PolicyDir::kIn);
+  policy.id.mark = Mark{};
+  policy.id.if_id = 42;
+  const NlMessage add_msg = BuildAddPolicy(policy, false);
+  const auto add = Attributes(add_msg, sizeof(xfrm_userpolicy_info));
+  ASSERT_TRUE(add.contains(XFRMA_IF_ID));
+  EXPECT_EQ(As<std::uint32_t>(add.at(XFRMA_IF_ID)), 42u);
+  const NlMessage del = BuildDelPolicy(policy.id);
+  EXPECT_TRUE(Attributes(del, sizeof(xfrm_userpolicy_id)).contains(XFRMA_IF_ID));
+  const NlMessage get = BuildGetPolicy(policy.id);
+  EXPECT_TRUE(Attributes(get, sizeof(xfrm_userpolicy_id)).contains(XFRMA_IF_ID));
+  out.if_id = 0;
+  const auto plain_sa = BuildAddSa(out);
+  ASSERT_TRUE(plain_sa.has_value());
+  EXPECT_FALSE(Attributes(*plain_sa, sizeof(xfrm_usersa_info)).contains(XFRMA_IF_ID));
+  policy.id.if_id = 0;
+  const NlMessage plain_policy = BuildAddPolicy(policy, false);
+  EXPECT_FALSE(Attributes(plain_policy, sizeof(xfrm_userpolicy_info)).contains(XFRMA_IF_ID));
+}
+
 TEST(BuildAddPolicy, InFwdOutLikeCharon) {
   for (const PolicyDir dir : {PolicyDir::kIn, PolicyDir::kFwd, PolicyDir::kOut}) {
     for (const bool update : {false, true}) {

@@ -405,6 +405,28 @@ TEST(ReplayJournal, PolicyWithProtocolAndPortsRoundTrips) {
   }
 }
 
+// An XFRM interface id (charon's if_id_in/out) tells policies apart as the mark does: it is a
+// last word "if_id=<hex>", after the protocol word if there is one.
+TEST(ReplayJournal, PolicyWithIfIdRoundTrips) {
+  xfrm::PolicyId xfrmi{*Subnet::Parse("0.0.0.0/0"), *Subnet::Parse("0.0.0.0/0"),
+                       xfrm::PolicyDir::kIn, Mark::None()};
+  xfrmi.if_id = 42;
+  xfrm::PolicyId gre = xfrmi;
+  gre.proto = 47;
+  EXPECT_EQ(JournalEntry::Policy(xfrmi).body, "0.0.0.0/0 0.0.0.0/0 in 0/0 if_id=2a");
+  EXPECT_EQ(JournalEntry::Policy(gre).body, "0.0.0.0/0 0.0.0.0/0 in 0/0 47:0/0:0/0 if_id=2a");
+  for (const auto& id : {xfrmi, gre}) {
+    ReplayStats stats;
+    const JournalState state = ReplayJournal("+pol " + JournalEntry::Policy(id).body + "\n" +
+                                             "+pol 0.0.0.0/0 0.0.0.0/0 in 0/0 if_id=0\n" +
+                                             "+pol 0.0.0.0/0 0.0.0.0/0 in 0/0 if_id=2a x\n",
+                                             &stats);
+    EXPECT_EQ(stats.bad_lines, 2u);
+    ASSERT_EQ(state.policies.size(), 1u);
+    EXPECT_EQ(state.policies[0], id);
+  }
+}
+
 TEST(ReplayJournal, PolicyLinesOfFiveWordsAndBadSixthWords) {
   ReplayStats stats;
   const JournalState state = ReplayJournal(

@@ -192,6 +192,32 @@ TEST(ToPeerConfig, AddressListsBecomeWhatTheResponderAnswers) {
             (std::vector{*base::Subnet::Parse("0.0.0.0/0"), *base::Subnet::Parse("::/0")}));
 }
 
+// charon's if_id_in/if_id_out: the child's own, else the connection's.
+TEST(ToPeerConfig, IfIdsOfTheChildElseOfTheConnection) {
+  config::ConnectionConfig conn;
+  conn.name = "to-b";
+  conn.local_addrs = {config::Host{.kind = config::Host::Kind::kAddress,
+                                   .subnet = *base::Subnet::Parse("192.0.2.1")}};
+  conn.remote_addrs = {config::Host{.kind = config::Host::Kind::kAddress,
+                                    .subnet = *base::Subnet::Parse("192.0.2.2")}};
+  conn.if_id_in = conn.if_id_out = 42;
+  config::ChildConfig child;
+  child.name = "net";
+  child.local_ts = {base::Selector::Of(*base::Subnet::Parse("0.0.0.0/0"))};
+  child.remote_ts = child.local_ts;
+  conn.children.push_back(child);
+  child.name = "own";
+  child.if_id_out = 7;
+  conn.children.push_back(child);
+  auto peer = ToPeerConfig(conn);
+  ASSERT_TRUE(peer) << peer.error();
+  ASSERT_EQ(peer->children.size(), 2u);
+  EXPECT_EQ(peer->children[0].if_id_in, 42u);
+  EXPECT_EQ(peer->children[0].if_id_out, 42u);
+  EXPECT_EQ(peer->children[1].if_id_in, 42u);
+  EXPECT_EQ(peer->children[1].if_id_out, 7u);
+}
+
 // strongswan.conf's cookie_threshold, cookie_threshold_ip and block_threshold of 0 turn the
 // check off, as in charon's receiver (`if (!threshold) return FALSE`), not on for everybody.
 TEST(ToEngineConfig, ZeroThresholdsAreOffAsInCharon) {
