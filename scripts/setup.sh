@@ -14,6 +14,9 @@ packages=(
   user-mode-linux kmod iproute2 iputils-ping procps psmisc
   charon-systemd strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
   tcpdump tshark nftables bird2 traceroute
+  # the lab's NAT (interop/scenarios/nat.sh): iptables-legacy and conntrack(8) inside the guests
+  # (Debian's UML kernel has iptable_nat and conntrack but no nftables ip family)
+  iptables conntrack
   stress-ng   # interop/README: the lab under load
   # the QEMU lab backend: Debian's stock kernel under QEMU, an initramfs of busybox + 9p modules
   # (cpio packs it, xz-utils unpacks the kernel for a direct PVH boot)

@@ -24,10 +24,18 @@ role_of() {
 #   that answers IKE_SA_INIT from any source)
 #   local_addrs=<addresses>: instead of X's address (e.g. %any: answers on every local address,
 #   IPv6 ones included; see lab_wan6)
+#   local_id=<id> remote_id=<id>: the identities (and the PSK's) instead of X's and Y's IPv4
+#   address (e.g. their IPv6 transport addresses, LAB_WAN6)
 #   local_ts=<subnets> remote_ts=<subnets>: the child's selectors instead of 0.0.0.0/0
 #   mark=no: no mark_in/mark_out (a policy-based tunnel)  inactivity=<child inactivity>
 #   child2=<local_ts>,<remote_ts>: a second child "to-Y-2" with these selectors
 #   mode=transport: transport-mode children (selectors with [proto/port] pass as written)
+#   encap=yes: UDP encapsulation of ESP even without a NAT (swanctl's encap)
+#   fragmentation=<yes|accept|force|no>: IKE fragmentation (RFC 7383; swanctl's fragmentation;
+#   the fragments' size is strongswan.conf's fragment_size, see LAB_CHARON_SETTINGS)
+#   vti=<name>: minivpnd makes the child's VTI itself (minivpn's children.<child>.vti section,
+#   docs/config.md): name, the route to Y's local network, the inner address as lab_vti's; its
+#   local and remote are the IKE SA's
 # Defaults come from the variables IKE_<X>, IKE, ESP_<X>, ESP, PSK_<X> (X = router, uppercase)
 # and LAB_PSK_DEFAULT.
 lab_conn() {
@@ -38,7 +46,8 @@ lab_conn() {
     [esp]="${!esp_var:-${ESP:-aes256gcm16}}" [psk]="${!psk_var:-$LAB_PSK_DEFAULT}" [start]=none
     [dpd]="" [dpd_action]="" [keyingtries]="" [rekey]="" [life]="" [rand]="" [ike_rekey]=""
     [ike_over]="" [ike_rand]="" [ike_reauth]="" [close]="" [wireshark]="" [if_id]="" [remote_addrs]="" [local_addrs]=""
-    [updown]="" [local_ts]="" [remote_ts]="" [mark]="" [child2]="" [inactivity]="" [mode]=tunnel)
+    [updown]="" [local_ts]="" [remote_ts]="" [mark]="" [child2]="" [inactivity]="" [mode]=tunnel
+    [encap]="" [vti]="" [fragmentation]="" [local_id]="${LAB_WAN[$x]}" [remote_id]="${LAB_WAN[$y]}")
   local kv
   for kv in "$@"; do o[${kv%%=*}]=${kv#*=}; done
   local key name="to-$y" dir="$LAB_RUN/$x"
@@ -56,36 +65,38 @@ lab_conn() {
     [[ -n ${o[ike_over]} ]] && echo "    over_time = ${o[ike_over]}"
     [[ -n ${o[ike_rand]} ]] && echo "    rand_time = ${o[ike_rand]}"
     [[ -n ${o[ike_reauth]} ]] && echo "    reauth_time = ${o[ike_reauth]}"
+    [[ -n ${o[encap]} ]] && echo "    encap = ${o[encap]}"
+    [[ -n ${o[fragmentation]} ]] && echo "    fragmentation = ${o[fragmentation]}"
     # minivpn's per-connection Wireshark export (charon has it as the save-keys plugin instead)
     [[ -n ${o[wireshark]} ]] && echo "    wireshark_keys = ${o[wireshark]}"
     echo "    local {"
     echo "      auth = psk"
-    echo "      id = ${LAB_WAN[$x]}"
+    echo "      id = ${o[local_id]}"
     echo "    }"
     echo "    remote {"
     echo "      auth = psk"
-    echo "      id = ${LAB_WAN[$y]}"
+    echo "      id = ${o[remote_id]}"
     echo "    }"
     echo "    children {"
-    conn_child "$name" "${o[local_ts]:-0.0.0.0/0}" "${o[remote_ts]:-0.0.0.0/0}"
+    conn_child "$name" "${o[local_ts]:-0.0.0.0/0}" "${o[remote_ts]:-0.0.0.0/0}" "${o[vti]}"
     [[ -n ${o[child2]} ]] && conn_child "$name-2" "${o[child2]%%,*}" "${o[child2]#*,}"
     echo "    }"
     echo "  }"
   } >>"$dir/connections"
   {
     echo "  ike-$name {"
-    echo "    id-local = ${LAB_WAN[$x]}"
-    echo "    id-remote = ${LAB_WAN[$y]}"
+    echo "    id-local = ${o[local_id]}"
+    echo "    id-remote = ${o[remote_id]}"
     echo "    secret = \"${o[psk]}\""
     echo "  }"
   } >>"$dir/secrets"
   note "$x: connection $name (${o[if_id]:+if_id ${o[if_id]}}${o[if_id]:-key $key}, ike ${o[ike]}, esp ${o[esp]}, start_action ${o[start]})"
 }
 
-# conn_child NAME LOCAL_TS REMOTE_TS: one child section of lab_conn's connection, from lab_conn's
-# options (its local `o`, `key`).
+# conn_child NAME LOCAL_TS REMOTE_TS [VTI]: one child section of lab_conn's connection, from
+# lab_conn's options (its local `o`, `key`, `x`, `y`); VTI: the name of a VTI the daemon makes.
 conn_child() {
-  local name=$1 lts=$2 rts=$3
+  local name=$1 lts=$2 rts=$3 vti=${4:-}
   echo "      $name {"
   echo "        mode = ${o[mode]}"
   echo "        local_ts = $lts"
@@ -106,6 +117,13 @@ conn_child() {
   [[ -n ${o[dpd_action]} ]] && echo "        dpd_action = ${o[dpd_action]}"
   [[ -n ${o[updown]} ]] && echo "        updown = ${o[updown]}"
   [[ -n ${o[inactivity]} ]] && echo "        inactivity = ${o[inactivity]}"
+  if [[ -n $vti ]]; then
+    echo "        vti {"
+    echo "          name = $vti"
+    echo "          routes = ${LAB_NET[$y]}"
+    echo "          addrs = $(tunnel_addr "$x" "$y")/30"
+    echo "        }"
+  fi
   # CHILD_OPTS: extra child settings for every connection, ';'-separated swanctl.conf lines
   # without spaces (a scenarios.list parameter): "mark_in_sa=yes;replay_window=1024"
   if [[ -n ${CHILD_OPTS:-} ]]; then
@@ -176,6 +194,7 @@ swanctl {
   load = random nonce openssl pem pkcs1 x509 pubkey
 }
 EOF
+  charon_section "$x" >>"$out/strongswan.conf"
   {
     echo "# generated by interop/lib/daemons.sh for router $x (scenario $LAB_SCENARIO)"
     echo "connections {"
@@ -186,6 +205,29 @@ EOF
     echo "}"
   } >"$out/swanctl.conf"
   chmod 600 "$out/swanctl.conf"  # it holds the PSK (minivpnd warns about readable secrets)
+}
+
+# charon_section X: one `charon { }` section with what the scenario sets for router X, if anything:
+#   LAB_KEEP_ALIVE           keep_alive (the NAT-T keepalive interval, RFC 3948; charon's default
+#                            is 20s), every router
+#   LAB_CHARON_SETTINGS      more settings for every router: ';'-separated strongswan.conf lines,
+#                            e.g. "fragment_size = 200;cookie_threshold = 1"
+#   LAB_CHARON_SETTINGS_<X>  the same for router X only (X uppercase), after those
+# charon-systemd falls back to the charon section for what its own does not set, and minivpnd
+# reads both, so both daemons take them.
+charon_section() {
+  local var="LAB_CHARON_SETTINGS_${1^^}" line more lines=()
+  [[ -n ${LAB_KEEP_ALIVE:-} ]] &&
+    lines+=("# NAT-T keepalives (scenario: LAB_KEEP_ALIVE)" "keep_alive = $LAB_KEEP_ALIVE")
+  if [[ -n ${LAB_CHARON_SETTINGS:-}${!var:-} ]]; then
+    lines+=("# scenario: LAB_CHARON_SETTINGS, $var")
+    IFS=';' read -ra more <<<"${LAB_CHARON_SETTINGS:-};${!var:-}"
+    for line in "${more[@]}"; do [[ -n $line ]] && lines+=("$line"); done
+  fi
+  ((${#lines[@]})) || return 0
+  printf '\ncharon {\n'
+  printf '  %s\n' "${lines[@]}"
+  printf '}\n'
 }
 
 # ---- starting and stopping daemons ---------------------------------------------------------------

@@ -54,8 +54,9 @@ guest_begin() {
 # init may define its own (uml-init.sh names the backend that has it).
 guest_missing_module() { echo "kernel module $1 missing: kernel $(uname -r) has no such module"; }
 
-# guest_load_modules MODPROBE-COMMAND...: loads GUEST_MODULES and LAB_EXTRA_MODULES ("mod1 mod2",
-# a scenario parameter) with that command (plain `modprobe`, or `modprobe -d DIR`), except those
+# guest_load_modules MODPROBE-COMMAND...: loads GUEST_MODULES and LAB_EXTRA_MODULES (a scenario
+# parameter, "mod1,mod2": a scenarios.list value holds no space; "mod1 mod2" works too) with
+# that command (plain `modprobe`, or `modprobe -d DIR`), except those
 # named in LAB_SKIP_MODULES ("esp4": a guest that lacks a module until the scenario loads it). A
 # module that does not exist and one that exists but does not load are told apart in the FAIL.
 guest_load_modules() {
@@ -65,7 +66,7 @@ guest_load_modules() {
     [[ " ${LAB_SKIP_MODULES:-} " == *" $m "* ]] || all+=("$m")
   done
   # shellcheck disable=SC2206
-  all+=(${LAB_EXTRA_MODULES:-})
+  all+=(${LAB_EXTRA_MODULES//,/ })
   [[ -n ${LAB_SKIP_MODULES:-} ]] && echo "modules left out (LAB_SKIP_MODULES): $LAB_SKIP_MODULES" >>"$LAB_OUT/boot"
   # One modprobe for all (each process start is slow in a guest); one by one only to find the
   # culprit when that fails.

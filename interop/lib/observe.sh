@@ -52,11 +52,28 @@ lab_ping_stop() {
 # lab_capture NS IF NAME [SNAPLEN]: tcpdump on IF inside NS into <results>/NAME.pcap until
 # lab_capture_stop; SNAPLEN (default 256 octets) 0 keeps whole packets (to decrypt them later).
 lab_capture() {
-  local ns=$1 dev=$2 name=$3 snaplen=${4:-256} i
+  local ns=$1 dev=$2 name=$3 snaplen=${4:-256}
   step "capture $ns/$dev -> $name.pcap"
   ip netns exec "$ns" tcpdump -i "$dev" -nn -U --immediate-mode -Z root -s "$snaplen" -w "$LAB_OUT/$name.pcap" \
     2>"$LAB_RUN/capture-$name.err" &
-  echo $! >"$LAB_RUN/capture-$name.pid"
+  capture_started "$ns" "$dev" "$name" $!
+}
+
+# lab_capture_text NS IF NAME: as lab_capture, and tcpdump also prints each packet as it goes
+# (-tt: epoch seconds, the clock of EPOCHREALTIME) into <results>/NAME.txt, which a scenario can
+# read while the capture runs (capture_lines), without a tcpdump start per look (about 1 s in UML).
+lab_capture_text() {
+  local ns=$1 dev=$2 name=$3
+  step "capture $ns/$dev -> $name.pcap, $name.txt"
+  ip netns exec "$ns" tcpdump -i "$dev" -nn -tt -l -U --immediate-mode -Z root -s 256 \
+    -w "$LAB_OUT/$name.pcap" --print >"$LAB_OUT/$name.txt" 2>"$LAB_RUN/capture-$name.err" &
+  capture_started "$ns" "$dev" "$name" $!
+}
+
+# capture_started NS IF NAME PID: waits until that tcpdump listens.
+capture_started() {
+  local ns=$1 dev=$2 name=$3 i
+  echo "$4" >"$LAB_RUN/capture-$name.pid"
   for ((i = 0; i < 50; i++)); do
     grep -q "listening on" "$LAB_RUN/capture-$name.err" && return 0
     sleep 0.1
@@ -98,6 +115,64 @@ lab_esp_seen() {
   fi
 }
 
+# lab_esp6_seen NAME MIN: IKE and ESP over IPv6 in NAME.pcap: at least MIN ESP packets over IPv6
+# (next header 50) and at least 4 IKE messages (UDP 500 or 4500) over IPv6, neither ESP nor IKE
+# over IPv4, and no plaintext ICMP or ICMPv6 of the local networks (10.0.0.0/8, fd00::/8).
+lab_esp6_seen() {
+  local name=$1 min=$2 esp6 esp4 ike6 ike4 plain natt counts
+  lab_capture_stop
+  # One pass over the capture (each tcpdump start costs about a second in UML); tcpdump prints
+  # IPv6 packets as "IP6 src > dst: ...", IPv4 ones as "IP src > dst: ...".
+  counts=$(tcpdump -nn -r "$LAB_OUT/$name.pcap" \
+    'ip6 proto 50 or ip proto 50 or udp port 500 or udp port 4500 or (icmp and net 10.0.0.0/8) or (icmp6 and net fd00::/8)' \
+    2>/dev/null | awk '
+      /ICMP/ { p++; next }                # only ICMP of the local nets passes the filter
+      /UDP-encap: ESP/ { n++; next }      # ESP in UDP (none without a NAT)
+      / IP6 .*: ESP\(spi/ { e6++; next }
+      / IP .*: ESP\(spi/ { e4++; next }
+      / IP6 .*\.(500|4500)[ :]/ { i6++; next }
+      / IP .*\.(500|4500)[ :]/ { i4++ }
+      END { print e6 + 0, e4 + 0, i6 + 0, i4 + 0, p + 0, n + 0 }')
+  read -r esp6 esp4 ike6 ike4 plain natt <<<"$counts"
+  note "$name.pcap: $esp6 ESP over IPv6, $esp4 over IPv4, $natt ESP in UDP; $ike6 IKE over IPv6, $ike4 over IPv4; $plain plaintext ICMP of the local nets"
+  if ((esp4 > 0 || ike4 > 0)); then
+    LAB_WHY="$name.pcap: $esp4 ESP and $ike4 IKE packets over IPv4, expected none"
+    return 1
+  fi
+  if ((plain > 0)); then
+    LAB_WHY="$name.pcap: $plain plaintext ICMP packets of the local networks on the transport link"
+    return 1
+  fi
+  if ((esp6 < min || ike6 < 4)); then
+    LAB_WHY="$name.pcap: $esp6 ESP and $ike6 IKE packets over IPv6, expected at least $min and 4"
+    return 1
+  fi
+}
+
+# capture_lines NAME [FROM [TO]]: the lines of NAME.txt (lab_capture_text) stamped at or after
+# FROM and before TO (epoch seconds, e.g. $EPOCHREALTIME), all without them.
+capture_lines() {
+  awk -v from="${2:-0}" -v to="${3:-}" '$1 >= from + 0 && (to == "" || $1 < to + 0)' "$LAB_OUT/$1.txt"
+}
+
+# lab_natt_only NAME MIN [FROM]: in NAME.txt (since FROM) at least MIN ESP-in-UDP packets (UDP
+# 4500 carrying ESP), no plain ESP (IP protocol 50) and no plaintext ICMP of the local networks.
+lab_natt_only() {
+  local name=$1 min=$2 lines natt esp plain
+  lines=$(capture_lines "$name" "${3:-0}")
+  natt=$(grep -c 'UDP-encap: ESP(' <<<"$lines")
+  esp=$(grep -Ec '[0-9]: ESP\(spi' <<<"$lines")  # UDP-encap lines read 'UDP-encap: ESP('
+  plain=$(grep -Ec ' IP (10\.[0-9.]+ > [0-9.]+|[0-9.]+ > 10\.[0-9.]+): ICMP' <<<"$lines")
+  note "$name: $natt ESP-in-UDP, $esp plain ESP, $plain plaintext ICMP of the local nets"
+  if ((esp > 0 || plain > 0)); then
+    LAB_WHY="$name: $esp plain ESP and $plain plaintext ICMP packets on the transport link, expected none"
+    return 1
+  fi
+  ((natt >= min)) && return 0
+  LAB_WHY="$name: $natt ESP-in-UDP packets, expected at least $min"
+  return 1
+}
+
 # ike_count NAME EXCHANGE request|response [FIRST_PAYLOAD]: IKE messages in NAME.pcap, on port
 # 500 or (after the 4-byte non-ESP marker) 4500. EXCHANGE: IKE_SA_INIT, IKE_AUTH,
 # CREATE_CHILD_SA, INFORMATIONAL. FIRST_PAYLOAD: the IKE header's Next Payload, e.g. 41 = Notify.
@@ -131,6 +206,61 @@ lab_ike_seen() {
   return 1
 }
 
+# lab_ike_table NAME: one pass over NAME.pcap (the captures are stopped first) into NAME.ike: one
+# line per IPv4 packet, space-separated, "-" for what it lacks:
+#    1 time (epoch s)  2 source  3 destination  4 IP total length  5 IP fragment (1: more
+#    fragments follow or offset > 0, else 0)  and for IKE (UDP 500, or 4500 after the non-ESP
+#    marker; RFC 7296 3.1-3.2, RFC 7383 2.5): 6 exchange type (34 IKE_SA_INIT, 35 IKE_AUTH,
+#    36 CREATE_CHILD_SA, 37 INFORMATIONAL)  7 R flag (1: response)  8 the header's next payload
+#    (33 SA, 41 N, 46 SK, 53 SKF: Encrypted and Authenticated Fragment)  9 message ID
+#    10 SKF fragment number  11 SKF total fragments  12 initiator SPI (hex)  13 the first
+#    payload's notify type if it is a notify (16390 COOKIE)  14 its notification data (hex)
+# Read from tcpdump's hex dump (-x; one tcpdump start, about a second in UML, against four for
+# tshark); `tshark -r NAME.pcap -Y isakmp -V` shows the same on the host. The capture's snap
+# length (256) keeps every field above.
+lab_ike_table() {
+  local name=$1
+  lab_capture_stop
+  step "decode $name.pcap -> $name.ike"
+  tcpdump -r "$LAB_OUT/$name.pcap" -nn -tt -x ip 2>"$LAB_RUN/ike-table-$name.err" | awk '
+    BEGIN { for (i = 0; i < 16; i++) hexval[substr("0123456789abcdef", i + 1, 1)] = i }
+    function byte(i) { return hexval[substr(hex[i], 1, 1)] * 16 + hexval[substr(hex[i], 2, 1)] }
+    function u16(i) { return byte(i) * 256 + byte(i + 1) }
+    function hexrun(from, n,   s, k) { s = ""; for (k = from; k < from + n && k < nb; k++) s = s hex[k]; return s }
+    function flush(   ihl, len, fo, frag, proto, src, dst, l4, sport, dport, ike, np, out, plen) {
+      if (t == "") return
+      ihl = (byte(0) % 16) * 4; len = u16(2); fo = u16(6); proto = byte(9)
+      frag = (int(fo / 8192) % 2 == 1 || fo % 8192 != 0) ? 1 : 0
+      src = byte(12) "." byte(13) "." byte(14) "." byte(15)
+      dst = byte(16) "." byte(17) "." byte(18) "." byte(19)
+      out = t " " src " " dst " " len " " frag
+      ike = -1
+      if (proto == 17 && fo % 8192 == 0) {
+        l4 = ihl; sport = u16(l4); dport = u16(l4 + 2)
+        if (sport == 500 || dport == 500) ike = l4 + 8
+        else if ((sport == 4500 || dport == 4500) && hexrun(l4 + 8, 4) == "00000000") ike = l4 + 12
+      }
+      if (ike >= 0 && nb >= ike + 28) {
+        np = byte(ike + 16)
+        out = out " " byte(ike + 18) " " (int(byte(ike + 19) / 32) % 2) " " np " " \
+          (u16(ike + 20) * 65536 + u16(ike + 22))
+        out = out " " (np == 53 && nb >= ike + 36 ? u16(ike + 32) " " u16(ike + 34) : "- -")
+        out = out " " hexrun(ike, 8)
+        if (np == 41 && nb >= ike + 36) {
+          plen = u16(ike + 30)
+          out = out " " u16(ike + 34) " " (plen > 8 ? hexrun(ike + 36 + byte(ike + 33), plen - 8 - byte(ike + 33)) : "-")
+        } else out = out " - -"
+      } else out = out " - - - - - - - - -"
+      print out
+      t = ""; nb = 0
+    }
+    /^[0-9]/ { flush(); t = $1; nb = 0; next }
+    $1 ~ /^0x[0-9a-f]+:$/ { for (i = 2; i <= NF; i++) { hex[nb++] = substr($i, 1, 2); if (length($i) == 4) hex[nb++] = substr($i, 3, 2) } }
+    END { flush() }' >"$LAB_OUT/$name.ike"
+  [[ -s $LAB_OUT/$name.ike ]] ||
+    lab_fail "nothing decoded from $name.pcap: $(tr '\n' ' ' <"$LAB_RUN/ike-table-$name.err")"
+}
+
 # ---- kernel state --------------------------------------------------------------------------------
 
 # lab_xfrm_dump X LABEL: saves X's xfrm SAs and policies as xfrm-X-LABEL.raw (exactly what
@@ -144,7 +274,7 @@ lab_xfrm_dump() {
     echo "# ip -s -d xfrm policy"
     ip -n "$x" -s -d xfrm policy
   } >"$raw"
-  "$LAB_DIR/lib/xfrm-normalise.sh" <"$raw" >"$LAB_OUT/xfrm-$x-$label.txt"
+  XFRM_NAT_PORTS=${LAB_NAT_PORTS:-} "$LAB_DIR/lib/xfrm-normalise.sh" <"$raw" >"$LAB_OUT/xfrm-$x-$label.txt"
 }
 
 # lab_xfrm_matches X LABEL EXPECTED: the normalised dump equals a reference file (a diff is kept).
@@ -204,6 +334,23 @@ sa_count_is() {
 lab_wait_sa_count() {
   wait_until "${3:-10}" sa_count_is "$1" "$2" && return 0
   sa_count_is "$1" "$2"
+}
+
+# sa_all_encap X: X has SAs, and every one is UDP-encapsulated (ESP in UDP, RFC 3948).
+sa_all_encap() {
+  local state sas encap
+  state=$(ip -n "$1" xfrm state)
+  sas=$(grep -c '^src' <<<"$state")
+  encap=$(grep -c 'encap type espinudp ' <<<"$state")
+  note "$1: $sas SAs, $encap with encap: $(grep -o 'encap type .*' <<<"$state" | sort -u | tr '\n' ';')"
+  ((sas > 0 && encap == sas)) && return 0
+  LAB_WHY="$1 has $sas SAs, $encap of them with 'encap type espinudp'"
+  return 1
+}
+
+# lab_spis X: X's SPIs, sorted, on one line (the same line before and after = no rekey).
+lab_spis() {
+  ip -n "$1" xfrm state | sed -nE 's/.* spi (0x[0-9a-f]+) .*/\1/p' | sort | tr '\n' ' '
 }
 
 # trap_installed X: X has an OUT policy (so traffic can trigger an ACQUIRE) and no SA at all.

@@ -14,10 +14,20 @@
 #   - per-socket bypass policies ("socket in/out", one pair per IKE socket) are left out: their
 #     number depends on how many sockets a daemon opens (see the raw dump)
 #   - SAs and policies are sorted (ignoring SPI values), so kernel hash order does not matter
+#   - XFRM_NAT_PORTS="P..." (environment): UDP ports a NAT chose at random (lab_nat_mapping; the
+#     lab passes LAB_NAT_PORTS): where one of them is an encap line's sport or dport it becomes
+#     <nat-port>; no other port and no other line is touched
 set -o pipefail
 sep=$'\037'
 
-sed -E \
+nat_ports=()
+for p in ${XFRM_NAT_PORTS:-}; do
+  [[ $p =~ ^[0-9]+$ ]] || { echo "xfrm-normalise: XFRM_NAT_PORTS: '$p' is not a port" >&2; exit 2; }
+  nat_ports+=(-e "s/^([[:space:]]+encap type [a-z-]+ sport )$p( dport )/\1<nat-port>\2/"
+    -e "s/^([[:space:]]+encap type [a-z-]+ sport [^ ]+ dport )$p( |$)/\1<nat-port>\2/")
+done
+
+sed -E "${nat_ports[@]}" \
   -e 's/[[:space:]]+$//' \
   -e 's/(spi 0x[0-9a-f]+)\([0-9]+\)/\1/' \
   -e 's/ 0x[0-9a-f]+ \(([0-9]+) bits\)/ <key \1 bits>/' \

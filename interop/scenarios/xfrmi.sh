@@ -16,7 +16,8 @@
 # LAB_EXTRA_MODULES=xfrm_interface (on the UML backend the row FAILs: its kernel has no such module).
 #
 # Parameters: ROLE_A, ROLE_B (charon | minivpnd, default charon), INITIATOR (a | b), IF_ID
-# (default 42), IKE and ESP (proposals, both sides).
+# (default 42), IKE and ESP (proposals, both sides), REFERENCE (charon's normalised kernel state,
+# interop/expected/, that both routers' state must equal).
 # shellcheck disable=SC2034 # LAB_WHY is read by expect (lib/lab.sh)
 
 if_id=${IF_ID:-42}
@@ -73,5 +74,4 @@ expect "a sent Net B's traffic into xfrm-b" tx_packets_at_least a xfrm-b 5
 expect "b sent Net A's traffic into xfrm-a" tx_packets_at_least b xfrm-a 5
 expect "ESP on the transport link, no plaintext" lab_esp_seen transport-a 20
 
-lab_xfrm_dump a tunnel
-lab_xfrm_dump b tunnel
+lab_expect_reference tunnel
