@@ -145,9 +145,10 @@ void Engine::UpdateHosts(IkeSa& sa, const Endpoint& local, const Endpoint& remot
   const bool follow_peer = sa.nat_remote && (!sa.nat_local || !sa.original_initiator);
   if (remote != sa.remote && (force || follow_peer)) sa.remote = remote;
   if (sa.local == old_local && sa.remote == old_remote) return;
+  // Before IKE_AUTH (the float to 4500) there is no CHILD_SA to move and nothing to tell.
+  if (sa.state == IkeState::kConnecting || sa.state == IkeState::kAuthenticating) return;
   const std::string moved = old_local.ToString() + " - " + old_remote.ToString() + " to " +
                             sa.local.ToString() + " - " + sa.remote.ToString();
-  if (sa.state == IkeState::kConnecting || sa.state == IkeState::kAuthenticating) return;
   for (auto& c : sa.children) {
     std::optional<xfrm::UdpEncap> encap = c.params.encap;
     if (encap) encap = xfrm::UdpEncap{.sport = sa.local.port, .dport = sa.remote.port};

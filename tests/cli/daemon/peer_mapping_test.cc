@@ -30,17 +30,27 @@ TEST(WiresharkExport, ConnectionKeyThenSaveKeysPlugin) {
 
 // The marks reach the engine as they are (one type, base::Mark), and mark_in_sa, a fixed reqid
 // and the replay window with them.
-TEST(ToPeerConfig, MarksAndMarkInSaReachTheEngine) {
+// 192.0.2.1 -> 192.0.2.2, no children yet; RouteChild: a 0.0.0.0/0 child.
+config::ConnectionConfig HostToHost() {
   config::ConnectionConfig conn;
   conn.name = "to-b";
   conn.local_addrs = {config::Host{.kind = config::Host::Kind::kAddress,
                                    .subnet = *base::Subnet::Parse("192.0.2.1")}};
   conn.remote_addrs = {config::Host{.kind = config::Host::Kind::kAddress,
                                     .subnet = *base::Subnet::Parse("192.0.2.2")}};
+  return conn;
+}
+config::ChildConfig RouteChild(std::string name) {
   config::ChildConfig child;
-  child.name = "net";
+  child.name = std::move(name);
   child.local_ts = {base::Selector::Of(*base::Subnet::Parse("0.0.0.0/0"))};
-  child.remote_ts = {base::Selector::Of(*base::Subnet::Parse("0.0.0.0/0"))};
+  child.remote_ts = child.local_ts;
+  return child;
+}
+
+TEST(ToPeerConfig, MarksAndMarkInSaReachTheEngine) {
+  config::ConnectionConfig conn = HostToHost();
+  config::ChildConfig child = RouteChild("net");
   child.mark_in = base::Mark::Exact(12);
   child.mark_out = base::Mark::Exact(13);
   child.mark_in_sa = true;
@@ -65,12 +75,7 @@ TEST(ToPeerConfig, MarksAndMarkInSaReachTheEngine) {
 
 // Issue 21: the byte and packet lifetimes reach the engine (the loaders refused them before).
 TEST(ToPeerConfig, ByteAndPacketLifetimesReachTheEngine) {
-  config::ConnectionConfig conn;
-  conn.name = "to-b";
-  conn.local_addrs = {config::Host{.kind = config::Host::Kind::kAddress,
-                                   .subnet = *base::Subnet::Parse("192.0.2.1")}};
-  conn.remote_addrs = {config::Host{.kind = config::Host::Kind::kAddress,
-                                    .subnet = *base::Subnet::Parse("192.0.2.2")}};
+  config::ConnectionConfig conn = HostToHost();
   config::ChildConfig child;
   child.name = "net";
   child.rekey_bytes = 1000;
@@ -92,12 +97,8 @@ TEST(ToPeerConfig, ByteAndPacketLifetimesReachTheEngine) {
 }
 
 config::ConnectionConfig GreConn() {
-  config::ConnectionConfig conn;
+  config::ConnectionConfig conn = HostToHost();
   conn.name = "gre";
-  conn.local_addrs = {config::Host{.kind = config::Host::Kind::kAddress,
-                                   .subnet = *base::Subnet::Parse("192.0.2.1")}};
-  conn.remote_addrs = {config::Host{.kind = config::Host::Kind::kAddress,
-                                    .subnet = *base::Subnet::Parse("192.0.2.2")}};
   config::ChildConfig child;
   child.name = "gre";
   conn.children.push_back(child);
@@ -194,21 +195,11 @@ TEST(ToPeerConfig, AddressListsBecomeWhatTheResponderAnswers) {
 
 // charon's if_id_in/if_id_out: the child's own, else the connection's.
 TEST(ToPeerConfig, IfIdsOfTheChildElseOfTheConnection) {
-  config::ConnectionConfig conn;
-  conn.name = "to-b";
-  conn.local_addrs = {config::Host{.kind = config::Host::Kind::kAddress,
-                                   .subnet = *base::Subnet::Parse("192.0.2.1")}};
-  conn.remote_addrs = {config::Host{.kind = config::Host::Kind::kAddress,
-                                    .subnet = *base::Subnet::Parse("192.0.2.2")}};
+  config::ConnectionConfig conn = HostToHost();
   conn.if_id_in = conn.if_id_out = 42;
-  config::ChildConfig child;
-  child.name = "net";
-  child.local_ts = {base::Selector::Of(*base::Subnet::Parse("0.0.0.0/0"))};
-  child.remote_ts = child.local_ts;
-  conn.children.push_back(child);
-  child.name = "own";
-  child.if_id_out = 7;
-  conn.children.push_back(child);
+  conn.children.push_back(RouteChild("net"));
+  conn.children.push_back(RouteChild("own"));
+  conn.children.back().if_id_out = 7;
   auto peer = ToPeerConfig(conn);
   ASSERT_TRUE(peer) << peer.error();
   ASSERT_EQ(peer->children.size(), 2u);

@@ -176,31 +176,29 @@ TEST_F(InitTest, FragmentedIkeAuth) {
 // message was reassembled, the count of buffered fragment bytes of all SAs wrapped around, and
 // every later fragment was dropped as "fragment buffers of all SAs full". With every protected
 // message in fragments, the IKE SA must survive rekeys in both directions.
-TEST_F(InitTest, EveryMessageInFragmentsThroughRekeys) {
-  EngineConfig cfg;
-  cfg.fragment_size = 100;
-  crypto::SeededRandom ra(5), rb(6);
-  xfrm::FakeKernel ka, kb;
-  Engine a(cfg, ra, ka), b(cfg, rb, kb);
-  SimNetwork net;
-  net.Attach(Ip("192.0.2.1"), &a);
-  net.Attach(Ip("192.0.2.2"), &b);
-  ASSERT_TRUE(a.AddPeer(PeerA(), net.now()).has_value());
-  ASSERT_TRUE(b.AddPeer(PeerB(), net.now()).has_value());
-  ASSERT_TRUE(a.Initiate("to-b", "net", net.now()).has_value());
-  net.RunFor(seconds(1));
-  ASSERT_EQ(EstablishedCount(b), 1u);
-  for (int round = 0; round < 2; ++round) {
-    ASSERT_TRUE(b.Rekey("to-a", "", net.now()).has_value());
-    net.RunFor(seconds(2));
-    ASSERT_TRUE(a.Rekey("to-b", "net", net.now()).has_value());
-    net.RunFor(seconds(2));
+class TinyFragments : public TwoPeers {
+ protected:
+  TinyFragments() : TwoPeers(Config()) {}
+  static EngineConfig Config() {
+    EngineConfig cfg;
+    cfg.fragment_size = 100;
+    return cfg;
   }
-  EXPECT_EQ(EstablishedCount(a), 1u);
-  EXPECT_EQ(EstablishedCount(b), 1u);
-  EXPECT_EQ(ka.sa_count(), 2u);
-  EXPECT_EQ(kb.sa_count(), 2u);
-  const auto dropped = OfKind(b.TakeEvents(), EventKind::kDropped);
+};
+
+TEST_F(TinyFragments, EveryMessageInFragmentsThroughRekeys) {
+  Establish();
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(b_.Rekey("to-a", "", net_.now()).has_value());
+    net_.RunFor(seconds(2));
+    ASSERT_TRUE(a_.Rekey("to-b", "net", net_.now()).has_value());
+    net_.RunFor(seconds(2));
+  }
+  EXPECT_EQ(EstablishedCount(a_), 1u);
+  EXPECT_EQ(EstablishedCount(b_), 1u);
+  EXPECT_EQ(kernel_a_.sa_count(), 2u);
+  EXPECT_EQ(kernel_b_.sa_count(), 2u);
+  const auto dropped = OfKind(b_.TakeEvents(), EventKind::kDropped);
   for (const auto& e : dropped) EXPECT_EQ(e.text.find("buffers"), std::string::npos) << e.text;
 }
 
