@@ -193,6 +193,7 @@ std::error_code FakeKernel::AddSa(const SaSpec& spec) {
   entry.spec.replay_window = spec.replay_window;
   entry.spec.lifetime = spec.lifetime;
   entry.spec.encap = spec.encap;
+  entry.spec.if_id = spec.if_id;
   entry.spec.transport = spec.transport;
   entry.spec.selector_src = spec.selector_src;
   entry.spec.selector_dst = spec.selector_dst;

@@ -1,5 +1,7 @@
 #include "cli/config/values.h"
 
+#include "base/if_id.h"
+
 #include <arpa/inet.h>
 #include <fmt/core.h>
 #include <sys/socket.h>
@@ -269,10 +271,8 @@ std::expected<std::uint64_t, std::string> ParseUint(std::string_view text, std::
 }
 
 std::expected<std::uint32_t, std::string> ParseIfId(std::string_view text) {
-  if (text.starts_with("%unique")) {
-    return std::unexpected(fmt::format(
-        "'{}' is not implemented: minivpn takes a fixed XFRM interface id (a number)", text));
-  }
+  if (text == "%unique") return base::kIfIdUnique;
+  if (text == "%unique-dir") return base::kIfIdUniqueDir;
   auto value = ParseUint(text, 0xffffffff);
   if (!value) return std::unexpected(value.error());
   return static_cast<std::uint32_t>(*value);

@@ -30,8 +30,8 @@ std::expected<Seconds, std::string> ParseDuration(std::string_view text, bool al
 std::expected<bool, std::string> ParseBool(std::string_view text);
 // Decimal or 0x hex, at most `max`.
 std::expected<std::uint64_t, std::string> ParseUint(std::string_view text, std::uint64_t max);
-// charon's if_id_in/if_id_out: an XFRM interface id, decimal or 0x hex (0 = none). %unique and
-// %unique-dir are errors (not implemented).
+// charon's if_id_in/if_id_out: an XFRM interface id, decimal or 0x hex (0 = none), or %unique /
+// %unique-dir (base::kIfIdUnique, kIfIdUniqueDir; the engine gives the values).
 std::expected<std::uint32_t, std::string> ParseIfId(std::string_view text);
 // A byte count as charon's vici parse_bytes: a number (decimal or 0x hex) with an optional k, m
 // or g (KiB, MiB, GiB), spaces allowed before it: "1000", "512k", "1 G".

@@ -147,6 +147,8 @@ Section Daemon::ViciIkeSection(const ike::IkeSaInfo& ike, std::string_view only_
   if (ike.nat_remote) s.Add("nat-remote", "yes");
   if (ike.nat_fake) s.Add("nat-fake", "yes");
   if (ike.nat_local || ike.nat_remote || ike.nat_fake) s.Add("nat-any", "yes");
+  if (ike.if_id_in != 0) s.Add("if-id-in", fmt::format("{:08x}", ike.if_id_in));
+  if (ike.if_id_out != 0) s.Add("if-id-out", fmt::format("{:08x}", ike.if_id_out));
   if (ike.suite) {
     AddEncr(s, ike.suite->encr);
     AddInteg(s, ike.suite->integ);

@@ -144,6 +144,8 @@ std::expected<ike::PeerConfig, std::string> ToPeerConfig(const config::Connectio
   peer.local_match = std::move(*local_match);
   peer.remote_match = std::move(*remote_match);
   peer.remote_port = conn.remote_port;
+  peer.if_id_in = conn.if_id_in;
+  peer.if_id_out = conn.if_id_out;
   for (const auto& p : conn.proposals) {
     peer.proposals.push_back(ike::IkeProposal{ToEncr(p.encr), p.integ, p.prf, p.dh});
   }
@@ -186,8 +188,8 @@ std::expected<ike::PeerConfig, std::string> ToPeerConfig(const config::Connectio
     child.mark_in = c.mark_in;
     child.mark_out = c.mark_out;
     child.mark_in_sa = c.mark_in_sa;
-    child.if_id_in = c.if_id_in != 0 ? c.if_id_in : conn.if_id_in;  // charon: the child's first
-    child.if_id_out = c.if_id_out != 0 ? c.if_id_out : conn.if_id_out;
+    child.if_id_in = c.if_id_in;  // 0: the IKE SA's (PeerConfig::if_id_in/out)
+    child.if_id_out = c.if_id_out;
     child.reqid = c.reqid;
     child.replay_window = c.replay_window;
     for (const auto& p : c.esp_proposals) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "base/if_id.h"
 #include "crypto/keymat.h"
 #include "ike/engine/engine.h"
 #include "ike/engine/negotiation.h"
@@ -22,7 +23,7 @@ std::uint32_t Engine::AcquireReqid(const ChildConfig& cfg, const ChildTs& traffi
     return cfg.reqid;
   }
   auto key = std::make_tuple(traffic.local, traffic.remote, traffic.mark_in, traffic.mark_out,
-                             cfg.if_id_in, cfg.if_id_out);
+                             traffic.if_id_in, traffic.if_id_out);
   if (auto it = reqids_.find(key); it != reqids_.end()) {
     ++it->second.refs;
     return it->second.reqid;
@@ -45,12 +46,30 @@ std::uint32_t Engine::AcquireReqid(const ChildConfig& cfg, const ChildTs& traffi
   return reqid;
 }
 
-ChildTs Engine::WithMarks(const ChildConfig& cfg, ChildTs traffic, const ChildSa* old) {
+void Engine::AllocateUniqueIfIds(std::uint32_t& in, std::uint32_t& out) {
+  if (!base::IsUniqueIfId(in) && !base::IsUniqueIfId(out)) return;
+  const auto next = [this] {
+    if (++unique_if_id_ >= base::kIfIdUniqueDir) unique_if_id_ = 1;  // never the markers
+    return unique_if_id_;
+  };
+  const bool per_dir = in == base::kIfIdUniqueDir || out == base::kIfIdUniqueDir;
+  const std::uint32_t shared = per_dir ? 0 : next();
+  if (base::IsUniqueIfId(in)) in = per_dir ? next() : shared;
+  if (base::IsUniqueIfId(out)) out = per_dir ? next() : shared;
+}
+
+ChildTs Engine::WithKernelIds(const ChildConfig& cfg, ChildTs traffic, const ChildSa* old,
+                              std::uint32_t ike_if_id_in, std::uint32_t ike_if_id_out) {
   if (old) {
     traffic.mark_in = old->params.mark_in;
     traffic.mark_out = old->params.mark_out;
+    traffic.if_id_in = old->params.if_id_in;
+    traffic.if_id_out = old->params.if_id_out;
     return traffic;
   }
+  traffic.if_id_in = cfg.if_id_in != 0 ? cfg.if_id_in : ike_if_id_in;
+  traffic.if_id_out = cfg.if_id_out != 0 ? cfg.if_id_out : ike_if_id_out;
+  AllocateUniqueIfIds(traffic.if_id_in, traffic.if_id_out);
   traffic.mark_in = cfg.mark_in;
   traffic.mark_out = cfg.mark_out;
   if (!traffic.mark_in.is_unique() && !traffic.mark_out.is_unique()) return traffic;
@@ -118,9 +137,11 @@ bool Engine::AllocChildSpi(IkeSa& sa, const ChildConfig& child, const ChildSa* o
   // its child_sa). The reqid is taken at install, for the selectors the answer grants, and the
   // SPI is allocated without one, as charon's get_spi: a narrowed answer then gets the reqid
   // charon gives it.
-  const ChildTs marks = WithMarks(child, ChildTs{}, old);
-  pending.mark_in = marks.mark_in;
-  pending.mark_out = marks.mark_out;
+  const ChildTs ids = WithKernelIds(child, ChildTs{}, old, sa.if_id_in, sa.if_id_out);
+  pending.mark_in = ids.mark_in;
+  pending.mark_out = ids.mark_out;
+  pending.if_id_in = ids.if_id_in;
+  pending.if_id_out = ids.if_id_out;
   auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, 0, xfrm::kCharonSpiRange);
   if (!spi) return false;
   pending.spi_in = *spi;
@@ -163,8 +184,8 @@ ChildSa* Engine::InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice
   p.spi_in = spi_in;
   p.spi_out = choice.spi;
   p.reqid = AcquireReqid(cfg, ts);
-  p.if_id_in = cfg.if_id_in;
-  p.if_id_out = cfg.if_id_out;
+  p.if_id_in = ts.if_id_in;
+  p.if_id_out = ts.if_id_out;
   p.local_ts = ts.local;
   p.remote_ts = ts.remote;
   p.transport = ts.transport;
@@ -313,12 +334,14 @@ void Engine::InstallTrap(const PeerConfig& peer, const ChildConfig& c, TimePoint
          peer.name + ": no trap policies for " + c.name + ": a dynamic selector needs an address");
     return;
   }
-  const ChildTs traffic = WithMarks(c, ChildTs{k.local_ts, k.remote_ts, c.transport}, nullptr);
+  // As charon's trap_manager: the connection's ids, %unique resolved for the trap.
+  const ChildTs traffic = WithKernelIds(c, ChildTs{k.local_ts, k.remote_ts, c.transport}, nullptr,
+                                        peer.if_id_in, peer.if_id_out);
   k.mark_in = traffic.mark_in;
   k.mark_out = traffic.mark_out;
   k.reqid = AcquireReqid(c, traffic);
-  k.if_id_in = c.if_id_in;
-  k.if_id_out = c.if_id_out;
+  k.if_id_in = traffic.if_id_in;
+  k.if_id_out = traffic.if_id_out;
   auto policies = xfrm::ChildPolicies(k);  // spi_out = 0: no SPI in the OUT template
   std::size_t done = 0;
   std::error_code ec;

@@ -204,6 +204,14 @@ void Engine::SetPeer(IkeSa& sa, std::string_view peer) {
   UnindexPeer(sa);
   sa.peer = std::string(peer);
   sas_by_peer_[sa.peer].insert(sa.serial);
+  TakeIfIds(sa);
+}
+
+void Engine::TakeIfIds(IkeSa& sa) {
+  const PeerConfig* peer = FindPeer(sa.peer);
+  sa.if_id_in = peer ? peer->if_id_in : 0;
+  sa.if_id_out = peer ? peer->if_id_out : 0;
+  AllocateUniqueIfIds(sa.if_id_in, sa.if_id_out);
 }
 
 void Engine::UnindexPeer(const IkeSa& sa) {
@@ -241,6 +249,7 @@ IkeSa& Engine::NewSa(std::string_view peer, bool initiator, TimePoint now) {
   IkeSa& ref = *sa;
   sas_[ref.serial] = std::move(sa);
   sas_by_peer_[ref.peer].insert(ref.serial);
+  TakeIfIds(ref);
   Touch(ref);
   return ref;
 }
@@ -779,6 +788,8 @@ std::vector<IkeSaInfo> Engine::ListSas(TimePoint now) const {
     info.nat_local = sa->nat_local;
     info.nat_remote = sa->nat_remote;
     info.nat_fake = sa->nat_fake;
+    info.if_id_in = sa->if_id_in;
+    info.if_id_out = sa->if_id_out;
     info.age = duration_cast<Seconds>(now - sa->created);
     if (sa->rekey_at) info.rekey_in = duration_cast<Seconds>(*sa->rekey_at - now);
     if (sa->reauth_at) info.reauth_in = duration_cast<Seconds>(*sa->reauth_at - now);

@@ -300,9 +300,16 @@ class Engine {
   // --- child_kernel.cc
   // A reqid per selectors and marks (`traffic`), or the child's configured one.
   std::uint32_t AcquireReqid(const ChildConfig& cfg, const ChildTs& traffic);
-  // `traffic` with the marks of a new CHILD_SA: `old`'s when it replaces one (a rekey), else the
-  // config's with %unique / %unique-dir given fresh values (charon's child_sa_create).
-  ChildTs WithMarks(const ChildConfig& cfg, ChildTs traffic, const ChildSa* old);
+  // `traffic` with the marks and XFRM interface ids of a new CHILD_SA: `old`'s when it replaces
+  // one (a rekey), else the config's with %unique / %unique-dir given fresh values (charon's
+  // child_sa_create). A child that names no if_id takes the IKE SA's (`ike_if_id_in/out`).
+  ChildTs WithKernelIds(const ChildConfig& cfg, ChildTs traffic, const ChildSa* old,
+                        std::uint32_t ike_if_id_in, std::uint32_t ike_if_id_out);
+  // charon's allocate_unique_if_ids: %unique gives both directions one fresh id, %unique-dir
+  // each its own; other values stay.
+  void AllocateUniqueIfIds(std::uint32_t& in, std::uint32_t& out);
+  // The IKE SA's XFRM interface ids from its config (charon's set_peer_cfg).
+  void TakeIfIds(IkeSa& sa);
   void ReleaseReqid(std::uint32_t reqid);
   xfrm::Lifetime ChildLifetime(const ChildConfig& cfg);
   // Removes a CHILD_SA from the kernel (its policies too if it owns them and nothing replaces
@@ -340,6 +347,7 @@ class Engine {
                               xfrm::Mark, std::uint32_t, std::uint32_t>;
   std::map<ReqidKey, ReqidEntry> reqids_;
   std::uint32_t unique_mark_ = 0;  // the last value given for %unique (charon: from 1)
+  std::uint32_t unique_if_id_ = 0;  // the same for XFRM interface ids (charon counts apart)
   std::map<std::uint32_t, std::size_t> fixed_reqids_;  // configured reqid -> references
   std::uint32_t next_reqid_ = 1;
   CookieSecret cookie_current_, cookie_previous_;

@@ -82,7 +82,8 @@ struct ChildConfig {
   bool mark_in_sa = false;   // charon's mark_in_sa: mark_in on the inbound SA too
   // charon's if_id_in/if_id_out: the XFRM interface ids of the inbound SA and IN/FWD policies,
   // and of the outbound SA and OUT policy (an `ip link add ... type xfrm if_id N` device routes
-  // into them); 0 = none.
+  // into them); 0 = the IKE SA's (PeerConfig::if_id_in/out). base::kIfIdUnique and
+  // kIfIdUniqueDir are charon's %unique and %unique-dir.
   std::uint32_t if_id_in = 0;
   std::uint32_t if_id_out = 0;
   // charon's policies: false installs the SAs only (policies are someone else's: an XFRM
@@ -124,6 +125,10 @@ struct PeerConfig {
   std::vector<xfrm::Subnet> local_match{};
   std::vector<xfrm::Subnet> remote_match{};
   std::uint16_t remote_port = 500;
+  // The XFRM interface ids of the children that name none (charon: connections.<conn>.if_id_in/
+  // if_id_out); %unique resolved once per IKE SA, so all its children share the id.
+  std::uint32_t if_id_in = 0;
+  std::uint32_t if_id_out = 0;
   std::vector<IkeProposal> proposals{};
   Identity local_id{};
   Identity remote_id{};  // empty data = any

@@ -102,14 +102,16 @@ struct EspSuite {
 };
 
 // What a CHILD_SA covers once negotiated (RFC 7296 2.9): the narrowed selectors of both sides
-// and the mode (USE_TRANSPORT_MODE, 1.3.1); and the marks its SAs and policies carry (the
-// config's, %unique resolved: Engine::WithMarks).
+// and the mode (USE_TRANSPORT_MODE, 1.3.1); and the marks and XFRM interface ids its SAs and
+// policies carry (the config's, %unique resolved: Engine::WithKernelIds).
 struct ChildTs {
   std::vector<xfrm::Selector> local{};
   std::vector<xfrm::Selector> remote{};
   bool transport = false;
   xfrm::Mark mark_in{};
   xfrm::Mark mark_out{};
+  std::uint32_t if_id_in = 0;  // XFRM interface ids, %unique resolved
+  std::uint32_t if_id_out = 0;
   bool operator==(const ChildTs&) const = default;
 };
 
@@ -151,6 +153,8 @@ struct IkeSaInfo {
   bool nat_local = false;
   bool nat_remote = false;
   bool nat_fake = false;  // encapsulation forced (PeerConfig::encap) without a NAT
+  std::uint32_t if_id_in = 0;  // the XFRM interface ids of children that name none (0 = none)
+  std::uint32_t if_id_out = 0;
   std::chrono::seconds age{0};
   std::optional<std::chrono::seconds> rekey_in{};
   std::optional<std::chrono::seconds> reauth_in{};  // until the reauthentication (2.8.3)

@@ -161,7 +161,7 @@ void Engine::ProcessAuthRequest(IkeSa& sa, const Header& header, const std::vect
       Emit(EventKind::kFailure, &sa, now, "no acceptable ESP proposal",
            NotifyType::kNoProposalChosen, cfg->name);
     } else {
-      ts = WithMarks(*cfg, *ts, nullptr);
+      ts = WithKernelIds(*cfg, *ts, nullptr, sa.if_id_in, sa.if_id_out);
       // As charon's get_spi, without a reqid: InstallChild takes it.
       auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, 0, xfrm::kCharonSpiRange);
       if (spi) {
@@ -244,6 +244,8 @@ void Engine::ProcessAuthResponse(IkeSa& sa, const std::vector<Payload>& inner, T
   if (ts) {
     ts->mark_in = pending.mark_in;
     ts->mark_out = pending.mark_out;
+    ts->if_id_in = pending.if_id_in;
+    ts->if_id_out = pending.if_id_out;
   }
   if (!choice || !ts) {
     Emit(EventKind::kFailure, &sa, now, "CHILD_SA answer not acceptable", std::nullopt, cfg->name);

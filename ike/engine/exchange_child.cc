@@ -153,7 +153,8 @@ void Engine::ProcessChildRequest(IkeSa& sa, const Header& header, const std::vec
     if (!shared) return reply_error(NotifyType::kNoProposalChosen, {}, shared.error());
     g_ir = std::move(*shared);
   }
-  ts = WithMarks(*cfg, *ts, old_id ? sa.FindChild(old_id) : nullptr);
+  ts = WithKernelIds(*cfg, *ts, old_id ? sa.FindChild(old_id) : nullptr, sa.if_id_in,
+                     sa.if_id_out);
   // As charon's get_spi, without a reqid: InstallChild takes it.
   auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, 0, xfrm::kCharonSpiRange);
   if (!spi) return reply_error(NotifyType::kNoAdditionalSas, {}, "SPI allocation failed");
@@ -272,6 +273,8 @@ void Engine::ProcessChildResponse(IkeSa& sa, Outstanding& out, const std::vector
     return refuse("answer not acceptable");
   ts->mark_in = p.mark_in;
   ts->mark_out = p.mark_out;
+  ts->if_id_in = p.if_id_in;
+  ts->if_id_out = p.if_id_out;
   std::optional<SecretBytes> g_ir;
   if (choice->suite.dh != crypto::DhGroup::kNone) {
     if (!p.ke || !ke || ke->group != p.ke->group() || choice->suite.dh != ke->group)

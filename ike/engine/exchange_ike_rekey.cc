@@ -66,6 +66,8 @@ IkeSa* Engine::CreateRekeyedSa(IkeSa& old, bool we_initiated, const IkeChoice& c
   n.nat_local = old.nat_local;
   n.nat_remote = old.nat_remote;
   n.nat_fake = old.nat_fake;
+  n.if_id_in = old.if_id_in;
+  n.if_id_out = old.if_id_out;
   n.last_received = now;
   n.last_sent = old.last_sent;
   if (n.nat_local) ScheduleKeepalive(n, now);

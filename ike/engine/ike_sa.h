@@ -65,8 +65,10 @@ struct PendingChild {
   std::string name{};
   std::uint32_t spi_in = 0;
   std::uint64_t rekey_of = 0;  // child id being rekeyed, 0 for a new CHILD_SA
-  xfrm::Mark mark_in{};        // the CHILD_SA's marks (%unique resolved by AllocChildSpi)
-  xfrm::Mark mark_out{};
+  xfrm::Mark mark_in{};        // the CHILD_SA's marks and XFRM interface ids (%unique resolved
+  xfrm::Mark mark_out{};       // by AllocChildSpi)
+  std::uint32_t if_id_in = 0;
+  std::uint32_t if_id_out = 0;
   Bytes nonce_i{};
   std::unique_ptr<crypto::KeyExchange> ke{};  // PFS
   std::uint32_t ke_retries = 0;
@@ -155,6 +157,10 @@ struct IkeSa {
   bool nat_remote = false;   // the peer is behind a NAT
   // PeerConfig::encap without a NAT (charon's COND_NAT_FAKE): we encapsulate all the same.
   bool nat_fake = false;
+  // PeerConfig::if_id_in/out, %unique resolved when the SA was made (kept by an IKE rekey): the
+  // XFRM interface ids of the children that name none.
+  std::uint32_t if_id_in = 0;
+  std::uint32_t if_id_out = 0;
   // When we last sent an IKE message (NAT-T keepalives count outbound silence from it).
   TimePoint last_sent{};
   // The next NAT-T keepalive check (EngineConfig::keep_alive), while we are behind a NAT.

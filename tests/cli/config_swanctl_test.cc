@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include "base/if_id.h"
 #include "cli/config/config.h"
 #include "cli/config/proposal.h"
 #include "tests/cli/config_test_util.h"
@@ -390,13 +391,27 @@ TEST(Swanctl, IfIdsAreRead) {
   EXPECT_EQ(conn.children[0].if_id_out, 7u);
 }
 
+// %unique and %unique-dir (charon's IF_ID_UNIQUE, IF_ID_UNIQUE_DIR): the engine gives the ids.
+TEST(Swanctl, UniqueIfIdsAreRead) {
+  TempDir dir;
+  auto r = LoadSwanctlText(dir, Conn("    if_id_in = %unique\n    if_id_out = %unique\n",
+                                     "        if_id_in = %unique-dir\n"));
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  ASSERT_EQ(r.config.connections.size(), 1u);
+  const auto& conn = r.config.connections[0];
+  EXPECT_EQ(conn.if_id_in, base::kIfIdUnique);
+  EXPECT_EQ(conn.if_id_out, base::kIfIdUnique);
+  EXPECT_EQ(conn.children[0].if_id_in, base::kIfIdUniqueDir);
+  EXPECT_EQ(conn.children[0].if_id_out, 0u);
+}
+
 // errors as in charon.
 TEST(Swanctl, OtherValuesOfKeysMinivpnDoesNotActOnWarnOrFail) {
   TempDir dir;
   auto r = LoadSwanctlText(dir, Conn("    pull = no\n"              // 5
                                      "    childless = force\n"      // 6
                                      "    mediation = yes\n"        // 7
-                                     "    if_id_in = %unique\n"     // 8
+                                     "    if_id_in = %uniq\n"       // 8
                                      "    aggressive = maybe\n",    // 9
                                      "        hw_offload = auto\n"  // 18
                                      "        copy_df = no\n"       // 19
@@ -411,7 +426,7 @@ TEST(Swanctl, OtherValuesOfKeysMinivpnDoesNotActOnWarnOrFail) {
   EXPECT_DIAG(l, Severity::kWarning, "'childless = force' is accepted and ignored by minivpn", 6);
   EXPECT_DIAG(l, Severity::kError, "'mediation = yes' is not supported by minivpn", 7);
   EXPECT_DIAG(l, Severity::kError,
-              "'%unique' is not implemented: minivpn takes a fixed XFRM interface id", 8);
+              "'if_id_in': invalid number '%uniq' (expected 0..4294967295)", 8);
   EXPECT_DIAG(l, Severity::kError, "'aggressive': invalid boolean 'maybe'", 9);
   EXPECT_DIAG(l, Severity::kWarning,
               "'hw_offload = auto' is accepted and ignored by minivpn: minivpn never offloads "

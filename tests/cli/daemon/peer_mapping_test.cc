@@ -193,8 +193,9 @@ TEST(ToPeerConfig, AddressListsBecomeWhatTheResponderAnswers) {
             (std::vector{*base::Subnet::Parse("0.0.0.0/0"), *base::Subnet::Parse("::/0")}));
 }
 
-// charon's if_id_in/if_id_out: the child's own, else the connection's.
-TEST(ToPeerConfig, IfIdsOfTheChildElseOfTheConnection) {
+// charon's if_id_in/if_id_out: the connection's go to the IKE SA (%unique is resolved per IKE SA,
+// so they cannot be merged into the children here), the child keeps its own (0 = the IKE SA's).
+TEST(ToPeerConfig, IfIdsOfTheConnectionAndOfTheChild) {
   config::ConnectionConfig conn = HostToHost();
   conn.if_id_in = conn.if_id_out = 42;
   conn.children.push_back(RouteChild("net"));
@@ -203,9 +204,11 @@ TEST(ToPeerConfig, IfIdsOfTheChildElseOfTheConnection) {
   auto peer = ToPeerConfig(conn);
   ASSERT_TRUE(peer) << peer.error();
   ASSERT_EQ(peer->children.size(), 2u);
-  EXPECT_EQ(peer->children[0].if_id_in, 42u);
-  EXPECT_EQ(peer->children[0].if_id_out, 42u);
-  EXPECT_EQ(peer->children[1].if_id_in, 42u);
+  EXPECT_EQ(peer->if_id_in, 42u);
+  EXPECT_EQ(peer->if_id_out, 42u);
+  EXPECT_EQ(peer->children[0].if_id_in, 0u);
+  EXPECT_EQ(peer->children[0].if_id_out, 0u);
+  EXPECT_EQ(peer->children[1].if_id_in, 0u);
   EXPECT_EQ(peer->children[1].if_id_out, 7u);
 }
 
