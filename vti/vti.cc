@@ -71,6 +71,23 @@ NlMessage BuildChangeVti(const VtiConfig& config, std::uint32_t ifindex,
   return BuildVtiLink(config, link_index, NLM_F_REQUEST | NLM_F_ACK, ifindex);
 }
 
+NlMessage BuildCreateXfrmInterface(const XfrmInterfaceConfig& config,
+                                   std::optional<std::uint32_t> link_index) {
+  NlMessage msg;
+  nlmsghdr* nlh = PutLinkHeader(msg, RTM_NEWLINK,
+                                NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 0);
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, config.name.c_str());
+  if (config.mtu) mnl_attr_put_u32(nlh, IFLA_MTU, *config.mtu);
+  nlattr* linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+  mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "xfrm");
+  nlattr* data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+  if (link_index) mnl_attr_put_u32(nlh, IFLA_XFRM_LINK, *link_index);
+  mnl_attr_put_u32(nlh, IFLA_XFRM_IF_ID, config.if_id);
+  mnl_attr_nest_end(nlh, data);
+  mnl_attr_nest_end(nlh, linkinfo);
+  return msg;
+}
+
 NlMessage BuildSetUp(std::uint32_t ifindex, bool up) {
   NlMessage msg;
   nlmsghdr* nlh = PutLinkHeader(msg, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, ifindex);
@@ -184,6 +201,24 @@ std::error_code VtiManager::Create(const VtiConfig& config) {
   std::error_code ec = InjectedFailure(KernelOp::kVtiChange);
   if (!ec) ec = SetDisablePolicy(config.name, config.local.family == AF_INET6);
   if (!ec) ec = InjectedFailure(KernelOp::kVtiChange);
+  if (!ec) ec = SetUp(config.name, true);
+  if (ec) Delete(config.name);  // no half state
+  return ec;
+}
+
+std::error_code VtiManager::Create(const XfrmInterfaceConfig& config) {
+  if (!base::IsValidInterfaceName(config.name) || config.if_id == 0)
+    return KernelError(EINVAL, KernelOp::kXfrmiCreate);
+  std::optional<std::uint32_t> link_index;
+  if (config.dev) {
+    const auto index = IndexOf(*config.dev, KernelOp::kXfrmiCreate);
+    if (!index) return index.error();
+    link_index = *index;
+  }
+  NlMessage create = BuildCreateXfrmInterface(config, link_index);
+  if (auto ec = InjectedFailure(KernelOp::kXfrmiCreate)) return ec;
+  if (auto ec = socket_.Request(create, KernelOp::kXfrmiCreate)) return ec;
+  std::error_code ec = InjectedFailure(KernelOp::kVtiChange);
   if (!ec) ec = SetUp(config.name, true);
   if (ec) Delete(config.name);  // no half state
   return ec;

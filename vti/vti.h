@@ -30,6 +30,17 @@ struct VtiConfig {
   bool operator==(const VtiConfig&) const = default;
 };
 
+// One XFRM interface to create (`ip link add <name> type xfrm dev <dev> if_id <id>`): what is
+// routed into it meets the SAs and policies carrying its if_id (charon's if_id_in/if_id_out). It
+// has no endpoints and needs no disable_policy: the policy check matches the if_id.
+struct XfrmInterfaceConfig {
+  std::string name;
+  std::uint32_t if_id = 0;           // IFLA_XFRM_IF_ID; the kernel refuses 0
+  std::optional<std::string> dev;    // IFLA_XFRM_LINK: the underlying device, optional
+  std::optional<std::uint32_t> mtu;  // IFLA_MTU; the kernel's default when unset
+  bool operator==(const XfrmInterfaceConfig&) const = default;
+};
+
 // Interface names and the key = mark rule: base/vti_rules.h.
 
 // RTM_NEWLINK NLM_F_CREATE|NLM_F_EXCL, IFLA_IFNAME, IFLA_MTU, IFLA_LINKINFO { IFLA_INFO_KIND
@@ -41,6 +52,10 @@ xfrm::NlMessage BuildCreateVti(const VtiConfig& config, std::optional<std::uint3
 // configured MTU too (without IFLA_MTU the kernel recomputes it).
 xfrm::NlMessage BuildChangeVti(const VtiConfig& config, std::uint32_t ifindex,
                                std::optional<std::uint32_t> link_index);
+// RTM_NEWLINK NLM_F_CREATE|NLM_F_EXCL, IFLA_IFNAME, IFLA_MTU, IFLA_LINKINFO { IFLA_INFO_KIND
+// "xfrm", IFLA_INFO_DATA { IFLA_XFRM_LINK, IFLA_XFRM_IF_ID } } (both host-order u32).
+xfrm::NlMessage BuildCreateXfrmInterface(const XfrmInterfaceConfig& config,
+                                         std::optional<std::uint32_t> link_index);
 // RTM_NEWLINK on an ifindex with ifi_change = IFF_UP.
 xfrm::NlMessage BuildSetUp(std::uint32_t ifindex, bool up);
 // RTM_NEWLINK on an ifindex with IFLA_MTU.
@@ -64,6 +79,8 @@ std::string DisablePolicyPath(std::string_view name, bool ipv6);
 // message or a short one.
 std::optional<std::uint32_t> LinkIndexOf(const nlmsghdr* reply);
 
+// The links of route-based tunnels over rtnetlink: VTIs and XFRM interfaces, their addresses and
+// routes.
 class VtiManager {
  public:
   static std::expected<std::unique_ptr<VtiManager>, std::error_code> Open();
@@ -71,6 +88,8 @@ class VtiManager {
   // Creates the VTI, sets disable_policy = 1 and brings it up. All or nothing: if a later
   // step fails, the link is deleted again.
   std::error_code Create(const VtiConfig& config);
+  // Creates the XFRM interface and brings it up; all or nothing.
+  std::error_code Create(const XfrmInterfaceConfig& config);
   std::error_code Delete(std::string_view name);
   // New endpoints (or key) for an existing VTI of that name, e.g. the peer's address after a NAT
   // mapping change; the link stays up and keeps its addresses and routes.
@@ -85,7 +104,8 @@ class VtiManager {
   std::error_code AddAddress(std::string_view name, const xfrm::Subnet& address);
 
   // Test hook (fault injection in the lab): step n (1 = the next) of Create fails with `errc`
-  // before it is done. Create's steps: 1 RTM_NEWLINK, 2 disable_policy, 3 link up.
+  // before it is done. Create's steps: 1 RTM_NEWLINK, 2 disable_policy, 3 link up (an XFRM
+  // interface's: 1 RTM_NEWLINK, 2 link up).
   void FailNth(std::size_t n, std::errc errc);
 
  private:

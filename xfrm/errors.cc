@@ -47,6 +47,8 @@ const char* OpName(KernelOp op) {
       return "open netlink socket";
     case KernelOp::kUpdateSa:
       return "xfrm move SA (NEWSA at the new addresses)";
+    case KernelOp::kXfrmiCreate:
+      return "create XFRM interface";
   }
   return "kernel";
 }
@@ -106,6 +108,13 @@ std::string Meaning(KernelOp op, int ev) {
     return "no such policy (selector, direction and mark must all match)";
   }
   if (ev == EPERM || ev == EACCES) return "needs CAP_NET_ADMIN";
+  if (op == KernelOp::kXfrmiCreate) {
+    if (ev == EOPNOTSUPP || ev == ENODEV) {
+      return "the kernel has no XFRM interfaces: load xfrm_interface (CONFIG_XFRM_INTERFACE)";
+    }
+    if (ev == EEXIST) return "an interface with this name, or an XFRM interface with this if_id";
+    if (ev == EINVAL) return "the kernel rejected the interface (its if_id must not be 0)";
+  }
   if (ev == EPROTONOSUPPORT && op != KernelOp::kVtiCreate) {
     return "the kernel has no xfrm netlink: load xfrm_user";
   }
@@ -152,6 +161,7 @@ const std::error_category& KernelCategory(KernelOp op) {
       Category(KernelOp::kListen),
       Category(KernelOp::kVtiCreate),       Category(KernelOp::kVtiChange),
       Category(KernelOp::kOpen),            Category(KernelOp::kUpdateSa),
+      Category(KernelOp::kXfrmiCreate),
   };
   return kCategories[static_cast<std::size_t>(op)];
 }

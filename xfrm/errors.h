@@ -31,6 +31,7 @@ enum class KernelOp : std::uint8_t {
   kVtiChange,  // up / MTU / delete / sysctl
   kOpen,       // opening a NETLINK_XFRM / NETLINK_ROUTE request socket
   kUpdateSa,   // an SA created again at new addresses (UpdateSa: GETSA, DELSA, NEWSA)
+  kXfrmiCreate,  // RTM_NEWLINK of an XFRM interface (kind "xfrm")
 };
 
 const std::error_category& KernelCategory(KernelOp op);

@@ -1,5 +1,6 @@
 #include "cli/config/config.h"
 
+#include "base/if_id.h"
 #include "base/vti_rules.h"
 
 #include <fmt/core.h>
@@ -72,6 +73,53 @@ void ValidateVti(ConnectionConfig& conn, ChildConfig& child, Diagnostics& d) {
   (void)conn;
 }
 
+// An XFRM interface's id is the child's if_id_in = if_id_out (or the connection's, which the
+// child then uses): one fixed, non-zero number. Without any, `id` sets the child's.
+void ValidateXfrmi(const ConnectionConfig& conn, ChildConfig& child, Diagnostics& d) {
+  XfrmInterfaceConfig& xfrmi = *child.xfrmi;
+  if (!base::IsValidInterfaceName(xfrmi.name)) {
+    d.Error(child.where, fmt::format("child '{}': invalid XFRM interface name '{}' (1 to 15 "
+                                     "characters, no '/', ':', spaces or control characters)",
+                                     child.name, xfrmi.name));
+  }
+  if (child.vti) {
+    d.Error(child.where, fmt::format("child '{}' has both a vti and an xfrmi section; a child's "
+                                     "traffic goes through one of them",
+                                     child.name));
+  }
+  const std::uint32_t in = child.if_id_in != 0 ? child.if_id_in : conn.if_id_in;
+  const std::uint32_t out = child.if_id_out != 0 ? child.if_id_out : conn.if_id_out;
+  if (in == 0 && out == 0) {
+    if (xfrmi.id == 0) {
+      d.Error(child.where, fmt::format("child '{}': the XFRM interface needs an id; set "
+                                       "if_id_in = if_id_out or the xfrmi id",
+                                       child.name));
+      return;
+    }
+    child.if_id_in = child.if_id_out = xfrmi.id;
+    return;
+  }
+  if (base::IsUniqueIfId(in) || base::IsUniqueIfId(out)) {
+    d.Error(child.where, fmt::format("child '{}': an XFRM interface needs a fixed if_id, but "
+                                     "%unique gives every SA a different one",
+                                     child.name));
+    return;
+  }
+  if (in != out || in == 0) {
+    d.Error(child.where, fmt::format("child '{}': an XFRM interface carries both directions, so "
+                                     "if_id_in and if_id_out must be the same non-zero number",
+                                     child.name));
+    return;
+  }
+  if (xfrmi.id != 0 && xfrmi.id != in) {
+    d.Error(child.where, fmt::format("child '{}': xfrmi id {} differs from the if_id {}; the "
+                                     "interface's id is the if_id",
+                                     child.name, xfrmi.id, in));
+    return;
+  }
+  xfrmi.id = in;
+}
+
 void ValidateTimes(const std::string& what, const Location& where, Seconds rekey, Seconds life,
                    Seconds rand, Diagnostics& d) {
   if (life.count() > 0 && rekey.count() > 0 && life <= rekey) {
@@ -100,7 +148,13 @@ void WarnNotActedOn(const ConnectionConfig& conn, const GlobalSettings& global, 
 
 void Validate(Config& config, Diagnostics& d) {
   std::set<std::string> names;
-  std::map<std::string, std::pair<std::uint32_t, std::string>> vti_keys;  // name -> key, child
+  // Link name -> its key (VTI) or id (XFRM interface, marked "xfrmi"), and the first child.
+  struct Link {
+    bool xfrmi = false;
+    std::uint32_t number = 0;
+    std::string child;
+  };
+  std::map<std::string, Link> links;
   std::map<std::uint32_t, std::string> marks;                             // out mark -> child
   for (auto& conn : config.connections) {
     if (!names.insert(conn.name).second) {
@@ -135,14 +189,25 @@ void Validate(Config& config, Diagnostics& d) {
                                          "has no remote address to initiate to",
                                          child.name, conn.name));
       }
-      if (child.vti) {
-        ValidateVti(conn, child, d);
-        auto [it, inserted] =
-            vti_keys.emplace(child.vti->name, std::make_pair(child.vti->key, child.name));
-        if (!inserted && it->second.first != child.vti->key) {
-          d.Error(child.where, fmt::format("VTI '{}' is used by children '{}' and '{}' with "
-                                           "different keys",
-                                           child.vti->name, it->second.second, child.name));
+      if (child.vti) ValidateVti(conn, child, d);
+      if (child.xfrmi) ValidateXfrmi(conn, child, d);
+      for (const bool xfrmi : {false, true}) {
+        if (xfrmi ? !child.xfrmi : !child.vti) continue;
+        const std::string& name = xfrmi ? child.xfrmi->name : child.vti->name;
+        const std::uint32_t number = xfrmi ? child.xfrmi->id : child.vti->key;
+        auto [it, inserted] = links.emplace(name, Link{xfrmi, number, child.name});
+        if (inserted) continue;
+        if (it->second.xfrmi != xfrmi) {
+          d.Error(child.where, fmt::format("'{}' is a VTI for child '{}' and an XFRM interface "
+                                           "for child '{}'",
+                                           name, xfrmi ? it->second.child : child.name,
+                                           xfrmi ? child.name : it->second.child));
+        } else if (it->second.number != number) {
+          d.Error(child.where, fmt::format("{} '{}' is used by children '{}' and '{}' with "
+                                           "different {}",
+                                           xfrmi ? "XFRM interface" : "VTI", name,
+                                           it->second.child, child.name,
+                                           xfrmi ? "ids" : "keys"));
         }
       }
       if (child.mark_out.is_set()) {

@@ -10,6 +10,7 @@
 //   |   +- vector<ChildConfig>        one per swanctl child; exactly one for an ipsec.conf conn
 //   |       +- traffic selectors, marks, ESP proposals, actions, lifetimes
 //   |       +- optional<VtiConfig>    minivpn addition: the route-based VTI to create
+//   |       +- optional<XfrmInterfaceConfig>  minivpn addition: or the XFRM interface
 //   +- vector<SharedSecret>           every IKE PSK with its owner identities
 //
 // Mapping onto the engine (ike/engine/engine_config.h): IkeProposal/EspProposal/EncrSpec have the same
@@ -124,6 +125,19 @@ struct VtiConfig {
   bool operator==(const VtiConfig&) const = default;
 };
 
+// minivpn addition: the XFRM interface of a route-based child, instead of a VTI. minivpnd creates
+// it as `ip link add <name> type xfrm [dev <dev>] if_id <id>` (the id is also the child's
+// if_id_in = if_id_out), sets its MTU, brings it up, puts `addrs` on it and adds `routes`.
+struct XfrmInterfaceConfig {
+  std::string name{};
+  std::uint32_t id = 0;   // = the child's if_id_in = if_id_out (or the connection's)
+  std::string dev{};      // the underlying device; empty: none
+  std::uint32_t mtu = 0;  // 0: kernel default
+  std::vector<Subnet> routes{};
+  std::vector<Subnet> addrs{};
+  bool operator==(const XfrmInterfaceConfig&) const = default;
+};
+
 // A child as the file wrote it (lists of selectors, dynamic ones unresolved, its file position).
 // The engine's ike::ChildConfig is what it negotiates with: the selectors resolved.
 struct ChildConfig {
@@ -161,6 +175,7 @@ struct ChildConfig {
   bool policies = true;
   std::string updown{};  // a shell command run on up and down, as charon's updown plugin
   std::optional<VtiConfig> vti{};
+  std::optional<XfrmInterfaceConfig> xfrmi{};
   bool operator==(const ChildConfig&) const = default;
 };
 

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string_view>
 
+#include "base/vti_rules.h"
 #include "cli/config/charon_keys.h"
 #include "cli/config/loaders.h"
 #include "cli/config/proposal.h"
@@ -165,6 +166,48 @@ void LoadVti(const SettingsSection& s, ChildConfig& child, Diagnostics& d) {
   child.vti = std::move(vti);
 }
 
+void LoadXfrmi(const SettingsSection& s, ChildConfig& child, Diagnostics& d) {
+  XfrmInterfaceConfig xfrmi;
+  const std::string where = fmt::format("xfrmi section of child '{}'", child.name);
+  for (const auto& v : s.values) {
+    if (v.value.empty()) continue;
+    if (v.key == "name") {
+      xfrmi.name = v.value;
+    } else if (v.key == "id") {
+      std::uint64_t id = 0;
+      if (Take(ParseUint(v.value, 0xffffffff), id, v, d)) xfrmi.id = static_cast<std::uint32_t>(id);
+    } else if (v.key == "dev") {
+      if (base::IsValidInterfaceName(v.value)) {
+        xfrmi.dev = v.value;
+      } else {
+        d.Error(v.value_where, fmt::format("'dev': invalid interface name '{}'", v.value));
+      }
+    } else if (v.key == "mtu") {
+      std::uint64_t mtu = 0;
+      if (Take(ParseUint(v.value, 65535), mtu, v, d)) {
+        if (mtu < 68) {
+          d.Error(v.value_where, fmt::format("'mtu': {} is below the IPv4 minimum of 68", mtu));
+        }
+        xfrmi.mtu = static_cast<std::uint32_t>(mtu);
+      }
+    } else if (v.key == "routes") {
+      xfrmi.routes = TakeSubnets(v, d);
+    } else if (v.key == "addrs") {
+      for (auto item : SplitList(v.value)) {
+        Subnet a;
+        if (Take(ParseInterfaceAddress(item), a, v, d)) xfrmi.addrs.push_back(a);
+      }
+    } else {
+      ReportKey(d, v, where);
+    }
+  }
+  for (const auto& sub : s.sections) {
+    d.Error(sub.where, fmt::format("unknown section '{}' in the {}", sub.name, where));
+  }
+  if (xfrmi.name.empty()) d.Error(s.where, fmt::format("{} needs a 'name'", where));
+  child.xfrmi = std::move(xfrmi);
+}
+
 // A child's byte or packet lifetime as written (unset: charon's default applies).
 struct Volume {
   std::optional<std::uint64_t> rekey, life, rand;
@@ -309,6 +352,8 @@ void LoadChild(const SettingsSection& s, ConnectionConfig& conn, Diagnostics& d)
   for (const auto& sub : s.sections) {
     if (sub.name == "vti") {
       LoadVti(sub, child, d);
+    } else if (sub.name == "xfrmi") {
+      LoadXfrmi(sub, child, d);
     } else {
       d.Error(sub.where, fmt::format("unknown section '{}' in child '{}'", sub.name, child.name));
     }

@@ -282,8 +282,19 @@ std::expected<void, std::string> Daemon::ApplyConfig(config::Config next, bool i
 
 void Daemon::CreateVtis(const config::ConnectionConfig& conn, const xfrm::IpAddress& local,
                         const xfrm::IpAddress& remote) {
+  if (!vti_) return;
   for (const auto& child : conn.children) {
-    if (!child.vti || !vti_) continue;
+    if (child.xfrmi) {
+      vti::XfrmInterfaceConfig link{.name = child.xfrmi->name, .if_id = child.xfrmi->id};
+      if (!child.xfrmi->dev.empty()) link.dev = child.xfrmi->dev;
+      if (child.xfrmi->mtu != 0) link.mtu = child.xfrmi->mtu;
+      if (CreateLink(conn, "XFRM interface", link.name, [&] { return vti_->Create(link); },
+                     child.xfrmi->addrs, child.xfrmi->routes)) {
+        log_.Info(Subsystem::kKnl, 1, "created XFRM interface {} (if_id {}{})", link.name,
+                  link.if_id, link.dev ? ", dev " + *link.dev : "");
+      }
+    }
+    if (!child.vti) continue;
     vti::VtiConfig vti;
     vti.name = child.vti->name;
     vti.local = child.vti->local ? xfrm::IpAddress{child.vti->local->family, child.vti->local->bytes}
@@ -295,52 +306,61 @@ void Daemon::CreateVtis(const config::ConnectionConfig& conn, const xfrm::IpAddr
                                    : xfrm::IpAddress{vti.local.family, {}};
     vti.key = child.vti->key;
     if (child.vti->mtu != 0) vti.mtu = child.vti->mtu;
-    const auto entry = JournalEntry::Vti(vti.name);
-    auto created = journal_->IntendAdd(entry);
-    if (!created) {
-      created = vti_->Create(vti);
-      journal_->Added(entry, !created);
-    }
-    if (created) {
-      log_.Error(Subsystem::kKnl, "creating VTI {} for '{}': {}", vti.name, conn.name,
-                 created.message());
+    if (!CreateLink(conn, "VTI", vti.name, [&] { return vti_->Create(vti); }, child.vti->addrs,
+                    child.vti->routes)) {
       continue;
     }
-    our_vtis_.push_back(vti.name);
     vti_links_[vti.name] = vti;
     log_.Info(Subsystem::kKnl, 1, "created VTI {} (key {}, {} -> {}), disable_policy=1", vti.name,
               vti.key, vti.local.ToString(), vti.remote.ToString());
-    // The inner addresses (e.g. for BGP inside the tunnel); they go away with the VTI.
-    for (const auto& a : child.vti->addrs) {
-      xfrm::Subnet address{{a.address.family, a.address.bytes}, a.prefix};
-      if (auto ec = vti_->AddAddress(vti.name, address)) {
-        log_.Error(Subsystem::kKnl, "address {} on {}: {}", address.ToString(), vti.name,
-                   ec.message());
-      } else {
-        log_.Info(Subsystem::kKnl, 1, "address {} on {}", address.ToString(), vti.name);
-      }
-    }
-    // Only the routes the configuration names; they go away with the VTI.
-    for (const auto& route : child.vti->routes) {
-      xfrm::Subnet destination{{route.address.family, route.address.bytes}, route.prefix};
-      if (auto ec = vti_->AddRoute(vti.name, destination)) {
-        log_.Error(Subsystem::kKnl, "route {} via {}: {}", destination.ToString(), vti.name,
-                   ec.message());
-      } else {
-        log_.Info(Subsystem::kKnl, 1, "route {} via {}", destination.ToString(), vti.name);
-      }
+  }
+}
+
+bool Daemon::CreateLink(const config::ConnectionConfig& conn, const std::string& what,
+                        const std::string& name, const std::function<std::error_code()>& create,
+                        const std::vector<config::Subnet>& addrs,
+                        const std::vector<config::Subnet>& routes) {
+  const auto entry = JournalEntry::Vti(name);
+  auto created = journal_->IntendAdd(entry);
+  if (!created) {
+    created = create();
+    journal_->Added(entry, !created);
+  }
+  if (created) {
+    log_.Error(Subsystem::kKnl, "creating {} {} for '{}': {}", what, name, conn.name,
+               created.message());
+    return false;
+  }
+  our_vtis_.push_back(name);
+  // The inner addresses (e.g. for BGP inside the tunnel); they go away with the link.
+  for (const auto& address : addrs) {
+    if (auto ec = vti_->AddAddress(name, address)) {
+      log_.Error(Subsystem::kKnl, "address {} on {}: {}", address.ToString(), name, ec.message());
+    } else {
+      log_.Info(Subsystem::kKnl, 1, "address {} on {}", address.ToString(), name);
     }
   }
+  // Only the routes the configuration names; they go away with the link.
+  for (const auto& destination : routes) {
+    if (auto ec = vti_->AddRoute(name, destination)) {
+      log_.Error(Subsystem::kKnl, "route {} via {}: {}", destination.ToString(), name,
+                 ec.message());
+    } else {
+      log_.Info(Subsystem::kKnl, 1, "route {} via {}", destination.ToString(), name);
+    }
+  }
+  return true;
 }
 
 void Daemon::DeleteVtis(const config::ConnectionConfig& conn) {
   for (const auto& child : conn.children) {
-    if (!child.vti) continue;
-    auto it = std::find(our_vtis_.begin(), our_vtis_.end(), child.vti->name);
+    if (!child.vti && !child.xfrmi) continue;
+    const std::string& name = child.vti ? child.vti->name : child.xfrmi->name;
+    auto it = std::find(our_vtis_.begin(), our_vtis_.end(), name);
     if (it == our_vtis_.end()) continue;  // not created by us: never deleted by us
-    RemoveVti(child.vti->name);
+    RemoveVti(name);
     our_vtis_.erase(it);
-    vti_links_.erase(child.vti->name);
+    vti_links_.erase(name);
   }
 }
 
@@ -348,7 +368,7 @@ void Daemon::RemoveVti(const std::string& name) {
   const auto entry = JournalEntry::Vti(name);
   journal_->IntendRemove(entry);
   const auto ec = vti_->Delete(name);
-  if (ec) log_.Error(Subsystem::kKnl, "deleting VTI {}: {}", name, ec.message());
+  if (ec) log_.Error(Subsystem::kKnl, "deleting {}: {}", name, ec.message());
   journal_->Removed(entry, !ec || ec == std::errc::no_such_device);
 }
 

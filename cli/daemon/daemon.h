@@ -16,6 +16,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -89,10 +90,18 @@ class Daemon {
   };
   std::expected<void, std::string> ApplyConfig(config::Config next, bool initial,
                                                ReloadOutcome* outcome = nullptr);
+  // The links of the connection's route-based children: VTIs and XFRM interfaces, with their
+  // addresses and routes (journaled: a crash leaves nothing the next start does not remove).
   void CreateVtis(const config::ConnectionConfig& conn, const xfrm::IpAddress& local,
                   const xfrm::IpAddress& remote);
+  // Creates one link with `create` (journaled, write-ahead), then its addresses and routes.
+  // False if the link could not be made.
+  bool CreateLink(const config::ConnectionConfig& conn, const std::string& what,
+                  const std::string& name, const std::function<std::error_code()>& create,
+                  const std::vector<config::Subnet>& addrs,
+                  const std::vector<config::Subnet>& routes);
   void DeleteVtis(const config::ConnectionConfig& conn);
-  // Deletes one VTI we created, journaled (write-ahead).
+  // Deletes one link we created (VTI or XFRM interface), journaled (write-ahead).
   void RemoveVti(const std::string& name);
   // The VTIs we own follow their IKE SA's outer addresses where the config names none (a peer
   // behind a NAT is seen at its translated address, which ip_vti must name to take its packets;

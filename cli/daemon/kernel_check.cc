@@ -232,6 +232,21 @@ Diagnosis DiagnoseVti(int err, bool ipv6, std::string_view name) {
   return {fmt::format("creating {}: {}", name, ErrnoText(err)), ""};
 }
 
+Diagnosis DiagnoseXfrmInterface(int err, std::string_view name) {
+  if (err == EOPNOTSUPP || err == ENODEV) {
+    // rtnetlink knows no link kind "xfrm" (and could not load it).
+    return {"the kernel has no XFRM interfaces: " + ErrnoText(err),
+            "module xfrm_interface (CONFIG_XFRM_INTERFACE): modprobe xfrm_interface"};
+  }
+  if (IsPermission(err)) return {"creating a link was refused: " + ErrnoText(err), kCapNetAdmin};
+  if (err == EEXIST) {
+    return {fmt::format("{} (or an XFRM interface with its if_id) exists already: {}", name,
+                        ErrnoText(err)),
+            fmt::format("ip link del {} (a leftover of a check that was killed)", name)};
+  }
+  return {fmt::format("creating {}: {}", name, ErrnoText(err)), ""};
+}
+
 Diagnosis DiagnoseDisablePolicy(int err, bool ipv6, std::string_view name) {
   const std::string path = vti::DisablePolicyPath(name, ipv6);
   if (err == EROFS) {
@@ -346,6 +361,13 @@ std::vector<int> VtiFamiliesFor(const config::Config& config) {
   return families;
 }
 
+bool OwnsXfrmInterface(const config::Config& config) {
+  return std::any_of(config.connections.begin(), config.connections.end(), [](const auto& conn) {
+    return std::any_of(conn.children.begin(), conn.children.end(),
+                       [](const config::ChildConfig& child) { return child.xfrmi.has_value(); });
+  });
+}
+
 // ---- the checks ---------------------------------------------------------------------------------
 
 KernelCheck::KernelCheck(const config::Config& config, KernelProbe& probe,
@@ -381,6 +403,7 @@ std::vector<CheckResult> KernelCheck::Run() {
     }
   }
   for (const int family : VtiFamiliesFor(config_)) CheckVti(family, out);
+  if (OwnsXfrmInterface(config_)) CheckXfrmInterface(out);
   if (options_.ports) {
     CheckPort(config_.global.port, out);
     if (config_.global.port_nat_t != config_.global.port) CheckPort(config_.global.port_nat_t, out);
@@ -536,6 +559,35 @@ void KernelCheck::CheckVti(int family, std::vector<CheckResult>& out) {
   }
 }
 
+void KernelCheck::CheckXfrmInterface(std::vector<CheckResult>& out) {
+  // A name and if_id of the check's own (the scratch range, not a configured id).
+  const vti::XfrmInterfaceConfig scratch{.name = fmt::format("mvchkx{}", options_.tag % 10000),
+                                         .if_id = kScratchBase | (options_.tag & 0xffff)};
+  const std::string what =
+      fmt::format("scratch XFRM interface {} (if_id 0x{:08x})", scratch.name, scratch.if_id);
+  CheckResult link{.name = "xfrm interface"};
+  if (std::error_code ec = probe_.CreateXfrmInterface(scratch)) {
+    const bool after_link = ec.category() == xfrm::KernelCategory(xfrm::KernelOp::kVtiChange);
+    Diagnosis d = after_link ? Diagnosis{fmt::format("{} created, but bringing it up failed: {}",
+                                                     what, ErrnoText(ec.value())),
+                                         ""}
+                             : DiagnoseXfrmInterface(ec.value(), scratch.name);
+    link.detail = std::move(d.detail);
+    link.fix = std::move(d.fix);
+    out.push_back(std::move(link));
+    return;
+  }
+  const std::error_code deleted = probe_.DeleteVti(scratch.name);
+  link.ok = true;
+  link.detail = what + " created and deleted";
+  out.push_back(std::move(link));
+  if (deleted) {
+    out.push_back({.name = "xfrm interface cleanup",
+                   .detail = fmt::format("could not delete {}: {}", what, deleted.message()),
+                   .fix = "ip link del " + scratch.name});
+  }
+}
+
 void KernelCheck::CheckPort(std::uint16_t port, std::vector<CheckResult>& out) {
   CheckResult r{.name = fmt::format("udp {}", port)};
   const std::error_code v4 = probe_.BindUdp(AF_INET, port);
@@ -661,11 +713,7 @@ class SystemProbe final : public KernelProbe {
     return xfrm_->DelSa(id);
   }
   std::error_code CreateVti(const vti::VtiConfig& config) override {
-    if (!vti_) {
-      auto manager = vti::VtiManager::Open();
-      if (!manager) return manager.error();
-      vti_ = std::move(*manager);
-    }
+    if (auto ec = OpenLinks()) return ec;
     return vti_->Create(config);
   }
   std::error_code WriteDisablePolicy(const std::string& name, bool ipv6) override {
@@ -675,6 +723,10 @@ class SystemProbe final : public KernelProbe {
   std::error_code DeleteVti(const std::string& name) override {
     if (!vti_) return xfrm::KernelError(ENOTCONN, xfrm::KernelOp::kVtiChange);
     return vti_->Delete(name);
+  }
+  std::error_code CreateXfrmInterface(const vti::XfrmInterfaceConfig& config) override {
+    if (auto ec = OpenLinks()) return ec;
+    return vti_->Create(config);
   }
   std::error_code BindUdp(int family, std::uint16_t port) override {
     const int fd = ::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
@@ -702,6 +754,15 @@ class SystemProbe final : public KernelProbe {
   }
 
  private:
+  // The rtnetlink socket, opened by the first link check.
+  std::error_code OpenLinks() {
+    if (vti_) return {};
+    auto manager = vti::VtiManager::Open();
+    if (!manager) return manager.error();
+    vti_ = std::move(*manager);
+    return {};
+  }
+
   std::unique_ptr<xfrm::NetlinkKernel> xfrm_;
   std::unique_ptr<vti::VtiManager> vti_;
 };

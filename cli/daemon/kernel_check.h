@@ -73,7 +73,10 @@ class KernelProbe {
   // (an error of a step after the link comes in the kVtiChange category).
   virtual std::error_code CreateVti(const vti::VtiConfig& config) = 0;
   virtual std::error_code WriteDisablePolicy(const std::string& name, bool ipv6) = 0;
+  // Deletes the link of that name (a VTI or an XFRM interface).
   virtual std::error_code DeleteVti(const std::string& name) = 0;
+  // vti::VtiManager::Create of an XFRM interface: the link, link up; none is left on failure.
+  virtual std::error_code CreateXfrmInterface(const vti::XfrmInterfaceConfig& config) = 0;
   // Binds UDP `port` on the wildcard address of `family` (IPv6 with IPV6_V6ONLY, as the daemon
   // does), without SO_REUSEADDR, and closes the socket again.
   virtual std::error_code BindUdp(int family, std::uint16_t port) = 0;
@@ -97,6 +100,8 @@ std::vector<EspCheck> EspChecksFor(const config::Config& config);
 // The address families of the VTIs minivpnd creates (children with a `vti` section): the
 // VTI's own endpoints, else the connection's. Empty when minivpnd owns no VTI.
 std::vector<int> VtiFamiliesFor(const config::Config& config);
+// Whether minivpnd creates an XFRM interface (a child with an `xfrmi` section).
+bool OwnsXfrmInterface(const config::Config& config);
 
 struct KernelCheckOptions {
   bool ports = true;      // the daemon binds its ports itself right after the checks
@@ -117,6 +122,7 @@ class KernelCheck {
   bool CheckXfrm(std::vector<CheckResult>& out);
   void CheckEsp(int family, const std::vector<EspCheck>& checks, std::vector<CheckResult>& out);
   void CheckVti(int family, std::vector<CheckResult>& out);
+  void CheckXfrmInterface(std::vector<CheckResult>& out);
   void CheckPort(std::uint16_t port, std::vector<CheckResult>& out);
 
   const config::Config& config_;
@@ -133,6 +139,7 @@ struct Diagnosis {
 Diagnosis DiagnoseXfrm(int err);
 Diagnosis DiagnoseAddSa(int err, int family, const xfrm::EspAlgorithms& algorithms);
 Diagnosis DiagnoseVti(int err, bool ipv6, std::string_view name);
+Diagnosis DiagnoseXfrmInterface(int err, std::string_view name);
 Diagnosis DiagnoseDisablePolicy(int err, bool ipv6, std::string_view name);
 Diagnosis DiagnoseBind(int err, std::uint16_t port, const std::optional<PortOwner>& owner);
 

@@ -113,6 +113,77 @@ TEST(Validate, SharedVtiWithDifferentKeysAndSharedMarks) {
   EXPECT_DIAG(r.diagnostics, Severity::kWarning, "children 'c1' and 'c3' use the same mark 1");
 }
 
+// minivpn's xfrmi section: the interface's id is the child's if_id_in = if_id_out (set from `id`
+// when the child and connection name none), one fixed non-zero number.
+TEST(Validate, XfrmInterfaceIdIsTheChildsIfId) {
+  TempDir dir;
+  auto r = Load(dir, Swanctl("", "    xfrmi { name = xfrm42\n id = 42\n dev = eth0\n mtu = 1400\n"
+                                 " routes = 10.2.0.0/16\n addrs = 169.254.12.1/30 }\n"));
+  ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
+  EXPECT_TRUE(r.diagnostics.empty()) << Dump(r.diagnostics);
+  const auto& child = r.config.connections.at(0).children.at(0);
+  EXPECT_EQ(child.if_id_in, 42u);
+  EXPECT_EQ(child.if_id_out, 42u);
+  EXPECT_FALSE(child.mark_in.is_set());
+  ASSERT_TRUE(child.xfrmi.has_value());
+  EXPECT_EQ(child.xfrmi->name, "xfrm42");
+  EXPECT_EQ(child.xfrmi->dev, "eth0");
+  EXPECT_EQ(child.xfrmi->mtu, 1400u);
+  EXPECT_EQ(child.xfrmi->routes.at(0).ToString(), "10.2.0.0/16");
+  EXPECT_EQ(child.xfrmi->addrs.at(0).ToString(), "169.254.12.1/30");
+
+  // The connection's if_id serves the child: the interface takes it.
+  TempDir dir2;
+  auto conn = Load(dir2, Swanctl("  if_id_in = 9\n  if_id_out = 9\n",
+                                 "    xfrmi { name = xfrm9 }\n"));
+  ASSERT_TRUE(conn.ok()) << Dump(conn.diagnostics);
+  EXPECT_EQ(conn.config.connections.at(0).children.at(0).xfrmi->id, 9u);
+  EXPECT_EQ(conn.config.connections.at(0).children.at(0).if_id_in, 0u);
+}
+
+TEST(Validate, XfrmInterfaceErrors) {
+  const auto errors = [](const std::string& conn, const std::string& child) {
+    TempDir dir;
+    return Load(dir, Swanctl(conn, child)).diagnostics;
+  };
+  EXPECT_DIAG(errors("", "    xfrmi { name = xfrm0 }\n"), Severity::kError,
+              "child 'c1': the XFRM interface needs an id; set if_id_in = if_id_out or the "
+              "xfrmi id");
+  EXPECT_DIAG(errors("", "    if_id_in = %unique\n    if_id_out = %unique\n"
+                         "    xfrmi { name = xfrm0 }\n"),
+              Severity::kError, "an XFRM interface needs a fixed if_id, but %unique");
+  EXPECT_DIAG(errors("", "    if_id_in = 1\n    if_id_out = 2\n    xfrmi { name = xfrm0 }\n"),
+              Severity::kError, "if_id_in and if_id_out must be the same non-zero number");
+  EXPECT_DIAG(errors("", "    if_id_in = 1\n    if_id_out = 1\n    xfrmi { name = x\n id = 2 }\n"),
+              Severity::kError, "child 'c1': xfrmi id 2 differs from the if_id 1");
+  EXPECT_DIAG(errors("", "    xfrmi { name = a-very-long-xfrm-name\n id = 1 }\n"),
+              Severity::kError, "invalid XFRM interface name 'a-very-long-xfrm-name'");
+  EXPECT_DIAG(errors("", "    mark_in = 1\n    mark_out = 1\n    vti { name = vti0 }\n"
+                         "    xfrmi { name = xfrm0\n id = 1 }\n"),
+              Severity::kError, "child 'c1' has both a vti and an xfrmi section");
+  EXPECT_DIAG(errors("", "    xfrmi { name = x\n id = 1\n dev = a/b\n mtu = 20\n colour = 1\n"
+                         " sub { } }\n"),
+              Severity::kError, "'dev': invalid interface name 'a/b'");
+  EXPECT_DIAG(errors("", "    xfrmi { name = x\n id = 1\n mtu = 20 }\n"), Severity::kError,
+              "'mtu': 20 is below the IPv4 minimum of 68");
+  EXPECT_DIAG(errors("", "    xfrmi { name = x\n id = 1\n colour = 1 }\n"), Severity::kError,
+              "unknown key 'colour' in xfrmi section of child 'c1'");
+  EXPECT_DIAG(errors("", "    xfrmi { id = 1 }\n"), Severity::kError,
+              "xfrmi section of child 'c1' needs a 'name'");
+}
+
+TEST(Validate, SharedXfrmInterfaceWithDifferentIdsOrKinds) {
+  TempDir dir;
+  auto r = Load(dir, Swanctl("", "    xfrmi { name = xfrm0\n id = 1 }\n",
+                             "secrets { ike { id = routerB\n secret = s } }\n",
+                             "   c2 {\n    xfrmi { name = xfrm0\n id = 2 }\n   }\n"
+                             "   c3 {\n    vti { name = xfrm0\n key = 3 }\n   }\n"));
+  EXPECT_DIAG(r.diagnostics, Severity::kError,
+              "XFRM interface 'xfrm0' is used by children 'c1' and 'c2' with different ids");
+  EXPECT_DIAG(r.diagnostics, Severity::kError,
+              "'xfrm0' is a VTI for child 'c3' and an XFRM interface for child 'c1'");
+}
+
 TEST(Validate, Lifetimes) {
   TempDir dir;
   auto r = Load(dir, Swanctl("  rekey_time = 1h\n  rand_time = 2h\n",

@@ -244,6 +244,7 @@ class FakeProbe final : public KernelProbe {
   };
   std::error_code del_ec{};
   std::error_code create_ec{};
+  std::error_code create_xfrmi_ec{};
   std::error_code write_ec{};
   std::error_code delete_vti_ec{};
   std::map<std::pair<int, std::uint16_t>, std::error_code> bind_ec{};
@@ -304,6 +305,11 @@ class FakeProbe final : public KernelProbe {
     if (delete_vti_ec) return delete_vti_ec;
     std::erase(live_vtis, name);
     return {};
+  }
+  std::error_code CreateXfrmInterface(const vti::XfrmInterfaceConfig& config) override {
+    calls.push_back(fmt::format("create-xfrmi {} if_id {:08x}", config.name, config.if_id));
+    if (!create_xfrmi_ec) live_vtis.push_back(config.name);
+    return create_xfrmi_ec;
   }
   std::error_code BindUdp(int family, std::uint16_t port) override {
     calls.push_back(fmt::format("bind{} {}", family == AF_INET6 ? 6 : 4, port));
@@ -455,6 +461,45 @@ TEST(KernelCheckRun, VtiCreateFailures) {
     ASSERT_NE(policy, nullptr);
     EXPECT_FALSE(policy->ok);
     EXPECT_TRUE(Contains(policy->detail, "read-only")) << policy->detail;
+  }
+}
+
+// A child with an xfrmi section: a scratch XFRM interface of the check's own (name and if_id from
+// the tag, never a configured id) is created and deleted; without xfrm_interface the module is
+// named and nothing is left.
+TEST(KernelCheckRun, XfrmInterfaceIsCheckedWhenOneIsOwned) {
+  config::Config c;
+  c.connections.push_back(Connection("to-b", "198.51.100.1", "aes256gcm16", false));
+  {
+    FakeProbe probe;
+    KernelCheck check(c, probe, {.ports = false, .tag = kTag});
+    EXPECT_EQ(Find(check.Run(), "xfrm interface"), nullptr) << "no xfrmi section, no check";
+  }
+  c.connections[0].children[0].if_id_in = c.connections[0].children[0].if_id_out = 42;
+  c.connections[0].children[0].xfrmi = config::XfrmInterfaceConfig{.name = "xfrm42", .id = 42};
+  {
+    FakeProbe probe;
+    const auto results = KernelCheck(c, probe, {.ports = false, .tag = kTag}).Run();
+    const CheckResult* link = Find(results, "xfrm interface");
+    ASSERT_NE(link, nullptr);
+    EXPECT_TRUE(link->ok) << link->detail;
+    EXPECT_NE(std::find(probe.calls.begin(), probe.calls.end(),
+                        "create-xfrmi mvchkx4242 if_id 6d761092"),
+              probe.calls.end())
+        << probe.calls.size() << " calls";
+    EXPECT_NE(std::find(probe.calls.begin(), probe.calls.end(), "delete mvchkx4242"),
+              probe.calls.end());
+    EXPECT_TRUE(probe.live_vtis.empty());
+  }
+  {
+    FakeProbe probe;
+    probe.create_xfrmi_ec = KernelError(EOPNOTSUPP, KernelOp::kXfrmiCreate);
+    const auto results = KernelCheck(c, probe, {.ports = false, .tag = kTag}).Run();
+    const CheckResult* link = Find(results, "xfrm interface");
+    ASSERT_NE(link, nullptr);
+    EXPECT_FALSE(link->ok);
+    EXPECT_EQ(link->fix, "module xfrm_interface (CONFIG_XFRM_INTERFACE): modprobe xfrm_interface");
+    EXPECT_TRUE(probe.live_vtis.empty());
   }
 }
 
