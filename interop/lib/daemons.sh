@@ -36,6 +36,9 @@ role_of() {
 #   vti=<name>: minivpnd makes the child's VTI itself (minivpn's children.<child>.vti section,
 #   docs/config.md): name, the route to Y's local network, the inner address as lab_vti's; its
 #   local and remote are the IKE SA's
+#   xfrmi=<name>: minivpnd makes the child's XFRM interface itself (the xfrmi section, on eth0,
+#   with if_id's id; route and inner address as lab_xfrmi's)
+#   link_routes=no: the vti or xfrmi section names no route (BGP decides)
 # Defaults come from the variables IKE_<X>, IKE, ESP_<X>, ESP, PSK_<X> (X = router, uppercase)
 # and LAB_PSK_DEFAULT.
 lab_conn() {
@@ -47,7 +50,7 @@ lab_conn() {
     [dpd]="" [dpd_action]="" [keyingtries]="" [rekey]="" [life]="" [rand]="" [ike_rekey]=""
     [ike_over]="" [ike_rand]="" [ike_reauth]="" [close]="" [wireshark]="" [if_id]="" [remote_addrs]="" [local_addrs]=""
     [updown]="" [local_ts]="" [remote_ts]="" [mark]="" [child2]="" [inactivity]="" [mode]=tunnel
-    [encap]="" [vti]="" [fragmentation]="" [local_id]="${LAB_WAN[$x]}" [remote_id]="${LAB_WAN[$y]}")
+    [encap]="" [vti]="" [xfrmi]="" [link_routes]=yes [fragmentation]="" [local_id]="${LAB_WAN[$x]}" [remote_id]="${LAB_WAN[$y]}")
   local kv
   for kv in "$@"; do o[${kv%%=*}]=${kv#*=}; done
   local key name="to-$y" dir="$LAB_RUN/$x"
@@ -120,7 +123,15 @@ conn_child() {
   if [[ -n $vti ]]; then
     echo "        vti {"
     echo "          name = $vti"
-    echo "          routes = ${LAB_NET[$y]}"
+    [[ ${o[link_routes]} == no ]] || echo "          routes = ${LAB_NET[$y]}"
+    echo "          addrs = $(tunnel_addr "$x" "$y")/30"
+    echo "        }"
+  fi
+  if [[ -n ${o[xfrmi]} && $name == "to-$y" ]]; then
+    echo "        xfrmi {"
+    echo "          name = ${o[xfrmi]}"
+    echo "          dev = eth0"
+    [[ ${o[link_routes]} == no ]] || echo "          routes = ${LAB_NET[$y]}"
     echo "          addrs = $(tunnel_addr "$x" "$y")/30"
     echo "        }"
   fi

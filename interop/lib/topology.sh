@@ -209,10 +209,10 @@ lab_tunnel() {
   lab_vti "$2" "$1" "${3:-}"
 }
 
-# lab_xfrmi X Y IF_ID: on router X the XFRM interface "xfrm-Y" (on eth0, the transport link) for
-# the SAs and policies carrying IF_ID (charon: if_id_in/if_id_out), with the pair's /30 inner
-# address and a route to Y's local network. Needs the xfrm_interface module (the QEMU backend's
-# stock kernel; Debian's UML kernel has none).
+# lab_xfrmi X Y IF_ID [noroute]: on router X the XFRM interface "xfrm-Y" (on eth0, the transport
+# link) for the SAs and policies carrying IF_ID (charon: if_id_in/if_id_out), with the pair's /30
+# inner address and (unless noroute, e.g. when BGP will decide) a route to Y's local network.
+# Needs the xfrm_interface module (the QEMU backend's stock kernel; Debian's UML kernel has none).
 lab_xfrmi() {
   local x=$1 y=$2 id=$3 dev="xfrm-$2"
   step "xfrmi: $x/$dev on eth0, if_id $id"
@@ -220,8 +220,8 @@ lab_xfrmi() {
 link add $dev type xfrm dev eth0 if_id $id
 addr add $(tunnel_addr "$x" "$y")/30 dev $dev
 link set $dev up
-route add ${LAB_NET[$y]} dev $dev
 EOF
+  [[ ${4:-} == noroute ]] || must ip -n "$x" route add "${LAB_NET[$y]}" dev "$dev"
 }
 
 # ---- a NAT on the transport path -----------------------------------------------------------------

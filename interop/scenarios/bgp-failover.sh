@@ -28,29 +28,80 @@
 #     over it and Net A -> Net B returns to the direct path. Time until the tunnel is back and
 #     until the traffic is back on A-B are printed.
 #
+# LINK=xfrmi: the same on XFRM interfaces (xfrm-a, xfrm-b, xfrm-c on eth0) instead of VTIs, each
+# pair's if_id = its key (if_id_in = if_id_out, no marks). A minivpnd router makes its own
+# interfaces (minivpn's xfrmi section, no routes: BGP decides); a charon router's are the lab's
+# (`ip link add ... type xfrm`). Needs the xfrm_interface module: BACKEND=qemu
+# LAB_EXTRA_MODULES=xfrm_interface.
+#
 # BGP=off is the negative control (the row in scenarios.list must fail): BIRD is not started and
 # static routes into the direct tunnels stand in for what BGP would have announced, so steps 1
 # passes and the failover of step 2 fails.
-# Parameters: ROLE_A, ROLE_B, ROLE_C (charon | minivpnd), BGP (on | off).
+# shellcheck disable=SC2034 # LAB_WHY is read by expect (lib/lab.sh)
+# Parameters: ROLE_A, ROLE_B, ROLE_C (charon | minivpnd), BGP (on | off), LINK (vti | xfrmi).
 
 BGP=${BGP:-on}
+LINK=${LINK:-vti}
+dev=$([[ $LINK == xfrmi ]] && echo xfrm- || echo vti-)   # dev<router>: the link towards it
 PING_INTERVAL=0.1
 # secs T0 T1: the time between two ${EPOCHREALTIME/./} stamps (microseconds), as "12.3".
 secs() { echo "$((($2 - $1) / 1000000)).$((($2 - $1) / 100000 % 10))"; }
 
+# link X Y: X's link towards Y, and the lab_conn options that go with it (in LINK_OPTS).
+link() {
+  local x=$1 y=$2
+  LINK_OPTS=()
+  if [[ $LINK == vti ]]; then
+    lab_vti "$x" "$y" noroute
+    return
+  fi
+  LINK_OPTS=("if_id=$(pair_key "$x" "$y")")
+  if [[ $(role_of "$x") == minivpnd ]]; then
+    LINK_OPTS+=("xfrmi=xfrm-$y" link_routes=no)
+  else
+    lab_xfrmi "$x" "$y" "$(pair_key "$x" "$y")" noroute
+  fi
+}
+
+# xfrmi_is X Y: X's xfrm-Y is an XFRM interface with the pair's if_id, up, with its inner address.
+xfrmi_is() {
+  local x=$1 y=$2 id details
+  id=$(printf '0x%x' "$(pair_key "$x" "$y")")
+  details=$(ip -n "$x" -d addr show "xfrm-$y" 2>&1)
+  note "$x/xfrm-$y: $(tr -s ' \n' ' ' <<<"$details")"
+  grep -q "xfrm if_id $id" <<<"$details" && grep -q ",UP" <<<"$details" &&
+    grep -q "inet $(tunnel_addr "$x" "$y")/30" <<<"$details" && return 0
+  LAB_WHY="$x/xfrm-$y is not an XFRM interface with if_id $id, up, with $(tunnel_addr "$x" "$y")/30"
+  return 1
+}
+
 lab_topology_triangle
-for pair in "a b" "a c" "b c"; do
-  # shellcheck disable=SC2086 # two router names
-  lab_tunnel $pair noroute
-done
+[[ $LINK == vti ]] || expect "xfrm_interface loaded" test -d /sys/module/xfrm_interface
 # a watches b (the link that will fail) and keeps reconnecting; b forgets a dead a by itself.
-lab_conn a b dpd=2s dpd_action=restart keyingtries=0
-lab_conn b a dpd=2s dpd_action=clear
-lab_conn a c dpd=2s dpd_action=restart keyingtries=0
-lab_conn c a
-lab_conn b c
-lab_conn c b
+link a b
+lab_conn a b dpd=2s dpd_action=restart keyingtries=0 "${LINK_OPTS[@]}"
+link b a
+lab_conn b a dpd=2s dpd_action=clear "${LINK_OPTS[@]}"
+link a c
+lab_conn a c dpd=2s dpd_action=restart keyingtries=0 "${LINK_OPTS[@]}"
+link c a
+lab_conn c a "${LINK_OPTS[@]}"
+link b c
+lab_conn b c "${LINK_OPTS[@]}"
+link c b
+lab_conn c b "${LINK_OPTS[@]}"
 lab_start a b c
+if [[ $LINK == xfrmi ]]; then
+  for x in a b c; do
+    [[ $(role_of "$x") == minivpnd ]] || continue
+    for y in a b c; do
+      [[ $x == "$y" ]] && continue
+      expect "$x: minivpnd made xfrm-$y itself (if_id $(pair_key "$x" "$y"))" lab_wait_log "$x" \
+        "created XFRM interface xfrm-$y \\(if_id $(pair_key "$x" "$y"), dev eth0\\)"
+      expect "$x: xfrm-$y is up, with the pair's if_id and inner address" xfrmi_is "$x" "$y"
+    done
+  done
+fi
 lab_triangle_up
 
 if [[ $BGP == on ]]; then
@@ -60,20 +111,20 @@ if [[ $BGP == on ]]; then
   lab_bird_start a b c
   for pair in "a b" "a c" "b a" "b c" "c a" "c b"; do
     # shellcheck disable=SC2086
-    expect "BGP session ${pair/ / -> } established over its VTI" lab_wait_bgp $pair 30
+    expect "BGP session ${pair/ / -> } established over its ${LINK/vti/VTI}" lab_wait_bgp $pair 30
   done
 else
   step "BGP=off: no BIRD; static routes into the direct tunnels instead"
   for x in a b c; do
     for y in a b c; do
-      [[ $x == "$y" ]] || must ip -n "$x" route add "${LAB_NET[$y]}" dev "vti-$y"
+      [[ $x == "$y" ]] || must ip -n "$x" route add "${LAB_NET[$y]}" dev "$dev$y"
     done
   done
 fi
 
 # 1. The direct path.
-expect "a routes Net B into vti-b" lab_wait_route a "${LAB_HOST[b]}" vti-b 20
-expect "b routes Net A into vti-a" lab_wait_route b "${LAB_HOST[a]}" vti-a 20
+expect "a routes Net B into ${dev}b" lab_wait_route a "${LAB_HOST[b]}" "${dev}b" 20
+expect "b routes Net A into ${dev}a" lab_wait_route b "${LAB_HOST[a]}" "${dev}a" 20
 expect "ping Net A -> Net B" lab_ping host-a "${LAB_HOST[b]}" 3
 expect "traceroute Net A -> Net B: the A-B tunnel, no C" \
   path_is host-a "${LAB_HOST[b]}" direct-before "${LAB_LAN_GW[a]}" "$(tunnel_addr b a)" "${LAB_HOST[b]}"
@@ -83,10 +134,10 @@ lab_ping_start host-a "${LAB_HOST[b]}" failover "$PING_INTERVAL"
 sleep 1
 lab_cut a b
 t_cut=${EPOCHREALTIME/./}
-expect "failover: a routes Net B into vti-c (BGP withdrew the A-B routes)" \
-  lab_wait_route a "${LAB_HOST[b]}" vti-c 20
+expect "failover: a routes Net B into ${dev}c (BGP withdrew the A-B routes)" \
+  lab_wait_route a "${LAB_HOST[b]}" "${dev}c" 20
 t_route=${EPOCHREALTIME/./}
-expect "failover: b routes Net A into vti-c" lab_wait_route b "${LAB_HOST[a]}" vti-c 10
+expect "failover: b routes Net A into ${dev}c" lab_wait_route b "${LAB_HOST[a]}" "${dev}c" 10
 expect "failover: traceroute Net A -> Net B goes through C" \
   path_is host-a "${LAB_HOST[b]}" via-c "${LAB_LAN_GW[a]}" "$(tunnel_addr c a)" \
   "$(tunnel_addr b c)" "${LAB_HOST[b]}"
@@ -96,7 +147,7 @@ failover_sent=$LAB_PING_SENT failover_lost=$LAB_PING_LOST
 expect "failover: traffic flows again through C" lab_ping host-a "${LAB_HOST[b]}" 5
 step "measured: outage $(awk -v n="$failover_lost" -v i="$PING_INTERVAL" 'BEGIN { printf "%.1f", n * i }') s" \
   "($failover_lost of $failover_sent pings every ${PING_INTERVAL}s lost);" \
-  "a's route to Net B moved to vti-c $(secs "$t_cut" "$t_route") s after the cut"
+  "a's route to Net B moved to ${dev}c $(secs "$t_cut" "$t_route") s after the cut"
 expect "the cut dropped a's IKE/ESP towards b in inet" lab_dropped inet eth-a
 
 # 3. DPD on a clears the dead SA (a keeps trying: dpd_action = restart, keyingtries = 0).
@@ -112,9 +163,9 @@ expect "recovery: the A-B tunnel is back by itself within 40 s" lab_wait_sa a to
 t_sa=${EPOCHREALTIME/./}
 expect "recovery: b has the new A-B SA" lab_wait_sa b to-a 5
 expect "recovery: BGP a -> b established again" lab_wait_bgp a b 30
-expect "recovery: a routes Net B into vti-b again" lab_wait_route a "${LAB_HOST[b]}" vti-b 20
+expect "recovery: a routes Net B into ${dev}b again" lab_wait_route a "${LAB_HOST[b]}" "${dev}b" 20
 t_back=${EPOCHREALTIME/./}
-expect "recovery: b routes Net A into vti-a again" lab_wait_route b "${LAB_HOST[a]}" vti-a 10
+expect "recovery: b routes Net A into ${dev}a again" lab_wait_route b "${LAB_HOST[a]}" "${dev}a" 10
 sleep 1
 lab_ping_stop recovery
 recovery_sent=$LAB_PING_SENT recovery_lost=$LAB_PING_LOST
@@ -125,3 +176,10 @@ step "measured: tunnel A-B back $(secs "$t_heal" "$t_sa") s after the path retur
   "traffic back on A-B after $(secs "$t_heal" "$t_back") s;" \
   "$recovery_lost of $recovery_sent pings lost while moving back"
 for x in a b c; do lab_xfrm_dump "$x" final-tunnels; done
+if [[ $LINK == xfrmi && $(role_of c) == minivpnd ]]; then
+  step "SIGTERM minivpnd on c: the XFRM interfaces it made go with it"
+  lab_stop c
+  expect "c's kernel is clean after SIGTERM" lab_wait_xfrm_empty c 5
+  expect_not "minivpnd removed xfrm-a" on c ip link show xfrm-a
+  expect_not "minivpnd removed xfrm-b" on c ip link show xfrm-b
+fi
