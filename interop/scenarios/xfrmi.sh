@@ -15,12 +15,21 @@
 # meets them. Needs the xfrm_interface module: row parameters BACKEND=qemu
 # LAB_EXTRA_MODULES=xfrm_interface (on the UML backend the row FAILs: its kernel has no such module).
 #
+# UNIQUE=yes: a's child asks for `if_id_in = if_id_out = %unique` instead. Its first CHILD_SA
+# then gets if_id 1 (charon's allocate_unique_if_ids counts from 1, and so does minivpnd), so a's
+# interface is made with if_id 1 beforehand and b uses a fixed 1; the reference shows which ids
+# charon gave.
+#
 # Parameters: ROLE_A, ROLE_B (charon | minivpnd, default charon), INITIATOR (a | b), IF_ID
-# (default 42), IKE and ESP (proposals, both sides), REFERENCE (charon's normalised kernel state,
-# interop/expected/, that both routers' state must equal).
+# (default 42), UNIQUE (yes | no), IKE and ESP (proposals, both sides), REFERENCE (charon's
+# normalised kernel state, interop/expected/, that both routers' state must equal).
 # shellcheck disable=SC2034 # LAB_WHY is read by expect (lib/lab.sh)
 
 if_id=${IF_ID:-42}
+if_id_a=$if_id
+if [[ ${UNIQUE:-no} == yes ]]; then
+  if_id=1 if_id_a=%unique
+fi
 if_id_hex=$(printf '0x%x' "$if_id")
 
 # sas_carry_if_id X: X has SAs, each with "if_id <hex>", and OUT/FWD/IN policies with it too.
@@ -56,7 +65,7 @@ lab_topology_two_sites
 expect "xfrm_interface loaded" test -d /sys/module/xfrm_interface
 lab_xfrmi a b "$if_id"
 lab_xfrmi b a "$if_id"
-lab_conn a b if_id="$if_id"
+lab_conn a b if_id="$if_id_a"
 lab_conn b a if_id="$if_id"
 lab_start a b
 lab_capture inet eth-a transport-a
