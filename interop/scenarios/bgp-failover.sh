@@ -34,13 +34,20 @@
 # (`ip link add ... type xfrm`). Needs the xfrm_interface module: BACKEND=qemu
 # LAB_EXTRA_MODULES=xfrm_interface.
 #
+# BFD=on: BFD on every BGP session (interop/lib/bgp.sh: 100 ms, multiplier 3), so the A-B session
+# dies 0.3 s after the cut instead of after the 3 s hold time; the row fails when the outage is
+# MAX_OUTAGE seconds (default 1.0) or more.
+#
 # BGP=off is the negative control (the row in scenarios.list must fail): BIRD is not started and
 # static routes into the direct tunnels stand in for what BGP would have announced, so steps 1
 # passes and the failover of step 2 fails.
 # shellcheck disable=SC2034 # LAB_WHY is read by expect (lib/lab.sh)
-# Parameters: ROLE_A, ROLE_B, ROLE_C (charon | minivpnd), BGP (on | off), LINK (vti | xfrmi).
+# Parameters: ROLE_A, ROLE_B, ROLE_C (charon | minivpnd), BGP (on | off), LINK (vti | xfrmi),
+# BFD (on | off), MAX_OUTAGE (seconds, with BFD).
 
 BGP=${BGP:-on}
+LAB_BFD=${BFD:-off}
+MAX_OUTAGE=${MAX_OUTAGE:-1.0}
 LINK=${LINK:-vti}
 dev=$([[ $LINK == xfrmi ]] && echo xfrm- || echo vti-)   # dev<router>: the link towards it
 PING_INTERVAL=0.1
@@ -61,6 +68,13 @@ link() {
   else
     lab_xfrmi "$x" "$y" "$(pair_key "$x" "$y")" noroute
   fi
+}
+
+# outage_below LOST MAX: LOST pings every PING_INTERVAL are less than MAX seconds.
+outage_below() {
+  awk -v n="$1" -v i="$PING_INTERVAL" -v max="$2" 'BEGIN { exit !(n * i < max) }' && return 0
+  LAB_WHY="outage $(awk -v n="$1" -v i="$PING_INTERVAL" 'BEGIN { printf "%.1f", n * i }') s, bound $2 s"
+  return 1
 }
 
 # xfrmi_is X Y: X's xfrm-Y is an XFRM interface with the pair's if_id, up, with its inner address.
@@ -113,6 +127,12 @@ if [[ $BGP == on ]]; then
     # shellcheck disable=SC2086
     expect "BGP session ${pair/ / -> } established over its ${LINK/vti/VTI}" lab_wait_bgp $pair 30
   done
+  if [[ $LAB_BFD == on ]]; then
+    for pair in "a b" "a c" "b a" "b c" "c a" "c b"; do
+      # shellcheck disable=SC2086
+      expect "BFD session ${pair/ / -> } up" wait_until 10 bfd_up $pair
+    done
+  fi
 else
   step "BGP=off: no BIRD; static routes into the direct tunnels instead"
   for x in a b c; do
@@ -148,6 +168,9 @@ expect "failover: traffic flows again through C" lab_ping host-a "${LAB_HOST[b]}
 step "measured: outage $(awk -v n="$failover_lost" -v i="$PING_INTERVAL" 'BEGIN { printf "%.1f", n * i }') s" \
   "($failover_lost of $failover_sent pings every ${PING_INTERVAL}s lost);" \
   "a's route to Net B moved to ${dev}c $(secs "$t_cut" "$t_route") s after the cut"
+if [[ $LAB_BFD == on ]]; then
+  expect "with BFD the outage is under ${MAX_OUTAGE} s" outage_below "$failover_lost" "$MAX_OUTAGE"
+fi
 expect "the cut dropped a's IKE/ESP towards b in inet" lab_dropped inet eth-a
 
 # 3. DPD on a clears the dead SA (a keeps trying: dpd_action = restart, keyingtries = 0).
