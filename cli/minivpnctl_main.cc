@@ -114,19 +114,28 @@ int main(int argc, char** argv) {
     const std::string command = *list_sas ? "list-sas" : "list-conns";
     const std::string event = *list_sas ? "list-sa" : "list-conn";
     std::vector<Message> events;
+    std::vector<Message> links;  // list-sas: minivpnd's list-link events
     Message args;
     if (!name.empty()) args.Add("ike", name);
-    auto reply = client->Call(command, args, {event}, [&](std::string_view got, const Message& m) {
+    const auto collect = [&](std::string_view got, const Message& m) {
       if (got == event) events.push_back(m);
-    });
+      if (got == "list-link") links.push_back(m);
+    };
+    auto reply = *list_sas ? client->Call(command, args, {event, "list-link"}, collect)
+                           : client->Call(command, args, {event}, collect);
     if (!reply) return fail(command, reply.error());
     if (as_json) {
       json all = json::array();
       for (const auto& m : events) all.push_back(minivpn::ctl::ToJson(m));
+      // After the SAs, each owned link as {"link": {"<name>": {...}}}.
+      for (const auto& m : links) all.push_back(json{{"link", minivpn::ctl::ToJson(m)}});
       PrintJson(all);
+    } else if (*list_sas) {
+      const std::string rendered = minivpn::ctl::RenderLinks(links);
+      fmt::print("{}{}", minivpn::ctl::RenderSas(events),
+                 rendered.empty() ? "" : "links:\n" + rendered);
     } else {
-      fmt::print("{}", *list_sas ? minivpn::ctl::RenderSas(events)
-                                 : minivpn::ctl::RenderConns(events));
+      fmt::print("{}", minivpn::ctl::RenderConns(events));
     }
     return 0;
   }

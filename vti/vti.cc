@@ -97,6 +97,14 @@ NlMessage BuildSetUp(std::uint32_t ifindex, bool up) {
   return msg;
 }
 
+NlMessage BuildSetOperState(std::uint32_t ifindex, bool up) {
+  NlMessage msg;
+  nlmsghdr* nlh = PutLinkHeader(msg, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, ifindex);
+  mnl_attr_put_u8(nlh, IFLA_LINKMODE, IF_LINK_MODE_DORMANT);
+  mnl_attr_put_u8(nlh, IFLA_OPERSTATE, up ? IF_OPER_UP : IF_OPER_DORMANT);
+  return msg;
+}
+
 NlMessage BuildSetMtu(std::uint32_t ifindex, std::uint32_t mtu) {
   NlMessage msg;
   nlmsghdr* nlh = PutLinkHeader(msg, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, ifindex);
@@ -128,11 +136,12 @@ NlMessage BuildRoute(bool add, const xfrm::Subnet& destination, std::uint32_t if
   return msg;
 }
 
-NlMessage BuildAddAddress(const xfrm::Subnet& address, std::uint32_t ifindex) {
+namespace {
+NlMessage BuildAddress(bool add, const xfrm::Subnet& address, std::uint32_t ifindex) {
   NlMessage msg;
   nlmsghdr* nlh = mnl_nlmsg_put_header(msg.header());
-  nlh->nlmsg_type = RTM_NEWADDR;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+  nlh->nlmsg_type = add ? RTM_NEWADDR : RTM_DELADDR;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
   auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
   const bool v6 = address.address.family == AF_INET6;
   ifa->ifa_family = v6 ? AF_INET6 : AF_INET;
@@ -144,6 +153,15 @@ NlMessage BuildAddAddress(const xfrm::Subnet& address, std::uint32_t ifindex) {
   mnl_attr_put(nlh, IFA_LOCAL, v6 ? 16 : 4, address.address.bytes.data());
   mnl_attr_put(nlh, IFA_ADDRESS, v6 ? 16 : 4, address.address.bytes.data());
   return msg;
+}
+}  // namespace
+
+NlMessage BuildAddAddress(const xfrm::Subnet& address, std::uint32_t ifindex) {
+  return BuildAddress(true, address, ifindex);
+}
+
+NlMessage BuildDelAddress(const xfrm::Subnet& address, std::uint32_t ifindex) {
+  return BuildAddress(false, address, ifindex);
 }
 
 std::string DisablePolicyPath(std::string_view name, bool ipv6) {
@@ -272,6 +290,13 @@ std::error_code VtiManager::SetMtu(std::string_view name, std::uint32_t mtu) {
   return socket_.Request(msg, KernelOp::kVtiChange);
 }
 
+std::error_code VtiManager::SetOperState(std::string_view name, bool up) {
+  const auto index = IndexOf(name, KernelOp::kVtiChange);
+  if (!index) return index.error();
+  NlMessage msg = BuildSetOperState(*index, up);
+  return socket_.Request(msg, KernelOp::kVtiChange);
+}
+
 std::error_code VtiManager::AddRoute(std::string_view name, const xfrm::Subnet& destination) {
   const auto index = IndexOf(name, KernelOp::kVtiChange);
   if (!index) return index.error();
@@ -290,6 +315,13 @@ std::error_code VtiManager::AddAddress(std::string_view name, const xfrm::Subnet
   const auto index = IndexOf(name, KernelOp::kVtiChange);
   if (!index) return index.error();
   NlMessage msg = BuildAddAddress(address, *index);
+  return socket_.Request(msg, KernelOp::kVtiChange);
+}
+
+std::error_code VtiManager::DelAddress(std::string_view name, const xfrm::Subnet& address) {
+  const auto index = IndexOf(name, KernelOp::kVtiChange);
+  if (!index) return index.error();
+  NlMessage msg = BuildDelAddress(address, *index);
   return socket_.Request(msg, KernelOp::kVtiChange);
 }
 

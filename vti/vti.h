@@ -58,6 +58,11 @@ xfrm::NlMessage BuildCreateXfrmInterface(const XfrmInterfaceConfig& config,
                                          std::optional<std::uint32_t> link_index);
 // RTM_NEWLINK on an ifindex with ifi_change = IFF_UP.
 xfrm::NlMessage BuildSetUp(std::uint32_t ifindex, bool up);
+// RTM_NEWLINK on an ifindex with IFLA_LINKMODE = IF_LINK_MODE_DORMANT and IFLA_OPERSTATE =
+// IF_OPER_UP or IF_OPER_DORMANT (RFC 2863's "waiting for an external event", as wpa_supplicant
+// marks a link whose authentication is not done): `ip link set <name> mode dormant` then
+// operationally up or not. The link stays administratively up, its routes and addresses stay.
+xfrm::NlMessage BuildSetOperState(std::uint32_t ifindex, bool up);
 // RTM_NEWLINK on an ifindex with IFLA_MTU.
 xfrm::NlMessage BuildSetMtu(std::uint32_t ifindex, std::uint32_t mtu);
 // RTM_DELLINK on an ifindex.
@@ -71,6 +76,8 @@ xfrm::NlMessage BuildRoute(bool add, const xfrm::Subnet& destination, std::uint3
 // network) on the interface, scope global: `ip addr add 169.254.12.1/30 dev vti12`, the inner
 // address a routing protocol speaks over.
 xfrm::NlMessage BuildAddAddress(const xfrm::Subnet& address, std::uint32_t ifindex);
+// RTM_DELADDR of the same address: `ip addr del 169.254.12.1/30 dev vti12`.
+xfrm::NlMessage BuildDelAddress(const xfrm::Subnet& address, std::uint32_t ifindex);
 
 // The /proc/sys path of net.ipv{4,6}.conf.<name>.disable_policy.
 std::string DisablePolicyPath(std::string_view name, bool ipv6);
@@ -96,12 +103,15 @@ class VtiManager {
   std::error_code Update(const VtiConfig& config);
   std::error_code SetUp(std::string_view name, bool up);
   std::error_code SetMtu(std::string_view name, std::uint32_t mtu);
+  // Operationally up, or dormant (BuildSetOperState): what routing daemons see as link state.
+  std::error_code SetOperState(std::string_view name, bool up);
   std::error_code SetDisablePolicy(std::string_view name, bool ipv6);
   // Routes through the VTI: only those the configuration names (minivpn never adds others).
   std::error_code AddRoute(std::string_view name, const xfrm::Subnet& destination);
   std::error_code DelRoute(std::string_view name, const xfrm::Subnet& destination);
   // An address on the VTI (e.g. for a BGP session inside the tunnel); it goes with the link.
   std::error_code AddAddress(std::string_view name, const xfrm::Subnet& address);
+  std::error_code DelAddress(std::string_view name, const xfrm::Subnet& address);
 
   // Test hook (fault injection in the lab): step n (1 = the next) of Create fails with `errc`
   // before it is done. Create's steps: 1 RTM_NEWLINK, 2 disable_policy, 3 link up (an XFRM

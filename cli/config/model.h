@@ -122,6 +122,9 @@ struct VtiConfig {
   std::vector<Subnet> routes{};
   std::vector<Subnet> addrs{};  // interface addresses, host bits kept (169.254.12.1/30)
   bool disable_policy = true;
+  // The link is operationally up only while a CHILD_SA of a child using it is installed
+  // (dormant otherwise), so routing daemons see a dead tunnel at once; false: always up.
+  bool follow_sa = true;
   bool operator==(const VtiConfig&) const = default;
 };
 
@@ -135,6 +138,7 @@ struct XfrmInterfaceConfig {
   std::uint32_t mtu = 0;  // 0: kernel default
   std::vector<Subnet> routes{};
   std::vector<Subnet> addrs{};
+  bool follow_sa = true;  // as VtiConfig's
   bool operator==(const XfrmInterfaceConfig&) const = default;
 };
 

@@ -152,6 +152,8 @@ void LoadVti(const SettingsSection& s, ChildConfig& child, Diagnostics& d) {
       }
     } else if (v.key == "disable_policy") {
       Take(ParseBool(v.value), vti.disable_policy, v, d);
+    } else if (v.key == "follow_sa") {
+      Take(ParseBool(v.value), vti.follow_sa, v, d);
     } else {
       ReportKey(d, v, fmt::format("vti section of child '{}'", child.name));
     }
@@ -197,6 +199,8 @@ void LoadXfrmi(const SettingsSection& s, ChildConfig& child, Diagnostics& d) {
         Subnet a;
         if (Take(ParseInterfaceAddress(item), a, v, d)) xfrmi.addrs.push_back(a);
       }
+    } else if (v.key == "follow_sa") {
+      Take(ParseBool(v.value), xfrmi.follow_sa, v, d);
     } else {
       ReportKey(d, v, where);
     }

@@ -107,6 +107,25 @@ std::string RenderSas(const std::vector<vici::Message>& list_sa_events) {
   return out.empty() ? "no IKE_SAs\n" : out;
 }
 
+std::string RenderLinks(const std::vector<vici::Message>& list_link_events) {
+  std::string out;
+  for (const auto& event : list_link_events) {
+    for (const auto& e : event.elements) {
+      const auto* link = e.section();
+      if (link == nullptr) continue;
+      std::string children;
+      if (const auto* list = link->FindList("children")) {
+        for (const auto& c : *list) children += (children.empty() ? "" : ", ") + c;
+      }
+      out += fmt::format("{} ({}, for {}): {} for {}s", e.name, Get(*link, "kind"), children,
+                         Get(*link, "state"), Get(*link, "since"));
+      if (Has(*link, "reason")) out += ": " + Get(*link, "reason");
+      out += "\n";
+    }
+  }
+  return out;
+}
+
 std::string RenderConns(const std::vector<vici::Message>& list_conn_events) {
   std::string out;
   for (const auto& event : list_conn_events) {

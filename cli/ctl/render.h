@@ -15,6 +15,8 @@ namespace minivpn::ctl {
 
 // list-sas: the list-sa events, one block per IKE SA with its CHILD_SAs indented below.
 std::string RenderSas(const std::vector<vici::Message>& list_sa_events);
+// minivpnd's list-link events (owned links that follow their CHILD_SAs), one line each.
+std::string RenderLinks(const std::vector<vici::Message>& list_link_events);
 // list-conns: the list-conn events, one block per connection with its children.
 std::string RenderConns(const std::vector<vici::Message>& list_conn_events);
 // minivpn-stats: exchanges, retransmits, failures by notify, then the totals.

@@ -98,7 +98,7 @@ std::expected<void, std::string> Daemon::Start() {
   });
   vici_ = std::make_unique<ViciServer>(
       io_, vici_path,
-      std::set<std::string>{"control-log", "list-sa", "list-conn", "log", "ike-updown",
+      std::set<std::string>{"control-log", "list-sa", "list-link", "list-conn", "log", "ike-updown",
                             "child-updown", "ike-rekey", "child-rekey", "ike-update"},
       [this](const std::string& command, const vici::Message& request,
              std::shared_ptr<ViciResponder> responder) {
@@ -288,31 +288,118 @@ void Daemon::CreateVtis(const config::ConnectionConfig& conn, const xfrm::IpAddr
       vti::XfrmInterfaceConfig link{.name = child.xfrmi->name, .if_id = child.xfrmi->id};
       if (!child.xfrmi->dev.empty()) link.dev = child.xfrmi->dev;
       if (child.xfrmi->mtu != 0) link.mtu = child.xfrmi->mtu;
+      // A link that follows its CHILD_SAs gets its addresses when one is installed.
       if (CreateLink(conn, "XFRM interface", link.name, [&] { return vti_->Create(link); },
-                     child.xfrmi->addrs, child.xfrmi->routes)) {
+                     child.xfrmi->follow_sa ? std::vector<config::Subnet>{} : child.xfrmi->addrs,
+                     child.xfrmi->routes)) {
         log_.Info(Subsystem::kKnl, 1, "created XFRM interface {} (if_id {}{})", link.name,
                   link.if_id, link.dev ? ", dev " + *link.dev : "");
       }
-    }
-    if (!child.vti) continue;
-    vti::VtiConfig vti;
-    vti.name = child.vti->name;
-    vti.local = child.vti->local ? xfrm::IpAddress{child.vti->local->family, child.vti->local->bytes}
-                                 : local;
-    // A peer configured as %any: remote "any" until its IKE SA is up (FollowPeer).
-    vti.remote = child.vti->remote
-                     ? xfrm::IpAddress{child.vti->remote->family, child.vti->remote->bytes}
-                 : remote.is_set() ? remote
-                                   : xfrm::IpAddress{vti.local.family, {}};
-    vti.key = child.vti->key;
-    if (child.vti->mtu != 0) vti.mtu = child.vti->mtu;
-    if (!CreateLink(conn, "VTI", vti.name, [&] { return vti_->Create(vti); }, child.vti->addrs,
-                    child.vti->routes)) {
+    } else if (child.vti) {
+      vti::VtiConfig vti;
+      vti.name = child.vti->name;
+      vti.local = child.vti->local
+                      ? xfrm::IpAddress{child.vti->local->family, child.vti->local->bytes}
+                      : local;
+      // A peer configured as %any: remote "any" until its IKE SA is up (FollowPeer).
+      vti.remote = child.vti->remote
+                       ? xfrm::IpAddress{child.vti->remote->family, child.vti->remote->bytes}
+                   : remote.is_set() ? remote
+                                     : xfrm::IpAddress{vti.local.family, {}};
+      vti.key = child.vti->key;
+      if (child.vti->mtu != 0) vti.mtu = child.vti->mtu;
+      if (CreateLink(conn, "VTI", vti.name, [&] { return vti_->Create(vti); },
+                     child.vti->follow_sa ? std::vector<config::Subnet>{} : child.vti->addrs,
+                     child.vti->routes)) {
+        vti_links_[vti.name] = vti;
+        log_.Info(Subsystem::kKnl, 1, "created VTI {} (key {}, {} -> {}), disable_policy=1",
+                  vti.name, vti.key, vti.local.ToString(), vti.remote.ToString());
+      }
+    } else {
       continue;
     }
-    vti_links_[vti.name] = vti;
-    log_.Info(Subsystem::kKnl, 1, "created VTI {} (key {}, {} -> {}), disable_policy=1", vti.name,
-              vti.key, vti.local.ToString(), vti.remote.ToString());
+    // The link follows its CHILD_SAs from here: dormant until one is installed. A link named by
+    // several children is made once; each child joins its users.
+    const std::string& name = child.vti ? child.vti->name : child.xfrmi->name;
+    const bool follows = child.vti ? child.vti->follow_sa : child.xfrmi->follow_sa;
+    if (!follows || std::find(our_vtis_.begin(), our_vtis_.end(), name) == our_vtis_.end()) continue;
+    auto [it, added] = link_states_.try_emplace(name);
+    it->second.what = child.vti ? "VTI" : "XFRM interface";
+    it->second.users.emplace_back(conn.name, child.name);
+    if (!added) continue;
+    it->second.addrs = child.vti ? child.vti->addrs : child.xfrmi->addrs;
+    SetLinkState(name, it->second, false, "no CHILD_SA installed yet");
+  }
+}
+
+void Daemon::SetLinkState(const std::string& name, LinkState& link, bool up, std::string reason) {
+  link.up = up;
+  link.reason = up ? std::string() : std::move(reason);
+  link.since = Now();
+  if (auto ec = vti_->SetOperState(name, up)) {
+    log_.Error(Subsystem::kKnl, "{} {}: setting it {}: {}", link.what, name,
+               up ? "up" : "dormant", ec.message());
+  }
+  for (const auto& address : link.addrs) {
+    const auto ec = up ? vti_->AddAddress(name, address) : vti_->DelAddress(name, address);
+    // Already there / already gone (a link made before the state was known) is no error.
+    if (ec && ec != std::errc::file_exists && ec != std::errc::address_not_available) {
+      log_.Error(Subsystem::kKnl, "{} {}: address {}: {}", link.what, name, address.ToString(),
+                 ec.message());
+    }
+  }
+  if (up) {
+    log_.Info(Subsystem::kKnl, 0, "{} {} is up: a CHILD_SA using it is installed", link.what, name);
+  } else {
+    log_.Info(Subsystem::kKnl, 0, "{} {} is down (dormant{}): {}", link.what, name,
+              link.addrs.empty() ? "" : ", inner addresses withdrawn", link.reason);
+  }
+}
+
+void Daemon::FollowChildSas(const std::vector<ike::Event>& events) {
+  if (link_states_.empty()) return;
+  using ike::EventKind;
+  // Why the last CHILD_SA of a connection went, per connection, from this batch.
+  std::map<std::string, std::string, std::less<>> why;
+  bool relevant = false;
+  for (const auto& e : events) {
+    switch (e.kind) {
+      case EventKind::kChildUp:
+      case EventKind::kChildRekeyed:
+      case EventKind::kIkeUp:
+      case EventKind::kIkeRekeyed:
+        relevant = true;
+        break;
+      case EventKind::kChildDown:
+      case EventKind::kIkeDown:
+        relevant = true;
+        why[e.peer] = e.text;
+        break;
+      default:
+        break;
+    }
+  }
+  if (!relevant) return;
+  const auto sas = engine_->ListSas(Now());
+  const auto installed = [&sas](const std::string& conn, const std::string& child) {
+    return std::any_of(sas.begin(), sas.end(), [&](const ike::IkeSaInfo& sa) {
+      return sa.peer == conn &&
+             std::any_of(sa.children.begin(), sa.children.end(), [&](const ike::ChildSaInfo& c) {
+               return c.name == child && (c.state == ike::ChildState::kInstalled ||
+                                          c.state == ike::ChildState::kRekeying);
+             });
+    });
+  };
+  for (auto& [name, link] : link_states_) {
+    const bool up = std::any_of(link.users.begin(), link.users.end(), [&](const auto& user) {
+      return installed(user.first, user.second);
+    });
+    if (up == link.up) continue;
+    std::string reason = "no CHILD_SA of '" + link.users.front().first + "' installed";
+    for (const auto& [conn, child] : link.users) {
+      if (auto it = why.find(conn); it != why.end()) reason += ": " + it->second;
+    }
+    SetLinkState(name, link, up, std::move(reason));
   }
 }
 
@@ -361,6 +448,7 @@ void Daemon::DeleteVtis(const config::ConnectionConfig& conn) {
     RemoveVti(name);
     our_vtis_.erase(it);
     vti_links_.erase(name);
+    link_states_.erase(name);
   }
 }
 
@@ -460,6 +548,7 @@ void Daemon::Pump() {
   for (const auto& event : events)
     if (event.kind == ike::EventKind::kChildUp || event.kind == ike::EventKind::kIkeUpdated)
       FollowPeer(event);
+  FollowChildSas(events);
   if (!waiters_.empty()) AdvanceWaiters(events);
   if (vici_ && !events.empty()) ViciSaEvents(events);
   if (updown_ && !events.empty()) RunUpdown(events);
@@ -617,6 +706,7 @@ void Daemon::FinishShutdown() {
   for (auto it = our_vtis_.rbegin(); vti_ && it != our_vtis_.rend(); ++it) RemoveVti(*it);
   our_vtis_.clear();
   vti_links_.clear();
+  link_states_.clear();
   timer_.cancel();
   timer_armed_.reset();
   shutdown_timer_.cancel();

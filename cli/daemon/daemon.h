@@ -107,6 +107,14 @@ class Daemon {
   // behind a NAT is seen at its translated address, which ip_vti must name to take its packets;
   // a new NAT mapping moves it): on CHILD_SA up and when the IKE SA moved (kIkeUpdated).
   void FollowPeer(const ike::Event& event);
+  // An owned link with follow_sa is up only while one of its children has an installed CHILD_SA.
+  // Otherwise it is operationally dormant and its inner addresses are withdrawn, so a routing
+  // protocol speaking over the tunnel loses its neighbour at once; the routes into it stay, so
+  // traffic keeps failing closed and a trap still sees the first packet. Recomputed after CHILD
+  // and IKE events.
+  void FollowChildSas(const std::vector<ike::Event>& events);
+  struct LinkState;
+  void SetLinkState(const std::string& name, LinkState& link, bool up, std::string reason);
 
   void OnDatagram(Datagram datagram);
   void ArmKernelEvents();
@@ -214,6 +222,16 @@ class Daemon {
   ServiceNotifier notify_;
   boost::asio::steady_timer service_timer_;
   std::vector<std::string> our_vtis_;
+  // The state of an owned link that follows its CHILD_SAs (vici list-sas shows it as list-link).
+  struct LinkState {
+    std::string what;  // "VTI", "XFRM interface"
+    std::vector<std::pair<std::string, std::string>> users{};  // (connection, child)
+    std::vector<config::Subnet> addrs{};  // the inner addresses, there only while up
+    bool up = false;
+    std::string reason{};  // why it is down
+    ike::TimePoint since{};
+  };
+  std::map<std::string, LinkState, std::less<>> link_states_;
   std::map<std::string, vti::VtiConfig> vti_links_;  // what each VTI we own was given last
   // Per connection: where its Wireshark tables go (set when the peer is added to the engine).
   std::map<std::string, WiresharkExport, std::less<>> key_exports_;

@@ -305,6 +305,27 @@ void Daemon::OnViciCommand(const std::string& command, const vici::Message& requ
                          Message().AddSection(sa.peer, ViciIkeSection(sa, child, child_id)));
       }
     }
+    // minivpnd's own event (swanctl does not register for it): the links it owns that follow
+    // their CHILD_SAs, and why one is down.
+    if (responder->Wants("list-link")) {
+      for (const auto& [name, link] : link_states_) {
+        vici::List users;
+        bool shown = ike.empty();
+        for (const auto& [conn, child_name] : link.users) {
+          users.push_back(conn + "/" + child_name);
+          shown = shown || conn == ike;
+        }
+        if (!shown) continue;
+        Section s;
+        s.Add("kind", link.what == "VTI" ? "vti" : "xfrm")
+            .Add("state", link.up ? "up" : "down")
+            .Add("since", Num(std::chrono::duration_cast<std::chrono::seconds>(now - link.since)
+                                  .count()))
+            .AddList("children", std::move(users));
+        if (!link.up) s.Add("reason", link.reason);
+        responder->Event("list-link", Message().AddSection(name, std::move(s)));
+      }
+    }
     responder->Finish(Message());
   } else if (command == "list-conns") {
     const std::string only = request.ValueOr("ike", "");

@@ -13,6 +13,9 @@ declare -A LAB_AS=([a]=65001 [b]=65002 [c]=65003)
 # 100 ms intervals, multiplier 3, so a dead tunnel is noticed in 0.3 s instead of the 3 s hold
 # time. The timers are docs/bgp-failover.md's.
 LAB_BFD=${LAB_BFD:-off}
+# LAB_BGP_HOLD: the BGP hold time in seconds (keepalives every third of it). 3 s by default; a
+# row that must show something else withdrawing the routes makes it long.
+LAB_BGP_HOLD=${LAB_BGP_HOLD:-3}
 
 # lab_bird_config X PEER...: writes <results>/X/bird.conf with one BGP session per PEER (a router
 # that X has a VTI to). The same file, with real addresses, is docs/bgp-failover.md's example.
@@ -42,8 +45,8 @@ template bgp vti_peer {
   local as ${LAB_AS[$x]};$([[ $LAB_BFD != on ]] || printf '\n  bfd on;  # the session goes down with its BFD session')
   # Fail over in seconds, not the default 90 s: the session runs inside the tunnel, so its hold
   # timer is what notices a dead tunnel (minivpnd's DPD then clears the SA itself).
-  hold time 3;
-  keepalive time 1;
+  hold time $LAB_BGP_HOLD;
+  keepalive time $((LAB_BGP_HOLD / 3));
   connect retry time 2;
   error wait time 1, 4;
   ipv4 {

@@ -39,6 +39,7 @@ role_of() {
 #   xfrmi=<name>: minivpnd makes the child's XFRM interface itself (the xfrmi section, on eth0,
 #   with if_id's id; route and inner address as lab_xfrmi's)
 #   link_routes=no: the vti or xfrmi section names no route (BGP decides)
+#   follow_sa=no: the vti or xfrmi section keeps its link up whatever its CHILD_SAs do
 # Defaults come from the variables IKE_<X>, IKE, ESP_<X>, ESP, PSK_<X> (X = router, uppercase)
 # and LAB_PSK_DEFAULT.
 lab_conn() {
@@ -50,7 +51,7 @@ lab_conn() {
     [dpd]="" [dpd_action]="" [keyingtries]="" [rekey]="" [life]="" [rand]="" [ike_rekey]=""
     [ike_over]="" [ike_rand]="" [ike_reauth]="" [close]="" [wireshark]="" [if_id]="" [remote_addrs]="" [local_addrs]=""
     [updown]="" [local_ts]="" [remote_ts]="" [mark]="" [child2]="" [inactivity]="" [mode]=tunnel
-    [encap]="" [vti]="" [xfrmi]="" [link_routes]=yes [fragmentation]="" [local_id]="${LAB_WAN[$x]}" [remote_id]="${LAB_WAN[$y]}")
+    [encap]="" [vti]="" [xfrmi]="" [link_routes]=yes [follow_sa]="" [fragmentation]="" [local_id]="${LAB_WAN[$x]}" [remote_id]="${LAB_WAN[$y]}")
   local kv
   for kv in "$@"; do o[${kv%%=*}]=${kv#*=}; done
   local key name="to-$y" dir="$LAB_RUN/$x"
@@ -123,6 +124,7 @@ conn_child() {
   if [[ -n $vti ]]; then
     echo "        vti {"
     echo "          name = $vti"
+    [[ -z ${o[follow_sa]} ]] || echo "          follow_sa = ${o[follow_sa]}"
     [[ ${o[link_routes]} == no ]] || echo "          routes = ${LAB_NET[$y]}"
     echo "          addrs = $(tunnel_addr "$x" "$y")/30"
     echo "        }"
@@ -131,6 +133,7 @@ conn_child() {
     echo "        xfrmi {"
     echo "          name = ${o[xfrmi]}"
     echo "          dev = eth0"
+    [[ -z ${o[follow_sa]} ]] || echo "          follow_sa = ${o[follow_sa]}"
     [[ ${o[link_routes]} == no ]] || echo "          routes = ${LAB_NET[$y]}"
     echo "          addrs = $(tunnel_addr "$x" "$y")/30"
     echo "        }"

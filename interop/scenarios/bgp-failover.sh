@@ -105,6 +105,7 @@ lab_conn b c "${LINK_OPTS[@]}"
 link c b
 lab_conn c b "${LINK_OPTS[@]}"
 lab_start a b c
+lab_triangle_up
 if [[ $LINK == xfrmi ]]; then
   for x in a b c; do
     [[ $(role_of "$x") == minivpnd ]] || continue
@@ -112,11 +113,11 @@ if [[ $LINK == xfrmi ]]; then
       [[ $x == "$y" ]] && continue
       expect "$x: minivpnd made xfrm-$y itself (if_id $(pair_key "$x" "$y"))" lab_wait_log "$x" \
         "created XFRM interface xfrm-$y \\(if_id $(pair_key "$x" "$y"), dev eth0\\)"
-      expect "$x: xfrm-$y is up, with the pair's if_id and inner address" xfrmi_is "$x" "$y"
+      expect "$x: xfrm-$y is up, with the pair's if_id and (the tunnel being up) its inner address" \
+        wait_until 5 xfrmi_is "$x" "$y"
     done
   done
 fi
-lab_triangle_up
 
 if [[ $BGP == on ]]; then
   lab_bird_config a b c

@@ -63,13 +63,18 @@ expect "minivpnd created vti-b" on a ip link show vti-b
 ip -n a -d link show vti-b >"$LAB_OUT/a/vti-b.txt"
 expect "vti-b: ikey and okey 12, local and remote as the IKE SA" \
   grep -Eq 'vti remote 198\.51\.100\.1 local 192\.0\.2\.1 .*ikey 0\.0\.0\.12 okey 0\.0\.0\.12' "$LAB_OUT/a/vti-b.txt"
-expect "vti-b: MTU 1400 and up" grep -Eq 'mtu 1400 .*state (UNKNOWN|UP)|<[^>]*UP[^>]*> mtu 1400' "$LAB_OUT/a/vti-b.txt"
+expect "vti-b: MTU 1400, administratively up, dormant until a CHILD_SA is installed" \
+  grep -Eq '<[^>]*,UP[,>].* mtu 1400 .*state DORMANT .*mode DORMANT' "$LAB_OUT/a/vti-b.txt"
 expect "vti-b: disable_policy = 1" test "$(on a sysctl -n net.ipv4.conf.vti-b.disable_policy)" = 1
 expect "the configured route goes through vti-b" on a sh -c "ip route show ${LAB_NET[b]} | grep -q 'dev vti-b'"
-expect "the configured address is on vti-b" \
+expect_not "no inner address on vti-b before the tunnel is up" \
   on a sh -c "ip -4 addr show dev vti-b | grep -q 'inet $(tunnel_addr a b)/30'"
 expect "initiate a -> b" lab_initiate a to-b
 expect "tunnel up on a" lab_wait_sa a to-b
+expect "tunnel up: vti-b is up (operationally)" \
+  wait_until 5 on a sh -c "ip link show vti-b | grep -q 'state UP'"
+expect "tunnel up: the configured address is on vti-b" \
+  on a sh -c "ip -4 addr show dev vti-b | grep -q 'inet $(tunnel_addr a b)/30'"
 expect "ping Net A -> Net B through minivpnd's VTI" lab_ping host-a "${LAB_HOST[b]}" 5
 expect "ping b's inner address from a's (the address a routing protocol would use)" \
   on a ping -n -q -c 3 -i 0.2 -W 1 -I "$(tunnel_addr a b)" "$(tunnel_addr b a)"

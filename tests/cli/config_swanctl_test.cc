@@ -296,9 +296,10 @@ TEST(Swanctl, VtiDefaultsAndKeyFromVtiSection) {
   auto r = LoadSwanctlText(dir, Conn("",
                                      "        vti { name = vti7\n key = 7\n"
                                      " local = 192.0.2.1\n remote = 198.51.100.1\n"
-                                     " disable_policy = no }\n"));
+                                     " disable_policy = no\n follow_sa = no }\n"));
   ASSERT_TRUE(r.ok()) << Dump(r.diagnostics);
   const auto& ch = r.config.connections.at(0).children.at(0);
+  EXPECT_FALSE(ch.vti->follow_sa);
   EXPECT_EQ(ch.mark_in, (Mark{7, 0xffffffff}));  // the key becomes the mark
   EXPECT_EQ(ch.mark_out, (Mark{7, 0xffffffff}));
   EXPECT_EQ(ch.vti->local->ToString(), "192.0.2.1");

@@ -131,6 +131,7 @@ TEST(Validate, XfrmInterfaceIdIsTheChildsIfId) {
   EXPECT_EQ(child.xfrmi->mtu, 1400u);
   EXPECT_EQ(child.xfrmi->routes.at(0).ToString(), "10.2.0.0/16");
   EXPECT_EQ(child.xfrmi->addrs.at(0).ToString(), "169.254.12.1/30");
+  EXPECT_TRUE(child.xfrmi->follow_sa) << "the default";
 
   // The connection's if_id serves the child: the interface takes it.
   TempDir dir2;

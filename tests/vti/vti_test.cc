@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <vector>
@@ -69,6 +70,21 @@ VtiConfig SeedVti() {
   c.remote = Ip("192.0.2.2");
   c.key = 12;
   return c;
+}
+
+// The operational state `ip link` shows for a link of this network namespace ("DORMANT", "UP";
+// sysfs would show the namespace that mounted it).
+std::string OperState(const char* name) {
+  const std::string command = std::string("ip -o link show ") + name + " 2>&1";
+  FILE* p = popen(command.c_str(), "r");
+  if (p == nullptr) return "?";
+  char line[512] = {};
+  const bool read = fgets(line, sizeof line, p) != nullptr;
+  pclose(p);
+  const char* state = read ? std::strstr(line, " state ") : nullptr;
+  if (state == nullptr) return std::string("? ") + line;
+  std::string word(state + 7);
+  return word.substr(0, word.find(' '));
 }
 
 TEST(BuildCreateVti, SeedTunnelFieldByField) {
@@ -282,6 +298,21 @@ int HasAddress(const char* name, const char* address) {
   return prefix;
 }
 
+// `ip link set vti-b mode dormant` and the operational state: one RTM_NEWLINK with both u8s.
+TEST(BuildSetOperState, LinkModeDormantAndTheState) {
+  for (const bool up : {true, false}) {
+    const xfrm::NlMessage msg = BuildSetOperState(7, up);
+    EXPECT_EQ(msg.header()->nlmsg_type, RTM_NEWLINK);
+    EXPECT_EQ(msg.header()->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK);
+    EXPECT_EQ(Ifi(msg).ifi_index, 7);
+    EXPECT_EQ(Ifi(msg).ifi_change, 0u) << "the administrative state is not touched";
+    const auto top = TopAttrs(msg);
+    ASSERT_EQ(top.size(), 2u);
+    EXPECT_EQ(mnl_attr_get_u8(top.at(IFLA_LINKMODE)), 1u);  // IF_LINK_MODE_DORMANT
+    EXPECT_EQ(mnl_attr_get_u8(top.at(IFLA_OPERSTATE)), up ? 6u : 5u);  // IF_OPER_UP, _DORMANT
+  }
+}
+
 TEST(VtiManager, LinkChangesInFreshNetns) {
   MINIVPN_IN_NETNS([]() -> std::string {
     std::string r;
@@ -292,6 +323,12 @@ TEST(VtiManager, LinkChangesInFreshNetns) {
     if (!IsUp("lo")) r += "lo not up\n";
     if (auto ec = (*vti)->SetMtu("lo", 1500)) r += "SetMtu: " + ec.message() + "\n";
     if (Mtu("lo") != 1500) r += "mtu " + std::to_string(Mtu("lo")) + "\n";
+    // The operational state, as routing daemons read it (sysfs shows this namespace's lo).
+    if (auto ec = (*vti)->SetOperState("lo", false)) r += "dormant: " + ec.message() + "\n";
+    if (OperState("lo") != "DORMANT") r += "lo is " + OperState("lo") + ", not dormant\n";
+    if (!IsUp("lo")) r += "lo not administratively up while dormant\n";
+    if (auto ec = (*vti)->SetOperState("lo", true)) r += "up: " + ec.message() + "\n";
+    if (OperState("lo") != "UP") r += "lo is " + OperState("lo") + ", not up\n";
     const auto missing = (*vti)->Delete("nosuchlink");
     if (missing != std::errc::no_such_device ||
         missing.message().find("no such interface") == std::string::npos) {
@@ -304,6 +341,11 @@ TEST(VtiManager, LinkChangesInFreshNetns) {
     if (HasAddress("lo", "169.254.12.1") != 30) r += "169.254.12.1/30 not on lo\n";
     if ((*vti)->AddAddress("lo", *xfrm::Subnet::Parse("169.254.12.1/30")) != std::errc::file_exists)
       r += "adding it twice did not fail with EEXIST\n";
+    if (auto ec = (*vti)->DelAddress("lo", *xfrm::Subnet::Parse("169.254.12.1/30")))
+      r += "DelAddress: " + ec.message() + "\n";
+    if (HasAddress("lo", "169.254.12.1") != -1) r += "169.254.12.1 still on lo\n";
+    if (!(*vti)->DelAddress("lo", *xfrm::Subnet::Parse("169.254.12.1/30")))
+      r += "deleting a missing address succeeded\n";
     if ((*vti)->AddAddress("nosuchlink", *xfrm::Subnet::Parse("169.254.12.5/30")) !=
         std::errc::no_such_device)
       r += "address on a missing link\n";

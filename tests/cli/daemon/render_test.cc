@@ -64,6 +64,24 @@ TEST(RenderSas, AsSwanctlPrintsCharonsListSaEvent) {
   EXPECT_EQ(RenderSas({}), "no IKE_SAs\n");
 }
 
+// minivpnd's list-link events: an owned link that follows its CHILD_SAs, and why it is down.
+TEST(RenderLinks, OneLinePerLinkWithTheReason) {
+  const Message down = Message().AddSection(
+      "vti-b", Section()
+                   .Add("kind", "vti").Add("state", "down").Add("since", "4")
+                   .AddList("children", {"to-b/to-b"})
+                   .Add("reason", "no CHILD_SA of 'to-b' installed: CHILD_SA to-b{3} deleted: "
+                                  "peer's DELETE"));
+  const Message up = Message().AddSection(
+      "xfrm-c", Section().Add("kind", "xfrm").Add("state", "up").Add("since", "60")
+                    .AddList("children", {"to-c/net", "to-c/net2"}));
+  EXPECT_EQ(RenderLinks({down, up}),
+            "vti-b (vti, for to-b/to-b): down for 4s: no CHILD_SA of 'to-b' installed: CHILD_SA "
+            "to-b{3} deleted: peer's DELETE\n"
+            "xfrm-c (xfrm, for to-c/net, to-c/net2): up for 60s\n");
+  EXPECT_EQ(RenderLinks({}), "");
+}
+
 TEST(RenderConns, AsSwanctlPrintsCharonsListConnEvent) {
   const Message event = Message().AddSection(
       "A-B", Section()
