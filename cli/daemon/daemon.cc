@@ -322,7 +322,8 @@ void Daemon::CreateVtis(const config::ConnectionConfig& conn, const xfrm::IpAddr
     // several children is made once; each child joins its users.
     const std::string& name = child.vti ? child.vti->name : child.xfrmi->name;
     const bool follows = child.vti ? child.vti->follow_sa : child.xfrmi->follow_sa;
-    if (!follows || std::find(our_vtis_.begin(), our_vtis_.end(), name) == our_vtis_.end()) continue;
+    const bool ours = std::find(our_vtis_.begin(), our_vtis_.end(), name) != our_vtis_.end();
+    if (!follows || !ours) continue;
     auto [it, added] = link_states_.try_emplace(name);
     it->second.what = child.vti ? "VTI" : "XFRM interface";
     it->second.users.emplace_back(conn.name, child.name);
