@@ -204,7 +204,32 @@ void Engine::SetPeer(IkeSa& sa, std::string_view peer) {
   UnindexPeer(sa);
   sa.peer = std::string(peer);
   sas_by_peer_[sa.peer].insert(sa.serial);
+  if (!sa.remote_identity.data.empty())
+    sas_by_identity_[{sa.peer, sa.remote_identity.id_type, sa.remote_identity.data}].insert(
+        sa.serial);
   TakeIfIds(sa);
+}
+
+void Engine::SetRemoteIdentity(IkeSa& sa, const IdPayload& id) {
+  UnindexPeer(sa);
+  sa.remote_identity = id;
+  sas_by_peer_[sa.peer].insert(sa.serial);
+  if (!id.data.empty()) sas_by_identity_[{sa.peer, id.id_type, id.data}].insert(sa.serial);
+}
+
+std::vector<IkeSa*> Engine::SasWithIdentity(std::string_view peer, const IdPayload& id) {
+  std::vector<IkeSa*> out;
+  auto it = sas_by_identity_.find({std::string(peer), id.id_type, id.data});
+  if (it != sas_by_identity_.end()) {
+    for (auto serial : it->second) out.push_back(sas_.at(serial).get());
+  }
+#ifndef NDEBUG
+  std::vector<IkeSa*> scan;
+  for (IkeSa* sa : SasOf(peer))
+    if (sa->remote_identity == id) scan.push_back(sa);
+  assert(scan == out);
+#endif
+  return out;
 }
 
 void Engine::TakeIfIds(IkeSa& sa) {
@@ -215,6 +240,13 @@ void Engine::TakeIfIds(IkeSa& sa) {
 }
 
 void Engine::UnindexPeer(const IkeSa& sa) {
+  if (!sa.remote_identity.data.empty()) {
+    auto id = sas_by_identity_.find({sa.peer, sa.remote_identity.id_type, sa.remote_identity.data});
+    if (id != sas_by_identity_.end()) {
+      id->second.erase(sa.serial);
+      if (id->second.empty()) sas_by_identity_.erase(id);
+    }
+  }
   auto it = sas_by_peer_.find(sa.peer);
   if (it == sas_by_peer_.end()) return;
   it->second.erase(sa.serial);

@@ -117,7 +117,12 @@ class Engine {
   // The IKE SAs of a peer config, oldest first (the order of sas_), from sas_by_peer_.
   std::vector<IkeSa*> SasOf(std::string_view peer);
   void SetPeer(IkeSa& sa, std::string_view peer);  // sa.peer, kept in sas_by_peer_
-  void UnindexPeer(const IkeSa& sa);
+  // sa.remote_identity, kept in sas_by_identity_.
+  void SetRemoteIdentity(IkeSa& sa, const IdPayload& id);
+  // The IKE SAs of a peer config authenticated as `id` (a responder config open to many peers
+  // serves thousands: a scan of SasOf would cost each IKE_AUTH a walk over all of them).
+  std::vector<IkeSa*> SasWithIdentity(std::string_view peer, const IdPayload& id);
+  void UnindexPeer(const IkeSa& sa);  // from sas_by_peer_ and sas_by_identity_
   IkeSa& NewSa(std::string_view peer, bool initiator, TimePoint now);
   std::uint64_t NewIkeSpi();
   void RegisterSpi(IkeSa& sa);
@@ -335,6 +340,9 @@ class Engine {
   std::map<std::uint64_t, std::unique_ptr<IkeSa>> sas_;         // by serial
   std::map<std::uint64_t, std::uint64_t> by_spi_;               // our SPI -> serial
   std::map<std::string, std::set<std::uint64_t>, std::less<>> sas_by_peer_;  // peer -> serials
+  // (peer, remote identity type, remote identity) -> serials of the SAs authenticated so.
+  using IdentityKey = std::tuple<std::string, IdType, Bytes>;
+  std::map<IdentityKey, std::set<std::uint64_t>> sas_by_identity_;
   std::map<std::pair<std::uint64_t, Endpoint>, std::uint64_t> half_open_;  // (SPIi, peer) -> serial
   std::uint64_t next_serial_ = 1;
   std::uint64_t next_child_id_ = 1;

@@ -105,14 +105,14 @@ void Engine::ProcessAuthRequest(IkeSa& sa, const Header& header, const std::vect
   // The other IKE SAs with this identity ("the peer": one responder config, say remote id
   // %any, may serve many); SAs still being set up (a simultaneous start) do not count.
   std::vector<IkeSa*> old;
-  for (IkeSa* other : SasOf(peer->name))
+  for (IkeSa* other : SasWithIdentity(peer->name, *idi))
     if (other != &sa && !other->destroyed && other->state != IkeState::kConnecting &&
-        other->state != IkeState::kAuthenticating && other->remote_identity == *idi)
+        other->state != IkeState::kAuthenticating)
       old.push_back(other);
   if (peer->unique == UniquePolicy::kKeep && !old.empty())
     return fail("an IKE SA with '" + DescribeId(*idi) + "' exists (unique = keep)");
   SetPeer(sa, peer->name);
-  sa.remote_identity = *idi;
+  SetRemoteIdentity(sa, *idi);
   // 2.4: INITIAL_CONTACT: the peer lost its state; drop our older SAs with it (not with
   // unique = never). unique = replace: the older ones are deleted (DELETE sent) either way.
   if (FindNotify(inner, NotifyType::kInitialContact) && peer->unique != UniquePolicy::kNever) {
@@ -221,7 +221,7 @@ void Engine::ProcessAuthResponse(IkeSa& sa, const std::vector<Payload>& inner, T
                                                 sa.sk_pr, EncodePayloadBody(*idr_payload));
   if (auth->data.size() != expected.size() || !expected.Equals(auth->data))
     return fail("AUTH of the responder does not verify", NotifyType::kAuthenticationFailed);
-  sa.remote_identity = *idr;
+  SetRemoteIdentity(sa, *idr);
   EstablishIke(sa, now);
 
   const ChildConfig* cfg = FindChildConfig(*peer, pending.name);

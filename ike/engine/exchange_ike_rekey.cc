@@ -61,7 +61,7 @@ IkeSa* Engine::CreateRekeyedSa(IkeSa& old, bool we_initiated, const IkeChoice& c
   n.peer_fragmentation = old.peer_fragmentation;
   n.fragment_own = old.fragment_own;
   n.fragment_force = old.fragment_force;
-  n.remote_identity = old.remote_identity;
+  SetRemoteIdentity(n, old.remote_identity);
   n.peer_natd = old.peer_natd;
   n.nat_local = old.nat_local;
   n.nat_remote = old.nat_remote;
