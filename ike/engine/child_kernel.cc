@@ -13,45 +13,25 @@
 
 namespace minivpn::ike {
 
-// An allocated reqid is shared by the CHILD_SAs with the same selectors and marks; a configured
-// one (charon's reqid, for a child instantiated once at a time) by every instance of that child,
-// whatever its selectors. Allocation skips the reqids in use and the ones any child has
-// configured, so a child that comes up later still gets its own.
 std::uint32_t Engine::AcquireReqid(const ChildConfig& cfg, const ChildTs& traffic) {
   if (cfg.reqid != 0) {
-    ++fixed_reqids_[cfg.reqid];
+    ids_.AcquireFixedReqid(cfg.reqid);
     return cfg.reqid;
   }
-  auto key = std::make_tuple(traffic.local, traffic.remote, traffic.mark_in, traffic.mark_out,
-                             traffic.if_id_in, traffic.if_id_out);
-  if (auto it = reqids_.find(key); it != reqids_.end()) {
-    ++it->second.refs;
-    return it->second.reqid;
-  }
-  const auto taken = [this](std::uint32_t r) {
-    if (r == 0 || fixed_reqids_.contains(r)) return true;
-    const auto same = [r](const auto& e) { return e.second.reqid == r; };
-    if (std::any_of(reqids_.begin(), reqids_.end(), same)) return true;
+  const auto configured = [this](std::uint32_t r) {
     return std::any_of(peers_.begin(), peers_.end(), [r](const PeerConfig& p) {
       return std::any_of(p.children.begin(), p.children.end(),
                          [r](const ChildConfig& c) { return c.reqid == r; });
     });
   };
-  std::uint32_t reqid = 0;
-  do {
-    reqid = next_reqid_++;
-    if (next_reqid_ == 0) next_reqid_ = 1;
-  } while (taken(reqid));
-  reqids_[key] = ReqidEntry{reqid, 1};
-  return reqid;
+  return ids_.AcquireReqid(std::make_tuple(traffic.local, traffic.remote, traffic.mark_in,
+                                           traffic.mark_out, traffic.if_id_in, traffic.if_id_out),
+                           configured);
 }
 
 void Engine::AllocateUniqueIfIds(std::uint32_t& in, std::uint32_t& out) {
   if (!base::IsUniqueIfId(in) && !base::IsUniqueIfId(out)) return;
-  const auto next = [this] {
-    if (++unique_if_id_ >= base::kIfIdUniqueDir) unique_if_id_ = 1;  // never the markers
-    return unique_if_id_;
-  };
+  const auto next = [this] { return ids_.NextUniqueIfId(); };
   const bool per_dir = in == base::kIfIdUniqueDir || out == base::kIfIdUniqueDir;
   const std::uint32_t shared = per_dir ? 0 : next();
   if (base::IsUniqueIfId(in)) in = per_dir ? next() : shared;
@@ -73,10 +53,7 @@ ChildTs Engine::WithKernelIds(const ChildConfig& cfg, ChildTs traffic, const Chi
   traffic.mark_in = cfg.mark_in;
   traffic.mark_out = cfg.mark_out;
   if (!traffic.mark_in.is_unique() && !traffic.mark_out.is_unique()) return traffic;
-  const auto next = [this] {
-    if (++unique_mark_ >= xfrm::Mark::kUniqueDir) unique_mark_ = 1;  // never the markers
-    return unique_mark_;
-  };
+  const auto next = [this] { return ids_.NextUniqueMark(); };
   const bool per_dir = (traffic.mark_in.is_unique() && traffic.mark_in.value == xfrm::Mark::kUniqueDir) ||
                        (traffic.mark_out.is_unique() && traffic.mark_out.value == xfrm::Mark::kUniqueDir);
   const std::uint32_t shared = per_dir ? 0 : next();
@@ -85,30 +62,9 @@ ChildTs Engine::WithKernelIds(const ChildConfig& cfg, ChildTs traffic, const Chi
   return traffic;
 }
 
-bool Engine::HoldReqid(std::uint32_t reqid) {
-  if (auto fixed = fixed_reqids_.find(reqid); fixed != fixed_reqids_.end()) {
-    ++fixed->second;
-    return true;
-  }
-  for (auto& [key, entry] : reqids_) {
-    if (entry.reqid != reqid) continue;
-    ++entry.refs;
-    return true;
-  }
-  return false;
-}
+bool Engine::HoldReqid(std::uint32_t reqid) { return ids_.HoldReqid(reqid); }
 
-void Engine::ReleaseReqid(std::uint32_t reqid) {
-  if (auto fixed = fixed_reqids_.find(reqid); fixed != fixed_reqids_.end()) {
-    if (--fixed->second == 0) fixed_reqids_.erase(fixed);
-    return;
-  }
-  for (auto it = reqids_.begin(); it != reqids_.end(); ++it) {
-    if (it->second.reqid != reqid) continue;
-    if (--it->second.refs == 0) reqids_.erase(it);
-    return;
-  }
-}
+void Engine::ReleaseReqid(std::uint32_t reqid) { ids_.ReleaseReqid(reqid); }
 
 xfrm::Lifetime Engine::ChildLifetime(const ChildConfig& cfg) {
   xfrm::Lifetime l;
@@ -221,7 +177,7 @@ ChildSa* Engine::InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice
     return nullptr;
   }
   ChildSa c;
-  c.id = next_child_id_++;
+  c.id = ShardUnique(next_child_id_);
   c.name = cfg.name;
   p.encr_key_in = SecretBytes();
   p.integ_key_in = SecretBytes();

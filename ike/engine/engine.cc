@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cassert>
+#include <stdexcept>
 #include <utility>
 
 #include "ike/engine/engine_payloads.h"
+#include "ike/engine/shard.h"
 
 namespace minivpn::ike {
 
@@ -116,7 +118,23 @@ ChildSa* IkeSa::FindChildByOutbound(std::uint32_t spi) {
 }
 
 Engine::Engine(EngineConfig config, crypto::Random& random, xfrm::KernelIpsec& kernel)
-    : config_(std::move(config)), random_(random), kernel_(kernel) {
+    : config_(std::move(config)),
+      random_(random),
+      kernel_(kernel),
+      own_ids_(std::make_unique<KernelIdTable>()),
+      ids_(*own_ids_) {
+  Init();
+}
+
+Engine::Engine(EngineConfig config, crypto::Random& random, xfrm::KernelIpsec& kernel,
+               KernelIds& ids)
+    : config_(std::move(config)), random_(random), kernel_(kernel), ids_(ids) {
+  Init();
+}
+
+void Engine::Init() {
+  if (config_.shard_count == 0 || config_.shard_index >= config_.shard_count)
+    throw std::invalid_argument("engine shard index out of range");
   cookie_current_.secret = SecretBytes(32);
   random_.Fill(cookie_current_.secret.MutableReveal());
   for (std::size_t i = 0; i < sizeof(calmdown_salt_); ++i)
@@ -140,6 +158,7 @@ std::expected<void, std::string> Engine::AddPeer(PeerConfig peer, TimePoint now)
   std::string name = peer.name;
   peers_.push_back(std::move(peer));
   peer_index_[name] = peers_.size() - 1;
+  if (!IsHome(name)) return {};  // the other shards only answer for it
   InstallTraps(peers_.back(), now);
   for (const auto& c : start) (void)Initiate(name, c, now);
   return {};
@@ -263,16 +282,20 @@ IkeSa* Engine::EstablishedSaOf(std::string_view peer) {
   return nullptr;
 }
 
+bool Engine::IsHome(std::string_view peer) const {
+  return HomeShard(peer, config_.shard_count) == config_.shard_index;
+}
+
 std::uint64_t Engine::NewIkeSpi() {
   for (;;) {
-    auto spi = random_.Next<std::uint64_t>();
+    auto spi = SpiForShard(random_.Next<std::uint64_t>(), config_.shard_index, config_.shard_count);
     if (spi != 0 && !by_spi_.contains(spi)) return spi;
   }
 }
 
 IkeSa& Engine::NewSa(std::string_view peer, bool initiator, TimePoint now) {
   auto sa = std::make_unique<IkeSa>();
-  sa->serial = next_serial_++;
+  sa->serial = ShardUnique(next_serial_);
   sa->peer = std::string(peer);
   sa->initiator = initiator;
   sa->original_initiator = initiator;
@@ -575,13 +598,13 @@ void Engine::HandleKernelEvent(const KernelEvent& event, TimePoint now) {
     }
     Emit(EventKind::kDropped, nullptr, now, "expire for an unknown SA");
   } else if (const auto* acquire = std::get_if<xfrm::AcquireEvent>(&event)) {
-    // A copy: Initiate may release reqids (a reauthentication finishing) and erase entries.
-    const auto reqids = reqids_;
-    for (const auto& [key, entry] : reqids) {
-      if (entry.reqid != acquire->reqid) continue;
+    // The trap's peer config is started by its home shard (the other shards see the ACQUIRE
+    // too). KeysOf gives a copy: Initiate may release reqids (a reauthentication finishing).
+    for (const ReqidKey& key : ids_.KeysOf(acquire->reqid)) {
       for (const auto& p : peers_)
         for (const auto& c : p.children)
-          if (c.reqid == 0 && ResolveDynamic(c.local_ts, p.local_address) == std::get<0>(key) &&
+          if (c.reqid == 0 && IsHome(p.name) &&
+              ResolveDynamic(c.local_ts, p.local_address) == std::get<0>(key) &&
               ResolveDynamic(c.remote_ts, p.remote_address) == std::get<1>(key) &&
               SameMark(c.mark_in, std::get<2>(key)) && SameMark(c.mark_out, std::get<3>(key)) &&
               c.if_id_in == std::get<4>(key) && c.if_id_out == std::get<5>(key))
@@ -590,7 +613,8 @@ void Engine::HandleKernelEvent(const KernelEvent& event, TimePoint now) {
     // A child with its own reqid (charon's reqid): its trap policies carry that one.
     for (const auto& p : peers_)
       for (const auto& c : p.children)
-        if (c.reqid != 0 && c.reqid == acquire->reqid) (void)Initiate(p.name, c.name, now);
+        if (c.reqid != 0 && c.reqid == acquire->reqid && IsHome(p.name))
+          (void)Initiate(p.name, c.name, now);
   } else if (const auto* mapping = std::get_if<xfrm::MappingEvent>(&event)) {
     // RFC 3948 / 7296 2.23 (charon's update_sa_job): the kernel saw ESP-in-UDP of one of our
     // inbound SAs from a new source, the peer's new NAT mapping. Its IKE SA and CHILD_SAs move

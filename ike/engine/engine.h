@@ -32,6 +32,7 @@
 #include "ike/engine/engine_config.h"
 #include "ike/engine/engine_types.h"
 #include "ike/engine/ike_sa.h"
+#include "ike/engine/kernel_ids.h"
 #include "ike/observe/keymat_explain.h"
 #include "xfrm/kernel_ipsec.h"
 
@@ -43,6 +44,9 @@ using xfrm::KernelEvent;
 class Engine {
  public:
   Engine(EngineConfig config, crypto::Random& random, xfrm::KernelIpsec& kernel);
+  // A shard of a multi-core daemon (EngineConfig::shard_index): the reqids and %unique values
+  // come from `ids`, shared by all shards (kernel_ids.h).
+  Engine(EngineConfig config, crypto::Random& random, xfrm::KernelIpsec& kernel, KernelIds& ids);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -109,6 +113,7 @@ class Engine {
 
  private:
   // --- engine.cc
+  void Init();  // the constructors' common part
   const PeerConfig* FindPeer(std::string_view name) const;
   const ChildConfig* FindChildConfig(const PeerConfig& peer, std::string_view child) const;
   IkeSa* FindSa(std::uint64_t serial);
@@ -124,7 +129,15 @@ class Engine {
   std::vector<IkeSa*> SasWithIdentity(std::string_view peer, const IdPayload& id);
   void UnindexPeer(const IkeSa& sa);  // from sas_by_peer_ and sas_by_identity_
   IkeSa& NewSa(std::string_view peer, bool initiator, TimePoint now);
+  // A fresh SPI of ours; with shards, one that ShardOfSpi maps to this engine.
   std::uint64_t NewIkeSpi();
+  // Serials and CHILD_SA ids are unique across the shards (shard_index + n * shard_count).
+  std::uint64_t ShardUnique(std::uint64_t& counter) const {
+    return counter++ * config_.shard_count + config_.shard_index;
+  }
+  // True if this engine is the home shard of the peer config (shard.h: HomeShard): the one that
+  // acts on its start actions, its traps and their ACQUIREs.
+  bool IsHome(std::string_view peer) const;
   void RegisterSpi(IkeSa& sa);
   // Removes the SA: its CHILD_SAs leave the kernel, events are emitted, the SA is erased.
   void DestroySa(IkeSa& sa, TimePoint now, std::string_view reason);
@@ -346,18 +359,8 @@ class Engine {
   std::map<std::pair<std::uint64_t, Endpoint>, std::uint64_t> half_open_;  // (SPIi, peer) -> serial
   std::uint64_t next_serial_ = 1;
   std::uint64_t next_child_id_ = 1;
-  struct ReqidEntry {
-    std::uint32_t reqid;
-    std::size_t refs;
-  };
-  // Selectors, marks and XFRM interface ids (in, out), as charon's reqid allocation.
-  using ReqidKey = std::tuple<std::vector<xfrm::Selector>, std::vector<xfrm::Selector>, xfrm::Mark,
-                              xfrm::Mark, std::uint32_t, std::uint32_t>;
-  std::map<ReqidKey, ReqidEntry> reqids_;
-  std::uint32_t unique_mark_ = 0;  // the last value given for %unique (charon: from 1)
-  std::uint32_t unique_if_id_ = 0;  // the same for XFRM interface ids (charon counts apart)
-  std::map<std::uint32_t, std::size_t> fixed_reqids_;  // configured reqid -> references
-  std::uint32_t next_reqid_ = 1;
+  std::unique_ptr<KernelIdTable> own_ids_;  // when no shared table is given
+  KernelIds& ids_;
   CookieSecret cookie_current_, cookie_previous_;
   TimePoint cookie_rotate_at_{};
   std::deque<TimePoint> init_failures_;  // at most cookie_threshold entries

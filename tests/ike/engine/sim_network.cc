@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "ike/engine/shard.h"
+
 namespace minivpn::ike::test {
 
 SimNetwork::SimNetwork(Options options) : options_(options), rng_(options.seed) {}
@@ -10,6 +12,13 @@ void SimNetwork::Attach(const xfrm::IpAddress& address, Engine* engine) {
   engines_[address] = engine;
   if (std::find(unique_engines_.begin(), unique_engines_.end(), engine) == unique_engines_.end())
     unique_engines_.push_back(engine);
+}
+
+void SimNetwork::AttachShards(const xfrm::IpAddress& address, std::vector<Engine*> shards) {
+  for (Engine* shard : shards)
+    if (std::find(unique_engines_.begin(), unique_engines_.end(), shard) == unique_engines_.end())
+      unique_engines_.push_back(shard);
+  shards_[address] = std::move(shards);
 }
 
 Engine* SimNetwork::EngineFor(const xfrm::IpAddress& address) const {
@@ -55,6 +64,11 @@ void SimNetwork::Deliver(std::size_t i) {
   InFlight f = std::move(in_flight_.at(i));
   in_flight_.erase(in_flight_.begin() + static_cast<long>(i));
   Engine* to = EngineFor(f.datagram.remote.address);
+  if (auto it = shards_.find(f.datagram.remote.address); it != shards_.end()) {
+    const bool nat_t = f.datagram.remote.port == EngineConfig{}.nat_t_port;
+    const auto count = static_cast<std::uint32_t>(it->second.size());
+    to = it->second[SteerToShard(f.datagram.data, nat_t, count)];
+  }
   if (!to) {
     ++lost_;
     return;

@@ -38,6 +38,9 @@ class SimNetwork {
   explicit SimNetwork(Options options);
 
   void Attach(const xfrm::IpAddress& address, Engine* engine);
+  // The shards of one multi-core daemon at `address`: each datagram goes to the shard
+  // ike::SteerToShard names, as the daemon's steering does (shard i = shards[i]).
+  void AttachShards(const xfrm::IpAddress& address, std::vector<Engine*> shards);
   Engine* EngineFor(const xfrm::IpAddress& address) const;
 
   TimePoint now() const { return now_; }
@@ -81,6 +84,7 @@ class SimNetwork {
   Options options_;
   std::mt19937_64 rng_;
   std::map<xfrm::IpAddress, Engine*> engines_;
+  std::map<xfrm::IpAddress, std::vector<Engine*>> shards_;
   std::vector<Engine*> unique_engines_;  // in attach order, each engine once
   std::vector<InFlight> in_flight_;
   TimePoint now_{std::chrono::hours(1)};

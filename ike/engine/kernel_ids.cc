@@ -1,0 +1,76 @@
+#include "ike/engine/kernel_ids.h"
+
+#include <algorithm>
+
+#include "base/if_id.h"
+
+namespace minivpn::ike {
+
+// An allocated reqid is shared by the CHILD_SAs with the same selectors and
+// marks; a configured one (charon's reqid, for a child instantiated once at a
+// time) by every instance of that child, whatever its selectors. Allocation
+// skips the reqids in use and the ones any child has configured, so a child
+// that comes up later still gets its own.
+std::uint32_t KernelIdTable::AcquireReqid(const ReqidKey &key,
+                                          const std::function<bool(std::uint32_t)> &configured) {
+  if (auto it = allocated_.find(key); it != allocated_.end()) {
+    ++it->second.refs;
+    return it->second.reqid;
+  }
+  const auto taken = [&](std::uint32_t r) {
+    if (r == 0 || fixed_.contains(r) || configured(r)) return true;
+    return std::any_of(allocated_.begin(), allocated_.end(),
+                       [r](const auto &e) { return e.second.reqid == r; });
+  };
+  std::uint32_t reqid = 0;
+  do {
+    reqid = next_reqid_++;
+    if (next_reqid_ == 0) next_reqid_ = 1;
+  } while (taken(reqid));
+  allocated_[key] = Entry{reqid, 1};
+  return reqid;
+}
+
+bool KernelIdTable::HoldReqid(std::uint32_t reqid) {
+  if (auto fixed = fixed_.find(reqid); fixed != fixed_.end()) {
+    ++fixed->second;
+    return true;
+  }
+  for (auto &[key, entry] : allocated_) {
+    if (entry.reqid != reqid) continue;
+    ++entry.refs;
+    return true;
+  }
+  return false;
+}
+
+void KernelIdTable::ReleaseReqid(std::uint32_t reqid) {
+  if (auto fixed = fixed_.find(reqid); fixed != fixed_.end()) {
+    if (--fixed->second == 0) fixed_.erase(fixed);
+    return;
+  }
+  for (auto it = allocated_.begin(); it != allocated_.end(); ++it) {
+    if (it->second.reqid != reqid) continue;
+    if (--it->second.refs == 0) allocated_.erase(it);
+    return;
+  }
+}
+
+std::vector<ReqidKey> KernelIdTable::KeysOf(std::uint32_t reqid) const {
+  std::vector<ReqidKey> keys;
+  for (const auto &[key, entry] : allocated_)
+    if (entry.reqid == reqid) keys.push_back(key);
+  return keys;
+}
+
+std::uint32_t KernelIdTable::NextUniqueMark() {
+  if (++unique_mark_ >= xfrm::Mark::kUniqueDir) unique_mark_ = 1;  // never the markers
+  return unique_mark_;
+}
+
+std::uint32_t KernelIdTable::NextUniqueIfId() {
+  if (++unique_if_id_ >= base::kIfIdUniqueDir) unique_if_id_ = 1;  // never the markers
+  return unique_if_id_;
+}
+
+}  // namespace minivpn::ike
