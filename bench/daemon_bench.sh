@@ -19,12 +19,16 @@
 # usage: bench/daemon_bench.sh --daemon charon|minivpnd|standin [--group x25519]
 #          [--handshakes 3000] [--concurrency 16] [--keep 1000,10000] [--out DIR]
 #          [--bench PATH] [--minivpnd PATH] [--minivpnctl PATH]
+#          [--cpus LIST] [--workers N] [--rate-only] [--tag NAME]
+# --cpus: the daemon runs under `taskset -c LIST` (the generator is not pinned); --workers: minivpnd's
+# --workers; --rate-only: (b) alone; --tag: written as DIR/<daemon>-<group>-<tag>.json.
 # Writes DIR/<daemon>-<group>.json and prints one summary line. Needs root (netns, veth).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 daemon="" group=x25519 handshakes=3000 concurrency=16 keep=1000,10000
+cpus="" workers=1 rate_only=0 tag=""
 out="$root/build-bench/results"
 bench="$root/build-bench/bench/minivpn-bench"
 minivpnd="$root/build/release/cli/minivpnd"
@@ -40,6 +44,10 @@ while (($#)); do
     --bench) bench=$2; shift 2 ;;
     --minivpnd) minivpnd=$2; shift 2 ;;
     --minivpnctl) minivpnctl=$2; shift 2 ;;
+    --cpus) cpus=$2; shift 2 ;;
+    --workers) workers=$2; shift 2 ;;
+    --rate-only) rate_only=1; shift ;;
+    --tag) tag=$2; shift 2 ;;
     *) echo "daemon_bench.sh: unknown argument $1" >&2; exit 64 ;;
   esac
 done
@@ -151,13 +159,16 @@ secrets {
 EOF
 }
 
+pin=()
+[[ -n $cpus ]] && pin=(taskset -c "$cpus")
+
 start_daemon() {
   write_configs
   ip netns exec "$ns" ip route flush table 220 2>/dev/null || true
   case $daemon in
     charon)
       ip netns exec "$ns" env STRONGSWAN_CONF="$work/strongswan.conf" \
-        /usr/sbin/charon-systemd >"$work/daemon.stdout" 2>&1 &
+        "${pin[@]}" /usr/sbin/charon-systemd >"$work/daemon.stdout" 2>&1 &
       pid=$!
       local i
       for ((i = 0; i < 100; i++)); do
@@ -170,7 +181,8 @@ start_daemon() {
         echo "daemon_bench.sh: swanctl --load-all failed:" >&2; cat "$work/swanctl.out" >&2; exit 1; }
       ;;
     minivpnd)
-      ip netns exec "$ns" "$minivpnd" --fake-kernel --config "$work/swanctl.conf" \
+      ip netns exec "$ns" "${pin[@]}" "$minivpnd" --fake-kernel --workers "$workers" \
+        --config "$work/swanctl.conf" \
         --strongswan-conf "$work/strongswan.conf" --vici "$work/vici" \
         >"$work/daemon.stdout" 2>&1 &
       pid=$!
@@ -229,6 +241,14 @@ p50=$(json_field "$work/rate.json" latency_p50_ms)
 p99=$(json_field "$work/rate.json" latency_p99_ms)
 cpu_us=$(awk -v a="$c0" -v b="$c1" -v n="$est" 'BEGIN { printf "%.1f", n ? (b - a) / 1000 / n : 0 }')
 stop_daemon
+
+if ((rate_only)); then
+  cat >"$out/$daemon-$group-$tag.json" <<EOF
+{"bench": "e-cores", "daemon": "$daemon", "tag": "$tag", "cpus": "${cpus:-all}", "workers": $workers, "background": "${MVBENCH_BACKGROUND:-none}", "handshakes": $est, "failed": $failed, "responder_cpu_us_per_handshake": $cpu_us, "handshakes_per_s": $rate, "latency_p50_ms": $p50, "latency_p99_ms": $p99, "concurrency": $concurrency}
+EOF
+  echo "$daemon $tag: $rate handshakes/s, p50 $p50 ms, p99 $p99 ms, $cpu_us us CPU per handshake, $failed failed"
+  exit 0
+fi
 
 # ---- (c) RSS per established tunnel
 start_daemon

@@ -4,9 +4,11 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "bench/crypto_floor.h"
 #include "bench/null_kernel.h"
+#include "cli/daemon/engine_shards.h"
 #include "crypto/random.h"
 #include "ike/engine/engine.h"
 #include "xfrm/fake_kernel.h"
@@ -44,8 +46,16 @@ ike::Datagram Arrive(ike::Datagram d) {
   return ike::Datagram{.local = d.remote, .remote = d.local, .data = std::move(d.data)};
 }
 
+// The responder shard a thread of RunShardBench drives (none: one engine alone).
+struct ShardSlot {
+  std::uint32_t index = 0;
+  std::uint32_t count = 1;
+  ike::SharedIds* ids = nullptr;
+  std::size_t first_tunnel = 0;  // the thread's tunnels get names of their own
+};
+
 GroupResult RunGroup(crypto::DhGroup group, const EngineBenchOptions& options,
-                     const InstructionCounter& counter) {
+                     const InstructionCounter& counter, const ShardSlot& slot = {}) {
   ike::EngineConfig config;
   // One initiator address brings all handshakes: lift the per-IP half-open limits (2.6),
   // which would otherwise answer with COOKIEs or drop (charon's bench config does the same).
@@ -61,7 +71,11 @@ GroupResult RunGroup(crypto::DhGroup group, const EngineBenchOptions& options,
                                                     : static_cast<xfrm::KernelIpsec&>(fake_r);
   const std::uint64_t rss0 = RssBytes();
   ike::Engine initiator(config, rand_i, kernel_i);
-  ike::Engine responder(config, rand_r, kernel_r);
+  ike::EngineConfig shard_config = config;
+  shard_config.shard_index = slot.index;
+  shard_config.shard_count = slot.count;
+  ike::SharedIdTable own_ids;
+  ike::Engine responder(shard_config, rand_r, kernel_r, slot.ids ? *slot.ids : own_ids);
   const auto ip_i = *xfrm::IpAddress::Parse("192.0.2.1");
   const auto ip_r = *xfrm::IpAddress::Parse("192.0.2.2");
   TunnelOptions tunnel{.group = group, .ts_mode = options.ts_mode};
@@ -80,8 +94,9 @@ GroupResult RunGroup(crypto::DhGroup group, const EngineBenchOptions& options,
   std::size_t idle_rounds = 0;
   while (result.established + result.failures < options.tunnels) {
     while (in_flight < options.concurrency && next < options.tunnels) {
-      auto added = initiator.AddPeer(InitiatorPeer(next, ip_i, ip_r, 500, tunnel, psk), now);
-      auto started = added ? initiator.Initiate("t" + std::to_string(next), "net", now)
+      const std::size_t t = slot.first_tunnel + next;
+      auto added = initiator.AddPeer(InitiatorPeer(t, ip_i, ip_r, 500, tunnel, psk), now);
+      auto started = added ? initiator.Initiate("t" + std::to_string(t), "net", now)
                            : std::expected<std::uint64_t, std::string>(std::unexpected("config"));
       ++next;
       if (!started) {
@@ -247,6 +262,73 @@ int RunEngineBench(const EngineBenchOptions& options) {
   for (const auto& r : results)
     if (r.failures != 0 || r.established == 0) return 2;
   return 0;
+}
+
+int RunShardBench(const EngineBenchOptions& options) {
+  std::printf("bench (e): engine shards, one thread each; %zu x25519 handshakes (DELETE after "
+              "each, null kernel) spread over the threads; %u CPUs here\n",
+              options.tunnels, std::thread::hardware_concurrency());
+  std::printf("%-8s %8s %6s %10s %8s %12s\n", "threads", "ok", "fail", "hs/s", "scaling",
+              "resp_us/hs");
+  std::vector<std::string> rows;
+  double base = 0;
+  bool ok = true;
+  for (const std::size_t threads : options.threads) {
+    auto ids = daemon::MakeLockedSharedIds();
+    std::vector<GroupResult> results(threads);
+    EngineBenchOptions per = options;
+    per.tunnels = options.tunnels / threads;
+    per.null_kernel = true;
+    per.delete_after = true;
+    per.segment = 0;
+    const auto wall0 = std::chrono::steady_clock::now();
+    std::vector<std::thread> workers;
+    for (std::size_t i = 0; i < threads; ++i) {
+      workers.emplace_back([&, i] {
+        InstructionCounter counter;
+        results[i] = RunGroup(crypto::DhGroup::kCurve25519, per, counter,
+                              ShardSlot{.index = static_cast<std::uint32_t>(i),
+                                        .count = static_cast<std::uint32_t>(threads),
+                                        .ids = ids.get(),
+                                        .first_tunnel = i * per.tunnels});
+      });
+    }
+    for (auto& w : workers) w.join();
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+    std::size_t established = 0, failures = 0;
+    double cpu_us = 0;
+    for (const auto& r : results) {
+      established += r.established;
+      failures += r.failures;
+      cpu_us += r.cpu_us * static_cast<double>(r.established);
+    }
+    cpu_us /= static_cast<double>(established ? established : 1);
+    const double rate = wall > 0 ? static_cast<double>(established) / wall : 0;
+    if (base == 0) base = rate;
+    const double scaling = base > 0 ? rate / base : 0;
+    std::printf("%-8zu %8zu %6zu %10.0f %8.2f %12.1f\n", threads, established, failures, rate,
+                scaling, cpu_us);
+    rows.push_back(Json()
+                       .Add("threads", static_cast<std::uint64_t>(threads))
+                       .Add("established", static_cast<std::uint64_t>(established))
+                       .Add("failures", static_cast<std::uint64_t>(failures))
+                       .Add("handshakes_per_s", rate)
+                       .Add("scaling", scaling)
+                       .Add("responder_cpu_us_per_handshake", cpu_us)
+                       .Render());
+    ok = ok && failures == 0 && established > 0;
+  }
+  if (!options.json_path.empty() &&
+      !WriteFile(options.json_path, Json()
+                                        .Add("bench", "e-shards")
+                                        .Add("tunnels", static_cast<std::uint64_t>(options.tunnels))
+                                        .Add("cpus", static_cast<std::uint64_t>(
+                                                         std::thread::hardware_concurrency()))
+                                        .AddRaw("rows", Json::Array(rows))
+                                        .Render()))
+    return 1;
+  return ok ? 0 : 2;
 }
 
 }  // namespace minivpn::bench

@@ -27,10 +27,18 @@ struct EngineBenchOptions {
   std::size_t floor_iterations = 400;
   TsMode ts_mode = TsMode::kRoute;
   std::string json_path;          // empty = no file
+  // shards: the thread counts to compare (each thread an initiator and a responder shard).
+  std::vector<std::size_t> threads = {1, 2};
 };
 
 // Runs the benchmark for each group, prints a table, writes JSON; returns the exit status.
 int RunEngineBench(const EngineBenchOptions& options);
+
+// (e) the engine split into shards, one thread each, as minivpnd --workers runs it: thread i
+// drives its own initiator against responder shard i of T (the shards share one locked table of
+// reqids and serials, as in the daemon); M x25519 handshakes (DELETE after each, null kernel)
+// spread over the threads. Prints handshakes/s (wall) for each thread count and the scaling.
+int RunShardBench(const EngineBenchOptions& options);
 
 // The responder's calls go through here (not inlined), so that callgrind can restrict its
 // collection to them: valgrind --tool=callgrind --toggle-collect='*BenchResponderCall*'.

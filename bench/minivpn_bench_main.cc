@@ -5,6 +5,8 @@
 //                         [--ts route|host] [--json FILE]
 //       (a) initiator + responder engines in one process: responder CPU per handshake next to
 //           the crypto floor measured by this binary.
+//   minivpn-bench shards  [--threads 1,2] [--tunnels M] [--concurrency C] [--json FILE]
+//       (e) the engine as minivpnd --workers splits it: one thread per shard, handshakes/s.
 //   minivpn-bench load    --local ADDR --remote ADDR [--port 500] [--natt-port 4500]
 //                         [--tunnels N] [--concurrency C] [--duration T] [--delete|--keep]
 //                         [--group x25519] [--ts route|host] [--first-index I]
@@ -30,7 +32,7 @@ namespace minivpn::bench {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: minivpn-bench engine|load|respond [options]  (see bench/README.md)\n";
+    "usage: minivpn-bench engine|shards|load|respond [options]  (see bench/README.md)\n";
 
 // --key value pairs and bare --flags.
 class Args {
@@ -129,6 +131,29 @@ int Engine(int argc, char** argv) {
   return RunEngineBench(o);
 }
 
+int Shards(int argc, char** argv) {
+  Args args(argc, argv, {});
+  EngineBenchOptions o;
+  o.tunnels = args.Size("tunnels", 4000);
+  o.concurrency = args.Size("concurrency", o.concurrency);
+  o.json_path = args.Str("json", "");
+  if (args.Has("threads")) {
+    o.threads.clear();
+    std::string list = args.Str("threads", "");
+    std::size_t start = 0;
+    while (start <= list.size()) {
+      std::size_t end = list.find(',', start);
+      if (end == std::string::npos) end = list.size();
+      o.threads.push_back(std::strtoul(list.substr(start, end - start).c_str(), nullptr, 10));
+      if (o.threads.back() == 0) Args::Fail("--threads: a list of counts > 0");
+      start = end + 1;
+    }
+  }
+  args.CheckAllUsed();
+  if (o.tunnels == 0 || o.concurrency == 0) Args::Fail("--tunnels and --concurrency must be > 0");
+  return RunShardBench(o);
+}
+
 int Load(int argc, char** argv) {
   Args args(argc, argv, {"keep", "delete", "initial-contact", "quiet"});
   LoadOptions o;
@@ -181,6 +206,7 @@ int main(int argc, char** argv) {
   }
   const std::string_view command = argv[1];
   if (command == "engine") return minivpn::bench::Engine(argc, argv);
+  if (command == "shards") return minivpn::bench::Shards(argc, argv);
   if (command == "load") return minivpn::bench::Load(argc, argv);
   if (command == "respond") return minivpn::bench::Respond(argc, argv);
   std::fputs(minivpn::bench::kUsage, stderr);

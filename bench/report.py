@@ -64,6 +64,27 @@ def main():
                   f"{r['latency_p50_ms']:7.2f} {r['latency_p99_ms']:7.2f} {m1:12} {m10:13} "
                   f"{r['failed'] + r['keep_failed']:5}")
         print("targets: minivpnd <= 1/4 of charon's CPU per handshake and <= 1/4 of its bytes per tunnel")
+    cores = []
+    for name in sorted(os.listdir(out)):
+        r = load(os.path.join(out, name)) if name.endswith(".json") and "-c" in name else None
+        if r and r.get("bench") == "e-cores":
+            cores.append(r)
+    if cores:
+        merged["e"] = cores
+        print("\n(e) handshakes/s and setup latency by cores (responder pinned; generator shares the host)")
+        print(f"{'daemon':9} {'cores':>5} {'workers':>7} {'load':>6} {'hs/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
+              f"{'us/hs':>7} {'fail':>5}")
+        order = {"charon": 0, "minivpnd": 1}
+        cores.sort(key=lambda r: (r["background"] != "none", r["cpus"], order.get(r["daemon"], 2)))
+        for r in cores:
+            n = len(range(int(r["cpus"].split("-")[0]), int(r["cpus"].split("-")[-1]) + 1))
+            print(f"{r['daemon']:9} {n:5} {r['workers'] if r['daemon'] == 'minivpnd' else '-':>7} "
+                  f"{'idle' if r['background'] == 'none' else 'busy':>6} {r['handshakes_per_s']:7.0f} "
+                  f"{r['latency_p50_ms']:7.2f} {r['latency_p99_ms']:7.2f} "
+                  f"{r['responder_cpu_us_per_handshake']:7.1f} {r['failed']:5}")
+        busy = next((r["background"] for r in cores if r["background"] != "none"), None)
+        if busy:
+            print(f"busy = {busy} running beside both")
     d = load(os.path.join(out, "d-latency.json"))
     if d:
         merged["d"] = d

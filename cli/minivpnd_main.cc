@@ -76,6 +76,10 @@ int main(int argc, char** argv) {
                "The daemon runs the same checks (but the ports) at start");
   app.add_flag("--fake-kernel", options.fake_kernel,
                "benchmarks only: keep CHILD_SAs in memory instead of the kernel");
+  app.add_option("--workers", options.workers,
+                 "engine worker threads, each a shard of the IKE SAs (0: one per core this "
+                 "process may run on; 1: everything on the event thread)")
+      ->capture_default_str();
   std::string trace;
   auto* trace_opt =
       app.add_option("--trace", trace,

@@ -70,9 +70,16 @@ std::expected<void, std::string> Daemon::Start() {
   if (auto opened = OpenKernel(); !opened) return opened;
   ike::EngineConfig engine_config = ToEngineConfig(config.global);
   engine_config.retain_keymat = options_.retain_keys;
-  engine_ = std::make_unique<ike::Engine>(engine_config, random_, *kernel_);
-  if (options_.trace) engine_->SetTraceSink([this](const ike::TraceRecord& r) { OnTrace(r); });
-  engine_->SetKeySink([this](const ike::KeyRecord& r) { OnKeys(r); });
+  const std::uint32_t workers = options_.workers != 0 ? options_.workers : DefaultWorkerCount();
+  shards_ = std::make_unique<EngineShards>(
+      io_, workers, engine_config, *kernel_,
+      EngineShards::Sinks{
+          .send = [this](const Datagram& d) { Send(d); },
+          .events = [this](std::vector<ike::Event> events) { OnEngineEvents(std::move(events)); }});
+  if (options_.trace) shards_->SetTraceSink([this](const ike::TraceRecord& r) { OnTrace(r); });
+  shards_->SetKeySink([this](const ike::KeyRecord& r) { OnKeys(r); });
+  log_.Info(Subsystem::kIke, 1, "{} engine worker{}", workers,
+            workers == 1 ? " (the event thread)" : " threads");
   if (options_.retain_keys) {
     log_.Warn(Subsystem::kIke,
               "--retain-keys: key material stays in memory for 'minivpnctl explain "
@@ -117,6 +124,7 @@ std::expected<void, std::string> Daemon::Start() {
 
   ArmSignals();
 
+  shards_->Start();
   if (auto applied = ApplyConfig(std::move(config), true); !applied) return applied;
   Pump();
   notify_.Ready(ServiceStatusNow());
@@ -125,8 +133,8 @@ std::expected<void, std::string> Daemon::Start() {
 }
 
 std::string Daemon::ServiceStatusNow() const {
-  return ServiceStatus(engine_ ? engine_->ike_sa_count() : 0,
-                       engine_ ? engine_->child_sa_count() : 0, config_.connections.size());
+  return ServiceStatus(shards_ ? shards_->ike_sa_count() : 0,
+                       shards_ ? shards_->child_sa_count() : 0, config_.connections.size());
 }
 
 // Only under systemd (NOTIFY_SOCKET): the status line every 5 s, or more often if the unit's
@@ -249,7 +257,7 @@ std::expected<void, std::string> Daemon::ApplyConfig(config::Config next, bool i
       log_.Info(Subsystem::kCfg, 1, "connection '{}' {}", old.name,
                 same ? "changed: restarting it" : "removed");
       if (outcome) (same ? outcome->changed : outcome->removed).push_back(old.name);
-      engine_->RemovePeer(old.name, now);
+      shards_->RemovePeer(old.name, now);
       DeleteVtis(old);
     }
   }
@@ -266,7 +274,7 @@ std::expected<void, std::string> Daemon::ApplyConfig(config::Config next, bool i
       log_.Info(Subsystem::kCfg, 1, "connection '{}': Wireshark keys ({}) go to {}", conn->name,
                 keys.ike && keys.esp ? "IKE, ESP" : keys.ike ? "IKE" : "ESP", keys.dir);
     }
-    auto added = engine_->AddPeer(std::move(peer), now);
+    auto added = shards_->AddPeer(std::move(peer), now);
     if (!added) {
       log_.Error(Subsystem::kCfg, "connection '{}': {}", conn->name, added.error());
       if (outcome)
@@ -381,7 +389,7 @@ void Daemon::FollowChildSas(const std::vector<ike::Event>& events) {
     }
   }
   if (!relevant) return;
-  const auto sas = engine_->ListSas(Now());
+  const auto sas = shards_->ListSas(Now());
   const auto installed = [&sas](const std::string& conn, const std::string& child) {
     return std::any_of(sas.begin(), sas.end(), [&](const ike::IkeSaInfo& sa) {
       return sa.peer == conn &&
@@ -408,6 +416,7 @@ bool Daemon::CreateLink(const config::ConnectionConfig& conn, const std::string&
                         const std::string& name, const std::function<std::error_code()>& create,
                         const std::vector<config::Subnet>& addrs,
                         const std::vector<config::Subnet>& routes) {
+  auto kernel_lock = LockKernel();
   const auto entry = JournalEntry::Vti(name);
   auto created = journal_->IntendAdd(entry);
   if (!created) {
@@ -454,6 +463,7 @@ void Daemon::DeleteVtis(const config::ConnectionConfig& conn) {
 }
 
 void Daemon::RemoveVti(const std::string& name) {
+  auto kernel_lock = LockKernel();
   const auto entry = JournalEntry::Vti(name);
   journal_->IntendRemove(entry);
   const auto ec = vti_->Delete(name);
@@ -469,7 +479,7 @@ void Daemon::FollowPeer(const ike::Event& event) {
   };
   if (std::none_of(conn->children.begin(), conn->children.end(), follows)) return;
   std::optional<ike::IkeSaInfo> sa;
-  for (auto& info : engine_->ListSas(Now()))
+  for (auto& info : shards_->ListSas(Now()))
     if (info.serial == event.ike_serial) sa = std::move(info);
   if (!sa) return;
   for (const auto& child : conn->children) {
@@ -492,13 +502,13 @@ void Daemon::FollowPeer(const ike::Event& event) {
 }
 
 void Daemon::OnDatagram(Datagram datagram) {
-  if (!engine_) return;
+  if (!shards_) return;
   if (log_.Enabled(Subsystem::kNet, 3)) {
     log_.Info(Subsystem::kNet, 3, "received {} bytes from {} to {}", datagram.data.size(),
               datagram.remote.ToString(), datagram.local.ToString());
   }
-  engine_->HandleDatagram(datagram, Now());
-  Pump();
+  shards_->HandleDatagram(std::move(datagram));
+  if (!shards_->threaded()) Pump();
 }
 
 void Daemon::ArmKernelEvents() {
@@ -509,9 +519,9 @@ void Daemon::ArmKernelEvents() {
                                if (!events) {
                                  log_.Warn(Subsystem::kKnl, "reading xfrm events: {}",
                                            events.error().message());
-                               } else if (engine_) {
+                               } else if (shards_) {
                                  for (const auto& event : *events) {
-                                   engine_->HandleKernelEvent(event, Now());
+                                   shards_->HandleKernelEvent(event, Now());
                                  }
                                  Pump();
                                }
@@ -520,7 +530,7 @@ void Daemon::ArmKernelEvents() {
 }
 
 void Daemon::ArmTimer() {
-  auto deadline = engine_ ? engine_->NextDeadline() : std::nullopt;
+  auto deadline = shards_ ? shards_->NextDeadline() : std::nullopt;
   // The pending wait stands unless the engine's next deadline is earlier (no cancel, no new
   // wait, no timerfd update per event). A wait that fires before the engine's deadline (which
   // moved later, or went away) finds nothing due in HandleTimers and re-arms from there.
@@ -530,20 +540,29 @@ void Daemon::ArmTimer() {
   timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;  // re-armed or cancelled
     timer_armed_.reset();
-    engine_->HandleTimers(Now());
+    shards_->HandleTimers(Now());
     Pump();
   });
 }
 
-void Daemon::Pump() {
-  for (const auto& d : engine_->TakeDatagrams()) {
-    if (auto ec = sockets_.Send(d)) {
-      log_.Warn(Subsystem::kNet, "sending {} bytes to {}[{}] failed: {}", d.data.size(),
-                d.remote.address.ToString(), d.remote.port, ec.message());
-    }
+void Daemon::Send(const Datagram& d) {
+  if (auto ec = sockets_.Send(d)) {
+    shards_->RunOnMain([this, size = d.data.size(), to = d.remote, ec] {
+      log_.Warn(Subsystem::kNet, "sending {} bytes to {}[{}] failed: {}", size,
+                to.address.ToString(), to.port, ec.message());
+    });
   }
+}
+
+void Daemon::Pump() { OnEngineEvents(shards_->Flush()); }
+
+std::unique_lock<std::mutex> Daemon::LockKernel() {
+  return shards_ ? shards_->LockKernel() : std::unique_lock<std::mutex>();
+}
+
+void Daemon::OnEngineEvents(std::vector<ike::Event> events) {
+  if (!shards_) return;  // posted by a worker before the shutdown finished
   log_.Hold();
-  const auto events = engine_->TakeEvents();
   for (const auto& event : events) LogEvent(event);
   log_.Release();
   for (const auto& event : events)
@@ -553,7 +572,7 @@ void Daemon::Pump() {
   if (!waiters_.empty()) AdvanceWaiters(events);
   if (vici_ && !events.empty()) ViciSaEvents(events);
   if (updown_ && !events.empty()) RunUpdown(events);
-  if (shutting_down_ && engine_->ike_sa_count() == 0) {
+  if (shutting_down_ && shards_->ike_sa_count() == 0) {
     FinishShutdown();
     return;
   }
@@ -614,14 +633,27 @@ void Daemon::LogEvent(const ike::Event& event) {
   }
 }
 
+// The sinks run inside an engine call: with workers on a worker thread, so they take copies of
+// what the main thread needs (the log and the key files are the main thread's).
 void Daemon::OnTrace(const ike::TraceRecord& r) {
-  for (const auto& line : TraceLines(r, *options_.trace, started_))
-    log_.Write(Subsystem::kEnc, Priority::kInfo, line);
+  shards_->RunOnMain([this, lines = TraceLines(r, *options_.trace, started_)] {
+    for (const auto& line : lines) log_.Write(Subsystem::kEnc, Priority::kInfo, line);
+  });
 }
 
 void Daemon::OnKeys(const ike::KeyRecord& r) {
+  if (r.lines == nullptr) return;
+  shards_->RunOnMain([this, peer = std::string(r.peer), serial = r.ike_serial,
+                      table = std::string(r.table),
+                      lines = std::make_shared<SecretBytes>(r.lines->Clone())] {
+    WriteKeys(
+        ike::KeyRecord{.peer = peer, .ike_serial = serial, .table = table, .lines = lines.get()});
+  });
+}
+
+void Daemon::WriteKeys(const ike::KeyRecord& r) {
   auto it = key_exports_.find(r.peer);
-  if (it == key_exports_.end() || it->second.dir.empty() || r.lines == nullptr) return;
+  if (it == key_exports_.end() || it->second.dir.empty()) return;
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::path dir(it->second.dir);
@@ -677,7 +709,7 @@ void Daemon::BeginShutdown() {
   service_timer_.cancel();
   FinishWaiters(CommandOutcome::Fail("minivpnd is shutting down"));
   log_.Info(Subsystem::kIke, 0, "shutting down: deleting all SAs");
-  for (const auto& conn : config_.connections) engine_->RemovePeer(conn.name, Now());
+  for (const auto& conn : config_.connections) shards_->RemovePeer(conn.name, Now());
   shutdown_timer_.expires_after(options_.shutdown_grace);
   shutdown_timer_.async_wait([this](boost::system::error_code ec) {
     if (!ec) FinishShutdown();
@@ -686,7 +718,7 @@ void Daemon::BeginShutdown() {
 }
 
 void Daemon::FinishShutdown() {
-  if (!engine_) return;
+  if (!shards_) return;
   // The down scripts of the tunnels just deleted run to their end first (charon runs them before
   // it exits; they remove what the up scripts made), within the updown timeout and a margin.
   if (updown_ && !updown_->idle()) {
@@ -702,8 +734,8 @@ void Daemon::FinishShutdown() {
   if (updown_) updown_->Stop();
   // Engine::RemovePeer (BeginShutdown) already took every CHILD_SA out of the kernel after
   // sending its DELETE; what is left here is the VTIs we created.
-  engine_->TakeEvents();
-  engine_.reset();
+  shards_->Stop();
+  shards_.reset();
   for (auto it = our_vtis_.rbegin(); vti_ && it != our_vtis_.rend(); ++it) RemoveVti(*it);
   our_vtis_.clear();
   vti_links_.clear();

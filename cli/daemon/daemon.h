@@ -6,7 +6,8 @@
 //   vici socket (swanctl, minivpnctl) -> commands / queries        events ----> Logger, Stats
 //   signals: SIGTERM (DELETE everything, clean the kernel, exit 0), SIGHUP (reload)
 //
-// Everything runs on one thread; the engine is never touched from anywhere else.
+// Everything runs on one thread, except the engines' work with more than one worker
+// (engine_shards.h: each worker thread runs its own engine, a shard of the IKE SAs).
 #pragma once
 
 #include <string.h>
@@ -25,6 +26,7 @@
 
 #include "cli/config/config.h"
 #include "cli/daemon/command.h"
+#include "cli/daemon/engine_shards.h"
 #include "cli/daemon/unix_socket.h"
 #include "cli/daemon/updown.h"
 #include "cli/daemon/vici_server.h"
@@ -65,6 +67,9 @@ struct DaemonOptions {
   // -d was given: it decides the log levels; otherwise strongswan.conf's loggers do
   // (config::GlobalSettings::log_levels), else the Logger's default.
   bool log_levels_from_command_line = false;
+  // --workers: engine shards, one worker thread each (engine_shards.h); 0 = one per core.
+  // 1 until INITIAL_CONTACT and unique reach across shards (see docs/architecture.md).
+  std::uint32_t workers = 1;
 };
 
 class Daemon {
@@ -119,11 +124,19 @@ class Daemon {
   void OnDatagram(Datagram datagram);
   void ArmKernelEvents();
   void ArmTimer();
+  // Sends what the engines produced on this thread and handles their events (with workers, the
+  // events come later, through OnEngineEvents).
   void Pump();
+  // Sends one datagram (from any thread: sendmsg is thread-safe; a failure is logged on main).
+  void Send(const Datagram& datagram);
+  void OnEngineEvents(std::vector<ike::Event> events);
+  // The kernel lock while workers may use the kernel and its journal (nothing without shards).
+  std::unique_lock<std::mutex> LockKernel();
   void LogEvent(const ike::Event& event);
   // The engine's sinks (issue 9): --trace output and the Wireshark export.
   void OnTrace(const ike::TraceRecord& record);
   void OnKeys(const ike::KeyRecord& record);
+  void WriteKeys(const ike::KeyRecord& record);  // on the main thread
 
   void ArmSignals();
   ReloadOutcome Reload();
@@ -181,7 +194,7 @@ class Daemon {
   std::unique_ptr<vti::VtiManager> vti_;
   std::optional<KernelJournal> journal_;
   std::unique_ptr<xfrm::KernelIpsec> kernel_;  // JournalingKernel over netlink_, or a FakeKernel
-  std::unique_ptr<ike::Engine> engine_;
+  std::unique_ptr<EngineShards> shards_;
   std::optional<xfrm::XfrmEventListener> events_;
   std::unique_ptr<boost::asio::posix::stream_descriptor> events_stream_;
   IkeSockets sockets_;

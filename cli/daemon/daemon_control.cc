@@ -62,23 +62,25 @@ void Daemon::StartWaiting(const WaitRequest& request,
   std::expected<void, std::string> started;
   if (request.command == Command::kInitiate) {
     w.kind = Waiter::Kind::kInitiate;
-    auto serial = engine_->Initiate(w.peer, w.child, now);
+    auto serial = shards_->Initiate(w.peer, w.child, now);
     if (serial) {
       w.ike_serial = *serial;
       // Already up: no event will come for it, so the answer is now.
       const auto* conn = config_.Find(w.peer);
-      const std::string child =
-          !w.child.empty() ? w.child : conn->children.empty() ? "" : conn->children.front().name;
-      for (const auto& sa : engine_->ListSas(now)) {
+      const std::string child = !w.child.empty()         ? w.child
+                                : conn->children.empty() ? ""
+                                                         : conn->children.front().name;
+      for (const auto& sa : shards_->ListSas(now)) {
         if (sa.serial != *serial) continue;
-        const bool up = child.empty()
-                            ? sa.state == ike::IkeState::kEstablished
-                            : std::any_of(sa.children.begin(), sa.children.end(), [&](const auto& c) {
-                                return c.name == child && c.state == ike::ChildState::kInstalled;
-                              });
+        const bool up =
+            child.empty() ? sa.state == ike::IkeState::kEstablished
+                          : std::any_of(sa.children.begin(), sa.children.end(), [&](const auto& c) {
+                              return c.name == child && c.state == ike::ChildState::kInstalled;
+                            });
         if (up) {
-          w.responder->Finish(CommandOutcome::Ok(
-              child.empty() ? "IKE_SA established" : fmt::format("CHILD_SA {} established", child)));
+          w.responder->Finish(
+              CommandOutcome::Ok(child.empty() ? "IKE_SA established"
+                                               : fmt::format("CHILD_SA {} established", child)));
           return;
         }
       }
@@ -87,10 +89,10 @@ void Daemon::StartWaiting(const WaitRequest& request,
     }
   } else if (request.command == Command::kTerminate) {
     w.kind = w.child.empty() ? Waiter::Kind::kTerminate : Waiter::Kind::kTerminateChild;
-    started = engine_->Terminate(w.peer, w.child, now);
+    started = shards_->Terminate(w.peer, w.child, now);
   } else {
     w.kind = w.child.empty() ? Waiter::Kind::kRekeyIke : Waiter::Kind::kRekeyChild;
-    started = engine_->Rekey(w.peer, w.child, now);
+    started = shards_->Rekey(w.peer, w.child, now);
   }
   if (!started) {
     Pump();
@@ -126,15 +128,15 @@ std::expected<void, std::string> Daemon::StartWithoutWaiting(const WaitRequest& 
   std::expected<void, std::string> result;
   switch (request.command) {
     case WaitRequest::Command::kInitiate:
-      if (auto serial = engine_->Initiate(request.peer, request.child, now); !serial) {
+      if (auto serial = shards_->Initiate(request.peer, request.child, now); !serial) {
         result = std::unexpected(serial.error());
       }
       break;
     case WaitRequest::Command::kTerminate:
-      result = engine_->Terminate(request.peer, request.child, now);
+      result = shards_->Terminate(request.peer, request.child, now);
       break;
     case WaitRequest::Command::kRekey:
-      result = engine_->Rekey(request.peer, request.child, now);
+      result = shards_->Rekey(request.peer, request.child, now);
       break;
   }
   Pump();
@@ -195,11 +197,11 @@ void Daemon::AdvanceWaiters(const std::vector<ike::Event>& events) {
       }
       if (outcome) break;
     }
-    if (!outcome && w.kind == Kind::kTerminate && engine_->ike_sa_count(w.peer) == 0)
+    if (!outcome && w.kind == Kind::kTerminate && shards_->ike_sa_count(w.peer) == 0)
       outcome = CommandOutcome::Ok("IKE_SA deleted");
     if (!outcome && (w.kind == Kind::kRekeyIke || w.kind == Kind::kRekeyChild ||
                      w.kind == Kind::kTerminateChild) &&
-        engine_->ike_sa_count(w.peer) == 0) {
+        shards_->ike_sa_count(w.peer) == 0) {
       outcome = CommandOutcome::Fail(fmt::format("the IKE_SA of '{}' is gone", w.peer));
     }
     if (!outcome) return false;
@@ -239,11 +241,12 @@ vici::Message Daemon::ViciStats() const {
       .AddSection("exchanges", std::move(exchanges))
       .AddSection("retransmits", vici::Section().Add("total", Count(retransmits_)))
       .AddSection("failures", std::move(failures))
-      .Add("ike-sas", Count(engine_->ike_sa_count()))
-      .Add("half-open", Count(engine_->half_open_count()))
-      .Add("child-sas", Count(engine_->child_sa_count()))
-      .Add("uptime", Count(static_cast<std::uint64_t>(
-                         std::chrono::duration_cast<std::chrono::seconds>(Now() - started_).count())))
+      .Add("ike-sas", Count(shards_->ike_sa_count()))
+      .Add("half-open", Count(shards_->half_open_count()))
+      .Add("child-sas", Count(shards_->child_sa_count()))
+      .Add("uptime",
+           Count(static_cast<std::uint64_t>(
+               std::chrono::duration_cast<std::chrono::seconds>(Now() - started_).count())))
       .Add("success", "yes");
 }
 
@@ -266,7 +269,7 @@ vici::Message Daemon::ViciExplain(const vici::Message& request) {
   if (name.empty() == id_text.empty()) {
     return Failed("minivpn-explain needs either ike (a connection) or ike-id (an IKE SA)");
   }
-  const auto sas = engine_->ListSas(Now());
+  const auto sas = shards_->ListSas(Now());
   if (serial == 0) {
     if (config_.Find(name) == nullptr) return Failed(fmt::format("no connection named '{}'", name));
     // The newest established IKE SA of the connection, else its newest one.
@@ -280,13 +283,14 @@ vici::Message Daemon::ViciExplain(const vici::Message& request) {
     if (serial == 0) serial = newest;
     if (serial == 0) return Failed(fmt::format("connection '{}' has no IKE SA", name));
   }
-  auto input = engine_->ExplainInput(serial, show_secrets);
+  auto input = shards_->ExplainInput(serial, show_secrets);
   if (!input) return Failed(input.error());
   std::string shown_name;
   for (const auto& ike : sas)
     if (ike.serial == serial) shown_name = ike.peer;
   vici::List lines;
-  std::istringstream text(ike::ExplainKeymat(*input, ike::ExplainOptions{.show_secrets = show_secrets}));
+  std::istringstream text(
+      ike::ExplainKeymat(*input, ike::ExplainOptions{.show_secrets = show_secrets}));
   for (std::string line; std::getline(text, line);) lines.push_back(std::move(line));
   return vici::Message()
       .Add("name", shown_name)

@@ -46,7 +46,7 @@ std::vector<UpdownInfo> Daemon::UpdownInfoOf(const ike::Event& e) const {
     info.my_id = conn->local_id.ToString();
     info.peer_id = conn->remote_id.ToString();
   }
-  for (const auto& sa : engine_->ListSas(Now())) {
+  for (const auto& sa : shards_->ListSas(Now())) {
     if (sa.serial != e.ike_serial) continue;
     info.unique_id = sa.serial;
     info.me = sa.local.address;

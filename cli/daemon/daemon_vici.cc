@@ -63,7 +63,8 @@ Section ChildSection(const ike::IkeSaInfo& ike, const ike::ChildSaInfo& child,
   auto mark = [&c](const char* dir, const xfrm::Mark& m) {
     if (m.value == 0) return;
     c.Add(fmt::format("mark-{}", dir), fmt::format("{:08x}", m.value));
-    if (m.mask != 0xffffffff) c.Add(fmt::format("mark-mask-{}", dir), fmt::format("{:08x}", m.mask));
+    if (m.mask != 0xffffffff)
+      c.Add(fmt::format("mark-mask-{}", dir), fmt::format("{:08x}", m.mask));
   };
   mark("in", child.mark_in);
   mark("out", child.mark_out);
@@ -288,9 +289,9 @@ void Daemon::OnViciCommand(const std::string& command, const vici::Message& requ
             .Add("scheduled", "0")
             .AddSection("ikesas",
                         Section()
-                            .Add("total", Num(static_cast<std::int64_t>(engine_->ike_sa_count())))
+                            .Add("total", Num(static_cast<std::int64_t>(shards_->ike_sa_count())))
                             .Add("half-open",
-                                 Num(static_cast<std::int64_t>(engine_->half_open_count()))))
+                                 Num(static_cast<std::int64_t>(shards_->half_open_count()))))
             .AddList("plugins", {}));
   } else if (command == "list-sas") {
     const std::string ike = request.ValueOr("ike", "");
@@ -299,7 +300,7 @@ void Daemon::OnViciCommand(const std::string& command, const vici::Message& requ
     const std::uint64_t child_id =
         std::strtoull(request.ValueOr("child-id", "0").c_str(), nullptr, 10);
     if (responder->Wants("list-sa")) {
-      for (const auto& sa : engine_->ListSas(now)) {
+      for (const auto& sa : shards_->ListSas(now)) {
         if ((!ike.empty() && sa.peer != ike) || (ike_id != 0 && sa.serial != ike_id)) continue;
         responder->Event("list-sa",
                          Message().AddSection(sa.peer, ViciIkeSection(sa, child, child_id)));
@@ -417,8 +418,8 @@ void Daemon::OnViciCommand(const std::string& command, const vici::Message& requ
     std::string ike = request.ValueOr("ike", "");
     if (ike.empty()) ike = ConnectionOfChild(config_, child);
     auto done = ike.empty() ? std::unexpected(fmt::format("configuration '{}' not found", child))
-                : command == "install" ? engine_->InstallTrap(ike, child, now)
-                                       : engine_->UninstallTrap(ike, child);
+                : command == "install" ? shards_->InstallTrap(ike, child, now)
+                                       : shards_->UninstallTrap(ike, child);
     Pump();
     responder->Finish(done ? Message().Add("success", "yes") : Failure(done.error()));
   } else if (command == "initiate" || command == "terminate" || command == "rekey") {
@@ -440,8 +441,9 @@ void Daemon::ViciControl(const std::string& command, const vici::Message& reques
   }
   if (ike.empty()) ike = ConnectionOfChild(config_, child);
   if (ike.empty()) {
-    responder->Finish(Failure(child.empty() ? "missing configuration name"
-                                            : fmt::format("CHILD_SA config '{}' not found", child)));
+    responder->Finish(Failure(child.empty()
+                                  ? "missing configuration name"
+                                  : fmt::format("CHILD_SA config '{}' not found", child)));
     return;
   }
   // timeout in ms: 0 (default) waits for the outcome, -1 answers once started; at most a day
@@ -458,9 +460,9 @@ void Daemon::ViciControl(const std::string& command, const vici::Message& reques
   // name (installed ones).
   std::size_t matches = 0;
   if (child.empty()) {
-    matches = engine_->ike_sa_count(ike);
+    matches = shards_->ike_sa_count(ike);
   } else {
-    for (const auto& sa : engine_->ListSas(Now())) {
+    for (const auto& sa : shards_->ListSas(Now())) {
       if (sa.peer != ike) continue;
       for (const auto& c : sa.children) {
         if (c.name == child && c.state == ike::ChildState::kInstalled) ++matches;
@@ -693,7 +695,7 @@ void Daemon::ViciSaEvents(const std::vector<ike::Event>& events) {
     return;
   }
   std::map<std::uint64_t, ike::IkeSaInfo> now;
-  for (auto& sa : engine_->ListSas(Now())) {
+  for (auto& sa : shards_->ListSas(Now())) {
     const std::uint64_t serial = sa.serial;
     now.emplace(serial, std::move(sa));
   }

@@ -38,7 +38,7 @@ void Engine::AllocateUniqueIfIds(std::uint32_t& in, std::uint32_t& out) {
   if (base::IsUniqueIfId(out)) out = per_dir ? next() : shared;
 }
 
-ChildTs Engine::WithKernelIds(const ChildConfig& cfg, ChildTs traffic, const ChildSa* old,
+ChildTs Engine::WithSharedIds(const ChildConfig& cfg, ChildTs traffic, const ChildSa* old,
                               std::uint32_t ike_if_id_in, std::uint32_t ike_if_id_out) {
   if (old) {
     traffic.mark_in = old->params.mark_in;
@@ -93,7 +93,7 @@ bool Engine::AllocChildSpi(IkeSa& sa, const ChildConfig& child, const ChildSa* o
   // its child_sa). The reqid is taken at install, for the selectors the answer grants, and the
   // SPI is allocated without one, as charon's get_spi: a narrowed answer then gets the reqid
   // charon gives it.
-  const ChildTs ids = WithKernelIds(child, ChildTs{}, old, sa.if_id_in, sa.if_id_out);
+  const ChildTs ids = WithSharedIds(child, ChildTs{}, old, sa.if_id_in, sa.if_id_out);
   pending.mark_in = ids.mark_in;
   pending.mark_out = ids.mark_out;
   pending.if_id_in = ids.if_id_in;
@@ -177,7 +177,7 @@ ChildSa* Engine::InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice
     return nullptr;
   }
   ChildSa c;
-  c.id = ShardUnique(next_child_id_);
+  c.id = ids_.NextChildId();
   c.name = cfg.name;
   p.encr_key_in = SecretBytes();
   p.integ_key_in = SecretBytes();
@@ -291,7 +291,7 @@ void Engine::InstallTrap(const PeerConfig& peer, const ChildConfig& c, TimePoint
     return;
   }
   // As charon's trap_manager: the connection's ids, %unique resolved for the trap.
-  const ChildTs traffic = WithKernelIds(c, ChildTs{k.local_ts, k.remote_ts, c.transport}, nullptr,
+  const ChildTs traffic = WithSharedIds(c, ChildTs{k.local_ts, k.remote_ts, c.transport}, nullptr,
                                         peer.if_id_in, peer.if_id_out);
   k.mark_in = traffic.mark_in;
   k.mark_out = traffic.mark_out;

@@ -121,13 +121,13 @@ Engine::Engine(EngineConfig config, crypto::Random& random, xfrm::KernelIpsec& k
     : config_(std::move(config)),
       random_(random),
       kernel_(kernel),
-      own_ids_(std::make_unique<KernelIdTable>()),
+      own_ids_(std::make_unique<SharedIdTable>()),
       ids_(*own_ids_) {
   Init();
 }
 
 Engine::Engine(EngineConfig config, crypto::Random& random, xfrm::KernelIpsec& kernel,
-               KernelIds& ids)
+               SharedIds& ids)
     : config_(std::move(config)), random_(random), kernel_(kernel), ids_(ids) {
   Init();
 }
@@ -295,7 +295,7 @@ std::uint64_t Engine::NewIkeSpi() {
 
 IkeSa& Engine::NewSa(std::string_view peer, bool initiator, TimePoint now) {
   auto sa = std::make_unique<IkeSa>();
-  sa->serial = ShardUnique(next_serial_);
+  sa->serial = ids_.NextIkeSerial();
   sa->peer = std::string(peer);
   sa->initiator = initiator;
   sa->original_initiator = initiator;
@@ -596,7 +596,8 @@ void Engine::HandleKernelEvent(const KernelEvent& event, TimePoint now) {
         return;
       }
     }
-    Emit(EventKind::kDropped, nullptr, now, "expire for an unknown SA");
+    // With shards every engine sees every kernel event; the one holding the SA acts.
+    if (config_.shard_count == 1) Emit(EventKind::kDropped, nullptr, now, "expire for an unknown SA");
   } else if (const auto* acquire = std::get_if<xfrm::AcquireEvent>(&event)) {
     // The trap's peer config is started by its home shard (the other shards see the ACQUIRE
     // too). KeysOf gives a copy: Initiate may release reqids (a reauthentication finishing).
@@ -626,6 +627,7 @@ void Engine::HandleKernelEvent(const KernelEvent& event, TimePoint now) {
       UpdateHosts(*sa, sa->local, from, false, now);
       return;
     }
+    if (config_.shard_count > 1) return;
     Emit(EventKind::kDropped, nullptr, now,
          "NAT mapping change to " + from.ToString() + " of an unknown SA (SPI " +
              std::to_string(mapping->sa.spi) + ")");

@@ -32,7 +32,7 @@
 #include "ike/engine/engine_config.h"
 #include "ike/engine/engine_types.h"
 #include "ike/engine/ike_sa.h"
-#include "ike/engine/kernel_ids.h"
+#include "ike/engine/shared_ids.h"
 #include "ike/observe/keymat_explain.h"
 #include "xfrm/kernel_ipsec.h"
 
@@ -45,8 +45,8 @@ class Engine {
  public:
   Engine(EngineConfig config, crypto::Random& random, xfrm::KernelIpsec& kernel);
   // A shard of a multi-core daemon (EngineConfig::shard_index): the reqids and %unique values
-  // come from `ids`, shared by all shards (kernel_ids.h).
-  Engine(EngineConfig config, crypto::Random& random, xfrm::KernelIpsec& kernel, KernelIds& ids);
+  // and the serials come from `ids`, shared by all shards (shared_ids.h).
+  Engine(EngineConfig config, crypto::Random& random, xfrm::KernelIpsec& kernel, SharedIds& ids);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -87,6 +87,7 @@ class Engine {
   std::vector<IkeSaInfo> ListSas(TimePoint now) const;
   std::size_t ike_sa_count() const { return sas_.size(); }
   std::size_t child_sa_count() const;  // CHILD_SAs of all IKE SAs (walks them)
+  bool has_ike_sa(std::uint64_t serial) const { return sas_.contains(serial); }
   std::size_t ike_sa_count(std::string_view peer) const {  // IKE SAs of one peer config
     auto it = sas_by_peer_.find(peer);
     return it == sas_by_peer_.end() ? 0 : it->second.size();
@@ -131,10 +132,6 @@ class Engine {
   IkeSa& NewSa(std::string_view peer, bool initiator, TimePoint now);
   // A fresh SPI of ours; with shards, one that ShardOfSpi maps to this engine.
   std::uint64_t NewIkeSpi();
-  // Serials and CHILD_SA ids are unique across the shards (shard_index + n * shard_count).
-  std::uint64_t ShardUnique(std::uint64_t& counter) const {
-    return counter++ * config_.shard_count + config_.shard_index;
-  }
   // True if this engine is the home shard of the peer config (shard.h: HomeShard): the one that
   // acts on its start actions, its traps and their ACQUIREs.
   bool IsHome(std::string_view peer) const;
@@ -321,7 +318,7 @@ class Engine {
   // `traffic` with the marks and XFRM interface ids of a new CHILD_SA: `old`'s when it replaces
   // one (a rekey), else the config's with %unique / %unique-dir given fresh values (charon's
   // child_sa_create). A child that names no if_id takes the IKE SA's (`ike_if_id_in/out`).
-  ChildTs WithKernelIds(const ChildConfig& cfg, ChildTs traffic, const ChildSa* old,
+  ChildTs WithSharedIds(const ChildConfig& cfg, ChildTs traffic, const ChildSa* old,
                         std::uint32_t ike_if_id_in, std::uint32_t ike_if_id_out);
   // charon's allocate_unique_if_ids: %unique gives both directions one fresh id, %unique-dir
   // each its own; other values stay.
@@ -357,10 +354,8 @@ class Engine {
   using IdentityKey = std::tuple<std::string, IdType, Bytes>;
   std::map<IdentityKey, std::set<std::uint64_t>> sas_by_identity_;
   std::map<std::pair<std::uint64_t, Endpoint>, std::uint64_t> half_open_;  // (SPIi, peer) -> serial
-  std::uint64_t next_serial_ = 1;
-  std::uint64_t next_child_id_ = 1;
-  std::unique_ptr<KernelIdTable> own_ids_;  // when no shared table is given
-  KernelIds& ids_;
+  std::unique_ptr<SharedIdTable> own_ids_;  // when no shared table is given
+  SharedIds& ids_;
   CookieSecret cookie_current_, cookie_previous_;
   TimePoint cookie_rotate_at_{};
   std::deque<TimePoint> init_failures_;  // at most cookie_threshold entries

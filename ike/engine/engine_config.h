@@ -240,9 +240,8 @@ struct EngineConfig {
 
   // Multi-core: a daemon with W worker threads runs W engines, shards of its IKE SAs (see
   // docs/architecture.md). This engine's IKE SPIs map to shard_index (shard.h: ShardOfSpi), so a
-  // steering step delivers every message to the engine that holds its SA; its IKE SA serials and
-  // CHILD_SA ids are unique across the shards; only a peer config's home shard acts on its start
-  // and trap actions. One engine alone: index 0 of 1.
+  // steering step delivers every message to the engine that holds its SA; only a peer config's
+  // home shard acts on its start and trap actions (the shards share their ids: shared_ids.h). One engine alone: index 0 of 1.
   std::uint32_t shard_index = 0;
   std::uint32_t shard_count = 1;
 

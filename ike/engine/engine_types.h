@@ -103,7 +103,7 @@ struct EspSuite {
 
 // What a CHILD_SA covers once negotiated (RFC 7296 2.9): the narrowed selectors of both sides
 // and the mode (USE_TRANSPORT_MODE, 1.3.1); and the marks and XFRM interface ids its SAs and
-// policies carry (the config's, %unique resolved: Engine::WithKernelIds).
+// policies carry (the config's, %unique resolved: Engine::WithSharedIds).
 struct ChildTs {
   std::vector<xfrm::Selector> local{};
   std::vector<xfrm::Selector> remote{};

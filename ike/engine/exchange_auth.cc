@@ -161,7 +161,7 @@ void Engine::ProcessAuthRequest(IkeSa& sa, const Header& header, const std::vect
       Emit(EventKind::kFailure, &sa, now, "no acceptable ESP proposal",
            NotifyType::kNoProposalChosen, cfg->name);
     } else {
-      ts = WithKernelIds(*cfg, *ts, nullptr, sa.if_id_in, sa.if_id_out);
+      ts = WithSharedIds(*cfg, *ts, nullptr, sa.if_id_in, sa.if_id_out);
       // As charon's get_spi, without a reqid: InstallChild takes it.
       auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, 0, xfrm::kCharonSpiRange);
       if (spi) {

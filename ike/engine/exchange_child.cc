@@ -153,7 +153,7 @@ void Engine::ProcessChildRequest(IkeSa& sa, const Header& header, const std::vec
     if (!shared) return reply_error(NotifyType::kNoProposalChosen, {}, shared.error());
     g_ir = std::move(*shared);
   }
-  ts = WithKernelIds(*cfg, *ts, old_id ? sa.FindChild(old_id) : nullptr, sa.if_id_in,
+  ts = WithSharedIds(*cfg, *ts, old_id ? sa.FindChild(old_id) : nullptr, sa.if_id_in,
                      sa.if_id_out);
   // As charon's get_spi, without a reqid: InstallChild takes it.
   auto spi = kernel_.AllocSpi(sa.remote.address, sa.local.address, 0, xfrm::kCharonSpiRange);

@@ -133,8 +133,8 @@ TEST_F(DaemonViciTest, VersionStatsAndUnknownCommands) {
 
 // swanctl --initiate --child A-B, then --list-sas, --rekey, --terminate, as the lab's capture of
 // charon 5.9.8 shows them.
-TEST_F(DaemonViciTest, InitiateListRekeyTerminateAsSwanctlDoes) {
-  ViciClient c(ViciPath());
+void InitiateListRekeyTerminate(const std::string& vici_path) {
+  ViciClient c(vici_path);
   ASSERT_TRUE(c.Register("control-log"));
   std::vector<Packet> log;
   auto up = c.Call("initiate", Message().Add("child", "A-B").Add("timeout", "10000")
@@ -197,6 +197,35 @@ TEST_F(DaemonViciTest, InitiateListRekeyTerminateAsSwanctlDoes) {
   auto unknown = c.Call("initiate", Message().Add("child", "nope"));
   EXPECT_EQ(unknown.message.ValueOr("success", ""), "no");
   EXPECT_EQ(unknown.message.ValueOr("errmsg", ""), "CHILD_SA config 'nope' not found");
+}
+
+TEST_F(DaemonViciTest, InitiateListRekeyTerminateAsSwanctlDoes) {
+  InitiateListRekeyTerminate(ViciPath());
+}
+
+// Both daemons with two engine workers (--workers 2): the same commands give the same answers.
+class DaemonViciTwoWorkersTest : public DaemonViciTest {
+ protected:
+  void SetUp() override {
+    a_.options.workers = 2;
+    b_.options.workers = 2;
+    DaemonViciTest::SetUp();
+  }
+};
+
+TEST_F(DaemonViciTwoWorkersTest, InitiateListRekeyTerminateAsWithOneWorker) {
+  ASSERT_NE(log_text_.find("2 engine worker threads"), std::string::npos) << log_text_;
+  InitiateListRekeyTerminate(ViciPath());
+  // An IKE rekey lands in the shard holding the SA, and list-sas still sees one IKE SA.
+  ViciClient c(ViciPath());
+  for (int round = 0; round < 3; ++round) {
+    auto up = c.Call("initiate", Message().Add("child", "A-B").Add("timeout", "10000"));
+    ASSERT_EQ(up.message.ValueOr("success", ""), "yes") << vici::Dump(up.message);
+    auto rekeyed = c.Call("rekey", Message().Add("ike", "A-B").Add("reauth", "no"));
+    EXPECT_EQ(rekeyed.message.ValueOr("success", ""), "yes") << vici::Dump(rekeyed.message);
+    auto down = c.Call("terminate", Message().Add("ike", "A-B").Add("timeout", "10000"));
+    EXPECT_EQ(down.message.ValueOr("success", ""), "yes") << vici::Dump(down.message);
+  }
 }
 
 // swanctl --monitor-sa (ike-updown, child-updown), --log (log), the rekey events, and

@@ -1,5 +1,5 @@
 // Multi-core shards (EngineConfig::shard_index, ike/engine/shard.h): the steering functions, and
-// a responder made of shards that share one kernel and one KernelIdTable, driven in one thread
+// a responder made of shards that share one kernel and one SharedIdTable, driven in one thread
 // by SimNetwork's steering step, so every run is the same.
 #include <random>
 #include <set>
@@ -79,7 +79,7 @@ xfrm::IpAddress PeerIp(int i) {
 }
 std::string Name(int i) { return "peer" + std::to_string(i); }
 
-// A responder of `count` shards: one FakeKernel and one KernelIdTable behind all of them, as
+// A responder of `count` shards: one FakeKernel and one SharedIdTable behind all of them, as
 // minivpnd shares its kernel and its ids.
 struct ShardedResponder {
   explicit ShardedResponder(std::uint32_t count, EngineConfig cfg = {}) {
@@ -104,7 +104,7 @@ struct ShardedResponder {
     return nullptr;
   }
   xfrm::FakeKernel kernel;
-  KernelIdTable ids;
+  SharedIdTable ids;
   std::vector<std::unique_ptr<crypto::SeededRandom>> randoms;
   std::vector<std::unique_ptr<Engine>> shards;
 };

@@ -1,4 +1,4 @@
-#include "ike/engine/kernel_ids.h"
+#include "ike/engine/shared_ids.h"
 
 #include <algorithm>
 
@@ -11,7 +11,7 @@ namespace minivpn::ike {
 // time) by every instance of that child, whatever its selectors. Allocation
 // skips the reqids in use and the ones any child has configured, so a child
 // that comes up later still gets its own.
-std::uint32_t KernelIdTable::AcquireReqid(const ReqidKey &key,
+std::uint32_t SharedIdTable::AcquireReqid(const ReqidKey &key,
                                           const std::function<bool(std::uint32_t)> &configured) {
   if (auto it = allocated_.find(key); it != allocated_.end()) {
     ++it->second.refs;
@@ -31,7 +31,7 @@ std::uint32_t KernelIdTable::AcquireReqid(const ReqidKey &key,
   return reqid;
 }
 
-bool KernelIdTable::HoldReqid(std::uint32_t reqid) {
+bool SharedIdTable::HoldReqid(std::uint32_t reqid) {
   if (auto fixed = fixed_.find(reqid); fixed != fixed_.end()) {
     ++fixed->second;
     return true;
@@ -44,7 +44,7 @@ bool KernelIdTable::HoldReqid(std::uint32_t reqid) {
   return false;
 }
 
-void KernelIdTable::ReleaseReqid(std::uint32_t reqid) {
+void SharedIdTable::ReleaseReqid(std::uint32_t reqid) {
   if (auto fixed = fixed_.find(reqid); fixed != fixed_.end()) {
     if (--fixed->second == 0) fixed_.erase(fixed);
     return;
@@ -56,19 +56,19 @@ void KernelIdTable::ReleaseReqid(std::uint32_t reqid) {
   }
 }
 
-std::vector<ReqidKey> KernelIdTable::KeysOf(std::uint32_t reqid) const {
+std::vector<ReqidKey> SharedIdTable::KeysOf(std::uint32_t reqid) const {
   std::vector<ReqidKey> keys;
   for (const auto &[key, entry] : allocated_)
     if (entry.reqid == reqid) keys.push_back(key);
   return keys;
 }
 
-std::uint32_t KernelIdTable::NextUniqueMark() {
+std::uint32_t SharedIdTable::NextUniqueMark() {
   if (++unique_mark_ >= xfrm::Mark::kUniqueDir) unique_mark_ = 1;  // never the markers
   return unique_mark_;
 }
 
-std::uint32_t KernelIdTable::NextUniqueIfId() {
+std::uint32_t SharedIdTable::NextUniqueIfId() {
   if (++unique_if_id_ >= base::kIfIdUniqueDir) unique_if_id_ = 1;  // never the markers
   return unique_if_id_;
 }

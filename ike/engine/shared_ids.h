@@ -1,15 +1,13 @@
-// The kernel identifiers a daemon hands out to CHILD_SAs: reqids (one per
-// selectors, marks and XFRM interface ids, as charon's reqid allocation, or a
-// child's configured one) and the values of %unique / %unique-dir marks and
-// interface ids. They name kernel objects, so every engine of one daemon (the
-// shards of a multi-core minivpnd, docs/architecture.md) must draw them from
-// one table: two shards giving one reqid to different selectors would mix their
-// policies.
+// The identifiers a daemon hands out that must be unique across its engines (the shards of a
+// multi-core minivpnd, docs/architecture.md): reqids (one per selectors, marks and XFRM interface
+// ids, as charon's reqid allocation, or a child's configured one), the values of %unique /
+// %unique-dir marks and interface ids (they name kernel objects: two shards giving one reqid to
+// different selectors would mix their policies), and the serials of IKE SAs and CHILD_SAs (vici's
+// unique ids, which commands name), counted from 1 as charon's.
 //
-// KernelIds is the interface the engine calls; KernelIdTable is the table
-// itself, with no locking. An engine alone owns a KernelIdTable; the daemon
-// shares one behind a lock (its own implementation of KernelIds), which keeps
-// threads out of the engine.
+// SharedIds is the interface the engine calls; SharedIdTable is the table itself, with no
+// locking. An engine alone owns a SharedIdTable; the daemon shares one behind a lock (its own
+// implementation of SharedIds), which keeps threads out of the engine.
 #pragma once
 
 #include <cstdint>
@@ -26,9 +24,9 @@ namespace minivpn::ike {
 using ReqidKey = std::tuple<std::vector<xfrm::Selector>, std::vector<xfrm::Selector>, xfrm::Mark,
                             xfrm::Mark, std::uint32_t, std::uint32_t>;
 
-class KernelIds {
+class SharedIds {
  public:
-  virtual ~KernelIds() = default;
+  virtual ~SharedIds() = default;
   // The reqid of `key`, one more reference to it; a new one (from 1, skipping
   // those in use and those `configured` says a child names) when nobody holds
   // it.
@@ -45,9 +43,12 @@ class KernelIds {
   // counts them apart, from 1, never reaching the markers).
   virtual std::uint32_t NextUniqueMark() = 0;
   virtual std::uint32_t NextUniqueIfId() = 0;
+  // The next IKE SA serial and the next CHILD_SA id (each from 1).
+  virtual std::uint64_t NextIkeSerial() = 0;
+  virtual std::uint64_t NextChildId() = 0;
 };
 
-class KernelIdTable final : public KernelIds {
+class SharedIdTable final : public SharedIds {
  public:
   std::uint32_t AcquireReqid(const ReqidKey &key,
                              const std::function<bool(std::uint32_t)> &configured) override;
@@ -57,6 +58,8 @@ class KernelIdTable final : public KernelIds {
   std::vector<ReqidKey> KeysOf(std::uint32_t reqid) const override;
   std::uint32_t NextUniqueMark() override;
   std::uint32_t NextUniqueIfId() override;
+  std::uint64_t NextIkeSerial() override { return next_serial_++; }
+  std::uint64_t NextChildId() override { return next_child_id_++; }
 
  private:
   struct Entry {
@@ -68,6 +71,8 @@ class KernelIdTable final : public KernelIds {
   std::uint32_t next_reqid_ = 1;
   std::uint32_t unique_mark_ = 0;  // the last value given
   std::uint32_t unique_if_id_ = 0;
+  std::uint64_t next_serial_ = 1;
+  std::uint64_t next_child_id_ = 1;
 };
 
 }  // namespace minivpn::ike
