@@ -112,6 +112,26 @@ class LockedSharedIds final : public ike::SharedIds {
     std::lock_guard lock(mutex_);
     return table_.NextChildId();
   }
+  void AddIdentity(const ike::IdentityKey& key, std::uint64_t serial) override {
+    std::lock_guard lock(mutex_);
+    table_.AddIdentity(key, serial);
+  }
+  void RemoveIdentity(const ike::IdentityKey& key, std::uint64_t serial) override {
+    std::lock_guard lock(mutex_);
+    table_.RemoveIdentity(key, serial);
+  }
+  std::vector<std::uint64_t> SerialsWithIdentity(const ike::IdentityKey& key) const override {
+    std::lock_guard lock(mutex_);
+    return table_.SerialsWithIdentity(key);
+  }
+  void RequestDrop(const ike::DropRequest& request) override {
+    std::lock_guard lock(mutex_);
+    table_.RequestDrop(request);
+  }
+  std::vector<ike::DropRequest> TakeDropRequests() override {
+    std::lock_guard lock(mutex_);
+    return table_.TakeDropRequests();
+  }
 
  private:
   mutable std::mutex mutex_;
@@ -222,10 +242,28 @@ std::vector<ike::Event> EngineShards::Flush() {
     std::lock_guard lock(shard->mutex);
     FlushShard(*shard, threaded() ? nullptr : &events);
   }
-  if (threaded())
+  if (threaded()) {
+    DispatchDrops();
     for (auto& shard : shards_)
       asio::post(shard->io, [this, s = shard.get()] { ArmWorkerTimer(*s); });
+  }
   return events;
+}
+
+void EngineShards::DispatchDrops() {
+  // Every other shard looks for the SA (no lock of one shard is taken under another's).
+  for (const ike::DropRequest& request : locked_ids_->TakeDropRequests()) {
+    for (auto& shard : shards_) {
+      asio::post(shard->io, [this, s = shard.get(), request] {
+        {
+          std::lock_guard lock(s->mutex);
+          s->engine.DropForDuplicate(request, ike::Clock::now());
+          FlushShard(*s, nullptr);
+        }
+        ArmWorkerTimer(*s);
+      });
+    }
+  }
 }
 
 void EngineShards::ArmWorkerTimer(Shard& shard) {
@@ -242,6 +280,7 @@ void EngineShards::ArmWorkerTimer(Shard& shard) {
       shard.engine.HandleTimers(ike::Clock::now());
       FlushShard(shard, nullptr);
     }
+    DispatchDrops();
     ArmWorkerTimer(shard);
   });
 }
@@ -259,6 +298,7 @@ void EngineShards::HandleDatagram(Datagram datagram) {
       shard.engine.HandleDatagram(d, ike::Clock::now());
       FlushShard(shard, nullptr);
     }
+    DispatchDrops();
     ArmWorkerTimer(shard);
   });
 }

@@ -116,6 +116,10 @@ class EngineShards {
   // On worker i: the engine's output after a call there (lock held by the caller).
   void FlushShard(Shard& shard, std::vector<ike::Event>* returned);
   void ArmWorkerTimer(Shard& shard);
+  // The DropRequests the last calls left in the shared table (INITIAL_CONTACT or unique =
+  // replace meeting an IKE SA of another shard), handed to every shard's worker (the one
+  // holding the SA acts).
+  void DispatchDrops();
   Shard* HomeOf(std::string_view peer);
 
   boost::asio::io_context& main_;

@@ -233,14 +233,22 @@ void Engine::SetRemoteIdentity(IkeSa& sa, const IdPayload& id) {
   UnindexPeer(sa);
   sa.remote_identity = id;
   sas_by_peer_[sa.peer].insert(sa.serial);
-  if (!id.data.empty()) sas_by_identity_[{sa.peer, id.id_type, id.data}].insert(sa.serial);
+  if (id.data.empty()) return;
+  sas_by_identity_[{sa.peer, id.id_type, id.data}].insert(sa.serial);
+  if (config_.shard_count > 1) ids_.AddIdentity({sa.peer, id.id_type, id.data}, sa.serial);
 }
 
-std::vector<IkeSa*> Engine::SasWithIdentity(std::string_view peer, const IdPayload& id) {
+std::vector<IkeSa*> Engine::SasWithIdentity(std::string_view peer, const IdPayload& id,
+                                            std::vector<std::uint64_t>* elsewhere) {
   std::vector<IkeSa*> out;
-  auto it = sas_by_identity_.find({std::string(peer), id.id_type, id.data});
+  const IdentityKey key{std::string(peer), id.id_type, id.data};
+  auto it = sas_by_identity_.find(key);
   if (it != sas_by_identity_.end()) {
     for (auto serial : it->second) out.push_back(sas_.at(serial).get());
+  }
+  if (elsewhere && config_.shard_count > 1) {
+    for (auto serial : ids_.SerialsWithIdentity(key))
+      if (!sas_.contains(serial)) elsewhere->push_back(serial);
   }
 #ifndef NDEBUG
   std::vector<IkeSa*> scan;
@@ -265,6 +273,9 @@ void Engine::UnindexPeer(const IkeSa& sa) {
       id->second.erase(sa.serial);
       if (id->second.empty()) sas_by_identity_.erase(id);
     }
+    if (config_.shard_count > 1)
+      ids_.RemoveIdentity({sa.peer, sa.remote_identity.id_type, sa.remote_identity.data},
+                          sa.serial);
   }
   auto it = sas_by_peer_.find(sa.peer);
   if (it == sas_by_peer_.end()) return;

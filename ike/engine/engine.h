@@ -88,6 +88,9 @@ class Engine {
   std::size_t ike_sa_count() const { return sas_.size(); }
   std::size_t child_sa_count() const;  // CHILD_SAs of all IKE SAs (walks them)
   bool has_ike_sa(std::uint64_t serial) const { return sas_.contains(serial); }
+  // Multi-core: another shard authenticated the peer of IKE SA `serial` again (a DropRequest
+  // from the shared table): the SA goes as DropOlderSa says. Unknown serials are ignored.
+  void DropForDuplicate(const DropRequest& request, TimePoint now);
   std::size_t ike_sa_count(std::string_view peer) const {  // IKE SAs of one peer config
     auto it = sas_by_peer_.find(peer);
     return it == sas_by_peer_.end() ? 0 : it->second.size();
@@ -127,7 +130,12 @@ class Engine {
   void SetRemoteIdentity(IkeSa& sa, const IdPayload& id);
   // The IKE SAs of a peer config authenticated as `id` (a responder config open to many peers
   // serves thousands: a scan of SasOf would cost each IKE_AUTH a walk over all of them).
-  std::vector<IkeSa*> SasWithIdentity(std::string_view peer, const IdPayload& id);
+  // With shards, `elsewhere` gets the serials other shards hold with that identity.
+  std::vector<IkeSa*> SasWithIdentity(std::string_view peer, const IdPayload& id,
+                                      std::vector<std::uint64_t>* elsewhere = nullptr);
+  // An older IKE SA of a peer that authenticated again: gone at once after INITIAL_CONTACT,
+  // else (unique = replace) deleted with a DELETE exchange.
+  void DropOlderSa(IkeSa& sa, bool initial_contact, TimePoint now);
   void UnindexPeer(const IkeSa& sa);  // from sas_by_peer_ and sas_by_identity_
   IkeSa& NewSa(std::string_view peer, bool initiator, TimePoint now);
   // A fresh SPI of ours; with shards, one that ShardOfSpi maps to this engine.
@@ -351,7 +359,6 @@ class Engine {
   std::map<std::uint64_t, std::uint64_t> by_spi_;               // our SPI -> serial
   std::map<std::string, std::set<std::uint64_t>, std::less<>> sas_by_peer_;  // peer -> serials
   // (peer, remote identity type, remote identity) -> serials of the SAs authenticated so.
-  using IdentityKey = std::tuple<std::string, IdType, Bytes>;
   std::map<IdentityKey, std::set<std::uint64_t>> sas_by_identity_;
   std::map<std::pair<std::uint64_t, Endpoint>, std::uint64_t> half_open_;  // (SPIi, peer) -> serial
   std::unique_ptr<SharedIdTable> own_ids_;  // when no shared table is given

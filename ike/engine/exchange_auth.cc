@@ -104,25 +104,25 @@ void Engine::ProcessAuthRequest(IkeSa& sa, const Header& header, const std::vect
     return fail("AUTH value of '" + DescribeId(*idi) + "' does not verify");
   // The other IKE SAs with this identity ("the peer": one responder config, say remote id
   // %any, may serve many); SAs still being set up (a simultaneous start) do not count.
+  // With shards, the other shards' SAs with this identity count too (`elsewhere`).
   std::vector<IkeSa*> old;
-  for (IkeSa* other : SasWithIdentity(peer->name, *idi))
+  std::vector<std::uint64_t> elsewhere;
+  for (IkeSa* other : SasWithIdentity(peer->name, *idi, &elsewhere))
     if (other != &sa && !other->destroyed && other->state != IkeState::kConnecting &&
         other->state != IkeState::kAuthenticating)
       old.push_back(other);
-  if (peer->unique == UniquePolicy::kKeep && !old.empty())
+  if (peer->unique == UniquePolicy::kKeep && (!old.empty() || !elsewhere.empty()))
     return fail("an IKE SA with '" + DescribeId(*idi) + "' exists (unique = keep)");
   SetPeer(sa, peer->name);
   SetRemoteIdentity(sa, *idi);
   // 2.4: INITIAL_CONTACT: the peer lost its state; drop our older SAs with it (not with
   // unique = never). unique = replace: the older ones are deleted (DELETE sent) either way.
-  if (FindNotify(inner, NotifyType::kInitialContact) && peer->unique != UniquePolicy::kNever) {
-    for (IkeSa* o : old) DestroySa(*o, now, "INITIAL_CONTACT from the peer");
-  } else if (peer->unique == UniquePolicy::kReplace) {
-    for (IkeSa* o : old) {
-      Emit(EventKind::kDropped, o, now, "replaced by a new IKE SA with the same peer (unique = replace)");
-      o->tasks.insert(o->tasks.begin(), Task{.kind = Task::Kind::kDeleteIke});
-      StartNextTask(*o, now);
-    }
+  const bool initial_contact = FindNotify(inner, NotifyType::kInitialContact) != nullptr;
+  if ((initial_contact && peer->unique != UniquePolicy::kNever) ||
+      peer->unique == UniquePolicy::kReplace) {
+    for (IkeSa* o : old) DropOlderSa(*o, initial_contact, now);
+    for (auto serial : elsewhere)
+      ids_.RequestDrop(DropRequest{.serial = serial, .initial_contact = initial_contact});
   }
 
   Payload idr_out{.type = PayloadType::kIdr, .body = ToIdPayload(peer->local_id)};
@@ -262,6 +262,27 @@ void Engine::ProcessAuthResponse(IkeSa& sa, const std::vector<Payload>& inner, T
     release();
     DeleteRefused(sa, spi, now);
   }
+}
+
+void Engine::DropOlderSa(IkeSa& sa, bool initial_contact, TimePoint now) {
+  if (initial_contact) {
+    DestroySa(sa, now, "INITIAL_CONTACT from the peer");
+    return;
+  }
+  // The DELETE's retransmissions need the SA in the deadline index: without Touch an SA whose
+  // peer is gone stayed in DELETING for ever (found by the shard tests).
+  Touch(sa);
+  Emit(EventKind::kDropped, &sa, now,
+       "replaced by a new IKE SA with the same peer (unique = replace)");
+  sa.tasks.insert(sa.tasks.begin(), Task{.kind = Task::Kind::kDeleteIke});
+  StartNextTask(sa, now);
+}
+
+void Engine::DropForDuplicate(const DropRequest& request, TimePoint now) {
+  Scope scope(*this);
+  IkeSa* sa = FindSa(request.serial);
+  if (sa == nullptr || sa->destroyed) return;
+  DropOlderSa(*sa, request.initial_contact, now);
 }
 
 }  // namespace minivpn::ike

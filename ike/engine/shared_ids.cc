@@ -56,6 +56,19 @@ void SharedIdTable::ReleaseReqid(std::uint32_t reqid) {
   }
 }
 
+void SharedIdTable::RemoveIdentity(const IdentityKey& key, std::uint64_t serial) {
+  auto it = identities_.find(key);
+  if (it == identities_.end()) return;
+  it->second.erase(serial);
+  if (it->second.empty()) identities_.erase(it);
+}
+
+std::vector<std::uint64_t> SharedIdTable::SerialsWithIdentity(const IdentityKey& key) const {
+  auto it = identities_.find(key);
+  if (it == identities_.end()) return {};
+  return {it->second.begin(), it->second.end()};
+}
+
 std::vector<ReqidKey> SharedIdTable::KeysOf(std::uint32_t reqid) const {
   std::vector<ReqidKey> keys;
   for (const auto &[key, entry] : allocated_)

@@ -13,9 +13,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
+#include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
+#include "ike/wire/registry.h"
 #include "xfrm/kernel_ipsec.h"
 
 namespace minivpn::ike {
@@ -23,6 +27,16 @@ namespace minivpn::ike {
 // Selectors (local, remote), marks (in, out) and XFRM interface ids (in, out).
 using ReqidKey = std::tuple<std::vector<xfrm::Selector>, std::vector<xfrm::Selector>, xfrm::Mark,
                             xfrm::Mark, std::uint32_t, std::uint32_t>;
+
+// A peer config and a remote identity (type, data) authenticated under it.
+using IdentityKey = std::tuple<std::string, IdType, Bytes>;
+
+// What one shard asks of the shard holding another IKE SA with the same identity (charon's
+// INITIAL_CONTACT and unique = replace reach every IKE SA of the peer, whichever shard holds it).
+struct DropRequest {
+  std::uint64_t serial = 0;    // the IKE SA to drop
+  bool initial_contact = false;  // true: at once, the peer lost its state; false: DELETE it
+};
 
 class SharedIds {
  public:
@@ -46,6 +60,14 @@ class SharedIds {
   // The next IKE SA serial and the next CHILD_SA id (each from 1).
   virtual std::uint64_t NextIkeSerial() = 0;
   virtual std::uint64_t NextChildId() = 0;
+  // With shards: the IKE SAs authenticated as `key`, whichever shard holds them. A shard that
+  // finds one of another shard asks for it to be dropped (DropRequest); the daemon takes the
+  // requests after each engine call and hands them to the holder (Engine::DropForDuplicate).
+  virtual void AddIdentity(const IdentityKey& key, std::uint64_t serial) = 0;
+  virtual void RemoveIdentity(const IdentityKey& key, std::uint64_t serial) = 0;
+  virtual std::vector<std::uint64_t> SerialsWithIdentity(const IdentityKey& key) const = 0;
+  virtual void RequestDrop(const DropRequest& request) = 0;
+  virtual std::vector<DropRequest> TakeDropRequests() = 0;
 };
 
 class SharedIdTable final : public SharedIds {
@@ -60,6 +82,13 @@ class SharedIdTable final : public SharedIds {
   std::uint32_t NextUniqueIfId() override;
   std::uint64_t NextIkeSerial() override { return next_serial_++; }
   std::uint64_t NextChildId() override { return next_child_id_++; }
+  void AddIdentity(const IdentityKey& key, std::uint64_t serial) override {
+    identities_[key].insert(serial);
+  }
+  void RemoveIdentity(const IdentityKey& key, std::uint64_t serial) override;
+  std::vector<std::uint64_t> SerialsWithIdentity(const IdentityKey& key) const override;
+  void RequestDrop(const DropRequest& request) override { drops_.push_back(request); }
+  std::vector<DropRequest> TakeDropRequests() override { return std::exchange(drops_, {}); }
 
  private:
   struct Entry {
@@ -73,6 +102,8 @@ class SharedIdTable final : public SharedIds {
   std::uint32_t unique_if_id_ = 0;
   std::uint64_t next_serial_ = 1;
   std::uint64_t next_child_id_ = 1;
+  std::map<IdentityKey, std::set<std::uint64_t>> identities_;
+  std::vector<DropRequest> drops_;
 };
 
 }  // namespace minivpn::ike

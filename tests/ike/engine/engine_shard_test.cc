@@ -201,6 +201,93 @@ TEST(EngineShardTest, OnlyTheHomeShardStartsAndTraps) {
   }
 }
 
+// A peer that authenticates again reaches its older IKE SA in whichever shard holds it: with
+// INITIAL_CONTACT (charon's unique = no) and with unique = replace the older SA goes, with
+// unique = keep the new one is refused. The initiator restarts (a fresh engine, a fresh SPIi) until
+// the new SA has landed in another shard than the old one a few times.
+void ReauthenticateAcrossShards(UniquePolicy unique, bool initial_contact,
+                                std::uint32_t shard_count = 3) {
+  SCOPED_TRACE(::testing::Message()
+               << "unique " << static_cast<int>(unique) << ", INITIAL_CONTACT " << initial_contact);
+  EngineConfig cfg;
+  ShardedResponder b(shard_count, cfg);
+  SimNetwork net;
+  net.AttachShards(Ip("192.0.2.2"), b.Pointers());
+  PeerConfig pb = MakePeer("p", "192.0.2.2", "192.0.2.1", "b.test", "a.test");
+  pb.unique = unique;
+  b.AddPeer(pb, net.now());
+  const auto holder = [&]() -> int {
+    int found = -1, count = 0;
+    for (std::size_t i = 0; i < b.shards.size(); ++i)
+      for (const auto& sa : b.shards[i]->ListSas(net.now()))
+        if (sa.state == IkeState::kEstablished) {
+          found = static_cast<int>(i);
+          ++count;
+        }
+    EXPECT_LE(count, 1) << "one established IKE SA per peer identity";
+    return found;
+  };
+  int crossed = 0, previous = -1;
+  // One kernel for the restarted initiators: a real one would not hand a new daemon the SPIs of
+  // the one before (its SAs are still there), and equal SPIs would collide in b's fake kernel.
+  xfrm::FakeKernel ka;
+  for (int restart = 0; restart < 12 && crossed < 3; ++restart) {
+    crypto::SeededRandom ra(1000 + restart);
+    Engine a(cfg, ra, ka);
+    net.Attach(Ip("192.0.2.1"), &a);
+    PeerConfig pa = MakePeer("p", "192.0.2.1", "192.0.2.2", "a.test", "b.test");
+    pa.send_initial_contact = initial_contact;
+    ASSERT_TRUE(a.AddPeer(pa, net.now()).has_value());
+    ASSERT_TRUE(a.Initiate("p", "net", net.now()).has_value());
+    // The shard its IKE_SA_INIT is steered to (SPIr is 0 there: the SPIi decides).
+    const std::uint32_t lands = ShardOfSpi(a.ListSas(net.now()).at(0).spi_i, shard_count);
+    if (previous >= 0 && static_cast<int>(lands) != previous) ++crossed;
+    net.RunFor(seconds(5));
+    // What the daemon does after each engine call: the holder gets the request.
+    for (const DropRequest& r : b.ids.TakeDropRequests())
+      for (auto& shard : b.shards) shard->DropForDuplicate(r, net.now());
+    // unique = replace sends a DELETE to the older SA's peer, which is gone: it gives up after
+    // its retransmissions (165 s).
+    net.RunFor(seconds(1000));
+    const int now_holder = holder();
+    ASSERT_GE(now_holder, 0) << "restart " << restart << ": no IKE SA up";
+    if (unique == UniquePolicy::kKeep && previous >= 0) {
+      EXPECT_EQ(now_holder, previous) << "keep: the first SA stays";
+      EXPECT_EQ(a.ike_sa_count(), 0u) << "keep: the new one is refused";
+    } else {
+      EXPECT_EQ(now_holder, static_cast<int>(lands));
+      EXPECT_EQ(a.ike_sa_count(), 1u);
+    }
+    if (previous < 0 || unique != UniquePolicy::kKeep) previous = now_holder;
+    std::size_t total = 0;
+    for (auto& shard : b.shards) total += shard->ike_sa_count();
+    EXPECT_EQ(total, 1u) << "restart " << restart << ": the older SA is gone";
+    EXPECT_EQ(b.kernel.sa_count(), 2u) << "restart " << restart;
+    net.Detach(Ip("192.0.2.1"));
+  }
+  if (shard_count > 1) {
+    EXPECT_GE(crossed, 3) << "the restarts did not cross shards often enough to test anything";
+  }
+}
+
+TEST(EngineShardTest, InitialContactReachesTheOlderSaInAnotherShard) {
+  ReauthenticateAcrossShards(UniquePolicy::kNo, true);
+}
+
+TEST(EngineShardTest, UniqueReplaceReachesTheOlderSaInAnotherShard) {
+  ReauthenticateAcrossShards(UniquePolicy::kReplace, false);
+}
+
+// One engine: the replaced SA's peer is gone, so its DELETE is never answered; it must still
+// retransmit and give up (it stayed in DELETING for ever, without a timer, before the fix).
+TEST(EngineShardTest, UniqueReplaceDeletesTheOlderSaOfAPeerThatIsGone) {
+  ReauthenticateAcrossShards(UniquePolicy::kReplace, false, 1);
+}
+
+TEST(EngineShardTest, UniqueKeepRefusesANewSaWhenAnotherShardHoldsOne) {
+  ReauthenticateAcrossShards(UniquePolicy::kKeep, false);
+}
+
 TEST(EngineShardTest, ShardIndexOutOfRangeIsRefused) {
   EngineConfig cfg;
   cfg.shard_index = 2;

@@ -14,6 +14,16 @@ void SimNetwork::Attach(const xfrm::IpAddress& address, Engine* engine) {
     unique_engines_.push_back(engine);
 }
 
+void SimNetwork::Detach(const xfrm::IpAddress& address) {
+  auto it = engines_.find(address);
+  if (it == engines_.end()) return;
+  Engine* engine = it->second;
+  engines_.erase(it);
+  for (const auto& [other, e] : engines_)
+    if (e == engine) return;  // still at another address
+  std::erase(unique_engines_, engine);
+}
+
 void SimNetwork::AttachShards(const xfrm::IpAddress& address, std::vector<Engine*> shards) {
   for (Engine* shard : shards)
     if (std::find(unique_engines_.begin(), unique_engines_.end(), shard) == unique_engines_.end())

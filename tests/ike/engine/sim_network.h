@@ -38,6 +38,8 @@ class SimNetwork {
   explicit SimNetwork(Options options);
 
   void Attach(const xfrm::IpAddress& address, Engine* engine);
+  // The engine at `address` is gone (a restart): nothing more is delivered to or taken from it.
+  void Detach(const xfrm::IpAddress& address);
   // The shards of one multi-core daemon at `address`: each datagram goes to the shard
   // ike::SteerToShard names, as the daemon's steering does (shard i = shards[i]).
   void AttachShards(const xfrm::IpAddress& address, std::vector<Engine*> shards);
