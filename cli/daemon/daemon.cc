@@ -192,8 +192,9 @@ std::expected<void, std::string> Daemon::OpenKernel() {
   std::error_code ignored;
   std::filesystem::create_directories(std::filesystem::path(options_.journal_path).parent_path(),
                                       ignored);
+  // Posted: with workers, the journal is written from their threads (the log is the main one's).
   auto journal = KernelJournal::Open(options_.journal_path, [this](const std::string& warning) {
-    log_.Warn(Subsystem::kKnl, "{}", warning);
+    asio::post(io_, [this, warning] { log_.Warn(Subsystem::kKnl, "{}", warning); });
   });
   if (!journal) return std::unexpected(journal.error());
   journal_.emplace(std::move(*journal));

@@ -68,8 +68,7 @@ struct DaemonOptions {
   // (config::GlobalSettings::log_levels), else the Logger's default.
   bool log_levels_from_command_line = false;
   // --workers: engine shards, one worker thread each (engine_shards.h); 0 = one per core.
-  // 1 until INITIAL_CONTACT and unique reach across shards (see docs/architecture.md).
-  std::uint32_t workers = 1;
+  std::uint32_t workers = 0;
 };
 
 class Daemon {

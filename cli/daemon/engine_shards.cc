@@ -174,8 +174,15 @@ EngineShards::EngineShards(asio::io_context& main, std::uint32_t workers,
       locked_kernel_(std::make_unique<LockedKernel>(kernel, kernel_mutex_)),
       locked_ids_(MakeLockedSharedIds()) {
   workers = std::max(1u, workers);
+  // The limits on all half-open SAs together are split between the shards (IKE_SA_INIT requests
+  // spread evenly over them by SPI); the per-source ones stay per shard.
+  const auto share = [workers](std::size_t limit) {
+    return limit == 0 || limit == SIZE_MAX ? limit : (limit + workers - 1) / workers;
+  };
   for (std::uint32_t i = 0; i < workers; ++i) {
     ike::EngineConfig c = config;
+    c.cookie_threshold = share(config.cookie_threshold);
+    c.init_limit_half_open = share(config.init_limit_half_open);
     c.shard_index = i;
     c.shard_count = workers;
     shards_.push_back(std::make_unique<Shard>(i, c, *locked_kernel_, *locked_ids_));
