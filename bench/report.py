@@ -64,6 +64,16 @@ def main():
                   f"{r['latency_p50_ms']:7.2f} {r['latency_p99_ms']:7.2f} {m1:12} {m10:13} "
                   f"{r['failed'] + r['keep_failed']:5}")
         print("targets: minivpnd <= 1/4 of charon's CPU per handshake and <= 1/4 of its bytes per tunnel")
+    sh = load(os.path.join(out, "e-shards.json"))
+    if sh:
+        merged["e_shards"] = sh
+        print(f"\n(e) engine shards, one thread each, in-process ({sh['tunnels']} x25519 handshakes, "
+              f"{sh['cpus']} CPUs): each thread an initiator and a responder shard")
+        print(f"{'threads':>7} {'hs/s':>8} {'scaling':>8} {'resp us/hs':>11} {'fail':>5}")
+        for r in sh["rows"]:
+            print(f"{r['threads']:7} {r['handshakes_per_s']:8.0f} {r['scaling']:8.2f} "
+                  f"{r['responder_cpu_us_per_handshake']:11.1f} {r['failures']:5}")
+        print("target: N threads >= 0.9 x N x one thread (2 cores >= 1.8x)")
     cores = []
     for name in sorted(os.listdir(out)):
         r = load(os.path.join(out, name)) if name.endswith(".json") and "-c" in name else None
