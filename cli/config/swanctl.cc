@@ -118,6 +118,33 @@ std::vector<std::pair<std::string_view, Action>> Actions() {
           {"restart", Action::kStart}};
 }
 
+// The keys a VTI section and an xfrmi section share: mtu (at least IPv4's 68), routes, addrs
+// and follow_sa. False if `v` is none of them.
+bool TakeLinkKey(const SettingsValue& v, std::uint32_t& mtu, std::vector<Subnet>& routes,
+                 std::vector<Subnet>& addrs, bool& follow_sa, Diagnostics& d) {
+  if (v.key == "mtu") {
+    std::uint64_t value = 0;
+    if (Take(ParseUint(v.value, 65535), value, v, d)) {
+      if (value < 68) {
+        d.Error(v.value_where, fmt::format("'mtu': {} is below the IPv4 minimum of 68", value));
+      }
+      mtu = static_cast<std::uint32_t>(value);
+    }
+  } else if (v.key == "routes") {
+    routes = TakeSubnets(v, d);
+  } else if (v.key == "addrs") {
+    for (auto item : SplitList(v.value)) {
+      Subnet a;
+      if (Take(ParseInterfaceAddress(item), a, v, d)) addrs.push_back(a);
+    }
+  } else if (v.key == "follow_sa") {
+    Take(ParseBool(v.value), follow_sa, v, d);
+  } else {
+    return false;
+  }
+  return true;
+}
+
 void LoadVti(const SettingsSection& s, ChildConfig& child, Diagnostics& d) {
   VtiConfig vti;
   for (const auto& v : s.values) {
@@ -135,26 +162,9 @@ void LoadVti(const SettingsSection& s, ChildConfig& child, Diagnostics& d) {
       std::uint64_t key = 0;
       if (Take(ParseUint(v.value, 0xffffffff), key, v, d))
         vti.key = static_cast<std::uint32_t>(key);
-    } else if (v.key == "mtu") {
-      std::uint64_t mtu = 0;
-      if (Take(ParseUint(v.value, 65535), mtu, v, d)) {
-        if (mtu < 68) {
-          d.Error(v.value_where, fmt::format("'mtu': {} is below the IPv4 minimum of 68", mtu));
-        }
-        vti.mtu = static_cast<std::uint32_t>(mtu);
-      }
-    } else if (v.key == "routes") {
-      vti.routes = TakeSubnets(v, d);
-    } else if (v.key == "addrs") {
-      for (auto item : SplitList(v.value)) {
-        Subnet a;
-        if (Take(ParseInterfaceAddress(item), a, v, d)) vti.addrs.push_back(a);
-      }
     } else if (v.key == "disable_policy") {
       Take(ParseBool(v.value), vti.disable_policy, v, d);
-    } else if (v.key == "follow_sa") {
-      Take(ParseBool(v.value), vti.follow_sa, v, d);
-    } else {
+    } else if (!TakeLinkKey(v, vti.mtu, vti.routes, vti.addrs, vti.follow_sa, d)) {
       ReportKey(d, v, fmt::format("vti section of child '{}'", child.name));
     }
   }
@@ -184,24 +194,7 @@ void LoadXfrmi(const SettingsSection& s, ChildConfig& child, Diagnostics& d) {
       } else {
         d.Error(v.value_where, fmt::format("'dev': invalid interface name '{}'", v.value));
       }
-    } else if (v.key == "mtu") {
-      std::uint64_t mtu = 0;
-      if (Take(ParseUint(v.value, 65535), mtu, v, d)) {
-        if (mtu < 68) {
-          d.Error(v.value_where, fmt::format("'mtu': {} is below the IPv4 minimum of 68", mtu));
-        }
-        xfrmi.mtu = static_cast<std::uint32_t>(mtu);
-      }
-    } else if (v.key == "routes") {
-      xfrmi.routes = TakeSubnets(v, d);
-    } else if (v.key == "addrs") {
-      for (auto item : SplitList(v.value)) {
-        Subnet a;
-        if (Take(ParseInterfaceAddress(item), a, v, d)) xfrmi.addrs.push_back(a);
-      }
-    } else if (v.key == "follow_sa") {
-      Take(ParseBool(v.value), xfrmi.follow_sa, v, d);
-    } else {
+    } else if (!TakeLinkKey(v, xfrmi.mtu, xfrmi.routes, xfrmi.addrs, xfrmi.follow_sa, d)) {
       ReportKey(d, v, where);
     }
   }

@@ -334,7 +334,7 @@ void Daemon::CreateVtis(const config::ConnectionConfig& conn, const xfrm::IpAddr
     const bool ours = std::find(our_vtis_.begin(), our_vtis_.end(), name) != our_vtis_.end();
     if (!follows || !ours) continue;
     auto [it, added] = link_states_.try_emplace(name);
-    it->second.what = child.vti ? "VTI" : "XFRM interface";
+    it->second.kind = child.vti ? LinkState::Kind::kVti : LinkState::Kind::kXfrmInterface;
     it->second.users.emplace_back(conn.name, child.name);
     if (!added) continue;
     it->second.addrs = child.vti ? child.vti->addrs : child.xfrmi->addrs;
@@ -347,21 +347,21 @@ void Daemon::SetLinkState(const std::string& name, LinkState& link, bool up, std
   link.reason = up ? std::string() : std::move(reason);
   link.since = Now();
   if (auto ec = vti_->SetOperState(name, up)) {
-    log_.Error(Subsystem::kKnl, "{} {}: setting it {}: {}", link.what, name,
+    log_.Error(Subsystem::kKnl, "{} {}: setting it {}: {}", link.what(), name,
                up ? "up" : "dormant", ec.message());
   }
   for (const auto& address : link.addrs) {
     const auto ec = up ? vti_->AddAddress(name, address) : vti_->DelAddress(name, address);
     // Already there / already gone (a link made before the state was known) is no error.
     if (ec && ec != std::errc::file_exists && ec != std::errc::address_not_available) {
-      log_.Error(Subsystem::kKnl, "{} {}: address {}: {}", link.what, name, address.ToString(),
+      log_.Error(Subsystem::kKnl, "{} {}: address {}: {}", link.what(), name, address.ToString(),
                  ec.message());
     }
   }
   if (up) {
-    log_.Info(Subsystem::kKnl, 0, "{} {} is up: a CHILD_SA using it is installed", link.what, name);
+    log_.Info(Subsystem::kKnl, 0, "{} {} is up: a CHILD_SA using it is installed", link.what(), name);
   } else {
-    log_.Info(Subsystem::kKnl, 0, "{} {} is down (dormant{}): {}", link.what, name,
+    log_.Info(Subsystem::kKnl, 0, "{} {} is down (dormant{}): {}", link.what(), name,
               link.addrs.empty() ? "" : ", inner addresses withdrawn", link.reason);
   }
 }

@@ -236,7 +236,8 @@ class Daemon {
   std::vector<std::string> our_vtis_;
   // The state of an owned link that follows its CHILD_SAs (vici list-sas shows it as list-link).
   struct LinkState {
-    std::string what;  // "VTI", "XFRM interface"
+    enum class Kind { kVti, kXfrmInterface } kind = Kind::kVti;
+    std::string_view what() const { return kind == Kind::kVti ? "VTI" : "XFRM interface"; }
     std::vector<std::pair<std::string, std::string>> users{};  // (connection, child)
     std::vector<config::Subnet> addrs{};  // the inner addresses, there only while up
     bool up = false;

@@ -318,7 +318,7 @@ void Daemon::OnViciCommand(const std::string& command, const vici::Message& requ
         }
         if (!shown) continue;
         Section s;
-        s.Add("kind", link.what == "VTI" ? "vti" : "xfrm")
+        s.Add("kind", link.kind == LinkState::Kind::kVti ? "vti" : "xfrm")
             .Add("state", link.up ? "up" : "down")
             .Add("since", Num(std::chrono::duration_cast<std::chrono::seconds>(now - link.since)
                                   .count()))

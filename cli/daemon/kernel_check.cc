@@ -216,35 +216,33 @@ Diagnosis DiagnoseAddSa(int err, int family, const xfrm::EspAlgorithms& algorith
   return {fmt::format("adding an SA ({}): {}", s.kernel_names, ErrnoText(err)), ""};
 }
 
-Diagnosis DiagnoseVti(int err, bool ipv6, std::string_view name) {
-  if (err == EOPNOTSUPP || err == ENODEV) {
-    // rtnetlink knows no link kind "vti"/"vti6" (and could not load it).
-    return {fmt::format("the kernel has no {} links: {}", ipv6 ? "vti6" : "vti", ErrnoText(err)),
-            ipv6 ? "module ip6_vti (CONFIG_IPV6_VTI): modprobe ip6_vti"
-                 : "module ip_vti (CONFIG_NET_IPVTI): modprobe ip_vti"};
-  }
+// A link that could not be created. `kind` says what the kernel lacks when it knows no such link
+// kind (EOPNOTSUPP/ENODEV), `module` how to get it, `same` what else an EEXIST may mean.
+static Diagnosis DiagnoseLinkCreate(int err, std::string_view name, std::string_view kind,
+                                    std::string_view module, std::string_view same) {
+  // rtnetlink knows no such link kind (and could not load it).
+  if (err == EOPNOTSUPP || err == ENODEV)
+    return {fmt::format("the kernel has no {}: {}", kind, ErrnoText(err)), std::string(module)};
   if (IsPermission(err)) return {"creating a link was refused: " + ErrnoText(err), kCapNetAdmin};
   if (err == EEXIST) {
-    return {fmt::format("{} (or a VTI with its endpoints and key) exists already: {}", name,
-                        ErrnoText(err)),
+    return {fmt::format("{} (or {}) exists already: {}", name, same, ErrnoText(err)),
             fmt::format("ip link del {} (a leftover of a check that was killed)", name)};
   }
   return {fmt::format("creating {}: {}", name, ErrnoText(err)), ""};
 }
 
+Diagnosis DiagnoseVti(int err, bool ipv6, std::string_view name) {
+  return DiagnoseLinkCreate(err, name, ipv6 ? "vti6 links" : "vti links",
+                            ipv6 ? "module ip6_vti (CONFIG_IPV6_VTI): modprobe ip6_vti"
+                                 : "module ip_vti (CONFIG_NET_IPVTI): modprobe ip_vti",
+                            "a VTI with its endpoints and key");
+}
+
 Diagnosis DiagnoseXfrmInterface(int err, std::string_view name) {
-  if (err == EOPNOTSUPP || err == ENODEV) {
-    // rtnetlink knows no link kind "xfrm" (and could not load it).
-    return {"the kernel has no XFRM interfaces: " + ErrnoText(err),
-            "module xfrm_interface (CONFIG_XFRM_INTERFACE): modprobe xfrm_interface"};
-  }
-  if (IsPermission(err)) return {"creating a link was refused: " + ErrnoText(err), kCapNetAdmin};
-  if (err == EEXIST) {
-    return {fmt::format("{} (or an XFRM interface with its if_id) exists already: {}", name,
-                        ErrnoText(err)),
-            fmt::format("ip link del {} (a leftover of a check that was killed)", name)};
-  }
-  return {fmt::format("creating {}: {}", name, ErrnoText(err)), ""};
+  return DiagnoseLinkCreate(
+      err, name, "XFRM interfaces",
+      "module xfrm_interface (CONFIG_XFRM_INTERFACE): modprobe xfrm_interface",
+      "an XFRM interface with its if_id");
 }
 
 Diagnosis DiagnoseDisablePolicy(int err, bool ipv6, std::string_view name) {
