@@ -359,7 +359,8 @@ void Daemon::SetLinkState(const std::string& name, LinkState& link, bool up, std
     }
   }
   if (up) {
-    log_.Info(Subsystem::kKnl, 0, "{} {} is up: a CHILD_SA using it is installed", link.what(), name);
+    log_.Info(Subsystem::kKnl, 0, "{} {} is up: a CHILD_SA using it is installed", link.what(),
+              name);
   } else {
     log_.Info(Subsystem::kKnl, 0, "{} {} is down (dormant{}): {}", link.what(), name,
               link.addrs.empty() ? "" : ", inner addresses withdrawn", link.reason);
