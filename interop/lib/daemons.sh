@@ -191,10 +191,10 @@ charon-systemd {
       ike_name = yes
       append = no
       flush_line = yes
-      default = 1
-      ike = 2
-      knl = 2
-      cfg = 2
+      default = ${LAB_LOG_LEVEL:-1}
+      ike = ${LAB_LOG_LEVEL:-2}
+      knl = ${LAB_LOG_LEVEL:-2}
+      cfg = ${LAB_LOG_LEVEL:-2}
     }
   }
   plugins {

@@ -1,0 +1,104 @@
+# about: N tunnels in the lab's kernel (issue 24): the load generator (minivpn-bench load, on router b, null kernel) brings up TUNNELS IKE+CHILD SAs into router a's daemon (charon or minivpnd) in segments of SEGMENT; per segment the daemon's CPU (user + system: the netlink installs are system time) per tunnel, the generator's handshakes/s and setup p50/p99; at the end the kernel's SAs and policies, the memory per tunnel (MemAvailable: kernel + daemon) and the daemon's share (RSS growth) and the kernel's (the rest of the MemAvailable drop; the generator exits after each segment)
+#
+#   [router b] minivpn-bench load 198.51.100.1 ==== N IKE SAs ====> 192.0.2.1 [router a] daemon
+#
+# MODE: vti   0/0 <-> 0/0 with mark_in = mark_out = %unique (what N VTIs look like: every policy has
+#             the same selectors, told apart by the mark only, so each insert walks the others)
+#       ifid  0/0 <-> 0/0 with if_id_in = if_id_out = %unique (XFRM interfaces: the if_id is hashed)
+#       host  10.0.0.0/24 <-> 10.128.0.0+i/32 (policy-based: distinct selectors)
+# A benchmark, not a check: it passes when every tunnel came up and the figures were written to
+# scale.txt in the row's results; tag `scale`, outside the default run
+# (`interop/run --tag scale`).
+
+lab_topology_two_sites
+mode=${MODE:-vti}
+tunnels=${TUNNELS:-2000}
+segment=${SEGMENT:-500}
+bench=${LAB_BENCH:-$LAB_DIR/../build-bench/bench/minivpn-bench}
+[[ -x $bench ]] || lab_fail "no load generator $bench (ninja -C build-bench minivpn-bench)"
+case $mode in
+  vti) child_ts="local_ts = 0.0.0.0/0
+        remote_ts = 0.0.0.0/0
+        mark_in = %unique
+        mark_out = %unique" gen_ts=route ;;
+  ifid) child_ts="local_ts = 0.0.0.0/0
+        remote_ts = 0.0.0.0/0
+        if_id_in = %unique
+        if_id_out = %unique" gen_ts=route ;;
+  host) child_ts="local_ts = 10.0.0.0/24
+        remote_ts = 10.128.0.0/9" gen_ts=host ;;
+  *) lab_fail "MODE is vti, ifid or host, not '$mode'" ;;
+esac
+mkdir -p "$LAB_RUN/a"
+# rekey_time long enough that nothing rekeys during the bring-up; the storm is asked for below.
+cat >"$LAB_RUN/a/connections" <<CONF
+  gen {
+    version = 2
+    local_addrs = ${LAB_WAN[a]}
+    proposals = aes256gcm16-prfsha256-x25519
+    rekey_time = 0
+    local {
+      auth = psk
+      id = responder.bench.test
+    }
+    remote {
+      auth = psk
+    }
+    children {
+      net {
+        $child_ts
+        esp_proposals = aes256gcm16
+        rekey_time = 0
+        life_time = 0
+      }
+    }
+  }
+CONF
+cat >"$LAB_RUN/a/secrets" <<CONF
+  ike-gen {
+    secret = "minivpn-bench-preshared-key"
+  }
+CONF
+export LAB_CHARON_SETTINGS="cookie_threshold = 10000000;cookie_threshold_ip = 10000000;block_threshold = 10000000;init_limit_half_open = 0"
+export LAB_LOG_LEVEL=0
+mem_kb() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
+lab_start a
+pid=$(cat "$LAB_RUN/a/pid")
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status"; }
+rss0=$(rss_kb)
+mem0=$(mem_kb)
+ticks=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat"; }
+json_field() { sed -n "s/.*\"$2\": \\([^,}]*\\).*/\\1/p" "$1" | head -1; }
+
+out="$LAB_OUT/scale.txt"
+role=$(role_of a)
+echo "# $role MODE=$mode TUNNELS=$tunnels SEGMENT=$segment kernel $(uname -r)" >"$out"
+echo "# up_to daemon_us_per_tunnel handshakes_per_s p50_ms p99_ms failed" >>"$out"
+done_n=0 up=0
+while ((done_n < tunnels)); do
+  add=$((tunnels - done_n < segment ? tunnels - done_n : segment))
+  c0=$(cpu_ticks)
+  ip netns exec b "$bench" load --local "${LAB_WAN[b]}" --remote "${LAB_WAN[a]}" --group x25519 \
+    --ts "$gen_ts" --concurrency 16 --tunnels "$add" --keep --first-index "$done_n" --timeout 600 \
+    --json "$LAB_OUT/seg-$done_n.json" --quiet >>"$LAB_OUT/load.out" 2>&1 ||
+    lab_fail "the generator failed (see load.out)"
+  c1=$(cpu_ticks)
+  est=$(json_field "$LAB_OUT/seg-$done_n.json" established)
+  up=$((up + est))
+  done_n=$((done_n + add))
+  echo "$done_n $(awk -v a="$c0" -v b="$c1" -v t="$ticks" -v n="$est" 'BEGIN { printf "%.0f", n ? (b - a) * 1e6 / t / n : 0 }') $(json_field "$LAB_OUT/seg-$((done_n - add)).json" handshakes_per_s) $(json_field "$LAB_OUT/seg-$((done_n - add)).json" latency_p50_ms) $(json_field "$LAB_OUT/seg-$((done_n - add)).json" latency_p99_ms) $(json_field "$LAB_OUT/seg-$((done_n - add)).json" failed)" >>"$out"
+done
+expect "all $tunnels tunnels up" test "$up" -eq "$tunnels"
+states=$(ip -n a xfrm state count 2>/dev/null | grep -o '[0-9]*' | head -1)
+# "SPD IN  n OUT n FWD n (Sock: ...)": the three directions' policies
+policies=$(ip -n a xfrm policy count 2>/dev/null |
+  awk '/SPD IN/ { print $3 + $5 + $7; exit }')
+mem1=$(mem_kb)
+rss1=$(rss_kb)
+daemon_b=$(((rss1 - rss0) * 1024 / tunnels))
+{
+  echo "kernel: $states SAs, $policies policies"
+  echo "bytes per tunnel: daemon $daemon_b (RSS growth), kernel $(((mem0 - mem1 - (rss1 - rss0)) * 1024 / tunnels)) (MemAvailable drop less that)"
+} >>"$out"
+cat "$out"
