@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,7 +60,6 @@ int RunLoadGenerator(const LoadOptions& options) {
   auto last_progress = t0;
   auto last_timeout_scan = t0;
   const std::uint64_t cpu0 = ProcessCpuNanos();
-  std::vector<UdpSocket*> sockets = {&*ike, &*natt};
   std::vector<ike::Datagram> received;
 
   auto finish = [&](std::size_t index, bool ok, SteadyClock::time_point now) {
@@ -81,6 +81,27 @@ int RunLoadGenerator(const LoadOptions& options) {
     return true;
   };
 
+  // CHILD_SA rekeys the responder started (--hold: a rekey storm), counted over the whole run:
+  // all of them, and the tunnels rekeyed at least once (first_/last_rekey_s: seconds from the
+  // start to the first and to the last tunnel's first rekey).
+  std::size_t rekeys = 0, hold_failures = 0;
+  std::set<std::string> rekeyed;
+  double first_rekey_s = 0, last_rekey_s = 0;
+  auto count_rekey = [&](const ike::Event& e, SteadyClock::time_point now) {
+    if (e.kind != ike::EventKind::kChildRekeyed) return;
+    ++rekeys;
+    if (!rekeyed.insert(e.peer).second) return;
+    last_rekey_s = Seconds(now - t0);
+    if (rekeyed.size() == 1) first_rekey_s = last_rekey_s;
+  };
+  auto send_all = [&] {
+    for (const auto& d : engine.TakeDatagrams()) {
+      UdpSocket& s = d.local.port == options.natt_port ? *natt : *ike;
+      if (!s.Send(d)) ++send_errors;
+    }
+  };
+  auto receive = [&] { ReceiveForEngine(engine, *ike, *natt, 10, received); };
+
   for (;;) {
     auto now = SteadyClock::now();
     while (in_flight.size() < options.concurrency && may_start(now)) {
@@ -95,11 +116,9 @@ int RunLoadGenerator(const LoadOptions& options) {
       }
       in_flight[index] = now;
     }
-    for (const auto& d : engine.TakeDatagrams()) {
-      UdpSocket& s = d.local.port == options.natt_port ? *natt : *ike;
-      if (!s.Send(d)) ++send_errors;
-    }
+    send_all();
     for (const ike::Event& e : engine.TakeEvents()) {
+      count_rekey(e, now);
       auto index = IndexOf(e.peer);
       if (!index) continue;
       if (e.kind == ike::EventKind::kChildUp) {
@@ -109,10 +128,7 @@ int RunLoadGenerator(const LoadOptions& options) {
         finish(*index, false, now);
       }
     }
-    for (const auto& d : engine.TakeDatagrams()) {  // DELETEs from RemovePeer
-      UdpSocket& s = d.local.port == options.natt_port ? *natt : *ike;
-      if (!s.Send(d)) ++send_errors;
-    }
+    send_all();  // DELETEs from RemovePeer
     if (in_flight.empty() && !may_start(now)) break;
 
     if (now - last_timeout_scan > std::chrono::milliseconds(200)) {
@@ -131,19 +147,25 @@ int RunLoadGenerator(const LoadOptions& options) {
                    established, failed, in_flight.size());
     }
 
-    int wait_ms = 10;
-    if (auto deadline = engine.NextDeadline()) {
-      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - now).count();
-      if (ms < wait_ms) wait_ms = ms < 0 ? 0 : static_cast<int>(ms);
+    receive();
+  }
+
+  // The hold: answer what the responder starts (its CHILD_SA rekeys) and count it.
+  if (options.keep && options.hold_s > 0) {
+    const auto h0 = SteadyClock::now();
+    for (auto now = h0; Seconds(now - h0) < options.hold_s; now = SteadyClock::now()) {
+      send_all();
+      for (const ike::Event& e : engine.TakeEvents()) {
+        count_rekey(e, now);
+        if (e.kind == ike::EventKind::kFailure || e.kind == ike::EventKind::kIkeDown)
+          ++hold_failures;
+      }
+      receive();
     }
-    WaitReadable(sockets, wait_ms);
-    received.clear();
-    ike->Drain(received, 256);
-    natt->Drain(received, 256);
-    now = SteadyClock::now();
-    for (const auto& d : received) engine.HandleDatagram(d, now);
-    if (auto deadline = engine.NextDeadline(); deadline && *deadline <= now)
-      engine.HandleTimers(now);
+    std::printf("load: hold %.0f s: %zu CHILD_SA rekeys, %zu tunnels rekeyed from %.1f s to %.1f "
+                "s of the run, %zu failures in the hold\n",
+                options.hold_s, rekeys, rekeyed.size(), first_rekey_s, last_rekey_s,
+                hold_failures);
   }
 
   for (const auto& [text, count] : reasons) std::printf("load: %zu x %s\n", count, text.c_str());
@@ -173,6 +195,12 @@ int RunLoadGenerator(const LoadOptions& options) {
             .Add("send_errors", static_cast<std::uint64_t>(send_errors))
             .Add("elapsed_s", elapsed)
             .Add("handshakes_per_s", rate)
+            .Add("hold_s", options.hold_s)
+            .Add("rekeys", static_cast<std::uint64_t>(rekeys))
+            .Add("tunnels_rekeyed", static_cast<std::uint64_t>(rekeyed.size()))
+            .Add("rekey_first_s", first_rekey_s)
+            .Add("rekey_last_s", last_rekey_s)
+            .Add("hold_failures", static_cast<std::uint64_t>(hold_failures))
             .Add("latency_p50_ms", p50)
             .Add("latency_p99_ms", p99)
             .Add("latency_max_ms", pmax)

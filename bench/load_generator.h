@@ -32,6 +32,9 @@ struct LoadOptions {
   TunnelOptions tunnel;
   std::string json_path;
   bool quiet = false;             // no progress lines
+  // --hold S: with --keep, stay S seconds after the last handshake, answering the responder's
+  // CHILD_SA rekeys (a rekey storm when its rekey_time comes for all of them); counts them.
+  double hold_s = 0;
 };
 
 int RunLoadGenerator(const LoadOptions& options);

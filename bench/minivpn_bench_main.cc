@@ -10,7 +10,7 @@
 //   minivpn-bench load    --local ADDR --remote ADDR [--port 500] [--natt-port 4500]
 //                         [--tunnels N] [--concurrency C] [--duration T] [--delete|--keep]
 //                         [--group x25519] [--ts route|host] [--first-index I]
-//                         [--id-suffix .bench.test] [--initial-contact] [--timeout S]
+//                         [--id-suffix .bench.test] [--initial-contact] [--timeout S] [--hold S]
 //                         [--json FILE] [--quiet]
 //       the load generator: N IKE+CHILD SAs with C in flight against a responder over UDP.
 //   minivpn-bench respond --listen ADDR [--port 500] [--natt-port 4500] [--group x25519]
@@ -169,6 +169,7 @@ int Load(int argc, char** argv) {
   o.keep = keep;
   o.first_index = args.Size("first-index", 0);
   o.timeout_s = args.Double("timeout", o.timeout_s);
+  o.hold_s = args.Double("hold", o.hold_s);
   o.tunnel.group = Group(args, "group");
   o.tunnel.ts_mode = Ts(args);
   o.tunnel.id_suffix = args.Str("id-suffix", o.tunnel.id_suffix);

@@ -74,28 +74,13 @@ int RunResponder(const RespondOptions& options) {
                 static_cast<unsigned long long>(RssBytes()));
     std::fflush(stdout);
   };
-  std::vector<UdpSocket*> sockets = {&*ike, &*natt};
   std::vector<ike::Datagram> received;
   for (;;) {
     if (int sig = g_signal.exchange(0); sig != 0) {
       status();
       if (sig != SIGUSR1) break;
     }
-    auto now = std::chrono::steady_clock::now();
-    int wait_ms = 100;
-    if (auto deadline = engine.NextDeadline()) {
-      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - now).count();
-      if (ms < wait_ms) wait_ms = ms < 0 ? 0 : static_cast<int>(ms);
-    }
-    WaitReadable(sockets, wait_ms);
-    received.clear();
-    ike->Drain(received, 256);
-    natt->Drain(received, 256);
-    now = std::chrono::steady_clock::now();
-    received_count += received.size();
-    for (const auto& d : received) engine.HandleDatagram(d, now);
-    if (auto deadline = engine.NextDeadline(); deadline && *deadline <= now)
-      engine.HandleTimers(now);
+    received_count += ReceiveForEngine(engine, *ike, *natt, 100, received);
     for (const auto& d : engine.TakeDatagrams()) {
       UdpSocket& s = d.local.port == options.natt_port ? *natt : *ike;
       (void)s.Send(d);

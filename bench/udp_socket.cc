@@ -95,4 +95,22 @@ void WaitReadable(const std::vector<UdpSocket*>& sockets, int timeout_ms) {
   poll(fds.data(), fds.size(), timeout_ms);
 }
 
+std::size_t ReceiveForEngine(ike::Engine& engine, UdpSocket& ike, UdpSocket& natt,
+                             int max_wait_ms, std::vector<ike::Datagram>& scratch) {
+  auto now = std::chrono::steady_clock::now();
+  int wait_ms = max_wait_ms;
+  if (auto deadline = engine.NextDeadline()) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - now).count();
+    if (ms < wait_ms) wait_ms = ms < 0 ? 0 : static_cast<int>(ms);
+  }
+  WaitReadable({&ike, &natt}, wait_ms);
+  scratch.clear();
+  ike.Drain(scratch, 256);
+  natt.Drain(scratch, 256);
+  now = std::chrono::steady_clock::now();
+  for (const auto& d : scratch) engine.HandleDatagram(d, now);
+  if (auto deadline = engine.NextDeadline(); deadline && *deadline <= now) engine.HandleTimers(now);
+  return scratch.size();
+}
+
 }  // namespace minivpn::bench

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "ike/engine/engine_types.h"
+#include "ike/engine/engine.h"
 
 namespace minivpn::bench {
 
@@ -39,5 +39,11 @@ class UdpSocket {
 
 // Waits until one of the sockets is readable or `timeout_ms` passed (poll(2)).
 void WaitReadable(const std::vector<UdpSocket*>& sockets, int timeout_ms);
+
+// One turn of a bench's event loop: waits at most `max_wait_ms` (less if the engine's next
+// deadline is sooner) for the IKE and NAT-T sockets, hands what arrived to the engine, and runs
+// its timers when due. Returns the datagrams received; `scratch` is reused between turns.
+std::size_t ReceiveForEngine(ike::Engine& engine, UdpSocket& ike, UdpSocket& natt,
+                             int max_wait_ms, std::vector<ike::Datagram>& scratch);
 
 }  // namespace minivpn::bench
