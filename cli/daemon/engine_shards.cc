@@ -163,6 +163,7 @@ struct EngineShards::Shard {
   asio::io_context io;  // the worker's (unused with one shard)
   asio::steady_timer timer;
   std::optional<ike::TimePoint> timer_armed;  // worker thread only
+  bool called = false;  // by the main thread since its last Flush (under `mutex`)
   asio::executor_work_guard<asio::io_context::executor_type> work;
   std::thread thread;
 };
@@ -226,6 +227,7 @@ void EngineShards::SetKeySink(const ike::KeySink& sink) {
 template <typename F>
 auto EngineShards::With(Shard& shard, F&& f) -> decltype(f(std::declval<ike::Engine&>())) {
   std::lock_guard lock(shard.mutex);
+  shard.called = true;
   return f(shard.engine);
 }
 
@@ -245,14 +247,16 @@ void EngineShards::FlushShard(Shard& shard, std::vector<ike::Event>* returned) {
 
 std::vector<ike::Event> EngineShards::Flush() {
   std::vector<ike::Event> events;
+  std::vector<Shard*> called;
   for (auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
     FlushShard(*shard, threaded() ? nullptr : &events);
+    if (std::exchange(shard->called, false)) called.push_back(shard.get());
   }
   if (threaded()) {
     DispatchDrops();
-    for (auto& shard : shards_)
-      asio::post(shard->io, [this, s = shard.get()] { ArmWorkerTimer(*s); });
+    // Only an engine call can have moved a shard's next deadline earlier.
+    for (Shard* s : called) asio::post(s->io, [this, s] { ArmWorkerTimer(*s); });
   }
   return events;
 }
@@ -261,6 +265,7 @@ void EngineShards::DispatchDrops() {
   // Every other shard looks for the SA (no lock of one shard is taken under another's).
   for (const ike::DropRequest& request : locked_ids_->TakeDropRequests()) {
     for (auto& shard : shards_) {
+      if (shard->index == request.from_shard) continue;
       asio::post(shard->io, [this, s = shard.get(), request] {
         {
           std::lock_guard lock(s->mutex);
@@ -274,7 +279,11 @@ void EngineShards::DispatchDrops() {
 }
 
 void EngineShards::ArmWorkerTimer(Shard& shard) {
-  const auto deadline = With(shard, [](ike::Engine& e) { return e.NextDeadline(); });
+  std::optional<ike::TimePoint> deadline;
+  {
+    std::lock_guard lock(shard.mutex);  // not With: this is the worker, not a main-thread call
+    deadline = shard.engine.NextDeadline();
+  }
   // As the daemon's own timer: a pending wait stands unless the deadline moved earlier.
   if (!deadline || (shard.timer_armed && *shard.timer_armed <= *deadline)) return;
   shard.timer_armed = deadline;
@@ -327,8 +336,9 @@ EngineShards::Shard* EngineShards::HomeOf(std::string_view peer) {
   return shards_[ike::HomeShard(peer, count())].get();
 }
 
-std::expected<void, std::string> EngineShards::AddPeer(const ike::PeerConfig& peer,
+std::expected<void, std::string> EngineShards::AddPeer(ike::PeerConfig config,
                                                        ike::TimePoint now) {
+  const auto peer = std::make_shared<const ike::PeerConfig>(std::move(config));
   std::expected<void, std::string> result;
   for (auto& s : shards_) {
     auto added = With(*s, [&](ike::Engine& e) { return e.AddPeer(peer, now); });
@@ -353,31 +363,28 @@ std::expected<std::uint64_t, std::string> EngineShards::Initiate(std::string_vie
   return With(*target, [&](ike::Engine& e) { return e.Initiate(peer, child, now); });
 }
 
-std::expected<void, std::string> EngineShards::Terminate(std::string_view peer,
-                                                         std::string_view child,
-                                                         ike::TimePoint now) {
-  std::optional<std::expected<void, std::string>> result;
+EngineShards::Outcome EngineShards::InShards(std::string_view peer, bool only_holding,
+                                             const std::function<Outcome(ike::Engine&)>& act) {
+  std::optional<Outcome> result;
   for (auto& s : shards_) {
-    auto done = With(*s, [&](ike::Engine& e) -> std::optional<std::expected<void, std::string>> {
-      if (s->index != 0 && e.ike_sa_count(peer) == 0) return std::nullopt;
-      return e.Terminate(peer, child, now);
+    auto done = With(*s, [&](ike::Engine& e) -> std::optional<Outcome> {
+      if (only_holding && s->index != 0 && e.ike_sa_count(peer) == 0) return std::nullopt;
+      return act(e);
     });
-    if (done && (!result || done->has_value())) result = done;
+    if (done && (!result || done->has_value())) result = std::move(done);
   }
   return *result;
 }
 
+std::expected<void, std::string> EngineShards::Terminate(std::string_view peer,
+                                                         std::string_view child,
+                                                         ike::TimePoint now) {
+  return InShards(peer, true, [&](ike::Engine& e) { return e.Terminate(peer, child, now); });
+}
+
 std::expected<void, std::string> EngineShards::Rekey(std::string_view peer, std::string_view child,
                                                      ike::TimePoint now) {
-  std::optional<std::expected<void, std::string>> result;
-  for (auto& s : shards_) {
-    auto done = With(*s, [&](ike::Engine& e) -> std::optional<std::expected<void, std::string>> {
-      if (s->index != 0 && e.ike_sa_count(peer) == 0) return std::nullopt;
-      return e.Rekey(peer, child, now);
-    });
-    if (done && (!result || done->has_value())) result = done;
-  }
-  return *result;
+  return InShards(peer, true, [&](ike::Engine& e) { return e.Rekey(peer, child, now); });
 }
 
 std::expected<void, std::string> EngineShards::InstallTrap(std::string_view peer,
@@ -388,12 +395,7 @@ std::expected<void, std::string> EngineShards::InstallTrap(std::string_view peer
 
 std::expected<void, std::string> EngineShards::UninstallTrap(std::string_view peer,
                                                              std::string_view child) {
-  std::optional<std::expected<void, std::string>> result;
-  for (auto& s : shards_) {
-    auto done = With(*s, [&](ike::Engine& e) { return e.UninstallTrap(peer, child); });
-    if (!result || done.has_value()) result = done;
-  }
-  return *result;
+  return InShards(peer, false, [&](ike::Engine& e) { return e.UninstallTrap(peer, child); });
 }
 
 std::vector<ike::IkeSaInfo> EngineShards::ListSas(ike::TimePoint now) {

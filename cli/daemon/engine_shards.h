@@ -83,8 +83,9 @@ class EngineShards {
   // before. Each worker's timer is re-armed.
   std::vector<ike::Event> Flush();
 
-  // Configuration: every shard knows every peer; only its home shard starts it.
-  std::expected<void, std::string> AddPeer(const ike::PeerConfig& peer, ike::TimePoint now);
+  // Configuration: every shard knows every peer (one copy, shared read-only); only its home
+  // shard starts it.
+  std::expected<void, std::string> AddPeer(ike::PeerConfig peer, ike::TimePoint now);
   void RemovePeer(std::string_view name, ike::TimePoint now);
 
   // Commands, as Engine's. Initiate uses the shard that holds an IKE SA of the peer, else the
@@ -110,9 +111,15 @@ class EngineShards {
 
  private:
   struct Shard;
+  using Outcome = std::expected<void, std::string>;
   // `f(engine)` under the shard's lock.
   template <typename F>
   auto With(Shard& shard, F&& f) -> decltype(f(std::declval<ike::Engine&>()));
+  // `act` in every shard (`only_holding`: in the shards holding an IKE SA of `peer`, and in
+  // the first, whose engine answers for a peer nobody holds); a success anywhere is the
+  // result, else the last error.
+  Outcome InShards(std::string_view peer, bool only_holding,
+                   const std::function<Outcome(ike::Engine&)>& act);
   // On worker i: the engine's output after a call there (lock held by the caller).
   void FlushShard(Shard& shard, std::vector<ike::Event>* returned);
   void ArmWorkerTimer(Shard& shard);

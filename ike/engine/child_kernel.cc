@@ -19,8 +19,8 @@ std::uint32_t Engine::AcquireReqid(const ChildConfig& cfg, const ChildTs& traffi
     return cfg.reqid;
   }
   const auto configured = [this](std::uint32_t r) {
-    return std::any_of(peers_.begin(), peers_.end(), [r](const PeerConfig& p) {
-      return std::any_of(p.children.begin(), p.children.end(),
+    return std::any_of(peers_.begin(), peers_.end(), [r](const auto& p) {
+      return std::any_of(p->children.begin(), p->children.end(),
                          [r](const ChildConfig& c) { return c.reqid == r; });
     });
   };

@@ -144,7 +144,13 @@ void Engine::Init() {
 Engine::~Engine() = default;
 
 std::expected<void, std::string> Engine::AddPeer(PeerConfig peer, TimePoint now) {
+  return AddPeer(std::make_shared<const PeerConfig>(std::move(peer)), now);
+}
+
+std::expected<void, std::string> Engine::AddPeer(std::shared_ptr<const PeerConfig> shared,
+                                                 TimePoint now) {
   Scope scope(*this);
+  const PeerConfig& peer = *shared;
   if (peer.name.empty()) return std::unexpected("peer config without a name");
   if (FindPeer(peer.name)) return std::unexpected("peer config '" + peer.name + "' exists");
   if (peer.proposals.empty()) return std::unexpected("peer '" + peer.name + "' has no proposals");
@@ -155,11 +161,11 @@ std::expected<void, std::string> Engine::AddPeer(PeerConfig peer, TimePoint now)
   for (const auto& c : peer.children)
     if (c.start_action == StartAction::kStart || c.start_action == StartAction::kTrapAndStart)
       start.push_back(c.name);
-  std::string name = peer.name;
-  peers_.push_back(std::move(peer));
+  const std::string name = peer.name;
+  peers_.push_back(std::move(shared));
   peer_index_[name] = peers_.size() - 1;
   if (!IsHome(name)) return {};  // the other shards only answer for it
-  InstallTraps(peers_.back(), now);
+  InstallTraps(*peers_.back(), now);
   for (const auto& c : start) (void)Initiate(name, c, now);
   return {};
 }
@@ -175,14 +181,14 @@ void Engine::RemovePeer(std::string_view name, TimePoint now) {
     DestroySa(*sa, now, "peer config removed");
   }
   RemoveTraps(name);
-  std::erase_if(peers_, [&](const PeerConfig& p) { return p.name == name; });
+  std::erase_if(peers_, [&](const auto& p) { return p->name == name; });
   peer_index_.clear();
-  for (std::size_t i = 0; i < peers_.size(); ++i) peer_index_[peers_[i].name] = i;
+  for (std::size_t i = 0; i < peers_.size(); ++i) peer_index_[peers_[i]->name] = i;
 }
 
 const PeerConfig* Engine::FindPeer(std::string_view name) const {
   auto it = peer_index_.find(name);
-  return it == peer_index_.end() ? nullptr : &peers_[it->second];
+  return it == peer_index_.end() ? nullptr : peers_[it->second].get();
 }
 
 const ChildConfig* Engine::FindChildConfig(const PeerConfig& peer, std::string_view child) const {
@@ -613,8 +619,8 @@ void Engine::HandleKernelEvent(const KernelEvent& event, TimePoint now) {
     // The trap's peer config is started by its home shard (the other shards see the ACQUIRE
     // too). KeysOf gives a copy: Initiate may release reqids (a reauthentication finishing).
     for (const ReqidKey& key : ids_.KeysOf(acquire->reqid)) {
-      for (const auto& p : peers_)
-        for (const auto& c : p.children)
+      for (const auto& shared : peers_)
+        for (const PeerConfig& p = *shared; const auto& c : p.children)
           if (c.reqid == 0 && IsHome(p.name) &&
               ResolveDynamic(c.local_ts, p.local_address) == std::get<0>(key) &&
               ResolveDynamic(c.remote_ts, p.remote_address) == std::get<1>(key) &&
@@ -623,8 +629,8 @@ void Engine::HandleKernelEvent(const KernelEvent& event, TimePoint now) {
             (void)Initiate(p.name, c.name, now);
     }
     // A child with its own reqid (charon's reqid): its trap policies carry that one.
-    for (const auto& p : peers_)
-      for (const auto& c : p.children)
+    for (const auto& shared : peers_)
+      for (const PeerConfig& p = *shared; const auto& c : p.children)
         if (c.reqid != 0 && c.reqid == acquire->reqid && IsHome(p.name))
           (void)Initiate(p.name, c.name, now);
   } else if (const auto* mapping = std::get_if<xfrm::MappingEvent>(&event)) {

@@ -52,8 +52,10 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Per-peer configuration, added and removed at run time. AddPeer starts the children with
-  // start_action = start; RemovePeer deletes the peer's IKE SAs (with DELETE exchanges).
+  // start_action = start; RemovePeer deletes the peer's IKE SAs (with DELETE exchanges). Shards
+  // share one read-only copy of each config (the shared_ptr form).
   std::expected<void, std::string> AddPeer(PeerConfig peer, TimePoint now);
+  std::expected<void, std::string> AddPeer(std::shared_ptr<const PeerConfig> peer, TimePoint now);
   void RemovePeer(std::string_view name, TimePoint now);
 
   // Inputs.
@@ -353,7 +355,8 @@ class Engine {
   EngineConfig config_;
   crypto::Random& random_;
   xfrm::KernelIpsec& kernel_;
-  std::vector<PeerConfig> peers_;  // in configuration order (address lookups take the first)
+  // In configuration order (address lookups take the first); the daemon's shards share them.
+  std::vector<std::shared_ptr<const PeerConfig>> peers_;
   std::map<std::string, std::size_t, std::less<>> peer_index_;  // name -> position in peers_
   std::map<std::uint64_t, std::unique_ptr<IkeSa>> sas_;         // by serial
   std::map<std::uint64_t, std::uint64_t> by_spi_;               // our SPI -> serial

@@ -86,7 +86,8 @@ void Engine::ProcessAuthRequest(IkeSa& sa, const Header& header, const std::vect
   if (!idi || !auth) return fail("IDi or AUTH missing");
   // The peer config is the one for these addresses whose identities match (IDr is optional).
   const PeerConfig* peer = nullptr;
-  for (const auto& p : peers_) {
+  for (const auto& shared : peers_) {
+    const PeerConfig& p = *shared;
     bool addr_ok = HostAccepted(p.local_match, p.local_address, sa.local.address) &&
                    HostAccepted(p.remote_match, p.remote_address, sa.remote.address);
     if (addr_ok && IdMatches(p.remote_id, *idi) && (!idr || IdMatches(p.local_id, *idr))) {
@@ -122,7 +123,9 @@ void Engine::ProcessAuthRequest(IkeSa& sa, const Header& header, const std::vect
       peer->unique == UniquePolicy::kReplace) {
     for (IkeSa* o : old) DropOlderSa(*o, initial_contact, now);
     for (auto serial : elsewhere)
-      ids_.RequestDrop(DropRequest{.serial = serial, .initial_contact = initial_contact});
+      ids_.RequestDrop(DropRequest{.serial = serial,
+                                   .initial_contact = initial_contact,
+                                   .from_shard = config_.shard_index});
   }
 
   Payload idr_out{.type = PayloadType::kIdr, .body = ToIdPayload(peer->local_id)};

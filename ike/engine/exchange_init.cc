@@ -89,7 +89,8 @@ bool Engine::DeriveInitKeys(IkeSa& sa, const SecretBytes& g_ir) {
 
 const PeerConfig* Engine::PeerForAddresses(const Endpoint& local, const Endpoint& remote) const {
   const PeerConfig* wildcard = nullptr;
-  for (const auto& p : peers_) {
+  for (const auto& shared : peers_) {
+    const PeerConfig& p = *shared;
     if (!HostAccepted(p.local_match, p.local_address, local.address)) continue;
     if (p.remote_address == remote.address) return &p;
     if (!wildcard && HostAccepted(p.remote_match, p.remote_address, remote.address)) wildcard = &p;

@@ -36,6 +36,7 @@ using IdentityKey = std::tuple<std::string, IdType, Bytes>;
 struct DropRequest {
   std::uint64_t serial = 0;    // the IKE SA to drop
   bool initial_contact = false;  // true: at once, the peer lost its state; false: DELETE it
+  std::uint32_t from_shard = 0;  // the shard that asked (it does not hold the SA)
 };
 
 class SharedIds {
