@@ -16,6 +16,7 @@
 //   minivpn-bench respond --listen ADDR [--port 500] [--natt-port 4500] [--group x25519]
 //                         [--ts route|host] [--fake-kernel] [--json FILE]
 //       the engine as a UDP responder with a null kernel (stand-in for minivpnd --fake-kernel).
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -60,6 +61,17 @@ class Args {
   std::size_t Size(const std::string& key, std::size_t def) const {
     std::string v = Str(key, "");
     return v.empty() ? def : std::strtoull(v.c_str(), nullptr, 10);
+  }
+  // "a,b,c" -> {"a", "b", "c"} (an empty item stays, for the caller to refuse).
+  std::vector<std::string> List(const std::string& key) const {
+    const std::string list = Str(key, "");
+    std::vector<std::string> items;
+    for (std::size_t start = 0; start <= list.size();) {
+      std::size_t end = std::min(list.find(',', start), list.size());
+      items.push_back(list.substr(start, end - start));
+      start = end + 1;
+    }
+    return items;
   }
   double Double(const std::string& key, double def) const {
     std::string v = Str(key, "");
@@ -107,15 +119,10 @@ int Engine(int argc, char** argv) {
   EngineBenchOptions o;
   if (args.Has("groups")) {
     o.groups.clear();
-    std::string list = args.Str("groups", "");
-    std::size_t start = 0;
-    while (start <= list.size()) {
-      std::size_t end = list.find(',', start);
-      if (end == std::string::npos) end = list.size();
-      auto g = ParseGroup(std::string_view(list).substr(start, end - start));
+    for (const std::string& item : args.List("groups")) {
+      auto g = ParseGroup(item);
       if (!g) Args::Fail("unknown group in --groups");
       o.groups.push_back(*g);
-      start = end + 1;
     }
   }
   o.tunnels = args.Size("tunnels", o.tunnels);
@@ -139,14 +146,9 @@ int Shards(int argc, char** argv) {
   o.json_path = args.Str("json", "");
   if (args.Has("threads")) {
     o.threads.clear();
-    std::string list = args.Str("threads", "");
-    std::size_t start = 0;
-    while (start <= list.size()) {
-      std::size_t end = list.find(',', start);
-      if (end == std::string::npos) end = list.size();
-      o.threads.push_back(std::strtoul(list.substr(start, end - start).c_str(), nullptr, 10));
+    for (const std::string& item : args.List("threads")) {
+      o.threads.push_back(std::strtoul(item.c_str(), nullptr, 10));
       if (o.threads.back() == 0) Args::Fail("--threads: a list of counts > 0");
-      start = end + 1;
     }
   }
   args.CheckAllUsed();

@@ -14,6 +14,11 @@ def load(path):
         return None
 
 
+def load_all(out, names):
+    """The files of `names` in `out` that exist and parse, in that order."""
+    return [r for r in (load(os.path.join(out, n)) for n in names) if r]
+
+
 def machine():
     cpu = "?"
     try:
@@ -46,11 +51,7 @@ def main():
         g = k["groups"][0]
         segs = ", ".join(f"{s['handshakes']}: {s['responder_cpu_us']:.0f}" for s in g["segments"])
         print(f"(a) x25519 while holding SAs (SAs held: us per handshake): {segs}")
-    rows = []
-    for d in ("charon", "minivpnd", "standin"):
-        r = load(os.path.join(out, f"{d}-x25519.json"))
-        if r:
-            rows.append(r)
+    rows = load_all(out, [f"{d}-x25519.json" for d in ("charon", "minivpnd", "standin")])
     if rows:
         merged["b_c"] = rows
         print("\n(b) responder CPU per handshake (setup + DELETE), (c) RSS per established tunnel")
@@ -74,11 +75,8 @@ def main():
             print(f"{r['threads']:7} {r['handshakes_per_s']:8.0f} {r['scaling']:8.2f} "
                   f"{r['responder_cpu_us_per_handshake']:11.1f} {r['failures']:5}")
         print("target: N threads >= 0.9 x N x one thread (2 cores >= 1.8x)")
-    cores = []
-    for name in sorted(os.listdir(out)):
-        r = load(os.path.join(out, name)) if name.endswith(".json") and "-c" in name else None
-        if r and r.get("bench") == "e-cores":
-            cores.append(r)
+    names = sorted(n for n in os.listdir(out) if n.endswith(".json") and "-c" in n)
+    cores = [r for r in load_all(out, names) if r.get("bench") == "e-cores"]
     if cores:
         merged["e"] = cores
         print("\n(e) handshakes/s and setup latency by cores (responder pinned; generator shares the host)")
