@@ -27,6 +27,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
+# shellcheck source=bench/generator_peer.sh
+source "$here/generator_peer.sh"
 daemon="" group=x25519 handshakes=3000 concurrency=16 keep=1000,10000
 cpus="" workers=1 rate_only=0 tag=""
 out="$root/build-bench/results"
@@ -95,7 +97,6 @@ ip netns exec "$ns" ip link set lo up
 ip netns exec "$ns" ip addr add 10.0.0.1/24 dev lo
 
 ike="aes256gcm16-prfsha256-$group"
-psk="minivpn-bench-preshared-key"  # the generator's constant (bench_common.cc)
 
 write_configs() {
   cat >"$work/strongswan.conf" <<EOF
@@ -125,38 +126,15 @@ swanctl {
   load = random nonce openssl pem pkcs1 x509 pubkey
 }
 EOF
-  cat >"$work/swanctl.conf" <<EOF
-connections {
-  bench {
-    version = 2
-    local_addrs = $resp_ip
-    proposals = $ike
-    rekey_time = 0
-    local {
-      auth = psk
-      id = responder.bench.test
-    }
-    remote {
-      auth = psk
-    }
-    children {
-      net {
-        mode = tunnel
-        local_ts = 10.0.0.0/24
-        remote_ts = 10.128.0.0/9
-        esp_proposals = aes256gcm16
-        rekey_time = 0
-        life_time = 0
-      }
-    }
-  }
-}
-secrets {
-  ike-bench {
-    secret = "$psk"
-  }
-}
-EOF
+  {
+    echo "connections {"
+    generator_peer bench "$resp_ip" "$ike" "local_ts = 10.0.0.0/24
+        remote_ts = 10.128.0.0/9"
+    echo "}"
+    echo "secrets {"
+    generator_secret bench
+    echo "}"
+  } >"$work/swanctl.conf"
 }
 
 pin=()

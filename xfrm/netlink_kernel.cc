@@ -230,6 +230,10 @@ std::expected<std::vector<KernelEvent>, std::error_code> XfrmEventListener::Read
     const auto datagram = socket_.Receive();
     if (!datagram) {
       if (datagram.error() == std::errc::resource_unavailable_try_again) return events;
+      if (datagram.error() == std::errc::no_buffer_space) {
+        lost_ = true;
+        continue;
+      }
       return std::unexpected(datagram.error());
     }
     for (auto& event : ParseXfrmEvents(*datagram)) events.push_back(std::move(event));

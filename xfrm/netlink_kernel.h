@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "xfrm/kernel_ipsec.h"
@@ -79,13 +80,17 @@ class XfrmEventListener {
  public:
   static std::expected<XfrmEventListener, std::error_code> Open();
   int fd() const { return socket_.fd(); }
-  // All events pending now (empty if none). ENOBUFS means events were lost (the socket
-  // overflowed): the caller should re-query its SAs.
+  // All events pending now (empty if none). An overflow of the socket (ENOBUFS: events were
+  // lost) does not end the read: the events queued after it are returned too, and TakeLost()
+  // tells.
   std::expected<std::vector<KernelEvent>, std::error_code> ReadEvents();
+  // True once after reads that met an overflow: some ACQUIRE, EXPIRE or MAPPING never came.
+  bool TakeLost() { return std::exchange(lost_, false); }
 
  private:
   explicit XfrmEventListener(NetlinkSocket socket) : socket_(std::move(socket)) {}
   NetlinkSocket socket_;
+  bool lost_ = false;
 };
 
 // Splits one received datagram into messages and parses each with ParseXfrmEvent.

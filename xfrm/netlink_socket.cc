@@ -71,9 +71,13 @@ std::expected<NetlinkSocket, std::error_code> NetlinkSocket::Open(int bus, std::
     return std::unexpected(KernelError(err, op));
   }
   if (groups != 0) {
-    // Event bursts (10k SAs expiring) must not overflow the socket: ask for 4 MiB.
-    const int size = 4 << 20;
-    setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    // Event bursts (thousands of SAs reaching their soft lifetime together) must not overflow
+    // the socket: 8 MiB, past net.core.rmem_max with CAP_NET_ADMIN (as charon's
+    // force_receive_buffer_size), else what rmem_max allows.
+    const int size = 8 << 20;
+    const int fd = mnl_socket_get_fd(nl);
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
   }
   return NetlinkSocket(nl, op);
 }

@@ -518,6 +518,12 @@ void Daemon::ArmKernelEvents() {
                              [this](boost::system::error_code ec) {
                                if (ec) return;
                                auto events = events_->ReadEvents();
+                               if (events_->TakeLost()) {
+                                 log_.Warn(Subsystem::kKnl,
+                                           "xfrm event socket overflowed (ENOBUFS): kernel "
+                                           "events were lost; CHILD_SAs whose expire is overdue "
+                                           "are rekeyed or deleted by the engine's own timers");
+                               }
                                if (!events) {
                                  log_.Warn(Subsystem::kKnl, "reading xfrm events: {}",
                                            events.error().message());

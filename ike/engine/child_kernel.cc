@@ -87,6 +87,20 @@ xfrm::Lifetime Engine::ChildLifetime(const ChildConfig& cfg) {
   return l;
 }
 
+std::optional<TimePoint> Engine::OverdueAt(const xfrm::Lifetime& life,
+                                          std::optional<TimePoint> soft, TimePoint hard) {
+  constexpr std::uint64_t kMaxMargin = 30;
+  if (soft && life.soft_add_seconds > 0) {
+    std::uint64_t margin = kMaxMargin;
+    if (life.hard_add_seconds > life.soft_add_seconds)
+      margin = std::clamp<std::uint64_t>((life.hard_add_seconds - life.soft_add_seconds) / 2, 1,
+                                         kMaxMargin);
+    return *soft + Seconds(margin);
+  }
+  if (life.hard_add_seconds > 0) return hard + Seconds(kMaxMargin);
+  return std::nullopt;
+}
+
 bool Engine::AllocChildSpi(IkeSa& sa, const ChildConfig& child, const ChildSa* old,
                            PendingChild& pending) {
   // The marks are the CHILD_SA's from here on (charon resolves %unique when the initiator creates
@@ -189,6 +203,7 @@ ChildSa* Engine::InstallChild(IkeSa& sa, const ChildConfig& cfg, const EspChoice
   c.installed_at = now;
   c.rekey_at = now + Seconds(c.params.lifetime.soft_add_seconds);
   c.expire_at = now + Seconds(c.params.lifetime.hard_add_seconds);
+  c.overdue_at = OverdueAt(c.params.lifetime, c.rekey_at, c.expire_at);
   if (cfg.inactivity.count() > 0) c.inactivity_at = now + cfg.inactivity;
   sa.children.push_back(std::move(c));
   ChildSa& ref = sa.children.back();

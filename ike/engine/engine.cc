@@ -703,14 +703,39 @@ void Engine::CheckSaTimers(IkeSa& sa, TimePoint now) {
     sa.reauth_at.reset();
     sa.tasks.push_back(Task{.kind = Task::Kind::kReauthIke});
   }
-  for (auto& c : sa.children)
+  for (auto& c : sa.children) {
     if (c.inactivity_at && now >= *c.inactivity_at) CheckInactivity(sa, c, now);
+    if (c.overdue_at && now >= *c.overdue_at) CheckOverdueExpire(sa, c, now);
+  }
   if (sa.keepalive_at && now >= *sa.keepalive_at) SendKeepalive(sa, now);
   if (sa.dpd_delay.count() > 0 && sa.state == IkeState::kEstablished && !sa.outstanding &&
       sa.tasks.empty() && now >= sa.last_received + sa.dpd_delay) {
     sa.tasks.push_back(Task{.kind = Task::Kind::kDpd});
   }
   StartNextTask(sa, now);
+}
+
+// The kernel's expire of `child` is overdue (ChildSa::overdue_at): what the lost event would have
+// done. Soft: rekey (then wait for the hard one the same way); hard: the kernel dropped the SAs,
+// delete the CHILD_SA. A CHILD_SA already being rekeyed or deleted needs neither.
+void Engine::CheckOverdueExpire(IkeSa& sa, ChildSa& child, TimePoint now) {
+  child.overdue_at.reset();
+  if (child.state != ChildState::kInstalled) return;
+  const xfrm::Lifetime& life = child.params.lifetime;
+  const bool hard = life.hard_add_seconds > 0 && now >= child.expire_at;
+  const TimePoint due = hard ? child.expire_at : child.rekey_at;
+  Emit(EventKind::kNotice, &sa, now,
+       std::string("no ") + (hard ? "hard" : "soft") + " expire from the kernel for CHILD_SA " +
+           child.name + "{" + std::to_string(child.id) + "}, due " +
+           std::to_string(std::chrono::duration_cast<Seconds>(now - due).count()) +
+           "s ago (lost event?): " + (hard ? "deleting" : "rekeying") + " it",
+       std::nullopt, child.name, child.id);
+  if (hard) {
+    sa.tasks.push_back(Task{.kind = Task::Kind::kDeleteChild, .child_id = child.id});
+    return;
+  }
+  sa.tasks.push_back(Task{.kind = Task::Kind::kRekeyChild, .child_id = child.id});
+  if (life.hard_add_seconds > 0) child.overdue_at = OverdueAt(life, {}, child.expire_at);
 }
 
 void Engine::CheckInactivity(IkeSa& sa, ChildSa& child, TimePoint now) {
@@ -769,8 +794,10 @@ std::optional<TimePoint> Engine::SaDeadline(const IkeSa& sa) const {
   if (sa.rekey_at) consider(*sa.rekey_at);
   if (sa.reauth_at) consider(*sa.reauth_at);
   if (sa.keepalive_at) consider(*sa.keepalive_at);
-  for (const auto& c : sa.children)
+  for (const auto& c : sa.children) {
     if (c.inactivity_at) consider(*c.inactivity_at);
+    if (c.overdue_at) consider(*c.overdue_at);
+  }
   if (!sa.outstanding && sa.state == IkeState::kEstablished) {
     if (!sa.tasks.empty()) {
       consider(sa.tasks.front().not_before);

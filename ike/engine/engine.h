@@ -177,6 +177,7 @@ class Engine {
   // charon's inactivity job: closes `child` if neither of its SAs carried a packet for the
   // child's inactivity time, else looks again when that time would be up.
   void CheckInactivity(IkeSa& sa, ChildSa& child, TimePoint now);
+  void CheckOverdueExpire(IkeSa& sa, ChildSa& child, TimePoint now);
   // 2.25: retry after TEMPORARY_FAILURE at retry_delay plus jitter, so that two peers that
   // collided do not collide again.
   TimePoint RetryAt(TimePoint now);
@@ -337,6 +338,12 @@ class Engine {
   void TakeIfIds(IkeSa& sa);
   void ReleaseReqid(std::uint32_t reqid);
   xfrm::Lifetime ChildLifetime(const ChildConfig& cfg);
+  // When the kernel's expire of a CHILD_SA is overdue: its soft one (`soft` given and a soft
+  // time limit set), else its hard one; none without a time limit. The margin is half the
+  // soft-to-hard gap, 1 to 30 s (30 s for a hard one), so a lost soft expire still rekeys
+  // before the hard limit.
+  static std::optional<TimePoint> OverdueAt(const xfrm::Lifetime& life,
+                                            std::optional<TimePoint> soft, TimePoint hard);
   // Removes a CHILD_SA from the kernel (its policies too if it owns them and nothing replaces
   // it) and from the SA, emitting kChildDown.
   void RemoveChild(IkeSa& sa, std::uint64_t child_id, TimePoint now, std::string_view reason);

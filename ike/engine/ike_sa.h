@@ -45,6 +45,9 @@ struct ChildSa {
   TimePoint installed_at{};
   TimePoint rekey_at{};   // soft lifetime (engine side; the kernel also sends a soft expire)
   TimePoint expire_at{};  // hard lifetime
+  // When the kernel's soft (else hard) expire of this CHILD_SA is overdue: it was lost (the
+  // netlink event socket overflows when thousands of SAs expire together) and the engine acts.
+  std::optional<TimePoint> overdue_at{};
   std::optional<TimePoint> inactivity_at{};  // next idle check (ChildConfig::inactivity)
   // 2.8.1: when we answer the peer's rekey of this SA: the SA it created and the lowest nonce
   // of that exchange, to decide a simultaneous rekey.

@@ -428,6 +428,63 @@ TEST(XfrmEventListener, ReceivesAcquire) {
   });
 }
 
+// An ACQUIRE burst into a listener whose socket holds only a few (thousands of CHILD_SAs expiring
+// at once do that to a real one): the read reports the overflow and still returns the events
+// queued, and the socket keeps delivering afterwards.
+TEST(XfrmEventListener, AnOverflowIsReportedAndTheReadGoesOn) {
+  MINIVPN_IN_NETNS([]() -> std::string {
+    Report r;
+    if (system("ip link set lo up && echo 0 > /proc/sys/net/ipv4/conf/lo/disable_xfrm") != 0) {
+      return "SKIP: could not prepare lo";
+    }
+    auto listener = XfrmEventListener::Open();
+    auto kernel = NetlinkKernel::Open();
+    if (!r.Expect(listener.has_value() && kernel.has_value(), "open")) return r.text;
+    const int small = 1;  // the kernel's minimum: room for a few messages
+    r.Expect(setsockopt(listener->fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0,
+             "shrink the listener's buffer");
+    // One trap per destination: the kernel keeps one larval state, and sends one ACQUIRE, per
+    // template.
+    const auto trap_for = [&](std::uint32_t host) {
+      const std::string dst = "127.0.1." + std::to_string(host);
+      PolicySpec trap;
+      trap.id = {*Subnet::Parse("127.0.0.1/32"), *Subnet::Parse(dst + "/32"), PolicyDir::kOut,
+                 Mark{}};
+      trap.priority = PolicyPriority(trap.id.src, trap.id.dst, true);
+      trap.reqid = 100 + host;
+      trap.tmpl_src = Ip("127.0.0.1");
+      trap.tmpl_dst = Ip(dst.c_str());
+      return !kernel.value()->AddPolicy(trap);
+    };
+    const auto send_to = [](std::uint32_t host) {
+      const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+      sockaddr_in to{};
+      to.sin_family = AF_INET;
+      to.sin_port = htons(9);
+      to.sin_addr.s_addr = htonl(0x7f000100 | host);
+      sendto(fd, "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));  // no SA: fails
+      close(fd);
+    };
+    constexpr std::uint32_t kBurst = 64;
+    for (std::uint32_t host = 1; host <= kBurst; ++host) r.Expect(trap_for(host), "trap");
+    r.Expect(trap_for(200), "trap");
+    for (std::uint32_t host = 1; host <= kBurst; ++host) send_to(host);
+    auto events = listener->ReadEvents();
+    if (!r.Expect(events.has_value(), "read after the burst")) return r.text;
+    r.Expect(!events->empty() && events->size() < kBurst,
+             "some of the burst, not all: " + std::to_string(events->size()));
+    r.Expect(listener->TakeLost(), "the overflow reported");
+    r.Expect(!listener->TakeLost(), "reported once");
+    send_to(200);
+    pollfd p{listener->fd(), POLLIN, 0};
+    r.Expect(poll(&p, 1, 5000) == 1, "readable again");
+    auto after = listener->ReadEvents();
+    r.Expect(after.has_value() && after->size() == 1, "the next ACQUIRE arrives");
+    r.Expect(!listener->TakeLost(), "no overflow then");
+    return r.text;
+  });
+}
+
 TEST(ParseXfrmEvents, SplitsADatagram) {
   // Two EXPIREs back to back, then a truncated tail that must be ignored.
   Bytes datagram;

@@ -325,6 +325,74 @@ TEST_F(RekeyTest, SoftExpireRekeysHardExpireDeletes) {
   EXPECT_TRUE(kernel_b_.empty());
 }
 
+// A soft expire the kernel never delivered (its netlink event socket overflowed when thousands
+// of CHILD_SAs reached their soft lifetime together: ENOBUFS, events lost): the engine rekeys the
+// CHILD_SA itself once the expire is overdue (half the soft-to-hard gap, at most 30 s).
+TEST_F(RekeyTest, LostSoftExpireStillRekeys) {
+  PeerConfig pa = PeerA(), pb = PeerB();
+  pa.children[0].rekey_time = seconds(60);
+  pa.children[0].rand_time = seconds(0);
+  pa.children[0].life_time = seconds(240);
+  AddPeers(std::move(pa), std::move(pb));
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(seconds(1));
+  const auto before = Children(a_).at(0);
+  const TimePoint installed = net_.now();
+  net_.RunUntil(installed + seconds(85));  // soft at 60 s, overdue at 90 s: not yet
+  net_.AdvanceTo(installed + seconds(85));
+  EXPECT_EQ(Children(a_).at(0).spi_in, before.spi_in);
+  a_.TakeEvents();
+  net_.RunUntil(installed + seconds(95));
+  ExpectOneConsistentChild();
+  EXPECT_NE(Children(a_).at(0).spi_in, before.spi_in);
+  const auto notices = OfKind(a_.TakeEvents(), EventKind::kNotice);
+  ASSERT_FALSE(notices.empty());
+  EXPECT_NE(notices[0].text.find("no soft expire from the kernel"), std::string::npos)
+      << notices[0].text;
+}
+
+// A soft expire that arrives after the engine started the rekey itself is the rekey under way.
+TEST_F(RekeyTest, LateSoftExpireAfterTheOverdueRekeyIsIgnored) {
+  PeerConfig pa = PeerA(), pb = PeerB();
+  pa.children[0].rekey_time = seconds(60);
+  pa.children[0].rand_time = seconds(0);
+  pa.children[0].life_time = seconds(66);  // charon's 110%: overdue after 3 s
+  AddPeers(std::move(pa), std::move(pb));
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(seconds(1));
+  const auto before = Children(a_).at(0);
+  net_.RunUntil(net_.now() + seconds(64));
+  ExpectOneConsistentChild();
+  EXPECT_NE(Children(a_).at(0).spi_in, before.spi_in);
+  a_.HandleKernelEvent(Expire("192.0.2.2", "192.0.2.1", before.spi_in, false), net_.now());
+  net_.RunFor(seconds(1));
+  ExpectOneConsistentChild();
+}
+
+// A hard expire the kernel never delivered (no rekeying configured): the CHILD_SA the kernel
+// dropped at its hard lifetime leaves the engine and the peer too, instead of staying listed
+// for ever.
+TEST_F(RekeyTest, LostHardExpireStillDeletes) {
+  PeerConfig pa = PeerA(), pb = PeerB();
+  pa.children[0].rekey_time = seconds(0);
+  pa.children[0].rand_time = seconds(0);
+  pa.children[0].life_time = seconds(120);
+  AddPeers(std::move(pa), std::move(pb));
+  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+  net_.RunFor(seconds(1));
+  ASSERT_EQ(Children(a_).size(), 1u);
+  const TimePoint installed = net_.now();
+  net_.RunUntil(installed + seconds(140));  // hard at 120 s, overdue at 150 s
+  net_.AdvanceTo(installed + seconds(140));
+  EXPECT_EQ(Children(a_).size(), 1u);
+  net_.RunUntil(installed + seconds(160));
+  EXPECT_TRUE(Children(a_).empty());
+  EXPECT_TRUE(Children(b_).empty());
+  EXPECT_TRUE(kernel_a_.empty());
+  EXPECT_TRUE(kernel_b_.empty());
+  EXPECT_EQ(EstablishedCount(a_), 1u);  // the IKE SA stays
+}
+
 TEST_F(RekeyTest, SimultaneousChildRekeyNonceTieBreak) {
   Establish();
   ASSERT_TRUE(a_.Rekey("to-b", "net", net_.now()).has_value());
