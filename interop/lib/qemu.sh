@@ -183,7 +183,7 @@ _qemu_argv() {
   # user "none" drops the chown/chmod that would fail (the guest's root then writes as you).
   ((EUID == 0)) || sm=none
   _qemu_cmd=("$QEMU_BIN" -nodefaults -no-user-config -machine pc -accel "$accel" -cpu "$cpu"
-    -smp 1 -m 1024 -display none -monitor none -serial stdio -no-reboot
+    -smp 1 -m "${QEMU_MEM:-1024}" -display none -monitor none -serial stdio -no-reboot
     -kernel "$image" -initrd "$QEMU_INITRD"
     -virtfs "local,path=${QEMU_SHARE_DIR:-/},mount_tag=hostroot,security_model=$sm,multidevs=remap")
 }
