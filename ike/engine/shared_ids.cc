@@ -1,7 +1,5 @@
 #include "ike/engine/shared_ids.h"
 
-#include <algorithm>
-
 #include "base/if_id.h"
 
 namespace minivpn::ike {
@@ -18,9 +16,7 @@ std::uint32_t SharedIdTable::AcquireReqid(const ReqidKey &key,
     return it->second.reqid;
   }
   const auto taken = [&](std::uint32_t r) {
-    if (r == 0 || fixed_.contains(r) || configured(r)) return true;
-    return std::any_of(allocated_.begin(), allocated_.end(),
-                       [r](const auto &e) { return e.second.reqid == r; });
+    return r == 0 || fixed_.contains(r) || key_of_.contains(r) || configured(r);
   };
   std::uint32_t reqid = 0;
   do {
@@ -28,6 +24,7 @@ std::uint32_t SharedIdTable::AcquireReqid(const ReqidKey &key,
     if (next_reqid_ == 0) next_reqid_ = 1;
   } while (taken(reqid));
   allocated_[key] = Entry{reqid, 1};
+  key_of_.emplace(reqid, key);
   return reqid;
 }
 
@@ -36,12 +33,10 @@ bool SharedIdTable::HoldReqid(std::uint32_t reqid) {
     ++fixed->second;
     return true;
   }
-  for (auto &[key, entry] : allocated_) {
-    if (entry.reqid != reqid) continue;
-    ++entry.refs;
-    return true;
-  }
-  return false;
+  auto key = key_of_.find(reqid);
+  if (key == key_of_.end()) return false;
+  ++allocated_.at(key->second).refs;
+  return true;
 }
 
 void SharedIdTable::ReleaseReqid(std::uint32_t reqid) {
@@ -49,11 +44,12 @@ void SharedIdTable::ReleaseReqid(std::uint32_t reqid) {
     if (--fixed->second == 0) fixed_.erase(fixed);
     return;
   }
-  for (auto it = allocated_.begin(); it != allocated_.end(); ++it) {
-    if (it->second.reqid != reqid) continue;
-    if (--it->second.refs == 0) allocated_.erase(it);
-    return;
-  }
+  auto key = key_of_.find(reqid);
+  if (key == key_of_.end()) return;
+  auto it = allocated_.find(key->second);
+  if (--it->second.refs > 0) return;
+  allocated_.erase(it);
+  key_of_.erase(key);
 }
 
 void SharedIdTable::RemoveIdentity(const IdentityKey& key, std::uint64_t serial) {
@@ -70,10 +66,9 @@ std::vector<std::uint64_t> SharedIdTable::SerialsWithIdentity(const IdentityKey&
 }
 
 std::vector<ReqidKey> SharedIdTable::KeysOf(std::uint32_t reqid) const {
-  std::vector<ReqidKey> keys;
-  for (const auto &[key, entry] : allocated_)
-    if (entry.reqid == reqid) keys.push_back(key);
-  return keys;
+  auto key = key_of_.find(reqid);
+  if (key == key_of_.end()) return {};
+  return {key->second};
 }
 
 std::uint32_t SharedIdTable::NextUniqueMark() {

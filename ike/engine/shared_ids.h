@@ -97,6 +97,9 @@ class SharedIdTable final : public SharedIds {
     std::size_t refs;
   };
   std::map<ReqidKey, Entry> allocated_;
+  // The other way round (one key per allocated reqid): allocating, holding and releasing stay
+  // O(log n) with thousands of CHILD_SAs of their own selectors or marks.
+  std::map<std::uint32_t, ReqidKey> key_of_;
   std::map<std::uint32_t, std::size_t> fixed_;  // configured reqid -> references
   std::uint32_t next_reqid_ = 1;
   std::uint32_t unique_mark_ = 0;  // the last value given

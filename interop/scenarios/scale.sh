@@ -8,6 +8,8 @@
 #             the same selectors, told apart by the mark only, so each insert walks the others)
 #       ifid  0/0 <-> 0/0 with if_id_in = if_id_out = %unique (XFRM interfaces: the if_id is hashed)
 #       host  10.0.0.0/24 <-> 10.128.0.0+i/32 (policy-based: distinct selectors)
+# scale.txt's user_us and system_us split the daemon's CPU per tunnel: system time is the kernel's
+# work for it (the netlink installs, the policy and SA inserts).
 # REKEY=S (0: none): then a rekey storm. The daemon restarts with the CHILD_SAs' rekey_time = S (no
 # random part), one generator run brings all TUNNELS up again and stays (--hold) answering: every
 # CHILD_SA is rekeyed by the daemon S seconds after it was made, all within the bring-up's span.
@@ -59,26 +61,30 @@ rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status"; }
 rss0=$(rss_kb)
 mem0=$(mem_kb)
 ticks=$(getconf CLK_TCK)
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat"; }
+# "utime stime" of the daemon, in clock ticks
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12, $13 }' "/proc/$pid/stat"; }
+# us_per N TICKS0 TICKS1: microseconds per tunnel between two readings
+us_per() { awk -v n="$1" -v a="$2" -v b="$3" -v t="$ticks" 'BEGIN { printf "%.0f", n ? (b - a) * 1e6 / t / n : 0 }'; }
 json_field() { sed -n "s/.*\"$2\": \\([^,}]*\\).*/\\1/p" "$1" | head -1; }
 
 out="$LAB_OUT/scale.txt"
 role=$(role_of a)
 echo "# $role MODE=$mode TUNNELS=$tunnels SEGMENT=$segment kernel $(uname -r)" >"$out"
-echo "# up_to daemon_us_per_tunnel handshakes_per_s p50_ms p99_ms failed" >>"$out"
+echo "# up_to daemon_us_per_tunnel handshakes_per_s p50_ms p99_ms failed user_us system_us" >>"$out"
 done_n=0 up=0
 while ((done_n < tunnels)); do
   add=$((tunnels - done_n < segment ? tunnels - done_n : segment))
-  c0=$(cpu_ticks)
+  read -r u0 s0 <<<"$(cpu_ticks)"
   ip netns exec b "$bench" load --local "${LAB_WAN[b]}" --remote "${LAB_WAN[a]}" --group x25519 \
     --ts "$gen_ts" --concurrency 16 --tunnels "$add" --keep --first-index "$done_n" --timeout 600 \
     --json "$LAB_OUT/seg-$done_n.json" --quiet >>"$LAB_OUT/load.out" 2>&1 ||
     lab_fail "the generator failed (see load.out)"
-  c1=$(cpu_ticks)
+  read -r u1 s1 <<<"$(cpu_ticks)"
   est=$(json_field "$LAB_OUT/seg-$done_n.json" established)
   up=$((up + est))
   done_n=$((done_n + add))
-  echo "$done_n $(awk -v a="$c0" -v b="$c1" -v t="$ticks" -v n="$est" 'BEGIN { printf "%.0f", n ? (b - a) * 1e6 / t / n : 0 }') $(json_field "$LAB_OUT/seg-$((done_n - add)).json" handshakes_per_s) $(json_field "$LAB_OUT/seg-$((done_n - add)).json" latency_p50_ms) $(json_field "$LAB_OUT/seg-$((done_n - add)).json" latency_p99_ms) $(json_field "$LAB_OUT/seg-$((done_n - add)).json" failed)" >>"$out"
+  seg="$LAB_OUT/seg-$((done_n - add)).json"
+  echo "$done_n $(us_per "$est" $((u0 + s0)) $((u1 + s1))) $(json_field "$seg" handshakes_per_s) $(json_field "$seg" latency_p50_ms) $(json_field "$seg" latency_p99_ms) $(json_field "$seg" failed) $(us_per "$est" "$u0" "$u1") $(us_per "$est" "$s0" "$s1")" >>"$out"
 done
 expect "all $tunnels tunnels up" test "$up" -eq "$tunnels"
 states=$(ip -n a xfrm state count 2>/dev/null | grep -o '[0-9]*' | head -1)

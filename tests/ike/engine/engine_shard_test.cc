@@ -79,6 +79,51 @@ xfrm::IpAddress PeerIp(int i) {
 }
 std::string Name(int i) { return "peer" + std::to_string(i); }
 
+// The reqid table: one reqid per selectors-and-marks key, shared by reference; released ones are
+// not handed out again; configured and fixed reqids are skipped; each way of looking one up
+// (by key, by reqid) agrees with the other through thousands of keys.
+TEST(SharedIdTableTest, ReqidsByKeyAndByReqidAgree) {
+  SharedIdTable ids;
+  const auto key = [](std::uint32_t i) {
+    return ReqidKey{{xfrm::Selector::Of(*xfrm::Subnet::Parse("10.0.0.0/24"))},
+                    {xfrm::Selector::Of(*xfrm::Subnet::Parse("10.128.0.0/32"))},
+                    xfrm::Mark{i, 0xffffffff},
+                    xfrm::Mark{i, 0xffffffff},
+                    0,
+                    0};
+  };
+  const auto configured = [](std::uint32_t r) { return r == 5; };
+  ids.AcquireFixedReqid(3);
+  constexpr std::uint32_t kKeys = 5000;
+  std::vector<std::uint32_t> reqid(kKeys + 1);
+  for (std::uint32_t i = 1; i <= kKeys; ++i) reqid[i] = ids.AcquireReqid(key(i), configured);
+  EXPECT_EQ(reqid[1], 1u);
+  EXPECT_EQ(reqid[2], 2u);
+  EXPECT_EQ(reqid[3], 4u);  // 3 is fixed, 5 configured
+  EXPECT_EQ(reqid[4], 6u);
+  EXPECT_EQ(std::set<std::uint32_t>(reqid.begin() + 1, reqid.end()).size(), kKeys);
+  EXPECT_EQ(ids.AcquireReqid(key(7), configured), reqid[7]);  // a second reference
+  for (std::uint32_t i = 1; i <= kKeys; ++i) {
+    const auto keys = ids.KeysOf(reqid[i]);
+    ASSERT_EQ(keys.size(), 1u);
+    EXPECT_EQ(std::get<2>(keys[0]).value, i);
+  }
+  EXPECT_TRUE(ids.HoldReqid(reqid[9]));
+  EXPECT_FALSE(ids.HoldReqid(kKeys + 100));
+  ids.ReleaseReqid(reqid[7]);
+  EXPECT_EQ(ids.KeysOf(reqid[7]).size(), 1u);  // one reference left
+  ids.ReleaseReqid(reqid[7]);
+  EXPECT_TRUE(ids.KeysOf(reqid[7]).empty());
+  EXPECT_FALSE(ids.HoldReqid(reqid[7]));
+  const std::uint32_t again = ids.AcquireReqid(key(7), configured);
+  EXPECT_NE(again, reqid[7]);  // not handed out again
+  EXPECT_EQ(again, reqid[kKeys] + 1);
+  ids.ReleaseReqid(reqid[9]);
+  ids.ReleaseReqid(reqid[9]);
+  EXPECT_TRUE(ids.KeysOf(reqid[9]).empty());
+  EXPECT_TRUE(ids.HoldReqid(3));  // the fixed one
+}
+
 // A responder of `count` shards: one FakeKernel and one SharedIdTable behind all of them, as
 // minivpnd shares its kernel and its ids.
 struct ShardedResponder {
