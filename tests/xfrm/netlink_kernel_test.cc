@@ -385,35 +385,46 @@ TEST(SocketBypass, InstallsPerSocketPoliciesV4AndV6) {
   });
 }
 
+// Loopback skips xfrm unless disable_xfrm is cleared (per namespace).
+bool PrepareLoopbackForXfrm() {
+  return system("ip link set lo up && echo 0 > /proc/sys/net/ipv4/conf/lo/disable_xfrm") == 0;
+}
+
+// A trap-like OUT policy 127.0.0.1 -> `dst`/32 with its template to `dst`, without an SA.
+PolicySpec TrapTo(const std::string& dst, std::uint32_t reqid) {
+  PolicySpec trap;
+  trap.id = {*Subnet::Parse("127.0.0.1/32"), *Subnet::Parse(dst + "/32"), PolicyDir::kOut, Mark{}};
+  trap.priority = PolicyPriority(trap.id.src, trap.id.dst, true);
+  trap.reqid = reqid;
+  trap.tmpl_src = Ip("127.0.0.1");
+  trap.tmpl_dst = Ip(dst);
+  return trap;
+}
+
+// One UDP datagram to `host` (IPv4, host order), port 9; under a trap it fails (no SA yet).
+void SendUdpTo(std::uint32_t host) {
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(9);
+  to.sin_addr.s_addr = htonl(host);
+  sendto(fd, "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+  close(fd);
+}
+
 // A trap-like OUT policy without SA makes the kernel send ACQUIRE to the listener when a
 // packet matches it; loopback needs no routes.
 TEST(XfrmEventListener, ReceivesAcquire) {
   MINIVPN_IN_NETNS([]() -> std::string {
     Report r;
-    // Loopback skips xfrm unless disable_xfrm is cleared (per namespace).
-    if (system("ip link set lo up && echo 0 > /proc/sys/net/ipv4/conf/lo/disable_xfrm") != 0) {
-      return "SKIP: could not prepare lo";
-    }
+    if (!PrepareLoopbackForXfrm()) return "SKIP: could not prepare lo";
     auto listener = XfrmEventListener::Open();
     auto kernel = NetlinkKernel::Open();
     if (!r.Expect(listener.has_value() && kernel.has_value(), "open")) return r.text;
     auto idle = listener->ReadEvents();
     r.Expect(idle.has_value() && idle->empty(), "no events yet");
-    PolicySpec trap;
-    trap.id = {*Subnet::Parse("127.0.0.1/32"), *Subnet::Parse("127.0.0.7/32"), PolicyDir::kOut,
-               Mark{}};
-    trap.priority = PolicyPriority(trap.id.src, trap.id.dst, true);
-    trap.reqid = 42;
-    trap.tmpl_src = Ip("127.0.0.1");
-    trap.tmpl_dst = Ip("127.0.0.7");
-    r.Expect(!kernel.value()->AddPolicy(trap), "trap policy");
-    const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(9);
-    to.sin_addr.s_addr = htonl(0x7f000007);
-    sendto(fd, "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));  // fails: no SA yet
-    close(fd);
+    r.Expect(!kernel.value()->AddPolicy(TrapTo("127.0.0.7", 42)), "trap policy");
+    SendUdpTo(0x7f000007);
     pollfd p{listener->fd(), POLLIN, 0};
     r.Expect(poll(&p, 1, 5000) == 1, "listener readable");
     auto events = listener->ReadEvents();
@@ -434,9 +445,7 @@ TEST(XfrmEventListener, ReceivesAcquire) {
 TEST(XfrmEventListener, AnOverflowIsReportedAndTheReadGoesOn) {
   MINIVPN_IN_NETNS([]() -> std::string {
     Report r;
-    if (system("ip link set lo up && echo 0 > /proc/sys/net/ipv4/conf/lo/disable_xfrm") != 0) {
-      return "SKIP: could not prepare lo";
-    }
+    if (!PrepareLoopbackForXfrm()) return "SKIP: could not prepare lo";
     auto listener = XfrmEventListener::Open();
     auto kernel = NetlinkKernel::Open();
     if (!r.Expect(listener.has_value() && kernel.has_value(), "open")) return r.text;
@@ -446,25 +455,9 @@ TEST(XfrmEventListener, AnOverflowIsReportedAndTheReadGoesOn) {
     // One trap per destination: the kernel keeps one larval state, and sends one ACQUIRE, per
     // template.
     const auto trap_for = [&](std::uint32_t host) {
-      const std::string dst = "127.0.1." + std::to_string(host);
-      PolicySpec trap;
-      trap.id = {*Subnet::Parse("127.0.0.1/32"), *Subnet::Parse(dst + "/32"), PolicyDir::kOut,
-                 Mark{}};
-      trap.priority = PolicyPriority(trap.id.src, trap.id.dst, true);
-      trap.reqid = 100 + host;
-      trap.tmpl_src = Ip("127.0.0.1");
-      trap.tmpl_dst = Ip(dst.c_str());
-      return !kernel.value()->AddPolicy(trap);
+      return !kernel.value()->AddPolicy(TrapTo("127.0.1." + std::to_string(host), 100 + host));
     };
-    const auto send_to = [](std::uint32_t host) {
-      const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-      sockaddr_in to{};
-      to.sin_family = AF_INET;
-      to.sin_port = htons(9);
-      to.sin_addr.s_addr = htonl(0x7f000100 | host);
-      sendto(fd, "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));  // no SA: fails
-      close(fd);
-    };
+    const auto send_to = [](std::uint32_t host) { SendUdpTo(0x7f000100 | host); };
     constexpr std::uint32_t kBurst = 64;
     for (std::uint32_t host = 1; host <= kBurst; ++host) r.Expect(trap_for(host), "trap");
     r.Expect(trap_for(200), "trap");

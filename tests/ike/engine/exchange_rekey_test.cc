@@ -31,6 +31,19 @@ class RekeyTest : public TwoPeers {
                           .mark = xfrm::Mark{12, 0xffffffff}};
   }
   // Both ends hold exactly one CHILD_SA, the same pair, and the kernels match it.
+  // A's "net" CHILD_SA up, with these time limits on A's side (no random part); B keeps the
+  // defaults. The kernel sends no expire here: whatever rekeys or deletes it is the engine's.
+  void EstablishWithLifetimes(seconds rekey, seconds life) {
+    PeerConfig pa = PeerA();
+    pa.children[0].rekey_time = rekey;
+    pa.children[0].rand_time = seconds(0);
+    pa.children[0].life_time = life;
+    AddPeers(std::move(pa), PeerB());
+    ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
+    net_.RunFor(seconds(1));
+    ASSERT_EQ(Children(a_).size(), 1u);
+  }
+
   void ExpectOneConsistentChild() {
     auto ca = Children(a_);
     auto cb = Children(b_);
@@ -329,13 +342,7 @@ TEST_F(RekeyTest, SoftExpireRekeysHardExpireDeletes) {
 // of CHILD_SAs reached their soft lifetime together: ENOBUFS, events lost): the engine rekeys the
 // CHILD_SA itself once the expire is overdue (half the soft-to-hard gap, at most 30 s).
 TEST_F(RekeyTest, LostSoftExpireStillRekeys) {
-  PeerConfig pa = PeerA(), pb = PeerB();
-  pa.children[0].rekey_time = seconds(60);
-  pa.children[0].rand_time = seconds(0);
-  pa.children[0].life_time = seconds(240);
-  AddPeers(std::move(pa), std::move(pb));
-  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
-  net_.RunFor(seconds(1));
+  EstablishWithLifetimes(seconds(60), seconds(240));
   const auto before = Children(a_).at(0);
   const TimePoint installed = net_.now();
   net_.RunUntil(installed + seconds(85));  // soft at 60 s, overdue at 90 s: not yet
@@ -353,13 +360,7 @@ TEST_F(RekeyTest, LostSoftExpireStillRekeys) {
 
 // A soft expire that arrives after the engine started the rekey itself is the rekey under way.
 TEST_F(RekeyTest, LateSoftExpireAfterTheOverdueRekeyIsIgnored) {
-  PeerConfig pa = PeerA(), pb = PeerB();
-  pa.children[0].rekey_time = seconds(60);
-  pa.children[0].rand_time = seconds(0);
-  pa.children[0].life_time = seconds(66);  // charon's 110%: overdue after 3 s
-  AddPeers(std::move(pa), std::move(pb));
-  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
-  net_.RunFor(seconds(1));
+  EstablishWithLifetimes(seconds(60), seconds(66));  // charon's 110%: overdue after 3 s
   const auto before = Children(a_).at(0);
   net_.RunUntil(net_.now() + seconds(64));
   ExpectOneConsistentChild();
@@ -373,14 +374,7 @@ TEST_F(RekeyTest, LateSoftExpireAfterTheOverdueRekeyIsIgnored) {
 // dropped at its hard lifetime leaves the engine and the peer too, instead of staying listed
 // for ever.
 TEST_F(RekeyTest, LostHardExpireStillDeletes) {
-  PeerConfig pa = PeerA(), pb = PeerB();
-  pa.children[0].rekey_time = seconds(0);
-  pa.children[0].rand_time = seconds(0);
-  pa.children[0].life_time = seconds(120);
-  AddPeers(std::move(pa), std::move(pb));
-  ASSERT_TRUE(a_.Initiate("to-b", "net", net_.now()).has_value());
-  net_.RunFor(seconds(1));
-  ASSERT_EQ(Children(a_).size(), 1u);
+  EstablishWithLifetimes(seconds(0), seconds(120));
   const TimePoint installed = net_.now();
   net_.RunUntil(installed + seconds(140));  // hard at 120 s, overdue at 150 s
   net_.AdvanceTo(installed + seconds(140));
